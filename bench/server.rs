@@ -1,0 +1,198 @@
+//! Server start-up, a signed-in page render, and the WASM bundle's size.
+
+use crate::report::{Report, percentile};
+use axum::body::Body;
+use contacts::db;
+use contacts::model::Role;
+use contacts::server::config::Config;
+use contacts::server::state::AppState;
+use contacts::server::{open_database, password, router, session, test_leptos_options};
+use http::{Request, header};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+const SERVER_BINARY: &str = "target/release/contacts";
+const WASM_BUNDLE: &str = "target/site/pkg/contacts.wasm";
+
+/// Runs this file's benchmarks.
+pub async fn run(report: &mut Report) {
+    let dir = std::env::temp_dir().join(format!("contacts-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = Config::from_lookup(|name| {
+        (name == "CONTACTS_DATA_DIR").then(|| dir.display().to_string())
+    })
+    .expect("config");
+    let pool = open_database(&config).await.expect("database");
+    let cookie = signed_in_admin(&pool).await;
+
+    startup(report, &dir);
+    page_render(
+        report,
+        AppState::new(test_leptos_options(), pool.clone(), config),
+        &cookie,
+    )
+    .await;
+    bundle_size(report);
+
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A workspace with an admin and a live session; returns its `Cookie` header.
+async fn signed_in_admin(pool: &sqlx::SqlitePool) -> String {
+    let workspace = db::workspaces::create(pool, "Bench", "SG")
+        .await
+        .expect("workspace");
+    let hash = password::hash_password("bench password".into())
+        .await
+        .expect("hash");
+    let user = db::users::create(pool, workspace, "bench@bench.test", &hash, Role::Admin)
+        .await
+        .expect("user");
+    let token = session::new_token();
+    db::sessions::create(
+        pool,
+        &session::token_hash(&token),
+        workspace,
+        user,
+        db::now() + 3600,
+    )
+    .await
+    .expect("session");
+    format!("{}={token}", session::COOKIE_NAME)
+}
+
+/// Time from spawning the release binary on an existing database to its first answer.
+fn startup(report: &mut Report, data_dir: &Path) {
+    if !Path::new(SERVER_BINARY).exists() {
+        report.add(
+            "server start-up (existing db)",
+            "n/a".into(),
+            "",
+            "run `cargo leptos build --release` first",
+        );
+        return;
+    }
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        let addr = free_addr();
+        let started = Instant::now();
+        let mut child = Command::new(SERVER_BINARY)
+            .env("CONTACTS_DATA_DIR", data_dir)
+            .env("LEPTOS_SITE_ADDR", addr.to_string())
+            .env("LEPTOS_SITE_ROOT", "target/site")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn server");
+        let deadline = started + Duration::from_secs(30);
+        while !healthy(addr) {
+            assert!(
+                Instant::now() < deadline,
+                "server did not start within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        samples.push(started.elapsed());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    report.add_ms(
+        "server start-up (existing db), median of 5",
+        percentile(&mut samples, 50.0),
+        "",
+    );
+}
+
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+}
+
+fn healthy(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(100)) else {
+        return false;
+    };
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply.starts_with("HTTP/1.1 200")
+}
+
+/// Server-side time to render the signed-in Contacts page, in process.
+async fn page_render(report: &mut Report, state: AppState, cookie: &str) {
+    let app = router(state);
+    let mut samples = Vec::with_capacity(200);
+    for i in 0..220 {
+        let request = Request::get("/contacts")
+            .header(header::COOKIE, cookie)
+            .header(header::ACCEPT, "text/html")
+            .body(Body::empty())
+            .expect("request");
+        let started = Instant::now();
+        let response = app.clone().oneshot(request).await.expect("response");
+        assert!(
+            response.status().is_success(),
+            "page render failed: {}",
+            response.status()
+        );
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let elapsed = started.elapsed();
+        assert!(!body.is_empty());
+        if i >= 20 {
+            samples.push(elapsed); // the first 20 warm caches and connections
+        }
+    }
+    report.add_ms(
+        "signed-in page render p50",
+        percentile(&mut samples, 50.0),
+        "",
+    );
+    report.add_ms(
+        "signed-in page render p95",
+        percentile(&mut samples, 95.0),
+        "",
+    );
+}
+
+/// The release WASM bundle, raw and as a browser downloads it (brotli).
+fn bundle_size(report: &mut Report) {
+    let path = PathBuf::from(WASM_BUNDLE);
+    let Ok(raw) = std::fs::read(&path) else {
+        report.add(
+            "WASM bundle",
+            "n/a".into(),
+            "",
+            "run `cargo leptos build --release` first",
+        );
+        return;
+    };
+    let mut compressed = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut compressed, 64 * 1024, 11, 22);
+        writer.write_all(&raw).expect("compress");
+    }
+    report.add(
+        "WASM bundle (raw)",
+        format!("{:.1}", raw.len() as f64 / 1024.0),
+        "KB",
+        "",
+    );
+    report.add(
+        "WASM bundle (brotli)",
+        format!("{:.1}", compressed.len() as f64 / 1024.0),
+        "KB",
+        "< 300 KB for the whole app",
+    );
+}

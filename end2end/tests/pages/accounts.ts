@@ -1,0 +1,93 @@
+import { expect, type Page } from "@playwright/test";
+
+/** The admin created by create-workspace.spec.ts on the fresh database of each run. */
+export const ADMIN = {
+  email: "admin@e2e.test",
+  password: "e2e admin password",
+  workspace: "E2E Trading",
+};
+
+/** An address no other test uses. */
+export function uniqueEmail(prefix: string): string {
+  return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@e2e.test`;
+}
+
+/** The "Create workspace" page. */
+export class SetupPage {
+  constructor(private readonly page: Page) {}
+
+  async goto() {
+    await this.page.goto("/setup");
+  }
+
+  async create(workspace: string, country: string, email: string, password: string) {
+    await this.page.getByLabel("Workspace name").fill(workspace);
+    await this.page.getByLabel("Default country").selectOption(country);
+    await this.page.getByLabel("Your email").fill(email);
+    await this.page.getByLabel("Password").fill(password);
+    await this.page.getByRole("button", { name: "Create workspace" }).click();
+  }
+}
+
+/** The sign-in page. */
+export class SignInPage {
+  constructor(private readonly page: Page) {}
+
+  async goto() {
+    await this.page.goto("/login");
+    await expect(this.page.getByRole("heading", { name: "Sign in to Contacts" })).toBeVisible();
+  }
+
+  async signIn(email: string, password: string) {
+    await this.page.getByLabel("Email").fill(email);
+    await this.page.getByLabel("Password").fill(password);
+    await this.page.getByRole("button", { name: "Sign in" }).click();
+  }
+
+  alert() {
+    return this.page.getByRole("alert");
+  }
+}
+
+/** The frame of signed-in pages: navigation and account. */
+export class Shell {
+  constructor(private readonly page: Page) {}
+
+  nav() {
+    return this.page.getByRole("navigation", { name: "Main" });
+  }
+
+  signedInUser() {
+    return this.page.getByTestId("signed-in-user");
+  }
+
+  async signOut() {
+    await this.nav().getByRole("button", { name: "Sign out" }).click();
+    await expect(this.page).toHaveURL(/\/login$/);
+  }
+}
+
+/** Settings → Users. */
+export class SettingsPage {
+  constructor(private readonly page: Page) {}
+
+  async goto() {
+    await this.page.goto("/settings");
+  }
+
+  async addUser(email: string, password: string, role: "Admin" | "Editor" | "Viewer") {
+    await this.page.getByLabel("Email").fill(email);
+    await this.page.getByLabel("Temporary password").fill(password);
+    await this.page.getByLabel("Role", { exact: true }).selectOption({ label: role });
+    await this.page.getByRole("button", { name: "Add user" }).click();
+    await expect(this.page.getByRole("status")).toContainText(`Added ${email}`);
+  }
+}
+
+/** Signs in as the admin and waits for the contacts page. */
+export async function signInAsAdmin(page: Page) {
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  await signIn.signIn(ADMIN.email, ADMIN.password);
+  await expect(page).toHaveURL(/\/contacts$/);
+}

@@ -1,0 +1,43 @@
+import { expect, test } from "@playwright/test";
+import { SettingsPage, Shell, SignInPage, signInAsAdmin, uniqueEmail } from "./pages/accounts";
+
+test("an editor added by the admin can sign in", async ({ page, browser }) => {
+  await signInAsAdmin(page);
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  const email = uniqueEmail("editor");
+  await settings.addUser(email, "editor temp pass", "Editor");
+  await expect(page.getByRole("cell", { name: email })).toBeVisible();
+
+  const context = await browser.newContext();
+  const editorPage = await context.newPage();
+  const signIn = new SignInPage(editorPage);
+  await signIn.goto();
+  await signIn.signIn(email, "editor temp pass");
+  await expect(editorPage).toHaveURL(/\/contacts$/);
+  const shell = new Shell(editorPage);
+  await expect(shell.signedInUser()).toHaveText(email);
+  await expect(shell.nav().getByRole("link", { name: "Settings" })).toHaveCount(0);
+  await context.close();
+});
+
+test("a viewer cannot reach the admin page", async ({ page, browser }) => {
+  await signInAsAdmin(page);
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  const email = uniqueEmail("viewer");
+  await settings.addUser(email, "viewer temp pass", "Viewer");
+
+  const context = await browser.newContext();
+  const viewerPage = await context.newPage();
+  const signIn = new SignInPage(viewerPage);
+  await signIn.goto();
+  await signIn.signIn(email, "viewer temp pass");
+  await expect(viewerPage).toHaveURL(/\/contacts$/);
+  await expect(new Shell(viewerPage).nav().getByRole("link", { name: "Settings" })).toHaveCount(0);
+
+  await viewerPage.goto("/settings");
+  await expect(viewerPage.getByRole("alert")).toHaveText("Only admins can open Settings.");
+  await expect(viewerPage.getByRole("button", { name: "Add user" })).toHaveCount(0);
+  await context.close();
+});

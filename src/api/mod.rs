@@ -1,0 +1,102 @@
+//! Server functions: thin wrappers that check who is asking, call the data layer and map
+//! errors. The browser calls them over HTTP; during server rendering they run in place.
+
+pub mod auth;
+pub mod users;
+
+/// Server-side helpers used inside `#[server]` bodies.
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use crate::error::AppError;
+    use crate::model::CurrentUser;
+    use crate::server::session::Session;
+    use crate::server::state::AppState;
+    use axum::extract::ConnectInfo;
+    use http::request::Parts;
+    use leptos::prelude::*;
+    use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+    /// The shared state, provided as context by the router.
+    pub fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>()
+            .ok_or_else(|| AppError::internal("server function context", "AppState missing"))
+    }
+
+    fn parts() -> Result<Parts, AppError> {
+        use_context::<Parts>()
+            .ok_or_else(|| AppError::internal("server function context", "request parts missing"))
+    }
+
+    /// The request's session, resolved by the session middleware.
+    pub fn session() -> Option<Session> {
+        use_context::<Parts>().and_then(|parts| parts.extensions.get::<Session>().cloned())
+    }
+
+    /// The signed-in user, or `Unauthorized`.
+    pub fn require_user() -> Result<CurrentUser, AppError> {
+        session().map(|s| s.user).ok_or(AppError::Unauthorized)
+    }
+
+    /// The signed-in user if they are an admin.
+    pub fn require_admin() -> Result<CurrentUser, AppError> {
+        let user = require_user()?;
+        if user.role.is_admin() {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// The signed-in user if they may change contacts and groups.
+    #[allow(dead_code)] // used by the contact and group server functions
+    pub fn require_editor() -> Result<CurrentUser, AppError> {
+        let user = require_user()?;
+        if user.role.can_edit() {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// The request's headers.
+    pub fn headers() -> Result<http::HeaderMap, AppError> {
+        Ok(parts()?.headers)
+    }
+
+    /// The client's address (unspecified when the server runs without connect info, as in tests).
+    pub fn client_ip() -> IpAddr {
+        use_context::<Parts>()
+            .and_then(|parts| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|info| info.0.ip())
+            })
+            .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED))
+    }
+
+    /// Adds a `Set-Cookie` header to the response.
+    pub fn set_cookie(value: &str) -> Result<(), AppError> {
+        let response = use_context::<leptos_axum::ResponseOptions>().ok_or_else(|| {
+            AppError::internal("server function context", "ResponseOptions missing")
+        })?;
+        let value = http::HeaderValue::from_str(value)
+            .map_err(|e| AppError::internal("bad Set-Cookie value", e))?;
+        response.append_header(http::header::SET_COOKIE, value);
+        Ok(())
+    }
+
+    /// Runs a server function body and gives a failed response the error's HTTP status.
+    pub async fn respond<T>(
+        body: impl Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
+        let result = body.await;
+        if let Err(error) = &result
+            && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(status) = http::StatusCode::from_u16(error.status_code())
+        {
+            response.set_status(status);
+        }
+        result
+    }
+}

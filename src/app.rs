@@ -1,0 +1,100 @@
+//! The HTML shell, the router and the signed-in layout.
+
+use crate::api::auth::current_user;
+use crate::components::nav::SideNav;
+use crate::error::AppError;
+use crate::model::CurrentUser;
+use crate::pages::contacts::{ContactsPage, ContactsTab, GroupsTab, UploadTab};
+use crate::pages::not_found::NotFound;
+use crate::pages::settings::SettingsPage;
+use crate::pages::setup::SetupPage;
+use crate::pages::sign_in::SignInPage;
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+/// The document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in user, loaded once per page load and shared through context.
+pub type UserResource = Resource<Result<CurrentUser, AppError>>;
+
+/// The app: routes for set-up, sign-in and the signed-in pages.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/contacts.css"/>
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Contacts".to_string() } else { format!("{title} · Contacts") }
+        }/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/setup") view=SetupPage/>
+                <Route path=path!("/login") view=SignInPage/>
+                <ParentRoute path=path!("") view=SignedInLayout>
+                    <Route path=path!("") view=|| view! { <Redirect path="/contacts"/> }/>
+                    <ParentRoute path=path!("/contacts") view=ContactsPage>
+                        <Route path=path!("") view=ContactsTab/>
+                        <Route path=path!("upload") view=UploadTab/>
+                        <Route path=path!("groups") view=GroupsTab/>
+                    </ParentRoute>
+                    <Route path=path!("/settings") view=SettingsPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The frame of every signed-in page: left navigation and the page beside it.
+///
+/// The user is loaded with a blocking resource so the server sends the page with the
+/// navigation already filled in, and pages read it through [`UserResource`] context.
+#[component]
+fn SignedInLayout() -> impl IntoView {
+    let user: UserResource = Resource::new_blocking(|| (), |_| current_user());
+    provide_context(user);
+    view! {
+        <div class="layout">
+            <Suspense fallback=|| view! { <nav class="sidenav" aria-label="Main"></nav> }>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(user) => view! { <SideNav user/> }.into_any(),
+                        Err(error) => view! { <SessionEnded error/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <main class="page">
+                <Outlet/>
+            </main>
+        </div>
+    }
+}
+
+/// Shown instead of the navigation when the session has gone.
+#[component]
+fn SessionEnded(error: AppError) -> impl IntoView {
+    view! {
+        <nav class="sidenav" aria-label="Main">
+            <p class="sidenav-error" role="alert">{error.to_string()}</p>
+            <a href="/login" rel="external">"Sign in"</a>
+        </nav>
+    }
+}

@@ -1,0 +1,140 @@
+//! Sign-in sessions, stored so that a restart keeps users signed in.
+
+use crate::error::AppError;
+use crate::model::CurrentUser;
+use sqlx::SqlitePool;
+
+/// Stores a new session for a user of a workspace.
+pub async fn create(
+    pool: &SqlitePool,
+    token_hash: &[u8],
+    workspace_id: i64,
+    user_id: i64,
+    expires_at: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, workspace_id, user_id, expires_at)
+         VALUES (?1, ?2, ?3, ?4)",
+    )
+    .bind(token_hash)
+    .bind(workspace_id)
+    .bind(user_id)
+    .bind(expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: i64,
+    email: String,
+    role: String,
+    workspace_id: i64,
+    workspace_name: String,
+    default_country: String,
+}
+
+/// The user behind an unexpired session, with their workspace.
+pub async fn user_for_token(
+    pool: &SqlitePool,
+    token_hash: &[u8],
+    now: i64,
+) -> Result<Option<CurrentUser>, AppError> {
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT u.id, u.email, u.role, w.id AS workspace_id, w.name AS workspace_name,
+                w.default_country
+         FROM sessions s
+         JOIN users u ON u.id = s.user_id AND u.workspace_id = s.workspace_id
+         JOIN workspaces w ON w.id = s.workspace_id
+         WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        let role = r
+            .role
+            .parse()
+            .map_err(|e| AppError::internal("bad role in users table", format!("{e:?}")))?;
+        Ok(CurrentUser {
+            id: r.id,
+            email: r.email,
+            role,
+            workspace_id: r.workspace_id,
+            workspace_name: r.workspace_name,
+            default_country: r.default_country,
+        })
+    })
+    .transpose()
+}
+
+/// Ends one session (sign out).
+pub async fn delete(pool: &SqlitePool, token_hash: &[u8]) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Removes sessions that have expired; returns how many.
+pub async fn delete_expired(pool: &SqlitePool, now: i64) -> Result<u64, AppError> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{users, workspaces};
+    use crate::model::Role;
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_session_finds_its_user_until_it_expires_or_ends(pool: SqlitePool) {
+        let ws = workspaces::create(&pool, "Acme", "SG").await.unwrap();
+        let user = users::create(&pool, ws, "ann@acme.test", "hash", Role::Editor)
+            .await
+            .unwrap();
+        create(&pool, b"token-1", ws, user, 1_000).await.unwrap();
+
+        let found = user_for_token(&pool, b"token-1", 999)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (found.id, found.workspace_id, found.role),
+            (user, ws, Role::Editor)
+        );
+        assert_eq!(found.workspace_name, "Acme");
+        assert_eq!(user_for_token(&pool, b"token-2", 999).await.unwrap(), None);
+        assert_eq!(
+            user_for_token(&pool, b"token-1", 1_000).await.unwrap(),
+            None,
+            "expired"
+        );
+
+        delete(&pool, b"token-1").await.unwrap();
+        assert_eq!(
+            user_for_token(&pool, b"token-1", 999).await.unwrap(),
+            None,
+            "signed out"
+        );
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn expired_sessions_are_swept(pool: SqlitePool) {
+        let ws = workspaces::create(&pool, "Acme", "SG").await.unwrap();
+        let user = users::create(&pool, ws, "ann@acme.test", "hash", Role::Editor)
+            .await
+            .unwrap();
+        create(&pool, b"old", ws, user, 10).await.unwrap();
+        create(&pool, b"new", ws, user, 100).await.unwrap();
+        assert_eq!(delete_expired(&pool, 50).await.unwrap(), 1);
+        assert!(user_for_token(&pool, b"new", 50).await.unwrap().is_some());
+    }
+}

@@ -1,0 +1,108 @@
+//! Workspaces: the owners of all data.
+
+use crate::error::AppError;
+use crate::model::Role;
+use crate::model::account::NewWorkspace;
+use sqlx::SqlitePool;
+
+/// The ids created by the first-run set-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreatedWorkspace {
+    /// The new workspace.
+    pub workspace_id: i64,
+    /// Its first admin.
+    pub user_id: i64,
+}
+
+/// Whether any workspace exists yet (before that, the app offers "Create workspace").
+pub async fn any_exists(pool: &SqlitePool) -> Result<bool, AppError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM workspaces LIMIT 1")
+        .fetch_optional(pool)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Creates the install's first workspace and its admin, atomically; refuses once any
+/// workspace exists, so sign-up closes with the first one even under concurrent requests.
+pub async fn create_first(
+    pool: &SqlitePool,
+    new: &NewWorkspace,
+    password_hash: &str,
+) -> Result<CreatedWorkspace, AppError> {
+    let mut tx = pool.begin().await?;
+    let workspace_id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO workspaces (name, default_country)
+         SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM workspaces)
+         RETURNING id",
+    )
+    .bind(&new.name)
+    .bind(&new.default_country)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(workspace_id) = workspace_id else {
+        return Err(AppError::Conflict(
+            "This Contacts install already has a workspace. Sign in, or ask its admin to add you."
+                .into(),
+        ));
+    };
+    let user_id = super::users::insert(
+        &mut tx,
+        workspace_id,
+        &new.email,
+        password_hash,
+        Role::Admin,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CreatedWorkspace {
+        workspace_id,
+        user_id,
+    })
+}
+
+/// Creates a further workspace (used by operators and tests; sign-up itself is closed).
+pub async fn create(pool: &SqlitePool, name: &str, default_country: &str) -> Result<i64, AppError> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO workspaces (name, default_country) VALUES (?1, ?2) RETURNING id",
+    )
+    .bind(name)
+    .bind(default_country)
+    .fetch_one(pool)
+    .await?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_workspace(email: &str) -> NewWorkspace {
+        NewWorkspace {
+            name: "Acme".into(),
+            default_country: "SG".into(),
+            email: email.into(),
+            password: String::new(),
+        }
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn sign_up_closes_with_the_first_workspace(pool: SqlitePool) {
+        assert!(!any_exists(&pool).await.unwrap());
+        let first = create_first(&pool, &new_workspace("a@acme.test"), "hash")
+            .await
+            .unwrap();
+        assert!(any_exists(&pool).await.unwrap());
+        let second = create_first(&pool, &new_workspace("b@acme.test"), "hash").await;
+        assert!(matches!(second, Err(AppError::Conflict(_))));
+        let users = crate::db::users::list(&pool, first.workspace_id)
+            .await
+            .unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].role, Role::Admin);
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(count, 1, "the refused set-up left no user behind");
+    }
+}

@@ -1,0 +1,8 @@
+//! Types and validation shared by the server and the browser: what crosses the wire.
+
+pub mod account;
+pub mod country;
+pub mod date;
+pub mod user;
+
+pub use user::{CurrentUser, Role, UserSummary};

@@ -1,0 +1,7 @@
+//! One module per screen.
+
+pub mod contacts;
+pub mod not_found;
+pub mod settings;
+pub mod setup;
+pub mod sign_in;

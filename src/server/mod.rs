@@ -1,0 +1,176 @@
+//! The HTTP server: state, router, middleware and start-up (compiled with `ssr` only).
+
+pub mod config;
+pub mod password;
+pub mod session;
+pub mod state;
+pub mod throttle;
+
+use crate::app::{App, shell};
+use crate::db;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use config::Config;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use state::AppState;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Builds the whole application router (pages, server functions, static files).
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let page = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    let body_limit = usize::try_from(state.config.max_upload_bytes).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(&state, routes, context.clone(), page)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::resolve_session,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Leptos settings for running outside cargo-leptos (tests and benchmarks).
+pub fn test_leptos_options() -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("contacts")
+        .site_root("target/site")
+        .build()
+}
+
+/// Opens the database and applies the migrations; refuses to go on if either fails.
+pub async fn open_database(config: &Config) -> Result<sqlx::SqlitePool, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source: e,
+    })?;
+    let pool = db::connect(&config.database_path()).await?;
+    db::MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// An environment variable was unusable.
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    /// Leptos' settings could not be read.
+    #[error("leptos configuration: {0}")]
+    Leptos(String),
+    /// The data folder could not be created.
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The database could not be opened.
+    #[error("cannot open the database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed; the server does not run on a half-migrated schema.
+    #[error("cannot apply the database migrations: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The listen address could not be bound, or serving failed.
+    #[error("cannot serve on {addr}: {source}")]
+    Serve {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Starts the server and runs it until Ctrl-C or SIGTERM.
+pub async fn serve() -> Result<(), StartError> {
+    let config = Config::from_env()?;
+    let leptos_options = get_configuration(None)
+        .map_err(|e| StartError::Leptos(e.to_string()))?
+        .leptos_options;
+    let addr = leptos_options.site_addr;
+    let pool = open_database(&config).await?;
+    tracing::info!(database = %config.database_path().display(), "database ready");
+
+    spawn_session_sweeper(pool.clone());
+    let state = AppState::new(leptos_options, pool.clone(), config);
+    let app = router(state);
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Serve { addr, source })?;
+    tracing::info!("Contacts is running at http://{addr}");
+    println!("Contacts is running at http://{addr}");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|source| StartError::Serve { addr, source })?;
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Deletes expired sessions once an hour.
+fn spawn_session_sweeper(pool: sqlx::SqlitePool) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            match db::sessions::delete_expired(&pool, db::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
+                Err(_) => {} // already logged by AppError
+            }
+        }
+    });
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests can finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot listen for SIGTERM"),
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Structured logs to stderr; `RUST_LOG` sets the level (default `info`).
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}

@@ -1,0 +1,51 @@
+//! The state every handler and server function shares.
+
+use crate::db;
+use crate::error::AppError;
+use crate::server::config::Config;
+use crate::server::throttle::LoginThrottle;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sqlx::SqlitePool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Shared by the axum router and, through Leptos context, by server functions.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' own settings (site root, output name, address).
+    pub leptos_options: LeptosOptions,
+    /// The database.
+    pub pool: SqlitePool,
+    /// The server's configuration.
+    pub config: Arc<Config>,
+    /// Failed sign-ins per address.
+    pub throttle: Arc<LoginThrottle>,
+    /// Set once the first workspace exists; it never goes back, so it is cached.
+    workspace_created: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// Builds the state around an open, migrated pool.
+    pub fn new(leptos_options: LeptosOptions, pool: SqlitePool, config: Config) -> Self {
+        AppState {
+            leptos_options,
+            pool,
+            config: Arc::new(config),
+            throttle: Arc::default(),
+            workspace_created: Arc::default(),
+        }
+    }
+
+    /// Whether the install has been set up (asks the database until it has).
+    pub async fn has_workspace(&self) -> Result<bool, AppError> {
+        if self.workspace_created.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let exists = db::workspaces::any_exists(&self.pool).await?;
+        if exists {
+            self.workspace_created.store(true, Ordering::Relaxed);
+        }
+        Ok(exists)
+    }
+}

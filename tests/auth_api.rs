@@ -1,0 +1,294 @@
+//! Sign-up, sign-in, sessions and roles, through the real router and server functions.
+
+mod common;
+
+use common::{app, call, get, set_up};
+use contacts::db;
+use contacts::model::Role;
+use contacts::server::password::hash_password;
+use http::StatusCode;
+use sqlx::SqlitePool;
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn a_fresh_install_leads_to_set_up_and_closes_sign_up_after(pool: SqlitePool) {
+    let app = app(pool);
+    let reply = get(&app, "/contacts", None).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.headers["location"], "/setup");
+
+    let cookie = set_up(&app, "Boss@Acme.test").await;
+    let me = call(&app, "current_user", &[], Some(&cookie)).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert!(
+        me.body.contains("\"email\":\"boss@acme.test\""),
+        "{}",
+        me.body
+    );
+    assert!(me.body.contains("\"role\":\"admin\""), "{}", me.body);
+
+    let again = call(
+        &app,
+        "create_workspace",
+        &[
+            ("workspace_name", "Other"),
+            ("default_country", "GB"),
+            ("email", "intruder@evil.test"),
+            ("password", "correct horse battery"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        get(&app, "/setup", None).await.headers["location"],
+        "/login"
+    );
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn the_set_up_form_reports_bad_fields(pool: SqlitePool) {
+    let app = app(pool);
+    let reply = call(
+        &app,
+        "create_workspace",
+        &[
+            ("workspace_name", ""),
+            ("default_country", "ZZ"),
+            ("email", "nope"),
+            ("password", "short"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["workspace_name", "default_country", "email", "password"] {
+        assert!(
+            reply.body.contains(&format!("\"field\":\"{field}\"")),
+            "{}",
+            reply.body
+        );
+    }
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn sign_in_does_not_reveal_who_has_an_account(pool: SqlitePool) {
+    let app = app(pool);
+    set_up(&app, "boss@acme.test").await;
+    let wrong_password = call(
+        &app,
+        "sign_in",
+        &[
+            ("email", "boss@acme.test"),
+            ("password", "not the password"),
+        ],
+        None,
+    )
+    .await;
+    let unknown_email = call(
+        &app,
+        "sign_in",
+        &[
+            ("email", "nobody@acme.test"),
+            ("password", "not the password"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(wrong_password.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong_password.body, unknown_email.body);
+    assert!(wrong_password.body.contains("Wrong email or password."));
+    assert!(wrong_password.session_cookie().is_none());
+
+    let ok = call(
+        &app,
+        "sign_in",
+        &[
+            ("email", " BOSS@acme.test"),
+            ("password", "correct horse battery"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let cookie_header = ok.headers["set-cookie"].to_str().unwrap();
+    assert!(cookie_header.contains("HttpOnly") && cookie_header.contains("SameSite=Lax"));
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn repeated_failures_are_slowed_down(pool: SqlitePool) {
+    let app = app(pool);
+    set_up(&app, "boss@acme.test").await;
+    let mut last = None;
+    for _ in 0..7 {
+        last = Some(
+            call(
+                &app,
+                "sign_in",
+                &[
+                    ("email", "boss@acme.test"),
+                    ("password", "guess guess guess"),
+                ],
+                None,
+            )
+            .await,
+        );
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(last.body.contains("Try again in"), "{}", last.body);
+    let even_right = call(
+        &app,
+        "sign_in",
+        &[
+            ("email", "boss@acme.test"),
+            ("password", "correct horse battery"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(even_right.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn signing_out_ends_the_session(pool: SqlitePool) {
+    let app = app(pool);
+    let cookie = set_up(&app, "boss@acme.test").await;
+    assert_eq!(
+        get(&app, "/contacts", Some(&cookie)).await.status,
+        StatusCode::OK
+    );
+    let out = call(&app, "sign_out", &[], Some(&cookie)).await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert!(
+        out.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(
+        get(&app, "/contacts", Some(&cookie)).await.headers["location"],
+        "/login"
+    );
+    assert_eq!(
+        call(&app, "current_user", &[], Some(&cookie)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn users_of_one_workspace_never_see_another(pool: SqlitePool) {
+    let app = app(pool.clone());
+    let admin_a = set_up(&app, "boss@a.test").await;
+    // A second workspace, made by an operator (sign-up is closed).
+    let b = db::workspaces::create(&pool, "B", "GB").await.unwrap();
+    let hash = hash_password("correct horse battery".into()).await.unwrap();
+    db::users::create(&pool, b, "boss@b.test", &hash, Role::Admin)
+        .await
+        .unwrap();
+    let signed_in = call(
+        &app,
+        "sign_in",
+        &[
+            ("email", "boss@b.test"),
+            ("password", "correct horse battery"),
+        ],
+        None,
+    )
+    .await;
+    let admin_b = signed_in.session_cookie().unwrap();
+
+    let added = call(
+        &app,
+        "add_user",
+        &[
+            ("email", "ed@a.test"),
+            ("password", "temporary pass 1"),
+            ("role", "editor"),
+        ],
+        Some(&admin_a),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+
+    let list_a = call(&app, "list_users", &[], Some(&admin_a)).await.body;
+    let list_b = call(&app, "list_users", &[], Some(&admin_b)).await.body;
+    assert!(list_a.contains("ed@a.test") && list_a.contains("boss@a.test"));
+    assert!(!list_a.contains("@b.test"), "{list_a}");
+    assert!(list_b.contains("boss@b.test"));
+    assert!(!list_b.contains("@a.test"), "{list_b}");
+
+    // An id from the other workspace is refused, whatever the browser sends.
+    let a_users = db::users::list(&pool, 1).await.unwrap();
+    let ed = a_users.iter().find(|u| u.email == "ed@a.test").unwrap().id;
+    let hijack = call(
+        &app,
+        "change_role",
+        &[("user_id", &ed.to_string()), ("role", "admin")],
+        Some(&admin_b),
+    )
+    .await;
+    assert_eq!(hijack.status, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn only_admins_manage_users(pool: SqlitePool) {
+    let app = app(pool);
+    let admin = set_up(&app, "boss@acme.test").await;
+    for (email, role) in [("ed@acme.test", "editor"), ("vi@acme.test", "viewer")] {
+        let reply = call(
+            &app,
+            "add_user",
+            &[
+                ("email", email),
+                ("password", "temporary pass 1"),
+                ("role", role),
+            ],
+            Some(&admin),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    for email in ["ed@acme.test", "vi@acme.test"] {
+        let cookie = call(
+            &app,
+            "sign_in",
+            &[("email", email), ("password", "temporary pass 1")],
+            None,
+        )
+        .await
+        .session_cookie()
+        .unwrap();
+        assert_eq!(
+            call(&app, "list_users", &[], Some(&cookie)).await.status,
+            StatusCode::FORBIDDEN
+        );
+        let promote = call(
+            &app,
+            "add_user",
+            &[
+                ("email", "x@acme.test"),
+                ("password", "temporary pass 1"),
+                ("role", "admin"),
+            ],
+            Some(&cookie),
+        )
+        .await;
+        assert_eq!(promote.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        call(&app, "list_users", &[], None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn server_errors_do_not_leak_their_cause(pool: SqlitePool) {
+    let app = app(pool.clone());
+    let admin = set_up(&app, "boss@acme.test").await;
+    sqlx::query("DROP TABLE users").execute(&pool).await.ok();
+    // The session lookup joins users, so the middleware reports the database as unavailable.
+    let reply = call(&app, "list_users", &[], Some(&admin)).await;
+    assert!(reply.status.is_server_error());
+    assert!(!reply.body.contains("users"), "{}", reply.body);
+    assert!(!reply.body.contains("no such table"), "{}", reply.body);
+}

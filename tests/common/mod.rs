@@ -1,0 +1,115 @@
+//! Drives the real router in-process, as a browser would over HTTP.
+
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use contacts::server::config::Config;
+use contacts::server::state::AppState;
+use contacts::server::{router, test_leptos_options};
+use http::{Request, StatusCode, header};
+use sqlx::SqlitePool;
+use tower::ServiceExt;
+
+/// The app around a test database.
+pub fn app(pool: SqlitePool) -> Router {
+    let config = Config::from_lookup(|_| None).expect("default config");
+    router(AppState::new(test_leptos_options(), pool, config))
+}
+
+/// What a request got back.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The session cookie this reply set, as a `Cookie` header value.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("contacts_session="))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_string)
+    }
+}
+
+/// Sends a request and reads the whole reply.
+pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router never fails");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// Calls a server function with form-encoded arguments, as `ActionForm` does.
+pub async fn call(
+    app: &Router,
+    endpoint: &str,
+    form: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> Reply {
+    let body = form
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut request = Request::post(format!("/api/{endpoint}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(app, request.body(Body::from(body)).unwrap()).await
+}
+
+/// GETs a page.
+pub async fn get(app: &Router, path: &str, cookie: Option<&str>) -> Reply {
+    let mut request = Request::get(path).header(header::ACCEPT, "text/html");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(app, request.body(Body::empty()).unwrap()).await
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Creates the first workspace through the API and returns the admin's cookie.
+pub async fn set_up(app: &Router, email: &str) -> String {
+    let reply = call(
+        app,
+        "create_workspace",
+        &[
+            ("workspace_name", "Acme"),
+            ("default_country", "SG"),
+            ("email", email),
+            ("password", "correct horse battery"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.session_cookie().expect("signed in after set-up")
+}
