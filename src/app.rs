@@ -2,6 +2,7 @@
 
 use crate::api::auth::current_user;
 use crate::components::nav::SideNav;
+use crate::components::toast::ToastRegion;
 use crate::error::AppError;
 use crate::model::CurrentUser;
 use crate::pages::contacts::{ContactsPage, ContactsTab, GroupsTab, UploadTab};
@@ -22,6 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -82,7 +84,9 @@ fn SignedInLayout() -> impl IntoView {
                 })}
             </Suspense>
             <main class="page">
-                <Outlet/>
+                <ToastRegion>
+                    <Outlet/>
+                </ToastRegion>
             </main>
         </div>
     }

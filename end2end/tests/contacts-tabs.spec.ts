@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { signInAsAdmin } from "./pages/accounts";
+import { signInAsAdmin, hydrated } from "./pages/accounts";
 
 test("each Contacts tab has its own address that survives reload and back", async ({ page }) => {
   await signInAsAdmin(page);
@@ -12,9 +12,11 @@ test("each Contacts tab has its own address that survives reload and back", asyn
   await tabs.getByRole("link", { name: "Contact Groups" }).click();
   await expect(page).toHaveURL(/\/contacts\/groups$/);
   await page.reload();
+  await hydrated(page);
   await expect(tabs.getByRole("link", { name: "Contact Groups" })).toHaveAttribute("aria-current", "page");
 
   await page.goBack();
+  await hydrated(page);
   await expect(page).toHaveURL(/\/contacts\/upload$/);
   await expect(tabs.getByRole("link", { name: "Upload contacts" })).toHaveAttribute("aria-current", "page");
 });

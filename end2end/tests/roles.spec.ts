@@ -7,7 +7,7 @@ test("an editor added by the admin can sign in", async ({ page, browser }) => {
   await settings.goto();
   const email = uniqueEmail("editor");
   await settings.addUser(email, "editor temp pass", "Editor");
-  await expect(page.getByRole("cell", { name: email })).toBeVisible();
+  await expect(page.getByRole("cell", { name: email, exact: true })).toBeVisible();
 
   const context = await browser.newContext();
   const editorPage = await context.newPage();

@@ -2,6 +2,9 @@
 //! errors. The browser calls them over HTTP; during server rendering they run in place.
 
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod contact_form;
+pub mod contacts;
 pub mod users;
 
 /// Server-side helpers used inside `#[server]` bodies.
@@ -48,7 +51,6 @@ pub(crate) mod ssr {
     }
 
     /// The signed-in user if they may change contacts and groups.
-    #[allow(dead_code)] // used by the contact and group server functions
     pub fn require_editor() -> Result<CurrentUser, AppError> {
         let user = require_user()?;
         if user.role.can_edit() {

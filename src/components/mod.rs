@@ -1,5 +1,7 @@
 //! Reusable pieces of the UI.
 
+pub mod dialog;
 pub mod form;
 pub mod nav;
 pub mod role_gate;
+pub mod toast;

@@ -3,6 +3,7 @@
 use crate::api::users::{AddUser, ChangeRole, list_users};
 use crate::components::form::{FieldMessage, FormError, action_error, field_invalid};
 use crate::components::role_gate::RoleGate;
+use crate::components::toast::use_toasts;
 use crate::model::account::MIN_PASSWORD_LEN;
 use crate::model::{Role, UserSummary};
 use leptos::html;
@@ -100,13 +101,16 @@ fn UsersTable(users: Vec<UserSummary>, change_role: ServerAction<ChangeRole>) ->
 fn AddUserForm(add_user: ServerAction<AddUser>) -> impl IntoView {
     let error = action_error(add_user);
     let form = NodeRef::<html::Form>::new();
-    let added = Signal::derive(move || add_user.value().get().and_then(Result::ok));
+    let toasts = use_toasts();
     // A new user is entered in a blank form.
     Effect::new(move |_| {
-        if added.get().is_some()
-            && let Some(form) = form.get()
-        {
-            form.reset();
+        if let Some(Ok(email)) = add_user.value().get() {
+            toasts.show(format!(
+                "Added {email}. Give them the temporary password to sign in."
+            ));
+            if let Some(form) = form.get() {
+                form.reset();
+            }
         }
     });
     view! {
@@ -139,11 +143,6 @@ fn AddUserForm(add_user: ServerAction<AddUser>) -> impl IntoView {
                 </button>
             </ActionForm>
             <FormError error fields=&["email", "password"]/>
-            {move || added.get().map(|email| view! {
-                <p class="success" role="status">
-                    {format!("Added {email}. Give them the temporary password to sign in.")}
-                </p>
-            })}
         </section>
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP server: state, router, middleware and start-up (compiled with `ssr` only).
 
 pub mod config;
+pub mod export;
 pub mod password;
 pub mod session;
 pub mod state;
@@ -10,7 +11,7 @@ use crate::app::{App, shell};
 use crate::db;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use config::Config;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(state.config.max_upload_bytes).unwrap_or(usize::MAX);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/contacts/export.csv", post(export::export_contacts))
         .leptos_routes_with_context(&state, routes, context.clone(), page)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

@@ -7,6 +7,11 @@ export const ADMIN = {
   workspace: "E2E Trading",
 };
 
+/** Waits until the WASM has taken over the server-rendered page (it marks <body>). */
+export async function hydrated(page: Page) {
+  await page.locator("body[data-hydrated]").waitFor();
+}
+
 /** An address no other test uses. */
 export function uniqueEmail(prefix: string): string {
   return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@e2e.test`;
@@ -18,6 +23,7 @@ export class SetupPage {
 
   async goto() {
     await this.page.goto("/setup");
+    await hydrated(this.page);
   }
 
   async create(workspace: string, country: string, email: string, password: string) {
@@ -36,6 +42,7 @@ export class SignInPage {
   async goto() {
     await this.page.goto("/login");
     await expect(this.page.getByRole("heading", { name: "Sign in to Contacts" })).toBeVisible();
+    await hydrated(this.page);
   }
 
   async signIn(email: string, password: string) {
@@ -73,6 +80,7 @@ export class SettingsPage {
 
   async goto() {
     await this.page.goto("/settings");
+    await hydrated(this.page);
   }
 
   async addUser(email: string, password: string, role: "Admin" | "Editor" | "Viewer") {
@@ -90,4 +98,5 @@ export async function signInAsAdmin(page: Page) {
   await signIn.goto();
   await signIn.signIn(ADMIN.email, ADMIN.password);
   await expect(page).toHaveURL(/\/contacts$/);
+  await hydrated(page);
 }

@@ -1,16 +1,34 @@
 //! The Contacts page: header, its three tabs (each with its own URL) and their contents.
 
+pub mod contact_dialog;
+pub mod table;
+
+pub use table::ContactsTab;
+
+use crate::components::role_gate::RoleGate;
+use crate::model::Role;
+use contact_dialog::{ContactDialog, ContactDialogHost, DialogMode};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Outlet};
 
-/// The page frame: title and the tabs Contacts, Upload contacts, Contact Groups.
+/// The page frame: title, "Create Contact", and the tabs Contacts, Upload contacts,
+/// Contact Groups.
 #[component]
 pub fn ContactsPage() -> impl IntoView {
+    let dialog = ContactDialog::new();
+    provide_context(dialog);
     view! {
         <header class="page-header">
             <h1>"Contacts"</h1>
+            <RoleGate allow=Role::can_edit>
+                <button type="button" class="button button-primary"
+                    on:click=move |_| dialog.mode.set(Some(DialogMode::Create))>
+                    "Create Contact"
+                </button>
+            </RoleGate>
         </header>
+        <ContactDialogHost state=dialog/>
         <nav class="tabs" aria-label="Contact sections">
             <A href="/contacts" exact=true>"Contacts"</A>
             <A href="/contacts/upload">"Upload contacts"</A>
@@ -19,19 +37,6 @@ pub fn ContactsPage() -> impl IntoView {
         <section class="tab-panel">
             <Outlet/>
         </section>
-    }
-}
-
-/// The contacts table.
-#[component]
-pub fn ContactsTab() -> impl IntoView {
-    view! {
-        <Title text="Contacts"/>
-        <EmptyState title="No contacts yet">
-            "Create contacts one by one, or "
-            <A href="/contacts/upload">"upload a CSV file"</A>
-            " to add thousands at once."
-        </EmptyState>
     }
 }
 

@@ -1,0 +1,54 @@
+import { expect, type Locator, type Page } from "@playwright/test";
+import { hydrated } from "./accounts";
+
+/** A name no other test uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}
+
+/** A valid Singapore mobile number (81–88 xxxxxx) no other test uses, as typed and shown. */
+export function uniqueMobile(): { typed: string; display: string; e164: string } {
+  const second = 1 + Math.floor(Math.random() * 8);
+  const rest = String((Date.now() * 1000 + Math.floor(Math.random() * 1000)) % 1e6).padStart(6, "0");
+  const digits = `8${second}${rest}`;
+  return {
+    typed: `${digits.slice(0, 4)} ${digits.slice(4)}`,
+    display: `+65 ${digits.slice(0, 4)} ${digits.slice(4)}`,
+    e164: `+65${digits}`,
+  };
+}
+
+/** The Contacts tab: toolbar, table, Action items and the contact dialog. */
+export class ContactsPage {
+  constructor(private readonly page: Page) {}
+
+  async goto() {
+    await this.page.goto("/contacts");
+    await hydrated(this.page);
+  }
+
+  async openCreate(): Promise<Locator> {
+    await hydrated(this.page);
+    await this.page.getByRole("button", { name: "Create Contact", exact: true }).click();
+    const dialog = this.page.getByRole("dialog", { name: "Create contact" });
+    await expect(dialog).toBeVisible();
+    return dialog;
+  }
+
+  async tab(dialog: Locator, name: string) {
+    await dialog.getByRole("tab", { name }).click();
+  }
+
+  search(): Locator {
+    return this.page.getByRole("searchbox", { name: "Search contacts" });
+  }
+
+  row(text: string): Locator {
+    return this.page.getByRole("row").filter({ hasText: text });
+  }
+
+  async actionItems() {
+    await this.page.getByRole("button", { name: /^Action items/ }).click();
+    return this.page.getByRole("menu");
+  }
+}

@@ -1,0 +1,104 @@
+//! The contacts table and the Create/Edit Contact dialog.
+
+use crate::error::AppError;
+use crate::model::contact::{
+    ContactDetail, ContactFilter, ContactInput, ContactPage, PageRequest, Selection,
+};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+/// One page of the table.
+#[server(endpoint = "list_contacts", input = Json)]
+pub async fn list_contacts(
+    filter: ContactFilter,
+    page: PageRequest,
+    size: u32,
+) -> Result<ContactPage, AppError> {
+    use super::ssr;
+    use crate::model::contact::{ContactRow, PAGE_SIZES};
+    use crate::{db, phone};
+    ssr::respond(async move {
+        let user = ssr::require_user()?;
+        let size = if PAGE_SIZES.contains(&size) { size } else { 50 };
+        let listed =
+            db::contacts::page(&ssr::state()?.pool, user.workspace_id, &filter, &page, size)
+                .await?;
+        Ok(ContactPage {
+            rows: listed
+                .rows
+                .into_iter()
+                .map(|r| ContactRow {
+                    id: r.id,
+                    first_name: r.first_name,
+                    last_name: r.last_name,
+                    mobile: r
+                        .mobile
+                        .as_deref()
+                        .map(phone::format_international)
+                        .unwrap_or_default(),
+                    email: r.email.unwrap_or_default(),
+                    created_at: r.created_at,
+                })
+                .collect(),
+            previous: listed.previous,
+            next: listed.next,
+        })
+    })
+    .await
+}
+
+/// How many contacts match the filter.
+#[server(endpoint = "count_contacts", input = Json)]
+pub async fn count_contacts(filter: ContactFilter) -> Result<i64, AppError> {
+    use super::ssr;
+    use crate::db;
+    ssr::respond(async move {
+        let user = ssr::require_user()?;
+        db::contacts::count(&ssr::state()?.pool, user.workspace_id, &filter).await
+    })
+    .await
+}
+
+/// A contact, for the edit dialog.
+#[server(endpoint = "get_contact", input = Json)]
+pub async fn get_contact(id: i64) -> Result<ContactDetail, AppError> {
+    use super::ssr;
+    use crate::db;
+    ssr::respond(async move {
+        let user = ssr::require_user()?;
+        let stored = db::contacts::get(&ssr::state()?.pool, user.workspace_id, id).await?;
+        Ok(super::contact_form::detail(stored))
+    })
+    .await
+}
+
+/// Creates a contact (no `id`) or changes one; returns its id.
+#[server(endpoint = "save_contact", input = Json)]
+pub async fn save_contact(id: Option<i64>, input: ContactInput) -> Result<i64, AppError> {
+    use super::ssr;
+    use crate::db;
+    ssr::respond(async move {
+        let user = ssr::require_editor()?;
+        let record = super::contact_form::record(&input)?;
+        let pool = ssr::state()?.pool;
+        match id {
+            None => db::contacts::create(&pool, user.workspace_id, &record).await,
+            Some(id) => db::contacts::update(&pool, user.workspace_id, id, &record)
+                .await
+                .map(|()| id),
+        }
+    })
+    .await
+}
+
+/// Deletes the selected contacts; returns how many were deleted.
+#[server(endpoint = "delete_contacts", input = Json)]
+pub async fn delete_contacts(selection: Selection) -> Result<u64, AppError> {
+    use super::ssr;
+    use crate::db;
+    ssr::respond(async move {
+        let user = ssr::require_editor()?;
+        db::contacts::delete(&ssr::state()?.pool, user.workspace_id, &selection).await
+    })
+    .await
+}

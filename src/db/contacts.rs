@@ -1,0 +1,769 @@
+//! Contacts: create, change, delete, and the table's keyset-paged queries.
+//!
+//! Paging never uses OFFSET: each page starts after (or before) the sort key and id of
+//! a row, so page 10,000 costs what page 1 costs. Searches are prefix range scans of
+//! `contact_terms`, which triggers keep in step with `contacts`.
+
+use crate::error::AppError;
+use crate::model::contact::{
+    ContactFilter, ContactSort, Cursor, PageRequest, SearchTerm, Selection,
+};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+/// A contact's stored values, normalised (numbers in E.164).
+#[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct ContactRecord {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Mobile number, E.164.
+    pub mobile: Option<String>,
+    /// The mobile number without its country code (for search by local digits).
+    pub mobile_national: Option<String>,
+    /// ISO 3166 alpha-2.
+    pub country: String,
+    /// Email, lower case.
+    pub email: Option<String>,
+    /// Id in another system.
+    pub external_id: Option<String>,
+    /// WhatsApp number, E.164.
+    pub whatsapp: Option<String>,
+    /// Viber number, E.164.
+    pub viber: Option<String>,
+    /// LINE user id.
+    pub line_id: Option<String>,
+    /// WeChat user id.
+    pub wechat_id: Option<String>,
+    /// Messenger user id.
+    pub messenger_id: Option<String>,
+    /// JSON array of `[key, value]` pairs.
+    pub attributes: String,
+}
+
+/// A stored contact with its id and timestamps.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredContact {
+    /// The id.
+    pub id: i64,
+    /// The values.
+    #[sqlx(flatten)]
+    pub record: ContactRecord,
+    /// Created, seconds since the epoch.
+    pub created_at: i64,
+    /// Last changed, seconds since the epoch.
+    pub updated_at: i64,
+}
+
+/// A row of the table as stored (the API formats the number for display).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ListedContact {
+    /// The id.
+    pub id: i64,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Mobile, E.164.
+    pub mobile: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Created, seconds since the epoch.
+    pub created_at: i64,
+    /// The row's position in the order (name or matched term; empty for date orders).
+    pub sort_key: String,
+}
+
+/// One page of rows with the cursors around it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListedPage {
+    /// The rows in display order.
+    pub rows: Vec<ListedContact>,
+    /// Cursor of the first row, when an earlier page exists.
+    pub previous: Option<Cursor>,
+    /// Cursor of the last row, when a later page exists.
+    pub next: Option<Cursor>,
+}
+
+const COLUMNS: &str = "c.id, c.first_name, c.last_name, c.mobile, c.mobile_national, c.country, \
+    c.email, c.external_id, c.whatsapp, c.viber, c.line_id, c.wechat_id, c.messenger_id, \
+    c.attributes, c.created_at, c.updated_at";
+
+fn sort_name_of(record: &ContactRecord) -> String {
+    crate::model::contact::sort_name(&record.first_name, &record.last_name)
+}
+
+/// Adds a contact; a mobile number already in the workspace becomes a field error that
+/// names the contact who has it.
+pub async fn create(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    record: &ContactRecord,
+) -> Result<i64, AppError> {
+    let result = sqlx::query_scalar(
+        "INSERT INTO contacts (workspace_id, first_name, last_name, sort_name, mobile, mobile_national,
+             country, email, external_id, whatsapp, viber, line_id, wechat_id, messenger_id, attributes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         RETURNING id",
+    )
+    .bind(workspace_id)
+    .bind(&record.first_name)
+    .bind(&record.last_name)
+    .bind(sort_name_of(record))
+    .bind(&record.mobile)
+    .bind(&record.mobile_national)
+    .bind(&record.country)
+    .bind(&record.email)
+    .bind(&record.external_id)
+    .bind(&record.whatsapp)
+    .bind(&record.viber)
+    .bind(&record.line_id)
+    .bind(&record.wechat_id)
+    .bind(&record.messenger_id)
+    .bind(&record.attributes)
+    .fetch_one(pool)
+    .await;
+    match result {
+        Ok(id) => Ok(id),
+        Err(e) if super::is_unique_violation(&e) => {
+            Err(mobile_taken(pool, workspace_id, record).await)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Changes a contact of the workspace.
+pub async fn update(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    id: i64,
+    record: &ContactRecord,
+) -> Result<(), AppError> {
+    let result = sqlx::query(
+        "UPDATE contacts SET first_name = ?3, last_name = ?4, sort_name = ?5, mobile = ?6,
+             mobile_national = ?7, country = ?8, email = ?9, external_id = ?10, whatsapp = ?11,
+             viber = ?12, line_id = ?13, wechat_id = ?14, messenger_id = ?15, attributes = ?16,
+             updated_at = unixepoch()
+         WHERE workspace_id = ?1 AND id = ?2",
+    )
+    .bind(workspace_id)
+    .bind(id)
+    .bind(&record.first_name)
+    .bind(&record.last_name)
+    .bind(sort_name_of(record))
+    .bind(&record.mobile)
+    .bind(&record.mobile_national)
+    .bind(&record.country)
+    .bind(&record.email)
+    .bind(&record.external_id)
+    .bind(&record.whatsapp)
+    .bind(&record.viber)
+    .bind(&record.line_id)
+    .bind(&record.wechat_id)
+    .bind(&record.messenger_id)
+    .bind(&record.attributes)
+    .execute(pool)
+    .await;
+    match result {
+        Ok(done) if done.rows_affected() == 0 => Err(not_found()),
+        Ok(_) => Ok(()),
+        Err(e) if super::is_unique_violation(&e) => {
+            Err(mobile_taken(pool, workspace_id, record).await)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("This contact no longer exists. It may have been deleted.".into())
+}
+
+async fn mobile_taken(pool: &SqlitePool, workspace_id: i64, record: &ContactRecord) -> AppError {
+    let owner: Result<Option<(String, String)>, _> = sqlx::query_as(
+        "SELECT first_name, last_name FROM contacts WHERE workspace_id = ?1 AND mobile = ?2",
+    )
+    .bind(workspace_id)
+    .bind(&record.mobile)
+    .fetch_optional(pool)
+    .await;
+    let name = match owner {
+        Ok(Some((first, last))) => {
+            let name = format!("{first} {last}").trim().to_string();
+            if name.is_empty() {
+                "a contact without a name".to_string()
+            } else {
+                name
+            }
+        }
+        Ok(None) => "another contact".to_string(),
+        Err(e) => return e.into(),
+    };
+    AppError::invalid("mobile", format!("This number already belongs to {name}."))
+}
+
+/// One contact of the workspace.
+pub async fn get(pool: &SqlitePool, workspace_id: i64, id: i64) -> Result<StoredContact, AppError> {
+    let sql = format!("SELECT {COLUMNS} FROM contacts c WHERE c.workspace_id = ?1 AND c.id = ?2");
+    sqlx::query_as(&sql)
+        .bind(workspace_id)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// The exclusive upper bound of strings that start with `prefix`.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+/// One page of the table, in the filter's order, before or after a cursor.
+pub async fn page(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    filter: &ContactFilter,
+    request: &PageRequest,
+    size: u32,
+) -> Result<ListedPage, AppError> {
+    let search = SearchTerm::parse(&filter.search);
+    let display_descending = search.prefix().is_none()
+        && matches!(filter.sort, ContactSort::Newest | ContactSort::NameDesc);
+    let (cursor, backwards) = match request {
+        PageRequest::First => (None, false),
+        PageRequest::After(c) => (Some(c), false),
+        PageRequest::Before(c) => (Some(c), true),
+    };
+    let descending = display_descending != backwards;
+    let (cmp, ord) = if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("");
+    match search.prefix() {
+        Some(prefix) => {
+            // Each contact appears once, at its smallest matching term, so pages
+            // neither repeat nor skip a contact that matches in several ways.
+            q.push("SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, t.term AS sort_key
+                    FROM contact_terms t JOIN contacts c ON c.id = t.contact_id
+                    WHERE t.workspace_id = ")
+                .push_bind(workspace_id)
+                .push(" AND t.term >= ")
+                .push_bind(prefix.to_string())
+                .push(" AND t.term < ")
+                .push_bind(prefix_end(prefix));
+            if let Some(c) = cursor {
+                q.push(format!(" AND (t.term, t.contact_id) {cmp} ("))
+                    .push_bind(c.key.clone())
+                    .push(", ")
+                    .push_bind(c.id)
+                    .push(")");
+            }
+            q.push(" AND NOT EXISTS (SELECT 1 FROM contact_terms t2 WHERE t2.contact_id = t.contact_id AND t2.term >= ")
+                .push_bind(prefix.to_string())
+                .push(" AND t2.term < t.term)")
+                .push(format!(" ORDER BY t.term {ord}, t.contact_id {ord}"));
+        }
+        None if matches!(filter.sort, ContactSort::NameAsc | ContactSort::NameDesc) => {
+            q.push("SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, c.sort_name AS sort_key
+                    FROM contacts c WHERE c.workspace_id = ")
+                .push_bind(workspace_id);
+            if let Some(c) = cursor {
+                q.push(format!(" AND (c.sort_name, c.id) {cmp} ("))
+                    .push_bind(c.key.clone())
+                    .push(", ")
+                    .push_bind(c.id)
+                    .push(")");
+            }
+            q.push(format!(" ORDER BY c.sort_name {ord}, c.id {ord}"));
+        }
+        None => {
+            // Ids grow with creation, so the id is the date order.
+            q.push("SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, '' AS sort_key
+                    FROM contacts c WHERE c.workspace_id = ")
+                .push_bind(workspace_id);
+            if let Some(c) = cursor {
+                q.push(format!(" AND c.id {cmp} ")).push_bind(c.id);
+            }
+            q.push(format!(" ORDER BY c.id {ord}"));
+        }
+    }
+    q.push(" LIMIT ").push_bind(i64::from(size) + 1);
+    let mut rows: Vec<ListedContact> = q.build_query_as().fetch_all(pool).await?;
+
+    let more = rows.len() > size as usize;
+    rows.truncate(size as usize);
+    if backwards {
+        rows.reverse();
+    }
+    let cursor_of = |row: &ListedContact| Cursor {
+        key: row.sort_key.clone(),
+        id: row.id,
+    };
+    let (has_previous, has_next) = match request {
+        PageRequest::First => (false, more),
+        PageRequest::After(_) => (true, more),
+        PageRequest::Before(_) => (more, true),
+    };
+    Ok(ListedPage {
+        previous: rows.first().filter(|_| has_previous).map(cursor_of),
+        next: rows.last().filter(|_| has_next).map(cursor_of),
+        rows,
+    })
+}
+
+/// How many contacts match the filter.
+pub async fn count(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    filter: &ContactFilter,
+) -> Result<i64, AppError> {
+    let search = SearchTerm::parse(&filter.search);
+    let count = match search.prefix() {
+        Some(prefix) => {
+            sqlx::query_scalar(
+                "SELECT count(DISTINCT contact_id) FROM contact_terms
+                 WHERE workspace_id = ?1 AND term >= ?2 AND term < ?3",
+            )
+            .bind(workspace_id)
+            .bind(prefix)
+            .bind(prefix_end(prefix))
+            .fetch_one(pool)
+            .await?
+        }
+        None => {
+            sqlx::query_scalar("SELECT count(*) FROM contacts WHERE workspace_id = ?1")
+                .bind(workspace_id)
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    Ok(count)
+}
+
+/// Appends `AND c.id IN (…the selection…)` for contacts aliased `c`.
+fn push_selection(
+    q: &mut QueryBuilder<'_, Sqlite>,
+    workspace_id: i64,
+    selection: &Selection,
+) -> Result<(), AppError> {
+    match selection {
+        Selection::Ids(ids) => {
+            let json =
+                serde_json::to_string(ids).map_err(|e| AppError::internal("selection", e))?;
+            q.push(" AND c.id IN (SELECT value FROM json_each(")
+                .push_bind(json)
+                .push("))");
+        }
+        Selection::AllMatching(filter) => {
+            if let Some(prefix) = SearchTerm::parse(&filter.search).prefix() {
+                q.push(" AND c.id IN (SELECT contact_id FROM contact_terms WHERE workspace_id = ")
+                    .push_bind(workspace_id)
+                    .push(" AND term >= ")
+                    .push_bind(prefix.to_string())
+                    .push(" AND term < ")
+                    .push_bind(prefix_end(prefix))
+                    .push(")");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the selected contacts of the workspace; returns how many.
+pub async fn delete(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    selection: &Selection,
+) -> Result<u64, AppError> {
+    let mut q = QueryBuilder::new("DELETE FROM contacts AS c WHERE c.workspace_id = ");
+    q.push_bind(workspace_id);
+    push_selection(&mut q, workspace_id, selection)?;
+    Ok(q.build().execute(pool).await?.rows_affected())
+}
+
+/// Up to `limit` selected contacts with every field, after id `after_id`, in id order:
+/// export reads the selection batch by batch, so memory stays flat for any size.
+pub async fn export_batch(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    selection: &Selection,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<StoredContact>, AppError> {
+    let mut q = QueryBuilder::new(format!(
+        "SELECT {COLUMNS} FROM contacts c WHERE c.workspace_id = "
+    ));
+    q.push_bind(workspace_id);
+    q.push(" AND c.id > ").push_bind(after_id);
+    push_selection(&mut q, workspace_id, selection)?;
+    q.push(" ORDER BY c.id LIMIT ").push_bind(limit);
+    Ok(q.build_query_as().fetch_all(pool).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::workspaces;
+
+    fn person(first: &str, last: &str, mobile: Option<(&str, &str)>) -> ContactRecord {
+        ContactRecord {
+            first_name: first.into(),
+            last_name: last.into(),
+            mobile: mobile.map(|(e164, _)| e164.to_string()),
+            mobile_national: mobile.map(|(_, national)| national.to_string()),
+            country: "SG".into(),
+            attributes: "[]".into(),
+            ..Default::default()
+        }
+    }
+
+    async fn workspace(pool: &SqlitePool) -> i64 {
+        workspaces::create(pool, "Acme", "SG").await.unwrap()
+    }
+
+    fn names(page: &ListedPage) -> Vec<String> {
+        page.rows
+            .iter()
+            .map(|r| {
+                format!("{} {}", r.first_name, r.last_name)
+                    .trim()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn filter(search: &str, sort: ContactSort) -> ContactFilter {
+        ContactFilter {
+            search: search.into(),
+            sort,
+        }
+    }
+
+    /// Walks every page forward, then back, and returns the ids in order.
+    async fn walk(
+        pool: &SqlitePool,
+        ws: i64,
+        filter: &ContactFilter,
+        size: u32,
+    ) -> (Vec<i64>, Vec<i64>) {
+        let mut forward = Vec::new();
+        let mut request = PageRequest::First;
+        let mut last;
+        loop {
+            let page = page(pool, ws, filter, &request, size).await.unwrap();
+            forward.extend(page.rows.iter().map(|r| r.id));
+            last = page.clone();
+            match page.next {
+                Some(c) => request = PageRequest::After(c),
+                None => break,
+            }
+        }
+        let mut backward: Vec<i64> = last.rows.iter().rev().map(|r| r.id).collect();
+        let mut previous = last.previous;
+        while let Some(c) = previous {
+            let page = page(pool, ws, filter, &PageRequest::Before(c), size)
+                .await
+                .unwrap();
+            backward.extend(page.rows.iter().rev().map(|r| r.id));
+            previous = page.previous;
+        }
+        backward.reverse();
+        (forward, backward)
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn create_get_update_delete(pool: SqlitePool) {
+        let ws = workspace(&pool).await;
+        let id = create(
+            &pool,
+            ws,
+            &person("Ann", "Lee", Some(("+6581234567", "81234567"))),
+        )
+        .await
+        .unwrap();
+        let stored = get(&pool, ws, id).await.unwrap();
+        assert_eq!(stored.record.first_name, "Ann");
+        assert_eq!(stored.record.mobile.as_deref(), Some("+6581234567"));
+
+        let mut changed = stored.record.clone();
+        changed.last_name = "Tan".into();
+        update(&pool, ws, id, &changed).await.unwrap();
+        assert_eq!(get(&pool, ws, id).await.unwrap().record.last_name, "Tan");
+        // The search terms follow the change.
+        let found = page(
+            &pool,
+            ws,
+            &filter("tan", ContactSort::Newest),
+            &PageRequest::First,
+            50,
+        )
+        .await
+        .unwrap();
+        assert_eq!(names(&found), ["Ann Tan"]);
+        let gone = page(
+            &pool,
+            ws,
+            &filter("lee", ContactSort::Newest),
+            &PageRequest::First,
+            50,
+        )
+        .await
+        .unwrap();
+        assert!(gone.rows.is_empty());
+
+        assert_eq!(
+            delete(&pool, ws, &Selection::Ids(vec![id])).await.unwrap(),
+            1
+        );
+        assert!(matches!(
+            get(&pool, ws, id).await,
+            Err(AppError::NotFound(_))
+        ));
+        let terms: i64 = sqlx::query_scalar("SELECT count(*) FROM contact_terms")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(terms, 0, "deleting a contact deletes its search terms");
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_number_belongs_to_one_contact_per_workspace(pool: SqlitePool) {
+        let ws = workspace(&pool).await;
+        let other = workspaces::create(&pool, "Other", "SG").await.unwrap();
+        let number = Some(("+6581234567", "81234567"));
+        create(&pool, ws, &person("Ann", "Lee", number))
+            .await
+            .unwrap();
+        let again = create(&pool, ws, &person("Bob", "Ng", number))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            again.field_message("mobile").as_deref(),
+            Some("This number already belongs to Ann Lee.")
+        );
+        // Another workspace may hold the same number.
+        create(&pool, other, &person("Cat", "Ong", number))
+            .await
+            .unwrap();
+        // Contacts without numbers do not clash.
+        create(&pool, ws, &person("Dan", "", None)).await.unwrap();
+        create(&pool, ws, &person("Eve", "", None)).await.unwrap();
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn another_workspace_cannot_read_change_or_delete(pool: SqlitePool) {
+        let ws = workspace(&pool).await;
+        let other = workspaces::create(&pool, "Other", "SG").await.unwrap();
+        let id = create(&pool, ws, &person("Ann", "Lee", None))
+            .await
+            .unwrap();
+        assert!(matches!(
+            get(&pool, other, id).await,
+            Err(AppError::NotFound(_))
+        ));
+        assert!(matches!(
+            update(&pool, other, id, &person("X", "Y", None)).await,
+            Err(AppError::NotFound(_))
+        ));
+        assert_eq!(
+            delete(&pool, other, &Selection::Ids(vec![id]))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            delete(
+                &pool,
+                other,
+                &Selection::AllMatching(ContactFilter::default())
+            )
+            .await
+            .unwrap(),
+            0
+        );
+        assert_eq!(
+            count(&pool, other, &ContactFilter::default())
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(
+            page(
+                &pool,
+                other,
+                &ContactFilter::default(),
+                &PageRequest::First,
+                50
+            )
+            .await
+            .unwrap()
+            .rows
+            .is_empty()
+        );
+        assert_eq!(get(&pool, ws, id).await.unwrap().record.first_name, "Ann");
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn paging_never_skips_or_repeats_even_with_equal_names(pool: SqlitePool) {
+        let ws = workspace(&pool).await;
+        let mut ids = Vec::new();
+        for i in 0..23 {
+            // Many contacts share a name, so only the id tells them apart.
+            let first = ["Ann", "Bob", "ann", "Cat"][i % 4];
+            ids.push(
+                create(&pool, ws, &person(first, "Lee", None))
+                    .await
+                    .unwrap(),
+            );
+        }
+        for sort in ContactSort::ALL {
+            let (forward, backward) = walk(&pool, ws, &filter("", sort), 5).await;
+            let mut sorted = forward.clone();
+            sorted.sort_unstable();
+            let mut expected = ids.clone();
+            expected.sort_unstable();
+            assert_eq!(sorted, expected, "{sort:?}: every contact exactly once");
+            assert_eq!(forward, backward, "{sort:?}: Previous retraces Next");
+        }
+        let (newest, _) = walk(&pool, ws, &filter("", ContactSort::Newest), 7).await;
+        assert_eq!(newest, ids.iter().rev().copied().collect::<Vec<_>>());
+        let first = page(
+            &pool,
+            ws,
+            &filter("", ContactSort::NameAsc),
+            &PageRequest::First,
+            50,
+        )
+        .await
+        .unwrap();
+        assert!(
+            names(&first)
+                .windows(2)
+                .all(|w| w[0].to_lowercase() <= w[1].to_lowercase())
+        );
+        assert!(first.previous.is_none() && first.next.is_none());
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn search_by_name_email_and_phone_digits(pool: SqlitePool) {
+        let ws = workspace(&pool).await;
+        create(
+            &pool,
+            ws,
+            &person("Ann", "Smith", Some(("+6581234567", "81234567"))),
+        )
+        .await
+        .unwrap();
+        create(
+            &pool,
+            ws,
+            &person("Annabel", "Ng", Some(("+6591234567", "91234567"))),
+        )
+        .await
+        .unwrap();
+        create(&pool, ws, &person("Bob", "Annan", None))
+            .await
+            .unwrap();
+        let mut with_email = person("Zed", "Zhu", None);
+        with_email.email = Some("ann.z@example.com".into());
+        create(&pool, ws, &with_email).await.unwrap();
+        create(&pool, ws, &person("Émile", "Zola", None))
+            .await
+            .unwrap();
+
+        let search = |q: &str| {
+            let pool = pool.clone();
+            let q = q.to_string();
+            async move {
+                let f = filter(&q, ContactSort::Newest);
+                let page = page(&pool, ws, &f, &PageRequest::First, 50).await.unwrap();
+                let count = count(&pool, ws, &f).await.unwrap();
+                assert_eq!(
+                    count as usize,
+                    page.rows.len(),
+                    "count agrees with rows for {q:?}"
+                );
+                let mut names = names(&page);
+                names.sort();
+                names
+            }
+        };
+        // First name, last name and email prefixes, each contact once.
+        assert_eq!(
+            search("ann").await,
+            ["Ann Smith", "Annabel Ng", "Bob Annan", "Zed Zhu"]
+        );
+        assert_eq!(search("SMI").await, ["Ann Smith"]);
+        assert_eq!(search("ann s").await, ["Ann Smith"]);
+        // Local digits and international digits.
+        assert_eq!(search("8123").await, ["Ann Smith"]);
+        assert_eq!(search("+65 9123").await, ["Annabel Ng"]);
+        assert_eq!(search("65").await, ["Ann Smith", "Annabel Ng"]);
+        // Unicode names are matched case-insensitively.
+        assert_eq!(search("émi").await, ["Émile Zola"]);
+        assert_eq!(search("ÉMI").await, ["Émile Zola"]);
+        assert!(search("xyz").await.is_empty());
+        // Prefix only: "nna" is inside "Ann" but starts nothing.
+        assert!(search("nna").await.is_empty());
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn search_pages_list_each_match_once(pool: SqlitePool) {
+        let ws = workspace(&pool).await;
+        for i in 0..17 {
+            let mut p = person("Ann", &format!("Anders{i:02}"), None);
+            p.email = Some(format!("ann{i}@example.com"));
+            create(&pool, ws, &p).await.unwrap();
+        }
+        create(&pool, ws, &person("Bob", "Brown", None))
+            .await
+            .unwrap();
+        let (forward, backward) = walk(&pool, ws, &filter("an", ContactSort::Newest), 4).await;
+        assert_eq!(forward.len(), 17);
+        let unique: std::collections::BTreeSet<_> = forward.iter().collect();
+        assert_eq!(unique.len(), 17);
+        assert_eq!(forward, backward);
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn delete_all_matching_spares_the_rest(pool: SqlitePool) {
+        let ws = workspace(&pool).await;
+        for name in ["Ann", "Anna", "Bob"] {
+            create(&pool, ws, &person(name, "", None)).await.unwrap();
+        }
+        let matching = Selection::AllMatching(filter("ann", ContactSort::Newest));
+        assert_eq!(delete(&pool, ws, &matching).await.unwrap(), 2);
+        assert_eq!(
+            count(&pool, ws, &ContactFilter::default()).await.unwrap(),
+            1
+        );
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn export_reads_the_selection_in_batches(pool: SqlitePool) {
+        let ws = workspace(&pool).await;
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            ids.push(
+                create(&pool, ws, &person(&format!("P{i}"), "", None))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let all = Selection::AllMatching(ContactFilter::default());
+        let first = export_batch(&pool, ws, &all, 0, 3).await.unwrap();
+        let rest = export_batch(&pool, ws, &all, first.last().unwrap().id, 3)
+            .await
+            .unwrap();
+        assert_eq!(first.len() + rest.len(), 5);
+        let picked = export_batch(&pool, ws, &Selection::Ids(vec![ids[1], ids[3]]), 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            picked.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [ids[1], ids[3]]
+        );
+    }
+}

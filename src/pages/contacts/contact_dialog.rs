@@ -1,0 +1,417 @@
+//! The Create/Edit Contact dialog: three tabs over one form, so switching tabs never
+//! loses what was typed; server errors appear next to their fields and mark their tab.
+
+use crate::api::contacts::{get_contact, save_contact};
+use crate::app::UserResource;
+use crate::components::dialog::Modal;
+use crate::components::form::FieldMessage;
+use crate::components::toast::use_toasts;
+use crate::error::AppError;
+use crate::model::contact::{Attribute, ContactInput, FormTab, attribute_field};
+use crate::model::country::countries_by_name;
+use leptos::prelude::*;
+
+/// What the dialog is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialogMode {
+    /// Creating a new contact.
+    Create,
+    /// Editing this contact.
+    Edit(i64),
+}
+
+/// The contact dialog's state, shared by the page header (Create) and the table (Edit).
+#[derive(Clone, Copy)]
+pub struct ContactDialog {
+    /// Open, and for what; `None` when closed.
+    pub mode: RwSignal<Option<DialogMode>>,
+    /// Bumped after every save or delete, so lists refetch.
+    pub changes: RwSignal<u32>,
+}
+
+impl ContactDialog {
+    /// A closed dialog.
+    pub fn new() -> Self {
+        ContactDialog {
+            mode: RwSignal::new(None),
+            changes: RwSignal::new(0),
+        }
+    }
+}
+
+impl Default for ContactDialog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Mounts the dialog while `state.mode` is set.
+#[component]
+pub fn ContactDialogHost(state: ContactDialog) -> impl IntoView {
+    let user = expect_context::<UserResource>();
+    move || {
+        state.mode.get().map(|mode| match mode {
+            DialogMode::Create => view! {
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        // New contacts start in the workspace's country.
+                        let country = user.await.map(|u| u.default_country).unwrap_or_default();
+                        view! {
+                            <ContactForm state mode input=ContactInput { country, ..Default::default() }/>
+                        }
+                    })}
+                </Suspense>
+            }
+            .into_any(),
+            DialogMode::Edit(id) => view! { <LoadContact state id/> }.into_any(),
+        })
+    }
+}
+
+#[component]
+fn LoadContact(state: ContactDialog, id: i64) -> impl IntoView {
+    let contact = Resource::new(move || id, get_contact);
+    let close = Callback::new(move |()| state.mode.set(None));
+    view! {
+        <Suspense fallback=move || view! {
+            <Modal title="Edit contact".to_string() on_close=close>
+                <p class="muted">"Loading…"</p>
+            </Modal>
+        }>
+            {move || Suspend::new(async move {
+                match contact.await {
+                    Ok(detail) => view! {
+                        <ContactForm state mode=DialogMode::Edit(detail.id) input=detail.input/>
+                    }
+                    .into_any(),
+                    Err(error) => view! {
+                        <Modal title="Edit contact".to_string() on_close=close>
+                            <p class="form-error" role="alert">{error.to_string()}</p>
+                            <div class="modal-actions">
+                                <button type="button" class="button" on:click=move |_| close.run(())>"Close"</button>
+                            </div>
+                        </Modal>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// One editable custom field row.
+#[derive(Clone, Copy)]
+struct AttributeRow {
+    id: u64,
+    key: RwSignal<String>,
+    value: RwSignal<String>,
+}
+
+/// The form's fields as signals.
+#[derive(Clone, Copy)]
+struct Fields {
+    first_name: RwSignal<String>,
+    last_name: RwSignal<String>,
+    mobile: RwSignal<String>,
+    country: RwSignal<String>,
+    email: RwSignal<String>,
+    external_id: RwSignal<String>,
+    whatsapp: RwSignal<String>,
+    viber: RwSignal<String>,
+    line_id: RwSignal<String>,
+    wechat_id: RwSignal<String>,
+    messenger_id: RwSignal<String>,
+    attributes: RwSignal<Vec<AttributeRow>>,
+    next_row: StoredValue<u64>,
+}
+
+impl Fields {
+    fn new(input: ContactInput) -> Self {
+        let next_row = StoredValue::new(input.attributes.len() as u64);
+        Fields {
+            first_name: RwSignal::new(input.first_name),
+            last_name: RwSignal::new(input.last_name),
+            mobile: RwSignal::new(input.mobile),
+            country: RwSignal::new(input.country),
+            email: RwSignal::new(input.email),
+            external_id: RwSignal::new(input.external_id),
+            whatsapp: RwSignal::new(input.whatsapp),
+            viber: RwSignal::new(input.viber),
+            line_id: RwSignal::new(input.line_id),
+            wechat_id: RwSignal::new(input.wechat_id),
+            messenger_id: RwSignal::new(input.messenger_id),
+            attributes: RwSignal::new(
+                input
+                    .attributes
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, a)| AttributeRow {
+                        id: i as u64,
+                        key: RwSignal::new(a.key),
+                        value: RwSignal::new(a.value),
+                    })
+                    .collect(),
+            ),
+            next_row,
+        }
+    }
+
+    fn add_row(&self) {
+        let id = self.next_row.get_value();
+        self.next_row.set_value(id + 1);
+        self.attributes.update(|rows| {
+            rows.push(AttributeRow {
+                id,
+                key: RwSignal::new(String::new()),
+                value: RwSignal::new(String::new()),
+            })
+        });
+    }
+
+    fn input(&self) -> ContactInput {
+        ContactInput {
+            first_name: self.first_name.get_untracked(),
+            last_name: self.last_name.get_untracked(),
+            mobile: self.mobile.get_untracked(),
+            country: self.country.get_untracked(),
+            email: self.email.get_untracked(),
+            external_id: self.external_id.get_untracked(),
+            whatsapp: self.whatsapp.get_untracked(),
+            viber: self.viber.get_untracked(),
+            line_id: self.line_id.get_untracked(),
+            wechat_id: self.wechat_id.get_untracked(),
+            messenger_id: self.messenger_id.get_untracked(),
+            attributes: self
+                .attributes
+                .get_untracked()
+                .iter()
+                .map(|row| Attribute {
+                    key: row.key.get_untracked(),
+                    value: row.value.get_untracked(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[component]
+fn ContactForm(state: ContactDialog, mode: DialogMode, input: ContactInput) -> impl IntoView {
+    let fields = Fields::new(input);
+    let tab = RwSignal::new(FormTab::Basic);
+    let toasts = use_toasts();
+    let save = Action::new(move |(id, input): &(Option<i64>, ContactInput)| {
+        save_contact(*id, input.clone())
+    });
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || save.value().get().and_then(Result::err));
+    let close = Callback::new(move |()| state.mode.set(None));
+    Effect::new(move |_| {
+        match save.value().get() {
+            Some(Ok(_)) => {
+                toasts.show(match mode {
+                    DialogMode::Create => "Contact created",
+                    DialogMode::Edit(_) => "Contact saved",
+                });
+                state.changes.update(|n| *n += 1);
+                state.mode.set(None);
+            }
+            // Show the first tab that holds an error.
+            Some(Err(AppError::Invalid(errors))) => {
+                if let Some(first) = [FormTab::Basic, FormTab::Channels, FormTab::Additional]
+                    .into_iter()
+                    .find(|t| errors.iter().any(|e| FormTab::of_field(&e.field) == *t))
+                    && !errors
+                        .iter()
+                        .any(|e| FormTab::of_field(&e.field) == tab.get_untracked())
+                {
+                    tab.set(first);
+                }
+            }
+            _ => {}
+        }
+    });
+    let tab_has_error = move |t: FormTab| {
+        error
+            .get()
+            .is_some_and(|e| matches!(&e, AppError::Invalid(list) if list.iter().any(|f| FormTab::of_field(&f.field) == t)))
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let id = match mode {
+            DialogMode::Create => None,
+            DialogMode::Edit(id) => Some(id),
+        };
+        save.dispatch((id, fields.input()));
+    };
+    let title = match mode {
+        DialogMode::Create => "Create contact",
+        DialogMode::Edit(_) => "Edit contact",
+    };
+    let tab_button = move |t: FormTab, label: &'static str, id: &'static str| {
+        view! {
+            <button type="button" role="tab" id=format!("tab-{id}")
+                aria-controls=format!("panel-{id}")
+                aria-selected=move || (tab.get() == t).to_string()
+                tabindex=move || if tab.get() == t { "0" } else { "-1" }
+                class="dialog-tab"
+                data-has-error=move || tab_has_error(t).to_string()
+                on:click=move |_| tab.set(t)>
+                {label}
+                <Show when=move || tab_has_error(t)>
+                    <span class="tab-error-mark" aria-hidden="true">"!"</span>
+                    <span class="visually-hidden">" (has errors)"</span>
+                </Show>
+            </button>
+        }
+    };
+    let attribute_rows = move || {
+        fields
+            .attributes
+            .get()
+            .into_iter()
+            .enumerate()
+            .collect::<Vec<_>>()
+    };
+    let countries = countries_by_name()
+        .into_iter()
+        .map(|(code, name)| view! { <option value=code>{format!("{name} ({code})")}</option> })
+        .collect_view();
+    view! {
+        <Modal title=title.to_string() on_close=close class="modal-wide">
+            <form class="contact-form" on:submit=submit novalidate>
+                <div role="tablist" class="dialog-tabs" aria-label="Contact details">
+                    {tab_button(FormTab::Basic, "Basic information", "basic")}
+                    {tab_button(FormTab::Channels, "Channels", "channels")}
+                    {tab_button(FormTab::Additional, "Additional information", "additional")}
+                </div>
+
+                <div role="tabpanel" id="panel-basic" aria-labelledby="tab-basic" class="dialog-panel"
+                    hidden=move || tab.get() != FormTab::Basic>
+                    <div class="field-grid">
+                        <TextField label="First name" name="first_name" value=fields.first_name error autocomplete="given-name"/>
+                        <TextField label="Last name" name="last_name" value=fields.last_name error autocomplete="family-name"/>
+                        <TextField label="Mobile number" name="mobile" value=fields.mobile error input_type="tel"
+                            hint="With + and country code, or as dialled in the contact's country."/>
+                        <div class="field">
+                            <label for="field-country">"Country"</label>
+                            <select id="field-country" name="country" bind:value=fields.country
+                                aria-invalid=move || error.get().and_then(|e| e.field_message("country")).is_some().to_string()>
+                                {countries}
+                            </select>
+                            <FieldMessage field="country" error/>
+                        </div>
+                        <TextField label="Email" name="email" value=fields.email error input_type="email"/>
+                        <TextField label="External id" name="external_id" value=fields.external_id error
+                            hint="The contact's id in another system, if any."/>
+                    </div>
+                </div>
+
+                <div role="tabpanel" id="panel-channels" aria-labelledby="tab-channels" class="dialog-panel"
+                    hidden=move || tab.get() != FormTab::Channels>
+                    <div class="field-grid">
+                        <div class="field">
+                            <span class="field-label">"SMS"</span>
+                            <p class="readonly-value" data-testid="sms-number">
+                                {move || {
+                                    let m = fields.mobile.get();
+                                    if m.trim().is_empty() { "The mobile number (none yet)".to_string() } else { m }
+                                }}
+                            </p>
+                        </div>
+                        <TextField label="WhatsApp" name="whatsapp" value=fields.whatsapp error input_type="tel"
+                            hint="Leave empty to use the mobile number."/>
+                        <TextField label="Viber" name="viber" value=fields.viber error input_type="tel"/>
+                        <TextField label="LINE user id" name="line_id" value=fields.line_id error/>
+                        <TextField label="WeChat user id" name="wechat_id" value=fields.wechat_id error/>
+                        <TextField label="Facebook Messenger user id" name="messenger_id" value=fields.messenger_id error/>
+                    </div>
+                </div>
+
+                <div role="tabpanel" id="panel-additional" aria-labelledby="tab-additional" class="dialog-panel"
+                    hidden=move || tab.get() != FormTab::Additional>
+                    <p class="hint">"Custom fields: any key and value. Keys are unique per contact."</p>
+                    <FieldMessage field="attributes" error/>
+                    <div class="attribute-rows">
+                        <For each=attribute_rows
+                            key=|(i, row)| (*i, row.id) let((index, row))>
+                            <AttributeEditor index row error on_remove=Callback::new(move |()| {
+                                fields.attributes.update(|rows| rows.retain(|r| r.id != row.id))
+                            })/>
+                        </For>
+                    </div>
+                    <button type="button" class="button" on:click=move |_| fields.add_row()>"+ Add field"</button>
+                </div>
+
+                {move || error.get().filter(|e| !matches!(e, AppError::Invalid(_))).map(|e| view! {
+                    <p class="form-error" role="alert">{e.to_string()}</p>
+                })}
+                <div class="modal-actions">
+                    <button type="button" class="button" on:click=move |_| close.run(())>"Cancel"</button>
+                    <button type="submit" class="button button-primary" disabled=save.pending()>
+                        {match mode { DialogMode::Create => "Create contact", DialogMode::Edit(_) => "Save changes" }}
+                    </button>
+                </div>
+            </form>
+        </Modal>
+    }
+}
+
+#[component]
+fn AttributeEditor(
+    index: usize,
+    row: AttributeRow,
+    error: Signal<Option<AppError>>,
+    on_remove: Callback<()>,
+) -> impl IntoView {
+    let key_field = attribute_field(index, "key");
+    let value_field = attribute_field(index, "value");
+    let key_id = format!("attr-key-{}", row.id);
+    let value_id = format!("attr-value-{}", row.id);
+    let key_error = Signal::derive(move || error.get().and_then(|e| e.field_message(&key_field)));
+    let value_error =
+        Signal::derive(move || error.get().and_then(|e| e.field_message(&value_field)));
+    view! {
+        <div class="attribute-row" data-testid="attribute-row">
+            <div class="field">
+                <label for=key_id.clone()>{format!("Field {} name", index + 1)}</label>
+                <input id=key_id type="text" bind:value=row.key
+                    aria-invalid=move || key_error.get().is_some().to_string()/>
+                {move || key_error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+            </div>
+            <div class="field">
+                <label for=value_id.clone()>{format!("Field {} value", index + 1)}</label>
+                <input id=value_id type="text" bind:value=row.value
+                    aria-invalid=move || value_error.get().is_some().to_string()/>
+                {move || value_error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+            </div>
+            <button type="button" class="button button-quiet remove-row"
+                aria-label=format!("Remove field {}", index + 1)
+                on:click=move |_| on_remove.run(())>"Remove"</button>
+        </div>
+    }
+}
+
+#[component]
+fn TextField(
+    label: &'static str,
+    name: &'static str,
+    value: RwSignal<String>,
+    error: Signal<Option<AppError>>,
+    #[prop(optional)] input_type: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input id=id name=name type=input_type.unwrap_or("text") bind:value=value
+                autocomplete=autocomplete.unwrap_or("off")
+                aria-describedby=hint.map(|_| hint_id.clone())
+                aria-invalid=move || error.get().and_then(|e| e.field_message(name)).is_some().to_string()/>
+            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
+            <FieldMessage field=name error/>
+        </div>
+    }
+}

@@ -1,0 +1,220 @@
+//! Contacts through the real router: the dialog's save, roles, and the CSV export.
+
+mod common;
+
+use axum::body::Body;
+use common::{app, call, send, set_up};
+use http::{Request, StatusCode, header};
+use sqlx::SqlitePool;
+
+async fn call_json(app: &axum::Router, endpoint: &str, json: &str, cookie: &str) -> common::Reply {
+    let request = Request::post(format!("/api/{endpoint}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(json.to_string()))
+        .unwrap();
+    send(app, request).await
+}
+
+fn contact_json(first: &str, mobile: &str, extra: &str) -> String {
+    format!(
+        r#"{{"id":null,"input":{{"first_name":"{first}","last_name":"Lee","mobile":"{mobile}","country":"SG",
+        "email":"","external_id":"","whatsapp":"","viber":"","line_id":"","wechat_id":"","messenger_id":"",
+        "attributes":[{extra}]}}}}"#
+    )
+}
+
+async fn add_user(app: &axum::Router, admin: &str, email: &str, role: &str) -> String {
+    let reply = call(
+        app,
+        "add_user",
+        &[
+            ("email", email),
+            ("password", "temporary pass 1"),
+            ("role", role),
+        ],
+        Some(admin),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    call(
+        app,
+        "sign_in",
+        &[("email", email), ("password", "temporary pass 1")],
+        None,
+    )
+    .await
+    .session_cookie()
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn saving_normalises_the_number_and_reports_bad_fields(pool: SqlitePool) {
+    let app = app(pool);
+    let admin = set_up(&app, "boss@acme.test").await;
+    let created = call_json(
+        &app,
+        "save_contact",
+        &contact_json("Ann", "8123 4567", r#"{"key":"Plan","value":"Gold"}"#),
+        &admin,
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let id: i64 = created.body.parse().unwrap();
+
+    let detail = call_json(&app, "get_contact", &format!(r#"{{"id":{id}}}"#), &admin).await;
+    assert!(
+        detail.body.contains(r#""mobile":"+65 8123 4567""#),
+        "{}",
+        detail.body
+    );
+    assert!(
+        detail.body.contains(r#""whatsapp":"+65 8123 4567""#),
+        "WhatsApp defaults to the mobile: {}",
+        detail.body
+    );
+    assert!(
+        detail.body.contains(r#""key":"Plan","value":"Gold""#),
+        "{}",
+        detail.body
+    );
+
+    let duplicate = call_json(
+        &app,
+        "save_contact",
+        &contact_json("Bob", "+65 8123-4567", ""),
+        &admin,
+    )
+    .await;
+    assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        duplicate.body.contains("already belongs to Ann Lee"),
+        "{}",
+        duplicate.body
+    );
+
+    let damaged = call_json(
+        &app,
+        "save_contact",
+        &contact_json("Cat", "6.58123E+09", ""),
+        &admin,
+    )
+    .await;
+    assert!(
+        damaged.body.contains("scientific notation"),
+        "{}",
+        damaged.body
+    );
+
+    let html = call_json(
+        &app,
+        "save_contact",
+        &contact_json("<script>alert(1)</script>", "9123 4567", ""),
+        &admin,
+    )
+    .await;
+    assert_eq!(
+        html.status,
+        StatusCode::OK,
+        "markup is just text: {}",
+        html.body
+    );
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn viewers_read_but_cannot_write(pool: SqlitePool) {
+    let app = app(pool);
+    let admin = set_up(&app, "boss@acme.test").await;
+    call_json(
+        &app,
+        "save_contact",
+        &contact_json("Ann", "8123 4567", ""),
+        &admin,
+    )
+    .await;
+    let viewer = add_user(&app, &admin, "vi@acme.test", "viewer").await;
+    let list = call_json(
+        &app,
+        "list_contacts",
+        r#"{"filter":{"search":"","sort":"Newest"},"page":"First","size":50}"#,
+        &viewer,
+    )
+    .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(list.body.contains("Ann"));
+    let write = call_json(
+        &app,
+        "save_contact",
+        &contact_json("Eve", "9123 4567", ""),
+        &viewer,
+    )
+    .await;
+    assert_eq!(write.status, StatusCode::FORBIDDEN);
+    let delete = call_json(
+        &app,
+        "delete_contacts",
+        r#"{"selection":{"AllMatching":{"search":"","sort":"Newest"}}}"#,
+        &viewer,
+    )
+    .await;
+    assert_eq!(delete.status, StatusCode::FORBIDDEN);
+    let count = call_json(
+        &app,
+        "count_contacts",
+        r#"{"filter":{"search":"","sort":"Newest"}}"#,
+        &viewer,
+    )
+    .await;
+    assert_eq!(count.body, "1");
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn export_is_a_formula_safe_utf8_csv(pool: SqlitePool) {
+    let app = app(pool);
+    let admin = set_up(&app, "boss@acme.test").await;
+    call_json(
+        &app,
+        "save_contact",
+        &contact_json(
+            "=HYPERLINK(1)",
+            "8123 4567",
+            r#"{"key":"Städte","value":"Zürich"}"#,
+        ),
+        &admin,
+    )
+    .await;
+    call_json(
+        &app,
+        "save_contact",
+        &contact_json("Bob", "9123 4567", ""),
+        &admin,
+    )
+    .await;
+    let form = "selection=%7B%22AllMatching%22%3A%7B%22search%22%3A%22%22%2C%22sort%22%3A%22Newest%22%7D%7D";
+    let request = Request::post("/contacts/export.csv")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, &admin)
+        .body(Body::from(form))
+        .unwrap();
+    let reply = send(&app, request).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert!(reply.body.starts_with('\u{feff}'), "UTF-8 BOM");
+    let lines: Vec<&str> = reply.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0].starts_with("id,first_name,last_name,mobile,country,email"));
+    assert!(lines[1].contains("'=HYPERLINK(1)"), "{}", lines[1]);
+    assert!(lines[1].contains("'+6581234567"), "{}", lines[1]);
+    assert!(lines[1].contains("Zürich"), "{}", lines[1]);
+
+    let anonymous = Request::post("/contacts/export.csv")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    assert_eq!(send(&app, anonymous).await.status, StatusCode::UNAUTHORIZED);
+}
