@@ -4,6 +4,7 @@
 //! the start-up figure runs the real server binary and the bundle figure reads the real
 //! WASM file.
 
+mod contacts;
 mod report;
 mod server;
 

@@ -27,23 +27,20 @@ pub async fn run(report: &mut Report) {
     })
     .expect("config");
     let pool = open_database(&config).await.expect("database");
-    let cookie = signed_in_admin(&pool).await;
+    let (workspace, cookie) = signed_in_admin(&pool).await;
 
     startup(report, &dir);
-    page_render(
-        report,
-        AppState::new(test_leptos_options(), pool.clone(), config),
-        &cookie,
-    )
-    .await;
+    let app = router(AppState::new(test_leptos_options(), pool.clone(), config));
+    page_render(report, &app, &cookie).await;
     bundle_size(report);
+    crate::contacts::run(report, &pool, &app, &cookie, workspace).await;
 
     pool.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A workspace with an admin and a live session; returns its `Cookie` header.
-async fn signed_in_admin(pool: &sqlx::SqlitePool) -> String {
+/// A workspace with an admin and a live session; returns it and the `Cookie` header.
+async fn signed_in_admin(pool: &sqlx::SqlitePool) -> (i64, String) {
     let workspace = db::workspaces::create(pool, "Bench", "SG")
         .await
         .expect("workspace");
@@ -63,7 +60,7 @@ async fn signed_in_admin(pool: &sqlx::SqlitePool) -> String {
     )
     .await
     .expect("session");
-    format!("{}={token}", session::COOKIE_NAME)
+    (workspace, format!("{}={token}", session::COOKIE_NAME))
 }
 
 /// Time from spawning the release binary on an existing database to its first answer.
@@ -129,8 +126,7 @@ fn healthy(addr: SocketAddr) -> bool {
 }
 
 /// Server-side time to render the signed-in Contacts page, in process.
-async fn page_render(report: &mut Report, state: AppState, cookie: &str) {
-    let app = router(state);
+async fn page_render(report: &mut Report, app: &axum::Router, cookie: &str) {
     let mut samples = Vec::with_capacity(200);
     for i in 0..220 {
         let request = Request::get("/contacts")

@@ -20,7 +20,7 @@ fn contact_json(first: &str, mobile: &str, extra: &str) -> String {
     format!(
         r#"{{"id":null,"input":{{"first_name":"{first}","last_name":"Lee","mobile":"{mobile}","country":"SG",
         "email":"","external_id":"","whatsapp":"","viber":"","line_id":"","wechat_id":"","messenger_id":"",
-        "attributes":[{extra}]}}}}"#
+        "attributes":[{extra}]}},"group_ids":[],"new_groups":[]}}"#
     )
 }
 
@@ -217,4 +217,79 @@ async fn export_is_a_formula_safe_utf8_csv(pool: SqlitePool) {
         .body(Body::from(form))
         .unwrap();
     assert_eq!(send(&app, anonymous).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn groups_are_changed_by_editors_only_and_report_counts(pool: SqlitePool) {
+    let app = app(pool);
+    let admin = set_up(&app, "boss@acme.test").await;
+    call_json(
+        &app,
+        "save_contact",
+        &contact_json("Ann", "8123 4567", ""),
+        &admin,
+    )
+    .await;
+    call_json(
+        &app,
+        "save_contact",
+        &contact_json("Bob", "9123 4567", ""),
+        &admin,
+    )
+    .await;
+    let all = r#"{"AllMatching":{"search":"","sort":"Newest"}}"#;
+    let added = call_json(
+        &app,
+        "add_to_groups",
+        &format!(r#"{{"group_ids":[],"new_groups":["Unsubscribed"],"selection":{all}}}"#),
+        &admin,
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    assert!(
+        added.body.contains(r#""changed":2"#) && added.body.contains(r#""unchanged":0"#),
+        "{}",
+        added.body
+    );
+    let again = call_json(
+        &app,
+        "add_to_groups",
+        &format!(r#"{{"group_ids":[],"new_groups":["unsubscribed"],"selection":{all}}}"#),
+        &admin,
+    )
+    .await;
+    assert!(
+        again.body.contains(r#""changed":0"#) && again.body.contains(r#""unchanged":2"#),
+        "{}",
+        again.body
+    );
+
+    let viewer = add_user(&app, &admin, "vi@acme.test", "viewer").await;
+    let groups = call_json(&app, "list_groups", r#"{"search":""}"#, &viewer).await;
+    assert!(
+        groups.body.contains(r#""member_count":2"#),
+        "{}",
+        groups.body
+    );
+    let create = call_json(
+        &app,
+        "save_group",
+        r#"{"id":null,"input":{"name":"X","description":"","blacklisted":false}}"#,
+        &viewer,
+    )
+    .await;
+    assert_eq!(create.status, StatusCode::FORBIDDEN);
+    let blank = call_json(
+        &app,
+        "save_group",
+        r#"{"id":null,"input":{"name":"   ","description":"","blacklisted":false}}"#,
+        &admin,
+    )
+    .await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        blank.body.contains("Enter a name for the group."),
+        "{}",
+        blank.body
+    );
 }

@@ -124,3 +124,25 @@ test("a duplicate number names the contact who has it", async ({ page }) => {
   await dialog.getByRole("button", { name: "Cancel" }).click();
   await expect(dialog).toBeHidden();
 });
+
+test("deleting from the edit dialog asks first", async ({ page }) => {
+  await signInAsAdmin(page);
+  const contacts = new ContactsPage(page);
+  const first = uniqueName("Gone");
+  const dialog = await contacts.openCreate();
+  await dialog.getByLabel("First name").fill(first);
+  await dialog.getByLabel("Email").fill(`${first.toLowerCase()}@example.com`);
+  await dialog.getByRole("button", { name: "Create contact" }).click();
+  await expect(dialog).toBeHidden();
+
+  await contacts.row(first).getByRole("button", { name: first }).click();
+  const edit = page.getByRole("dialog", { name: "Edit contact" });
+  await edit.getByRole("button", { name: "Delete…" }).click();
+  await expect(edit.getByRole("alert")).toContainText("Delete this contact?");
+  await edit.getByRole("button", { name: "Keep" }).click();
+  await expect(contacts.row(first)).toHaveCount(1);
+  await edit.getByRole("button", { name: "Delete…" }).click();
+  await edit.getByRole("button", { name: "Delete contact" }).click();
+  await expect(edit).toBeHidden();
+  await expect(contacts.row(first)).toHaveCount(0);
+});

@@ -64,7 +64,7 @@ pub fn record(input: &ContactInput) -> Result<ContactRecord, AppError> {
 }
 
 /// A stored contact as the dialog shows it.
-pub fn detail(stored: StoredContact) -> ContactDetail {
+pub fn detail(stored: StoredContact, groups: Vec<crate::model::group::GroupRef>) -> ContactDetail {
     let r = stored.record;
     let number = |n: Option<String>| n.as_deref().map(format_international).unwrap_or_default();
     let attributes: Vec<(String, String)> = serde_json::from_str(&r.attributes).unwrap_or_default();
@@ -87,6 +87,7 @@ pub fn detail(stored: StoredContact) -> ContactDetail {
                 .map(|(key, value)| Attribute { key, value })
                 .collect(),
         },
+        groups,
         created_at: stored.created_at,
         updated_at: stored.updated_at,
     }

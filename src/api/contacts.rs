@@ -20,14 +20,16 @@ pub async fn list_contacts(
     ssr::respond(async move {
         let user = ssr::require_user()?;
         let size = if PAGE_SIZES.contains(&size) { size } else { 50 };
-        let listed =
-            db::contacts::page(&ssr::state()?.pool, user.workspace_id, &filter, &page, size)
-                .await?;
+        let pool = ssr::state()?.pool;
+        let listed = db::contacts::page(&pool, user.workspace_id, &filter, &page, size).await?;
+        let ids: Vec<i64> = listed.rows.iter().map(|r| r.id).collect();
+        let mut groups = db::groups::groups_of(&pool, user.workspace_id, &ids).await?;
         Ok(ContactPage {
             rows: listed
                 .rows
                 .into_iter()
                 .map(|r| ContactRow {
+                    groups: groups.remove(&r.id).unwrap_or_default(),
                     id: r.id,
                     first_name: r.first_name,
                     last_name: r.last_name,
@@ -66,27 +68,48 @@ pub async fn get_contact(id: i64) -> Result<ContactDetail, AppError> {
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_user()?;
-        let stored = db::contacts::get(&ssr::state()?.pool, user.workspace_id, id).await?;
-        Ok(super::contact_form::detail(stored))
+        let pool = ssr::state()?.pool;
+        let stored = db::contacts::get(&pool, user.workspace_id, id).await?;
+        let groups = db::groups::groups_of(&pool, user.workspace_id, &[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
+        Ok(super::contact_form::detail(stored, groups))
     })
     .await
 }
 
-/// Creates a contact (no `id`) or changes one; returns its id.
+/// Creates a contact (no `id`) or changes one, with exactly the given groups (creating
+/// those named in `new_groups`); returns its id.
 #[server(endpoint = "save_contact", input = Json)]
-pub async fn save_contact(id: Option<i64>, input: ContactInput) -> Result<i64, AppError> {
+pub async fn save_contact(
+    id: Option<i64>,
+    input: ContactInput,
+    group_ids: Vec<i64>,
+    new_groups: Vec<String>,
+) -> Result<i64, AppError> {
     use super::ssr;
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_editor()?;
         let record = super::contact_form::record(&input)?;
         let pool = ssr::state()?.pool;
-        match id {
-            None => db::contacts::create(&pool, user.workspace_id, &record).await,
-            Some(id) => db::contacts::update(&pool, user.workspace_id, id, &record)
-                .await
-                .map(|()| id),
+        let id = match id {
+            None => db::contacts::create(&pool, user.workspace_id, &record).await?,
+            Some(id) => {
+                db::contacts::update(&pool, user.workspace_id, id, &record).await?;
+                id
+            }
+        };
+        let mut groups = group_ids;
+        for name in &new_groups {
+            let group = db::groups::find_or_create(&pool, user.workspace_id, name).await?;
+            if !groups.contains(&group) {
+                groups.push(group);
+            }
         }
+        db::groups::set_groups_of_contact(&pool, user.workspace_id, id, &groups).await?;
+        Ok(id)
     })
     .await
 }

@@ -5,6 +5,7 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod contact_form;
 pub mod contacts;
+pub mod groups;
 pub mod users;
 
 /// Server-side helpers used inside `#[server]` bodies.

@@ -2,6 +2,7 @@
 
 pub mod dialog;
 pub mod form;
+pub mod group_picker;
 pub mod nav;
 pub mod role_gate;
 pub mod toast;

@@ -217,6 +217,68 @@ fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
+/// Where the rows of a filtered query come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// A prefix range of `contact_terms` (alias `t`).
+    Search,
+    /// The members of one group, in id order (alias `gm`).
+    Group,
+    /// All contacts of the workspace.
+    All,
+}
+
+/// Appends `FROM … WHERE …` for the filter, contacts aliased `c`; returns the source.
+fn push_from(
+    q: &mut QueryBuilder<'_, Sqlite>,
+    workspace_id: i64,
+    filter: &ContactFilter,
+) -> Source {
+    let search = SearchTerm::parse(&filter.search);
+    let source = match (search.prefix(), filter.group) {
+        (Some(prefix), _) => {
+            q.push(" FROM contact_terms t JOIN contacts c ON c.id = t.contact_id WHERE t.workspace_id = ")
+                .push_bind(workspace_id)
+                .push(" AND t.term >= ")
+                .push_bind(prefix.to_string())
+                .push(" AND t.term < ")
+                .push_bind(prefix_end(prefix));
+            if let Some(group) = filter.group {
+                q.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ")
+                    .push_bind(group)
+                    .push(" AND m.contact_id = c.id)");
+            }
+            Source::Search
+        }
+        (None, Some(group)) => {
+            q.push(
+                " FROM memberships gm JOIN contacts c ON c.id = gm.contact_id WHERE gm.group_id = ",
+            )
+            .push_bind(group)
+            .push(" AND c.workspace_id = ")
+            .push_bind(workspace_id);
+            Source::Group
+        }
+        (None, None) => {
+            q.push(" FROM contacts c WHERE c.workspace_id = ")
+                .push_bind(workspace_id);
+            Source::All
+        }
+    };
+    if let Some(flag) = filter.blacklisted {
+        q.push(if flag {
+            " AND EXISTS"
+        } else {
+            " AND NOT EXISTS"
+        })
+        .push(
+            " (SELECT 1 FROM memberships bm JOIN groups bg ON bg.id = bm.group_id
+               WHERE bm.contact_id = c.id AND bg.blacklisted = 1)",
+        );
+    }
+    source
+}
+
 /// One page of the table, in the filter's order, before or after a cursor.
 pub async fn page(
     pool: &SqlitePool,
@@ -225,9 +287,11 @@ pub async fn page(
     request: &PageRequest,
     size: u32,
 ) -> Result<ListedPage, AppError> {
-    let search = SearchTerm::parse(&filter.search);
-    let display_descending = search.prefix().is_none()
-        && matches!(filter.sort, ContactSort::Newest | ContactSort::NameDesc);
+    let searching = SearchTerm::parse(&filter.search)
+        .prefix()
+        .map(str::to_string);
+    let display_descending =
+        searching.is_none() && matches!(filter.sort, ContactSort::Newest | ContactSort::NameDesc);
     let (cursor, backwards) = match request {
         PageRequest::First => (None, false),
         PageRequest::After(c) => (Some(c), false),
@@ -239,56 +303,51 @@ pub async fn page(
     } else {
         (">", "ASC")
     };
+    let by_name = matches!(filter.sort, ContactSort::NameAsc | ContactSort::NameDesc);
 
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("");
-    match search.prefix() {
-        Some(prefix) => {
-            // Each contact appears once, at its smallest matching term, so pages
-            // neither repeat nor skip a contact that matches in several ways.
-            q.push("SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, t.term AS sort_key
-                    FROM contact_terms t JOIN contacts c ON c.id = t.contact_id
-                    WHERE t.workspace_id = ")
-                .push_bind(workspace_id)
-                .push(" AND t.term >= ")
-                .push_bind(prefix.to_string())
-                .push(" AND t.term < ")
-                .push_bind(prefix_end(prefix));
-            if let Some(c) = cursor {
-                q.push(format!(" AND (t.term, t.contact_id) {cmp} ("))
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, ",
+    );
+    q.push(match (searching.is_some(), by_name) {
+        (true, _) => "t.term",
+        (false, true) => "c.sort_name",
+        (false, false) => "''",
+    });
+    q.push(" AS sort_key");
+    let source = push_from(&mut q, workspace_id, filter);
+    // The key the order runs on: the matched term, the name, or the id (ids grow with
+    // creation, so the id is the date order; for a group, its membership key).
+    let (key, id) = match (source, by_name) {
+        (Source::Search, _) => (Some("t.term"), "t.contact_id"),
+        (_, true) => (Some("c.sort_name"), "c.id"),
+        (Source::Group, false) => (None, "gm.contact_id"),
+        (Source::All, false) => (None, "c.id"),
+    };
+    if let Some(c) = cursor {
+        match key {
+            Some(key) => {
+                q.push(format!(" AND ({key}, {id}) {cmp} ("))
                     .push_bind(c.key.clone())
                     .push(", ")
                     .push_bind(c.id)
                     .push(")");
             }
-            q.push(" AND NOT EXISTS (SELECT 1 FROM contact_terms t2 WHERE t2.contact_id = t.contact_id AND t2.term >= ")
-                .push_bind(prefix.to_string())
-                .push(" AND t2.term < t.term)")
-                .push(format!(" ORDER BY t.term {ord}, t.contact_id {ord}"));
-        }
-        None if matches!(filter.sort, ContactSort::NameAsc | ContactSort::NameDesc) => {
-            q.push("SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, c.sort_name AS sort_key
-                    FROM contacts c WHERE c.workspace_id = ")
-                .push_bind(workspace_id);
-            if let Some(c) = cursor {
-                q.push(format!(" AND (c.sort_name, c.id) {cmp} ("))
-                    .push_bind(c.key.clone())
-                    .push(", ")
-                    .push_bind(c.id)
-                    .push(")");
+            None => {
+                q.push(format!(" AND {id} {cmp} ")).push_bind(c.id);
             }
-            q.push(format!(" ORDER BY c.sort_name {ord}, c.id {ord}"));
-        }
-        None => {
-            // Ids grow with creation, so the id is the date order.
-            q.push("SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, '' AS sort_key
-                    FROM contacts c WHERE c.workspace_id = ")
-                .push_bind(workspace_id);
-            if let Some(c) = cursor {
-                q.push(format!(" AND c.id {cmp} ")).push_bind(c.id);
-            }
-            q.push(format!(" ORDER BY c.id {ord}"));
         }
     }
+    if let Some(prefix) = &searching {
+        // Each contact appears once, at its smallest matching term, so pages neither
+        // repeat nor skip a contact that matches in several ways.
+        q.push(" AND NOT EXISTS (SELECT 1 FROM contact_terms t2 WHERE t2.contact_id = t.contact_id AND t2.term >= ")
+            .push_bind(prefix.clone())
+            .push(" AND t2.term < t.term)");
+    }
+    match key {
+        Some(key) => q.push(format!(" ORDER BY {key} {ord}, {id} {ord}")),
+        None => q.push(format!(" ORDER BY {id} {ord}")),
+    };
     q.push(" LIMIT ").push_bind(i64::from(size) + 1);
     let mut rows: Vec<ListedContact> = q.build_query_as().fetch_all(pool).await?;
 
@@ -319,31 +378,18 @@ pub async fn count(
     workspace_id: i64,
     filter: &ContactFilter,
 ) -> Result<i64, AppError> {
-    let search = SearchTerm::parse(&filter.search);
-    let count = match search.prefix() {
-        Some(prefix) => {
-            sqlx::query_scalar(
-                "SELECT count(DISTINCT contact_id) FROM contact_terms
-                 WHERE workspace_id = ?1 AND term >= ?2 AND term < ?3",
-            )
-            .bind(workspace_id)
-            .bind(prefix)
-            .bind(prefix_end(prefix))
-            .fetch_one(pool)
-            .await?
-        }
-        None => {
-            sqlx::query_scalar("SELECT count(*) FROM contacts WHERE workspace_id = ?1")
-                .bind(workspace_id)
-                .fetch_one(pool)
-                .await?
-        }
-    };
-    Ok(count)
+    let searching = SearchTerm::parse(&filter.search).prefix().is_some();
+    let mut q = QueryBuilder::new(if searching {
+        "SELECT count(DISTINCT t.contact_id)"
+    } else {
+        "SELECT count(*)"
+    });
+    push_from(&mut q, workspace_id, filter);
+    Ok(q.build_query_scalar().fetch_one(pool).await?)
 }
 
 /// Appends `AND c.id IN (…the selection…)` for contacts aliased `c`.
-fn push_selection(
+pub(crate) fn push_selection(
     q: &mut QueryBuilder<'_, Sqlite>,
     workspace_id: i64,
     selection: &Selection,
@@ -357,18 +403,35 @@ fn push_selection(
                 .push("))");
         }
         Selection::AllMatching(filter) => {
-            if let Some(prefix) = SearchTerm::parse(&filter.search).prefix() {
-                q.push(" AND c.id IN (SELECT contact_id FROM contact_terms WHERE workspace_id = ")
-                    .push_bind(workspace_id)
-                    .push(" AND term >= ")
-                    .push_bind(prefix.to_string())
-                    .push(" AND term < ")
-                    .push_bind(prefix_end(prefix))
-                    .push(")");
+            let unfiltered = SearchTerm::parse(&filter.search).prefix().is_none()
+                && filter.group.is_none()
+                && filter.blacklisted.is_none();
+            if !unfiltered {
+                q.push(" AND c.id IN (SELECT c.id");
+                push_from(q, workspace_id, filter);
+                q.push(")");
             }
         }
     }
     Ok(())
+}
+
+/// How many contacts of the workspace a selection holds.
+pub async fn count_selection(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    selection: &Selection,
+) -> Result<i64, AppError> {
+    match selection {
+        Selection::AllMatching(filter) => count(pool, workspace_id, filter).await,
+        Selection::Ids(_) => {
+            let mut q =
+                QueryBuilder::new("SELECT count(*) FROM contacts c WHERE c.workspace_id = ");
+            q.push_bind(workspace_id);
+            push_selection(&mut q, workspace_id, selection)?;
+            Ok(q.build_query_scalar().fetch_one(pool).await?)
+        }
+    }
 }
 
 /// Deletes the selected contacts of the workspace; returns how many.
@@ -438,6 +501,7 @@ mod tests {
         ContactFilter {
             search: search.into(),
             sort,
+            ..Default::default()
         }
     }
 

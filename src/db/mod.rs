@@ -5,6 +5,7 @@
 //! server functions never write SQL, which keeps a later move to PostgreSQL in one place.
 
 pub mod contacts;
+pub mod groups;
 pub mod sessions;
 pub mod users;
 pub mod workspaces;

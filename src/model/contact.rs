@@ -199,6 +199,8 @@ pub struct ContactDetail {
     pub id: i64,
     /// The stored fields, with numbers in international format.
     pub input: ContactInput,
+    /// The contact's groups, by name.
+    pub groups: Vec<crate::model::group::GroupRef>,
     /// Created, seconds since the epoch.
     pub created_at: i64,
     /// Last changed, seconds since the epoch.
@@ -220,9 +222,20 @@ pub struct ContactRow {
     pub email: String,
     /// Created, seconds since the epoch.
     pub created_at: i64,
+    /// The groups the contact belongs to.
+    pub groups: Vec<crate::model::group::GroupRef>,
 }
 
 impl ContactRow {
+    /// The blacklisted groups that stop messages to this contact (empty: not blacklisted).
+    pub fn blacklisted_by(&self) -> Vec<&str> {
+        self.groups
+            .iter()
+            .filter(|g| g.blacklisted)
+            .map(|g| g.name.as_str())
+            .collect()
+    }
+
     /// "First Last", or a placeholder for a contact without a name.
     pub fn display_name(&self) -> String {
         let name = format!("{} {}", self.first_name, self.last_name);
@@ -315,6 +328,12 @@ pub struct ContactFilter {
     pub search: String,
     /// The order; while searching, results come in order of the matched text.
     pub sort: ContactSort,
+    /// Only members of this group.
+    #[serde(default)]
+    pub group: Option<i64>,
+    /// Only blacklisted (`true`) or only not blacklisted (`false`) contacts.
+    #[serde(default)]
+    pub blacklisted: Option<bool>,
 }
 
 /// One page of the table.

@@ -4,6 +4,7 @@ pub mod account;
 pub mod contact;
 pub mod country;
 pub mod date;
+pub mod group;
 pub mod user;
 
 pub use user::{CurrentUser, Role, UserSummary};

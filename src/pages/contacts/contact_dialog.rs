@@ -1,14 +1,16 @@
 //! The Create/Edit Contact dialog: three tabs over one form, so switching tabs never
 //! loses what was typed; server errors appear next to their fields and mark their tab.
 
-use crate::api::contacts::{get_contact, save_contact};
+use crate::api::contacts::{DeleteContacts, get_contact, save_contact};
 use crate::app::UserResource;
 use crate::components::dialog::Modal;
 use crate::components::form::FieldMessage;
+use crate::components::group_picker::{GroupPick, GroupPicker, split_picks};
 use crate::components::toast::use_toasts;
 use crate::error::AppError;
-use crate::model::contact::{Attribute, ContactInput, FormTab, attribute_field};
+use crate::model::contact::{Attribute, ContactInput, FormTab, Selection, attribute_field};
 use crate::model::country::countries_by_name;
+use crate::model::group::GroupRef;
 use leptos::prelude::*;
 
 /// What the dialog is doing.
@@ -57,7 +59,7 @@ pub fn ContactDialogHost(state: ContactDialog) -> impl IntoView {
                         // New contacts start in the workspace's country.
                         let country = user.await.map(|u| u.default_country).unwrap_or_default();
                         view! {
-                            <ContactForm state mode input=ContactInput { country, ..Default::default() }/>
+                            <ContactForm state mode input=ContactInput { country, ..Default::default() } groups=Vec::new()/>
                         }
                     })}
                 </Suspense>
@@ -81,7 +83,7 @@ fn LoadContact(state: ContactDialog, id: i64) -> impl IntoView {
             {move || Suspend::new(async move {
                 match contact.await {
                     Ok(detail) => view! {
-                        <ContactForm state mode=DialogMode::Edit(detail.id) input=detail.input/>
+                        <ContactForm state mode=DialogMode::Edit(detail.id) input=detail.input groups=detail.groups/>
                     }
                     .into_any(),
                     Err(error) => view! {
@@ -195,13 +197,47 @@ impl Fields {
 }
 
 #[component]
-fn ContactForm(state: ContactDialog, mode: DialogMode, input: ContactInput) -> impl IntoView {
+fn ContactForm(
+    state: ContactDialog,
+    mode: DialogMode,
+    input: ContactInput,
+    groups: Vec<GroupRef>,
+) -> impl IntoView {
     let fields = Fields::new(input);
+    let picks = RwSignal::new(
+        groups
+            .into_iter()
+            .map(|g| GroupPick::Existing {
+                id: g.id,
+                name: g.name,
+                blacklisted: g.blacklisted,
+            })
+            .collect::<Vec<_>>(),
+    );
+    let blacklisted_by = move || {
+        picks.with(|p| {
+            p.iter()
+                .filter(|g| {
+                    matches!(
+                        g,
+                        GroupPick::Existing {
+                            blacklisted: true,
+                            ..
+                        }
+                    )
+                })
+                .map(|g| g.name().to_string())
+                .collect::<Vec<_>>()
+        })
+    };
     let tab = RwSignal::new(FormTab::Basic);
     let toasts = use_toasts();
-    let save = Action::new(move |(id, input): &(Option<i64>, ContactInput)| {
-        save_contact(*id, input.clone())
-    });
+    let save = Action::new(
+        move |(id, input, picked): &(Option<i64>, ContactInput, Vec<GroupPick>)| {
+            let (group_ids, new_groups) = split_picks(picked.clone());
+            save_contact(*id, input.clone(), group_ids, new_groups)
+        },
+    );
     let error: Signal<Option<AppError>> =
         Signal::derive(move || save.value().get().and_then(Result::err));
     let close = Callback::new(move |()| state.mode.set(None));
@@ -230,6 +266,17 @@ fn ContactForm(state: ContactDialog, mode: DialogMode, input: ContactInput) -> i
             _ => {}
         }
     });
+    let confirming_delete = RwSignal::new(false);
+    let delete = ServerAction::<DeleteContacts>::new();
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(_)) => {
+            toasts.show("Contact deleted");
+            state.changes.update(|n| *n += 1);
+            state.mode.set(None);
+        }
+        Some(Err(e)) => toasts.show(e.to_string()),
+        None => {}
+    });
     let tab_has_error = move |t: FormTab| {
         error
             .get()
@@ -241,7 +288,7 @@ fn ContactForm(state: ContactDialog, mode: DialogMode, input: ContactInput) -> i
             DialogMode::Create => None,
             DialogMode::Edit(id) => Some(id),
         };
-        save.dispatch((id, fields.input()));
+        save.dispatch((id, fields.input(), picks.get_untracked()));
     };
     let title = match mode {
         DialogMode::Create => "Create contact",
@@ -304,6 +351,15 @@ fn ContactForm(state: ContactDialog, mode: DialogMode, input: ContactInput) -> i
                         <TextField label="External id" name="external_id" value=fields.external_id error
                             hint="The contact's id in another system, if any."/>
                     </div>
+                    <GroupPicker picks label="Groups"/>
+                    {move || {
+                        let by = blacklisted_by();
+                        (!by.is_empty()).then(|| view! {
+                            <p class="notice-danger" role="note">
+                                {format!("Blacklisted by: {}. This contact is never messaged while in these groups.", by.join(", "))}
+                            </p>
+                        })
+                    }}
                 </div>
 
                 <div role="tabpanel" id="panel-channels" aria-labelledby="tab-channels" class="dialog-panel"
@@ -345,7 +401,23 @@ fn ContactForm(state: ContactDialog, mode: DialogMode, input: ContactInput) -> i
                 {move || error.get().filter(|e| !matches!(e, AppError::Invalid(_))).map(|e| view! {
                     <p class="form-error" role="alert">{e.to_string()}</p>
                 })}
+                {move || confirming_delete.get().then(|| view! {
+                    <div class="inline-confirm" role="alert">
+                        <span>"Delete this contact? This cannot be undone."</span>
+                        <button type="button" class="button" on:click=move |_| confirming_delete.set(false)>"Keep"</button>
+                        <button type="button" class="button button-danger" disabled=delete.pending()
+                            on:click=move |_| {
+                                if let DialogMode::Edit(id) = mode {
+                                    delete.dispatch(DeleteContacts { selection: Selection::Ids(vec![id]) });
+                                }
+                            }>"Delete contact"</button>
+                    </div>
+                })}
                 <div class="modal-actions">
+                    {matches!(mode, DialogMode::Edit(_)).then(|| view! {
+                        <button type="button" class="button button-quiet danger-text push-left"
+                            on:click=move |_| confirming_delete.set(true)>"Delete…"</button>
+                    })}
                     <button type="button" class="button" on:click=move |_| close.run(())>"Cancel"</button>
                     <button type="submit" class="button button-primary" disabled=save.pending()>
                         {match mode { DialogMode::Create => "Create contact", DialogMode::Edit(_) => "Save changes" }}

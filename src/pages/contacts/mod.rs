@@ -1,8 +1,11 @@
 //! The Contacts page: header, its three tabs (each with its own URL) and their contents.
 
 pub mod contact_dialog;
+pub mod groups;
+pub mod membership_dialogs;
 pub mod table;
 
+pub use groups::GroupsTab;
 pub use table::ContactsTab;
 
 use crate::components::role_gate::RoleGate;
@@ -47,17 +50,6 @@ pub fn UploadTab() -> impl IntoView {
         <Title text="Upload contacts"/>
         <EmptyState title="No uploads yet">
             "Upload a CSV file with a column of mobile numbers; its uploads will be listed here."
-        </EmptyState>
-    }
-}
-
-/// The contact groups.
-#[component]
-pub fn GroupsTab() -> impl IntoView {
-    view! {
-        <Title text="Contact Groups"/>
-        <EmptyState title="No groups yet">
-            "Groups sort your contacts, for example by campaign. Blacklist a group to stop messages to its members."
         </EmptyState>
     }
 }

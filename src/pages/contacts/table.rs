@@ -3,7 +3,9 @@
 
 use super::EmptyState;
 use super::contact_dialog::{ContactDialog, DialogMode};
+use super::membership_dialogs::{AddToGroupsDialog, RemoveFromGroupDialog};
 use crate::api::contacts::{DeleteContacts, count_contacts, list_contacts};
+use crate::api::groups::list_groups;
 use crate::app::UserResource;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::toast::use_toasts;
@@ -17,6 +19,13 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeSet;
+
+/// Which membership dialog is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MembershipDialog {
+    Add,
+    Remove,
+}
 
 /// "1 contact", "3 contacts".
 pub fn contacts_label(n: i64) -> String {
@@ -45,9 +54,22 @@ pub fn ContactsTab() -> impl IntoView {
             .filter(|s| PAGE_SIZES.contains(s))
             .unwrap_or(50)
     });
+    let group = Memo::new(move |_| {
+        query
+            .read()
+            .get("group")
+            .and_then(|g| g.parse::<i64>().ok())
+    });
+    let blacklisted = Memo::new(move |_| match query.read().get("blacklisted").as_deref() {
+        Some("yes") => Some(true),
+        Some("no") => Some(false),
+        _ => None,
+    });
     let filter = Memo::new(move |_| ContactFilter {
         search: search.get(),
         sort: sort.get(),
+        group: group.get(),
+        blacklisted: blacklisted.get(),
     });
     let page_request = RwSignal::new(PageRequest::First);
     let selected = RwSignal::new(BTreeSet::<i64>::new());
@@ -72,6 +94,7 @@ pub fn ContactsTab() -> impl IntoView {
         },
         |(filter, request, size, _)| list_contacts(filter, request, size),
     );
+    let groups = Resource::new(move || dialog.changes.get(), |_| list_groups(String::new()));
     let total = Resource::new(
         move || (filter.get(), dialog.changes.get()),
         |(filter, _)| count_contacts(filter),
@@ -129,6 +152,12 @@ pub fn ContactsTab() -> impl IntoView {
         }
     });
     let menu_open = RwSignal::new(false);
+    let membership = RwSignal::new(None::<MembershipDialog>);
+    let membership_done = Callback::new(move |()| {
+        membership.set(None);
+        dialog.changes.update(|c| *c += 1);
+    });
+    let membership_close = Callback::new(move |()| membership.set(None));
 
     view! {
         <Title text="Contacts"/>
@@ -152,6 +181,27 @@ pub fn ContactsTab() -> impl IntoView {
                     <option value=n.to_string() selected=move || size.get() == n>{n}</option>
                 }).collect_view()}
             </select>
+            <label class="toolbar-label" for="contact-group">"Group"</label>
+            <Transition>
+                {move || Suspend::new(async move {
+                    let list = groups.await.unwrap_or_default();
+                    view! {
+                        <select id="contact-group" on:change=move |ev| set_param.get_value()("group", event_target_value(&ev))>
+                            <option value="" selected=move || group.get().is_none()>"All groups"</option>
+                            {list.into_iter().map(|g| {
+                                let id = g.id;
+                                view! { <option value=id.to_string() selected=move || group.get() == Some(id)>{g.name}</option> }
+                            }).collect_view()}
+                        </select>
+                    }
+                })}
+            </Transition>
+            <label class="toolbar-label" for="contact-blacklisted">"Status"</label>
+            <select id="contact-blacklisted" on:change=move |ev| set_param.get_value()("blacklisted", event_target_value(&ev))>
+                <option value="" selected=move || blacklisted.get().is_none()>"Everyone"</option>
+                <option value="no" selected=move || blacklisted.get() == Some(false)>"Not blacklisted"</option>
+                <option value="yes" selected=move || blacklisted.get() == Some(true)>"Blacklisted"</option>
+            </select>
             <span class="toolbar-spacer"></span>
             <Transition>
                 <span class="muted" data-testid="match-count">
@@ -159,7 +209,9 @@ pub fn ContactsTab() -> impl IntoView {
                 </span>
             </Transition>
             <ActionItems menu_open selection selected_count total=total_now
-                on_delete=Callback::new(move |()| { menu_open.set(false); confirming_delete.set(true); })/>
+                on_delete=Callback::new(move |()| { menu_open.set(false); confirming_delete.set(true); })
+                on_add=Callback::new(move |()| { menu_open.set(false); membership.set(Some(MembershipDialog::Add)); })
+                on_remove=Callback::new(move |()| { menu_open.set(false); membership.set(Some(MembershipDialog::Remove)); })/>
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading contacts…"</p> }>
             {move || Suspend::new(async move {
@@ -173,6 +225,18 @@ pub fn ContactsTab() -> impl IntoView {
                 }
             })}
         </Transition>
+        {move || membership.get().map(|which| {
+            let selection = selection.get_untracked();
+            let count = selected_count.get_untracked();
+            match which {
+                MembershipDialog::Add => view! {
+                    <AddToGroupsDialog selection count on_close=membership_close on_done=membership_done/>
+                }.into_any(),
+                MembershipDialog::Remove => view! {
+                    <RemoveFromGroupDialog selection count on_close=membership_close on_done=membership_done/>
+                }.into_any(),
+            }
+        })}
         <Show when=move || confirming_delete.get()>
             <ConfirmDialog
                 title=Signal::derive(move || format!("Delete {}?", contacts_label(selected_count.get())))
@@ -199,6 +263,8 @@ fn ActionItems(
     selected_count: Signal<i64>,
     total: Signal<Option<i64>>,
     on_delete: Callback<()>,
+    on_add: Callback<()>,
+    on_remove: Callback<()>,
 ) -> impl IntoView {
     let user = expect_context::<UserResource>();
     // Nothing selected: export everything that matches.
@@ -239,6 +305,16 @@ fn ActionItems(
                         {move || Suspend::new(async move {
                             let can_edit = user.await.map(|u| u.role.can_edit()).unwrap_or(false);
                             can_edit.then(|| view! {
+                                <button type="button" role="menuitem" class="menu-item"
+                                    disabled=move || selected_count.get() == 0
+                                    on:click=move |_| on_add.run(())>
+                                    "Add to Groups"
+                                </button>
+                                <button type="button" role="menuitem" class="menu-item"
+                                    disabled=move || selected_count.get() == 0
+                                    on:click=move |_| on_remove.run(())>
+                                    "Remove from group"
+                                </button>
                                 <button type="button" role="menuitem" class="menu-item menu-item-danger"
                                     disabled=move || selected_count.get() == 0
                                     on:click=move |_| on_delete.run(())>
@@ -381,6 +457,11 @@ fn ContactTableRow(
 ) -> impl IntoView {
     let id = row.id;
     let name = row.display_name();
+    let blacklisted_by: Vec<String> = row
+        .blacklisted_by()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     let is_selected =
         Signal::derive(move || all_matching.get() || selected.with(|s| s.contains(&id)));
     let open = move || {
@@ -413,7 +494,17 @@ fn ContactTableRow(
             </td>
             <td class="nowrap">{row.mobile}</td>
             <td>{row.email}</td>
-            <td></td>
+            <td>
+                <span class="chips">
+                    {row.groups.iter().map(|g| view! {
+                        <span class="chip" class:chip-danger=g.blacklisted>{g.name.clone()}</span>
+                    }).collect_view()}
+                </span>
+                {(!blacklisted_by.is_empty()).then(|| {
+                    let why = format!("Blacklisted by: {}", blacklisted_by.join(", "));
+                    view! { <span class="badge badge-danger" title=why.clone() aria-label=why>"Blacklisted"</span> }
+                })}
+            </td>
             <td class="nowrap">{format_date(row.created_at)}</td>
         </tr>
     }

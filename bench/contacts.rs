@@ -1,0 +1,385 @@
+//! The contacts table at scale: 1,000,000 contacts in one workspace (and 100,000 in
+//! another), pages of 50 at any depth, searches, and the total counts.
+
+use crate::report::{Report, percentile};
+use axum::Router;
+use axum::body::Body;
+use contacts::db;
+use contacts::model::contact::{ContactFilter, ContactSort, Cursor, PageRequest};
+use http::{Request, header};
+use sqlx::SqlitePool;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+const FIRST_NAMES: [&str; 40] = [
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Wei",
+    "Mei",
+    "Jun",
+    "Hui",
+    "Siti",
+    "Nur",
+    "Muhammad",
+    "Aisyah",
+    "Arjun",
+    "Priya",
+    "Raj",
+    "Ananya",
+    "Maria",
+    "Marco",
+    "Sofia",
+    "Lucas",
+    "Emma",
+    "Noah",
+    "Olivia",
+    "Liam",
+    "Ava",
+    "Ethan",
+];
+const LAST_NAMES: [&str; 40] = [
+    "Tan", "Lim", "Lee", "Ng", "Ong", "Wong", "Goh", "Chua", "Chan", "Koh", "Teo", "Ang", "Yeo",
+    "Tay", "Ho", "Low", "Toh", "Sim", "Chong", "Chia", "Smith", "Johnson", "Williams", "Brown",
+    "Jones", "Garcia", "Miller", "Davis", "Martinez", "Lopez", "Kumar", "Singh", "Sharma",
+    "Rahman", "Abdullah", "Hassan", "Nguyen", "Tran", "Santos", "Reyes",
+];
+
+/// Inserts `count` generated contacts into a workspace, in large transactions.
+pub async fn generate(pool: &SqlitePool, workspace_id: i64, count: usize, number_base: u64) {
+    const ROWS_PER_STATEMENT: usize = 400;
+    let mut tx = pool.begin().await.expect("begin");
+    let mut done = 0;
+    while done < count {
+        let n = ROWS_PER_STATEMENT.min(count - done);
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO contacts (workspace_id, first_name, last_name, sort_name, mobile, mobile_national, country, email, created_at) ",
+        );
+        q.push_values(done..done + n, |mut row, i| {
+            let first = FIRST_NAMES[(i * 7 + i / 40) % FIRST_NAMES.len()];
+            let last = LAST_NAMES[(i * 13 + i / 1600) % LAST_NAMES.len()];
+            // Distinct 8-digit Singapore mobiles: 8xxxxxxx and 9xxxxxxx.
+            let national = number_base + (i as u64 * 7_919) % 18_000_000;
+            let national = if national >= 90_000_000 + 9_000_000 {
+                national - 9_000_000
+            } else {
+                national
+            };
+            let email = (i % 2 == 0).then(|| {
+                format!(
+                    "{}.{}.{i}@example.com",
+                    first.to_lowercase(),
+                    last.to_lowercase()
+                )
+            });
+            row.push_bind(workspace_id)
+                .push_bind(first)
+                .push_bind(last)
+                .push_bind(format!("{} {}", first.to_lowercase(), last.to_lowercase()))
+                .push_bind(format!("+65{national}"))
+                .push_bind(national.to_string())
+                .push_bind("SG")
+                .push_bind(email)
+                .push_bind(1_700_000_000 + i as i64);
+        });
+        q.build().execute(&mut *tx).await.expect("insert contacts");
+        done += n;
+        if done % 100_000 == 0 {
+            tx.commit().await.expect("commit");
+            tx = pool.begin().await.expect("begin");
+        }
+    }
+    tx.commit().await.expect("commit");
+}
+
+async fn timed_page(app: &Router, cookie: &str, body: &str, runs: usize) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(runs);
+    for i in 0..runs + 10 {
+        let request = Request::post("/api/list_contacts")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        let started = Instant::now();
+        let response = app.clone().oneshot(request).await.expect("response");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let elapsed = started.elapsed();
+        assert!(
+            status.is_success(),
+            "list_contacts failed: {status} {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert!(bytes.len() > 100, "a page has rows");
+        if i >= 10 {
+            samples.push(elapsed); // the first runs warm the caches
+        }
+    }
+    samples
+}
+
+fn page_body(filter: &ContactFilter, page: &PageRequest) -> String {
+    #[derive(serde::Serialize)]
+    struct Args<'a> {
+        filter: &'a ContactFilter,
+        page: &'a PageRequest,
+        size: u32,
+    }
+    serde_json::to_string(&Args {
+        filter,
+        page,
+        size: 50,
+    })
+    .expect("json")
+}
+
+/// Runs the paging and search benchmarks against the real server function.
+pub async fn run(
+    report: &mut Report,
+    pool: &SqlitePool,
+    app: &Router,
+    cookie: &str,
+    workspace_id: i64,
+) {
+    let other = db::workspaces::create(pool, "Other", "SG")
+        .await
+        .expect("workspace");
+    let started = Instant::now();
+    generate(pool, workspace_id, 1_000_000, 80_000_000).await;
+    generate(pool, other, 100_000, 80_000_000).await;
+    sqlx::query("ANALYZE").execute(pool).await.expect("analyze");
+    report.add(
+        "generate 1,100,000 contacts (setup)",
+        format!("{:.1}", started.elapsed().as_secs_f64()),
+        "s",
+        "",
+    );
+
+    let newest = ContactFilter::default();
+    let by_name = ContactFilter {
+        sort: ContactSort::NameAsc,
+        ..Default::default()
+    };
+    // The row just before page 10,001 in each order: found once with OFFSET, as a
+    // user reaches it by paging; every timed request is keyset.
+    let deep_id: i64 = sqlx::query_scalar(
+        "SELECT id FROM contacts WHERE workspace_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET 499999",
+    )
+    .bind(workspace_id)
+    .fetch_one(pool)
+    .await
+    .expect("deep row");
+    let (deep_name, deep_name_id): (String, i64) = sqlx::query_as(
+        "SELECT sort_name, id FROM contacts WHERE workspace_id = ?1 ORDER BY sort_name, id LIMIT 1 OFFSET 499999",
+    )
+    .bind(workspace_id)
+    .fetch_one(pool)
+    .await
+    .expect("deep row by name");
+
+    let cases = [
+        (
+            "page of 50: first page, newest first",
+            page_body(&newest, &PageRequest::First),
+        ),
+        (
+            "page of 50: 10,000 pages deep, newest first",
+            page_body(
+                &newest,
+                &PageRequest::After(Cursor {
+                    key: String::new(),
+                    id: deep_id,
+                }),
+            ),
+        ),
+        (
+            "page of 50: 10,000 pages deep, by name",
+            page_body(
+                &by_name,
+                &PageRequest::After(Cursor {
+                    key: deep_name,
+                    id: deep_name_id,
+                }),
+            ),
+        ),
+        (
+            "page of 50: search name prefix \"mar\"",
+            page_body(
+                &ContactFilter {
+                    search: "mar".into(),
+                    sort: ContactSort::Newest,
+                    ..Default::default()
+                },
+                &PageRequest::First,
+            ),
+        ),
+        (
+            "page of 50: search phone digits \"8123\"",
+            page_body(
+                &ContactFilter {
+                    search: "8123".into(),
+                    sort: ContactSort::Newest,
+                    ..Default::default()
+                },
+                &PageRequest::First,
+            ),
+        ),
+    ];
+    for (name, body) in cases {
+        let mut samples = timed_page(app, cookie, &body, 100).await;
+        report.add_ms(&format!("{name} p50"), percentile(&mut samples, 50.0), "");
+        report.add_ms(
+            &format!("{name} p95"),
+            percentile(&mut samples, 95.0),
+            "< 10 ms",
+        );
+    }
+
+    for (name, filter) in [
+        ("total count, no search", newest.clone()),
+        (
+            "total count, search \"mar\"",
+            ContactFilter {
+                search: "mar".into(),
+                sort: ContactSort::Newest,
+                ..Default::default()
+            },
+        ),
+        (
+            "total count, search \"8123\"",
+            ContactFilter {
+                search: "8123".into(),
+                sort: ContactSort::Newest,
+                ..Default::default()
+            },
+        ),
+    ] {
+        let mut samples = Vec::new();
+        for _ in 0..20 {
+            let started = Instant::now();
+            let n = db::contacts::count(pool, workspace_id, &filter)
+                .await
+                .expect("count");
+            samples.push(started.elapsed());
+            assert!(n > 0);
+        }
+        report.add_ms(&format!("{name} p50"), percentile(&mut samples, 50.0), "");
+    }
+
+    groups(report, pool, app, cookie, workspace_id).await;
+}
+
+/// Groups at scale: add 100,000 "all matching" contacts to a group, blacklist it, and
+/// page through it.
+async fn groups(
+    report: &mut Report,
+    pool: &SqlitePool,
+    app: &Router,
+    cookie: &str,
+    workspace_id: i64,
+) {
+    use contacts::db::groups;
+    use contacts::model::contact::Selection;
+    use contacts::model::group::GroupInput;
+    let group = |name: &str| GroupInput {
+        name: name.into(),
+        ..Default::default()
+    };
+    let source = groups::create(pool, workspace_id, &group("Every tenth"))
+        .await
+        .expect("group");
+    sqlx::query(
+        "INSERT INTO memberships (group_id, contact_id, workspace_id)
+         SELECT ?1, id, workspace_id FROM contacts WHERE workspace_id = ?2 AND id % 10 = 0",
+    )
+    .bind(source)
+    .bind(workspace_id)
+    .execute(pool)
+    .await
+    .expect("source members");
+    let target = groups::create(pool, workspace_id, &group("Campaign"))
+        .await
+        .expect("group");
+    let matching = Selection::AllMatching(ContactFilter {
+        group: Some(source),
+        ..Default::default()
+    });
+    let started = Instant::now();
+    let change = groups::add_members(pool, workspace_id, &[target], &matching)
+        .await
+        .expect("add");
+    let elapsed = started.elapsed();
+    assert_eq!(change.changed, 100_000);
+    report.add_ms(
+        "add 100,000 matching contacts to a group",
+        elapsed,
+        "< 500 ms",
+    );
+
+    let mut samples = Vec::new();
+    for i in 0..20 {
+        let started = Instant::now();
+        groups::set_blacklisted(pool, workspace_id, target, i % 2 == 0)
+            .await
+            .expect("toggle");
+        samples.push(started.elapsed());
+    }
+    groups::set_blacklisted(pool, workspace_id, target, true)
+        .await
+        .expect("toggle");
+    report.add_ms(
+        "toggle blacklisted on a group of 100,000 p95",
+        percentile(&mut samples, 95.0),
+        "< 10 ms",
+    );
+
+    for (name, filter) in [
+        (
+            "page of 50: group of 100,000",
+            ContactFilter {
+                group: Some(target),
+                ..Default::default()
+            },
+        ),
+        (
+            "page of 50: blacklisted",
+            ContactFilter {
+                blacklisted: Some(true),
+                ..Default::default()
+            },
+        ),
+        (
+            "page of 50: not blacklisted",
+            ContactFilter {
+                blacklisted: Some(false),
+                ..Default::default()
+            },
+        ),
+    ] {
+        let mut samples =
+            timed_page(app, cookie, &page_body(&filter, &PageRequest::First), 100).await;
+        report.add_ms(&format!("{name} p50"), percentile(&mut samples, 50.0), "");
+        report.add_ms(
+            &format!("{name} p95"),
+            percentile(&mut samples, 95.0),
+            "< 10 ms",
+        );
+    }
+}

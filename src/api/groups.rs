@@ -1,0 +1,97 @@
+//! The Contact Groups tab, Add to Groups and Remove from group.
+
+use crate::error::AppError;
+use crate::model::contact::Selection;
+use crate::model::group::{GroupInput, GroupSummary, MembershipChange};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+/// The workspace's groups whose name starts with `search`, by name.
+#[server(endpoint = "list_groups", input = Json)]
+pub async fn list_groups(search: String) -> Result<Vec<GroupSummary>, AppError> {
+    use super::ssr;
+    use crate::db;
+    ssr::respond(async move {
+        let user = ssr::require_user()?;
+        db::groups::list(&ssr::state()?.pool, user.workspace_id, &search).await
+    })
+    .await
+}
+
+/// Creates a group (no `id`) or changes one; returns its id.
+#[server(endpoint = "save_group", input = Json)]
+pub async fn save_group(id: Option<i64>, input: GroupInput) -> Result<i64, AppError> {
+    use super::ssr;
+    use crate::db;
+    use crate::model::group::check_group;
+    ssr::respond(async move {
+        let user = ssr::require_editor()?;
+        let input = check_group(&input)?;
+        let pool = ssr::state()?.pool;
+        match id {
+            None => db::groups::create(&pool, user.workspace_id, &input).await,
+            Some(id) => db::groups::update(&pool, user.workspace_id, id, &input)
+                .await
+                .map(|()| id),
+        }
+    })
+    .await
+}
+
+/// Deletes a group; its contacts stay.
+#[server(endpoint = "delete_group", input = Json)]
+pub async fn delete_group(id: i64) -> Result<(), AppError> {
+    use super::ssr;
+    use crate::db;
+    ssr::respond(async move {
+        let user = ssr::require_editor()?;
+        db::groups::delete(&ssr::state()?.pool, user.workspace_id, id).await
+    })
+    .await
+}
+
+/// Adds the selection to the chosen groups, creating the groups named in `new_groups`.
+#[server(endpoint = "add_to_groups", input = Json)]
+pub async fn add_to_groups(
+    group_ids: Vec<i64>,
+    new_groups: Vec<String>,
+    selection: Selection,
+) -> Result<MembershipChange, AppError> {
+    use super::ssr;
+    use crate::db;
+    ssr::respond(async move {
+        let user = ssr::require_editor()?;
+        let pool = ssr::state()?.pool;
+        let mut ids = group_ids;
+        for name in &new_groups {
+            let id = db::groups::find_or_create(&pool, user.workspace_id, name).await?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        if ids.is_empty() {
+            return Err(AppError::invalid(
+                "groups",
+                "Choose a group, or type the name of a new one.",
+            ));
+        }
+        db::groups::add_members(&pool, user.workspace_id, &ids, &selection).await
+    })
+    .await
+}
+
+/// Removes the selection from one group.
+#[server(endpoint = "remove_from_group", input = Json)]
+pub async fn remove_from_group(
+    group_id: i64,
+    selection: Selection,
+) -> Result<MembershipChange, AppError> {
+    use super::ssr;
+    use crate::db;
+    ssr::respond(async move {
+        let user = ssr::require_editor()?;
+        db::groups::remove_members(&ssr::state()?.pool, user.workspace_id, group_id, &selection)
+            .await
+    })
+    .await
+}

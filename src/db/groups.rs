@@ -1,0 +1,628 @@
+//! Contact groups, memberships and blacklisting.
+//!
+//! A contact is blacklisted while it belongs to at least one blacklisted group. The flag
+//! lives on the group only, so marking a group changes one row however many members it
+//! has, and every query that picks recipients checks it at read time.
+
+use crate::error::AppError;
+use crate::model::contact::Selection;
+use crate::model::group::{GroupInput, GroupRef, GroupSummary, MembershipChange, group_name_key};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use std::collections::HashMap;
+
+#[derive(sqlx::FromRow)]
+struct GroupRow {
+    id: i64,
+    name: String,
+    description: String,
+    blacklisted: bool,
+    member_count: i64,
+    created_at: i64,
+}
+
+impl From<GroupRow> for GroupSummary {
+    fn from(r: GroupRow) -> Self {
+        GroupSummary {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            blacklisted: r.blacklisted,
+            member_count: r.member_count,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const SUMMARY: &str = "SELECT g.id, g.name, g.description, g.blacklisted, g.created_at,
+        (SELECT count(*) FROM memberships m WHERE m.group_id = g.id) AS member_count
+    FROM groups g";
+
+fn name_taken(name: &str) -> AppError {
+    AppError::invalid("name", format!("A group named \"{name}\" already exists."))
+}
+
+fn gone() -> AppError {
+    AppError::NotFound("This group no longer exists. It may have been deleted.".into())
+}
+
+/// Creates a group; a name already used (ignoring case) is a field error.
+pub async fn create(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    input: &GroupInput,
+) -> Result<i64, AppError> {
+    sqlx::query_scalar(
+        "INSERT INTO groups (workspace_id, name, name_key, description, blacklisted)
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    )
+    .bind(workspace_id)
+    .bind(&input.name)
+    .bind(group_name_key(&input.name))
+    .bind(&input.description)
+    .bind(input.blacklisted)
+    .fetch_one(pool)
+    .await
+    .map_err(|e| {
+        if super::is_unique_violation(&e) {
+            name_taken(&input.name)
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// Changes a group's name, description and blacklisted flag.
+pub async fn update(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    id: i64,
+    input: &GroupInput,
+) -> Result<(), AppError> {
+    let done = sqlx::query(
+        "UPDATE groups SET name = ?3, name_key = ?4, description = ?5, blacklisted = ?6,
+             updated_at = unixepoch()
+         WHERE workspace_id = ?1 AND id = ?2",
+    )
+    .bind(workspace_id)
+    .bind(id)
+    .bind(&input.name)
+    .bind(group_name_key(&input.name))
+    .bind(&input.description)
+    .bind(input.blacklisted)
+    .execute(pool)
+    .await
+    .map_err(|e| {
+        if super::is_unique_violation(&e) {
+            name_taken(&input.name)
+        } else {
+            AppError::from(e)
+        }
+    })?;
+    if done.rows_affected() == 0 {
+        return Err(gone());
+    }
+    Ok(())
+}
+
+/// Marks a group blacklisted or not: one row, whatever its size.
+pub async fn set_blacklisted(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    id: i64,
+    blacklisted: bool,
+) -> Result<(), AppError> {
+    let done = sqlx::query("UPDATE groups SET blacklisted = ?3, updated_at = unixepoch() WHERE workspace_id = ?1 AND id = ?2")
+        .bind(workspace_id)
+        .bind(id)
+        .bind(blacklisted)
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(gone());
+    }
+    Ok(())
+}
+
+/// Deletes a group and its memberships, never its contacts.
+pub async fn delete(pool: &SqlitePool, workspace_id: i64, id: i64) -> Result<(), AppError> {
+    let done = sqlx::query("DELETE FROM groups WHERE workspace_id = ?1 AND id = ?2")
+        .bind(workspace_id)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(gone());
+    }
+    Ok(())
+}
+
+/// One group with its member count.
+pub async fn get(pool: &SqlitePool, workspace_id: i64, id: i64) -> Result<GroupSummary, AppError> {
+    let row: Option<GroupRow> = sqlx::query_as(&format!(
+        "{SUMMARY} WHERE g.workspace_id = ?1 AND g.id = ?2"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(Into::into).ok_or_else(gone)
+}
+
+/// The workspace's groups whose name starts with `search` (all when empty), by name.
+pub async fn list(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    search: &str,
+) -> Result<Vec<GroupSummary>, AppError> {
+    let prefix = group_name_key(search);
+    let rows: Vec<GroupRow> = sqlx::query_as(&format!(
+        "{SUMMARY} WHERE g.workspace_id = ?1 AND g.name_key >= ?2 AND g.name_key < ?3 ORDER BY g.name_key"
+    ))
+    .bind(workspace_id)
+    .bind(&prefix)
+    .bind(format!("{prefix}\u{10FFFF}"))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The id of the group with this name (ignoring case), creating it if there is none.
+/// Two people creating the same name at once end up with one group.
+pub async fn find_or_create(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    name: &str,
+) -> Result<i64, AppError> {
+    let input = crate::model::group::check_group(&GroupInput {
+        name: name.into(),
+        ..Default::default()
+    })?;
+    sqlx::query("INSERT INTO groups (workspace_id, name, name_key) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
+        .bind(workspace_id)
+        .bind(&input.name)
+        .bind(group_name_key(&input.name))
+        .execute(pool)
+        .await?;
+    Ok(
+        sqlx::query_scalar("SELECT id FROM groups WHERE workspace_id = ?1 AND name_key = ?2")
+            .bind(workspace_id)
+            .bind(group_name_key(&input.name))
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Names of groups of the workspace, checking each still exists.
+async fn names_of(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    workspace_id: i64,
+    group_ids: &[i64],
+) -> Result<Vec<String>, AppError> {
+    let mut names = Vec::with_capacity(group_ids.len());
+    for id in group_ids {
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT name FROM groups WHERE workspace_id = ?1 AND id = ?2")
+                .bind(workspace_id)
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        names.push(name.ok_or_else(|| {
+            AppError::NotFound("One of the chosen groups no longer exists. Choose again.".into())
+        })?);
+    }
+    Ok(names)
+}
+
+/// Adds the selected contacts to each group in one set-based statement per group.
+/// `changed` counts new memberships; `unchanged` those that already existed.
+pub async fn add_members(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    group_ids: &[i64],
+    selection: &Selection,
+) -> Result<MembershipChange, AppError> {
+    let selected = super::contacts::count_selection(pool, workspace_id, selection).await?;
+    let mut tx = pool.begin().await?;
+    let groups = names_of(&mut tx, workspace_id, group_ids).await?;
+    let mut changed = 0;
+    for group in group_ids {
+        let mut q = QueryBuilder::new(
+            "INSERT OR IGNORE INTO memberships (group_id, contact_id, workspace_id) SELECT ",
+        );
+        q.push_bind(*group)
+            .push(", c.id, c.workspace_id FROM contacts c WHERE c.workspace_id = ")
+            .push_bind(workspace_id);
+        super::contacts::push_selection(&mut q, workspace_id, selection)?;
+        changed += q.build().execute(&mut *tx).await?.rows_affected() as i64;
+    }
+    tx.commit().await?;
+    Ok(MembershipChange {
+        groups,
+        changed,
+        unchanged: selected * group_ids.len() as i64 - changed,
+    })
+}
+
+/// Removes the selected contacts from a group (the contacts stay).
+pub async fn remove_members(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    group_id: i64,
+    selection: &Selection,
+) -> Result<MembershipChange, AppError> {
+    let selected = super::contacts::count_selection(pool, workspace_id, selection).await?;
+    let mut tx = pool.begin().await?;
+    let groups = names_of(&mut tx, workspace_id, &[group_id]).await?;
+    let mut q = QueryBuilder::new("DELETE FROM memberships WHERE group_id = ");
+    q.push_bind(group_id)
+        .push(" AND contact_id IN (SELECT c.id FROM contacts c WHERE c.workspace_id = ")
+        .push_bind(workspace_id);
+    super::contacts::push_selection(&mut q, workspace_id, selection)?;
+    q.push(")");
+    let changed = q.build().execute(&mut *tx).await?.rows_affected() as i64;
+    tx.commit().await?;
+    Ok(MembershipChange {
+        groups,
+        changed,
+        unchanged: selected - changed,
+    })
+}
+
+/// The groups of each of these contacts (of the workspace), by name.
+pub async fn groups_of(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    contact_ids: &[i64],
+) -> Result<HashMap<i64, Vec<GroupRef>>, AppError> {
+    let json =
+        serde_json::to_string(contact_ids).map_err(|e| AppError::internal("contact ids", e))?;
+    let rows: Vec<(i64, i64, String, bool)> = sqlx::query_as(
+        "SELECT m.contact_id, g.id, g.name, g.blacklisted
+         FROM memberships m JOIN groups g ON g.id = m.group_id
+         WHERE m.contact_id IN (SELECT value FROM json_each(?1)) AND g.workspace_id = ?2
+         ORDER BY g.name_key",
+    )
+    .bind(json)
+    .bind(workspace_id)
+    .fetch_all(pool)
+    .await?;
+    let mut map: HashMap<i64, Vec<GroupRef>> = HashMap::new();
+    for (contact, id, name, blacklisted) in rows {
+        map.entry(contact).or_default().push(GroupRef {
+            id,
+            name,
+            blacklisted,
+        });
+    }
+    Ok(map)
+}
+
+/// Makes a contact's groups exactly `group_ids` (the contact dialog's Groups field).
+pub async fn set_groups_of_contact(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    contact_id: i64,
+    group_ids: &[i64],
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    names_of(&mut tx, workspace_id, group_ids).await?;
+    let json = serde_json::to_string(group_ids).map_err(|e| AppError::internal("group ids", e))?;
+    sqlx::query(
+        "DELETE FROM memberships WHERE contact_id = ?1 AND workspace_id = ?2
+           AND group_id NOT IN (SELECT value FROM json_each(?3))",
+    )
+    .bind(contact_id)
+    .bind(workspace_id)
+    .bind(&json)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO memberships (group_id, contact_id, workspace_id)
+         SELECT value, c.id, c.workspace_id FROM json_each(?3), contacts c
+         WHERE c.id = ?1 AND c.workspace_id = ?2",
+    )
+    .bind(contact_id)
+    .bind(workspace_id)
+    .bind(&json)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A contact a message may be sent to, with its channel identifiers.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Recipient {
+    /// The contact.
+    pub contact_id: i64,
+    /// Mobile number, E.164 (SMS).
+    pub mobile: Option<String>,
+    /// WhatsApp number, E.164.
+    pub whatsapp: Option<String>,
+    /// Viber number, E.164.
+    pub viber: Option<String>,
+    /// LINE user id.
+    pub line_id: Option<String>,
+    /// WeChat user id.
+    pub wechat_id: Option<String>,
+    /// Messenger user id.
+    pub messenger_id: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+}
+
+/// The sendable recipients of these groups: each member once, blacklisted contacts
+/// (members of any blacklisted group) left out. Everything that sends uses this.
+pub async fn sendable_recipients(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    group_ids: &[i64],
+) -> Result<Vec<Recipient>, AppError> {
+    let json = serde_json::to_string(group_ids).map_err(|e| AppError::internal("group ids", e))?;
+    Ok(sqlx::query_as(
+        "SELECT c.id AS contact_id, c.mobile, c.whatsapp, c.viber, c.line_id, c.wechat_id,
+                c.messenger_id, c.email
+         FROM contacts c
+         WHERE c.workspace_id = ?1
+           AND c.id IN (SELECT m.contact_id FROM memberships m JOIN groups g ON g.id = m.group_id
+                        WHERE g.workspace_id = ?1 AND g.id IN (SELECT value FROM json_each(?2)))
+           AND NOT EXISTS (SELECT 1 FROM memberships bm JOIN groups bg ON bg.id = bm.group_id
+                           WHERE bm.contact_id = c.id AND bg.blacklisted = 1)
+         ORDER BY c.id",
+    )
+    .bind(workspace_id)
+    .bind(json)
+    .fetch_all(pool)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::contacts::{self, ContactRecord};
+    use crate::db::workspaces;
+    use crate::model::contact::{ContactFilter, ContactSort, PageRequest};
+
+    async fn contact(pool: &SqlitePool, ws: i64, name: &str, national: u32) -> i64 {
+        let record = ContactRecord {
+            first_name: name.into(),
+            mobile: Some(format!("+65{national}")),
+            mobile_national: Some(national.to_string()),
+            country: "SG".into(),
+            attributes: "[]".into(),
+            ..Default::default()
+        };
+        contacts::create(pool, ws, &record).await.unwrap()
+    }
+
+    fn group(name: &str, blacklisted: bool) -> GroupInput {
+        GroupInput {
+            name: name.into(),
+            description: String::new(),
+            blacklisted,
+        }
+    }
+
+    fn ids(recipients: &[Recipient]) -> Vec<i64> {
+        recipients.iter().map(|r| r.contact_id).collect()
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn names_are_unique_per_workspace_ignoring_case(pool: SqlitePool) {
+        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
+        let other = workspaces::create(&pool, "B", "SG").await.unwrap();
+        create(&pool, ws, &group("Unsubscribed", false))
+            .await
+            .unwrap();
+        let again = create(&pool, ws, &group("UNSUBSCRIBED", false))
+            .await
+            .unwrap_err();
+        assert!(
+            again
+                .field_message("name")
+                .unwrap()
+                .contains("already exists")
+        );
+        create(&pool, other, &group("Unsubscribed", false))
+            .await
+            .unwrap();
+        // Concurrent "create X" from two tabs ends with one group.
+        let (a, b) = tokio::join!(
+            find_or_create(&pool, ws, "VIP"),
+            find_or_create(&pool, ws, "vip")
+        );
+        assert_eq!(a.unwrap(), b.unwrap());
+        assert_eq!(list(&pool, ws, "").await.unwrap().len(), 2);
+        assert!(find_or_create(&pool, ws, "   ").await.is_err());
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn adding_counts_new_and_existing_members(pool: SqlitePool) {
+        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
+        let a = contact(&pool, ws, "Ann", 81000001).await;
+        let b = contact(&pool, ws, "Bob", 81000002).await;
+        let c = contact(&pool, ws, "Cat", 81000003).await;
+        let vip = create(&pool, ws, &group("VIP", false)).await.unwrap();
+        let first = add_members(&pool, ws, &[vip], &Selection::Ids(vec![a, b]))
+            .await
+            .unwrap();
+        assert_eq!((first.changed, first.unchanged), (2, 0));
+        assert_eq!(first.groups, ["VIP"]);
+        let all = Selection::AllMatching(ContactFilter::default());
+        let second = add_members(&pool, ws, &[vip], &all).await.unwrap();
+        assert_eq!((second.changed, second.unchanged), (1, 2));
+        assert_eq!(get(&pool, ws, vip).await.unwrap().member_count, 3);
+
+        let removed = remove_members(&pool, ws, vip, &Selection::Ids(vec![c]))
+            .await
+            .unwrap();
+        assert_eq!((removed.changed, removed.unchanged), (1, 0));
+        // Deleting a group keeps its contacts; deleting a contact drops its memberships.
+        contacts::delete(&pool, ws, &Selection::Ids(vec![b]))
+            .await
+            .unwrap();
+        assert_eq!(get(&pool, ws, vip).await.unwrap().member_count, 1);
+        delete(&pool, ws, vip).await.unwrap();
+        assert_eq!(
+            contacts::count(&pool, ws, &ContactFilter::default())
+                .await
+                .unwrap(),
+            2
+        );
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM memberships")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_deleted_or_foreign_group_is_refused(pool: SqlitePool) {
+        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
+        let other = workspaces::create(&pool, "B", "SG").await.unwrap();
+        let a = contact(&pool, ws, "Ann", 81000001).await;
+        let theirs = create(&pool, other, &group("Theirs", false)).await.unwrap();
+        let sel = Selection::Ids(vec![a]);
+        assert!(matches!(
+            add_members(&pool, ws, &[theirs], &sel).await,
+            Err(AppError::NotFound(_))
+        ));
+        let gone = create(&pool, ws, &group("Gone", false)).await.unwrap();
+        delete(&pool, ws, gone).await.unwrap();
+        assert!(matches!(
+            add_members(&pool, ws, &[gone], &sel).await,
+            Err(AppError::NotFound(_))
+        ));
+        // Another workspace's contacts are never added, whatever ids are sent.
+        let mine = create(&pool, ws, &group("Mine", false)).await.unwrap();
+        let b = contact(&pool, other, "Bob", 81000002).await;
+        let change = add_members(&pool, ws, &[mine], &Selection::Ids(vec![a, b]))
+            .await
+            .unwrap();
+        assert_eq!(change.changed, 1);
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn blacklisting_follows_the_groups_flag(pool: SqlitePool) {
+        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
+        let ann = contact(&pool, ws, "Ann", 81000001).await; // normal + blacklisted
+        let bob = contact(&pool, ws, "Bob", 81000002).await; // normal only
+        let cat = contact(&pool, ws, "Cat", 81000003).await; // blacklisted only
+        let news = create(&pool, ws, &group("Newsletter", false))
+            .await
+            .unwrap();
+        let unsub = create(&pool, ws, &group("Unsubscribed", false))
+            .await
+            .unwrap();
+        add_members(&pool, ws, &[news], &Selection::Ids(vec![ann, bob]))
+            .await
+            .unwrap();
+        add_members(&pool, ws, &[unsub], &Selection::Ids(vec![ann, cat]))
+            .await
+            .unwrap();
+
+        assert_eq!(
+            ids(&sendable_recipients(&pool, ws, &[news]).await.unwrap()),
+            [ann, bob]
+        );
+        set_blacklisted(&pool, ws, unsub, true).await.unwrap();
+        assert_eq!(
+            ids(&sendable_recipients(&pool, ws, &[news]).await.unwrap()),
+            [bob]
+        );
+        assert!(
+            sendable_recipients(&pool, ws, &[unsub])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let blacklisted = ContactFilter {
+            blacklisted: Some(true),
+            ..Default::default()
+        };
+        let page = contacts::page(&pool, ws, &blacklisted, &PageRequest::First, 50)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [cat, ann]
+        );
+        let clean = ContactFilter {
+            blacklisted: Some(false),
+            sort: ContactSort::Oldest,
+            ..Default::default()
+        };
+        assert_eq!(contacts::count(&pool, ws, &clean).await.unwrap(), 1);
+
+        // Removed from its only blacklisted group, Cat is sendable again.
+        remove_members(&pool, ws, unsub, &Selection::Ids(vec![cat]))
+            .await
+            .unwrap();
+        add_members(&pool, ws, &[news], &Selection::Ids(vec![cat]))
+            .await
+            .unwrap();
+        assert_eq!(
+            ids(&sendable_recipients(&pool, ws, &[news]).await.unwrap()),
+            [bob, cat]
+        );
+        // Un-marking the group frees everyone at once.
+        set_blacklisted(&pool, ws, unsub, false).await.unwrap();
+        assert_eq!(
+            ids(&sendable_recipients(&pool, ws, &[news]).await.unwrap()),
+            [ann, bob, cat]
+        );
+        let groups = groups_of(&pool, ws, &[ann]).await.unwrap();
+        assert_eq!(
+            groups[&ann]
+                .iter()
+                .map(|g| g.name.as_str())
+                .collect::<Vec<_>>(),
+            ["Newsletter", "Unsubscribed"]
+        );
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn group_filters_page_without_gaps(pool: SqlitePool) {
+        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
+        let vip = create(&pool, ws, &group("VIP", false)).await.unwrap();
+        let mut members = Vec::new();
+        for i in 0..30 {
+            let id = contact(&pool, ws, &format!("P{i:02}"), 81000000 + i).await;
+            if i % 3 == 0 {
+                members.push(id);
+            }
+        }
+        add_members(&pool, ws, &[vip], &Selection::Ids(members.clone()))
+            .await
+            .unwrap();
+        for sort in ContactSort::ALL {
+            let filter = ContactFilter {
+                group: Some(vip),
+                sort,
+                ..Default::default()
+            };
+            let mut seen = Vec::new();
+            let mut request = PageRequest::First;
+            loop {
+                let page = contacts::page(&pool, ws, &filter, &request, 3)
+                    .await
+                    .unwrap();
+                seen.extend(page.rows.iter().map(|r| r.id));
+                match page.next {
+                    Some(c) => request = PageRequest::After(c),
+                    None => break,
+                }
+            }
+            seen.sort_unstable();
+            assert_eq!(seen, members, "{sort:?}");
+            assert_eq!(contacts::count(&pool, ws, &filter).await.unwrap(), 10);
+        }
+        let searched = ContactFilter {
+            group: Some(vip),
+            search: "p0".into(),
+            ..Default::default()
+        };
+        assert_eq!(contacts::count(&pool, ws, &searched).await.unwrap(), 4); // P00 P03 P06 P09
+    }
+}
