@@ -36,6 +36,13 @@ test("a viewer cannot reach the admin page", async ({ page, browser }) => {
   await expect(viewerPage).toHaveURL(/\/contacts$/);
   await expect(new Shell(viewerPage).nav().getByRole("link", { name: "Settings" })).toHaveCount(0);
 
+  // The contacts are readable, but there is nothing to create with.
+  await expect(viewerPage.getByRole("heading", { name: "Contacts", level: 1 })).toBeVisible();
+  await expect(viewerPage.getByRole("button", { name: "Create Contact" })).toHaveCount(0);
+  await viewerPage.goto("/contacts/groups");
+  await expect(viewerPage.getByRole("searchbox", { name: "Search groups" })).toBeVisible();
+  await expect(viewerPage.getByRole("button", { name: "Create group" })).toHaveCount(0);
+
   await viewerPage.goto("/settings");
   await expect(viewerPage.getByRole("alert")).toHaveText("Only admins can open Settings.");
   await expect(viewerPage.getByRole("button", { name: "Add user" })).toHaveCount(0);

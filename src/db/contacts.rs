@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::model::contact::{
     ContactFilter, ContactSort, Cursor, PageRequest, SearchTerm, Selection,
 };
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 /// A contact's stored values, normalised (numbers in E.164).
 #[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -89,8 +89,33 @@ const COLUMNS: &str = "c.id, c.first_name, c.last_name, c.mobile, c.mobile_natio
     c.email, c.external_id, c.whatsapp, c.viber, c.line_id, c.wechat_id, c.messenger_id, \
     c.attributes, c.created_at, c.updated_at";
 
-fn sort_name_of(record: &ContactRecord) -> String {
-    crate::model::contact::sort_name(&record.first_name, &record.last_name)
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Binds `?1` (the workspace) and `?2`…`?15` (the record's columns, in table order).
+fn bind_record<'q>(
+    query: SqliteQuery<'q>,
+    workspace_id: i64,
+    record: &'q ContactRecord,
+) -> SqliteQuery<'q> {
+    query
+        .bind(workspace_id)
+        .bind(&record.first_name)
+        .bind(&record.last_name)
+        .bind(crate::model::contact::sort_name(
+            &record.first_name,
+            &record.last_name,
+        ))
+        .bind(&record.mobile)
+        .bind(&record.mobile_national)
+        .bind(&record.country)
+        .bind(&record.email)
+        .bind(&record.external_id)
+        .bind(&record.whatsapp)
+        .bind(&record.viber)
+        .bind(&record.line_id)
+        .bind(&record.wechat_id)
+        .bind(&record.messenger_id)
+        .bind(&record.attributes)
 }
 
 /// Adds a contact; a mobile number already in the workspace becomes a field error that
@@ -100,29 +125,16 @@ pub async fn create(
     workspace_id: i64,
     record: &ContactRecord,
 ) -> Result<i64, AppError> {
-    let result = sqlx::query_scalar(
+    let query = sqlx::query(
         "INSERT INTO contacts (workspace_id, first_name, last_name, sort_name, mobile, mobile_national,
              country, email, external_id, whatsapp, viber, line_id, wechat_id, messenger_id, attributes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          RETURNING id",
-    )
-    .bind(workspace_id)
-    .bind(&record.first_name)
-    .bind(&record.last_name)
-    .bind(sort_name_of(record))
-    .bind(&record.mobile)
-    .bind(&record.mobile_national)
-    .bind(&record.country)
-    .bind(&record.email)
-    .bind(&record.external_id)
-    .bind(&record.whatsapp)
-    .bind(&record.viber)
-    .bind(&record.line_id)
-    .bind(&record.wechat_id)
-    .bind(&record.messenger_id)
-    .bind(&record.attributes)
-    .fetch_one(pool)
-    .await;
+    );
+    let result = bind_record(query, workspace_id, record)
+        .fetch_one(pool)
+        .await
+        .and_then(|row| row.try_get::<i64, _>(0));
     match result {
         Ok(id) => Ok(id),
         Err(e) if super::is_unique_violation(&e) => {
@@ -139,31 +151,17 @@ pub async fn update(
     id: i64,
     record: &ContactRecord,
 ) -> Result<(), AppError> {
-    let result = sqlx::query(
-        "UPDATE contacts SET first_name = ?3, last_name = ?4, sort_name = ?5, mobile = ?6,
-             mobile_national = ?7, country = ?8, email = ?9, external_id = ?10, whatsapp = ?11,
-             viber = ?12, line_id = ?13, wechat_id = ?14, messenger_id = ?15, attributes = ?16,
+    let query = sqlx::query(
+        "UPDATE contacts SET first_name = ?2, last_name = ?3, sort_name = ?4, mobile = ?5,
+             mobile_national = ?6, country = ?7, email = ?8, external_id = ?9, whatsapp = ?10,
+             viber = ?11, line_id = ?12, wechat_id = ?13, messenger_id = ?14, attributes = ?15,
              updated_at = unixepoch()
-         WHERE workspace_id = ?1 AND id = ?2",
-    )
-    .bind(workspace_id)
-    .bind(id)
-    .bind(&record.first_name)
-    .bind(&record.last_name)
-    .bind(sort_name_of(record))
-    .bind(&record.mobile)
-    .bind(&record.mobile_national)
-    .bind(&record.country)
-    .bind(&record.email)
-    .bind(&record.external_id)
-    .bind(&record.whatsapp)
-    .bind(&record.viber)
-    .bind(&record.line_id)
-    .bind(&record.wechat_id)
-    .bind(&record.messenger_id)
-    .bind(&record.attributes)
-    .execute(pool)
-    .await;
+         WHERE workspace_id = ?1 AND id = ?16",
+    );
+    let result = bind_record(query, workspace_id, record)
+        .bind(id)
+        .execute(pool)
+        .await;
     match result {
         Ok(done) if done.rows_affected() == 0 => Err(not_found()),
         Ok(_) => Ok(()),
@@ -219,7 +217,7 @@ fn prefix_end(prefix: &str) -> String {
 
 /// Where the rows of a filtered query come from.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Source {
+pub(crate) enum Source {
     /// A prefix range of `contact_terms` (alias `t`).
     Search,
     /// The members of one group, in id order (alias `gm`).
@@ -229,10 +227,11 @@ enum Source {
 }
 
 /// Appends `FROM … WHERE …` for the filter, contacts aliased `c`; returns the source.
-fn push_from(
+pub(crate) fn push_from(
     q: &mut QueryBuilder<'_, Sqlite>,
     workspace_id: i64,
     filter: &ContactFilter,
+    order_by_id: bool,
 ) -> Source {
     let search = SearchTerm::parse(&filter.search);
     let source = match (search.prefix(), filter.group) {
@@ -260,8 +259,15 @@ fn push_from(
             Source::Group
         }
         (None, None) => {
-            q.push(" FROM contacts c WHERE c.workspace_id = ")
-                .push_bind(workspace_id);
+            // Without SQLite's STAT4 the planner guesses that a workspace is half the
+            // table and may scan it in id order from the end, through every newer row of
+            // other workspaces; the (workspace_id, id) index is always right for id order.
+            q.push(if order_by_id {
+                " FROM contacts c INDEXED BY contacts_by_workspace WHERE c.workspace_id = "
+            } else {
+                " FROM contacts c WHERE c.workspace_id = "
+            })
+            .push_bind(workspace_id);
             Source::All
         }
     };
@@ -314,7 +320,7 @@ pub async fn page(
         (false, false) => "''",
     });
     q.push(" AS sort_key");
-    let source = push_from(&mut q, workspace_id, filter);
+    let source = push_from(&mut q, workspace_id, filter, !by_name);
     // The key the order runs on: the matched term, the name, or the id (ids grow with
     // creation, so the id is the date order; for a group, its membership key).
     let (key, id) = match (source, by_name) {
@@ -384,7 +390,7 @@ pub async fn count(
     } else {
         "SELECT count(*)"
     });
-    push_from(&mut q, workspace_id, filter);
+    push_from(&mut q, workspace_id, filter, false);
     Ok(q.build_query_scalar().fetch_one(pool).await?)
 }
 
@@ -408,7 +414,7 @@ pub(crate) fn push_selection(
                 && filter.blacklisted.is_none();
             if !unfiltered {
                 q.push(" AND c.id IN (SELECT c.id");
-                push_from(q, workspace_id, filter);
+                push_from(q, workspace_id, filter, false);
                 q.push(")");
             }
         }

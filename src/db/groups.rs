@@ -229,10 +229,18 @@ pub async fn add_members(
         let mut q = QueryBuilder::new(
             "INSERT OR IGNORE INTO memberships (group_id, contact_id, workspace_id) SELECT ",
         );
-        q.push_bind(*group)
-            .push(", c.id, c.workspace_id FROM contacts c WHERE c.workspace_id = ")
-            .push_bind(workspace_id);
-        super::contacts::push_selection(&mut q, workspace_id, selection)?;
+        q.push_bind(*group).push(", c.id, c.workspace_id");
+        match selection {
+            // Straight from the filter's own source: no second lookup per contact.
+            Selection::AllMatching(filter) => {
+                super::contacts::push_from(&mut q, workspace_id, filter, false);
+            }
+            Selection::Ids(_) => {
+                q.push(" FROM contacts c WHERE c.workspace_id = ")
+                    .push_bind(workspace_id);
+                super::contacts::push_selection(&mut q, workspace_id, selection)?;
+            }
+        }
         changed += q.build().execute(&mut *tx).await?.rows_affected() as i64;
     }
     tx.commit().await?;
