@@ -58,6 +58,14 @@ test("a contact is created through all three tabs, edited, found, exported and d
   await expect(contacts.search()).toHaveValue(mobile.e164.slice(3, 8));
   await expect(contacts.row(first)).toBeVisible();
 
+  // With nothing selected, Export CSV takes everything matching the search, not everyone.
+  const digits = mobile.e164.slice(3, 8);
+  const downloadingAll = page.waitForEvent("download");
+  await (await contacts.actionItems()).getByRole("menuitem", { name: /Export CSV \(all/ }).click();
+  const matching = (await readFile(await (await downloadingAll).path(), "utf8")).trim().split("\n").slice(1);
+  expect(matching.length).toBeGreaterThan(0);
+  for (const line of matching) expect(line).toContain(`'+65${digits}`);
+
   // Export the selection.
   await contacts.row(first).getByRole("checkbox").check();
   const menu = await contacts.actionItems();

@@ -208,7 +208,7 @@ pub fn ContactsTab() -> impl IntoView {
                     {move || Suspend::new(async move { total.await.ok().map(contacts_label) })}
                 </span>
             </Transition>
-            <ActionItems menu_open selection selected_count total=total_now
+            <ActionItems menu_open selection filter selected_count total=total_now
                 on_delete=Callback::new(move |()| { menu_open.set(false); confirming_delete.set(true); })
                 on_add=Callback::new(move |()| { menu_open.set(false); membership.set(Some(MembershipDialog::Add)); })
                 on_remove=Callback::new(move |()| { menu_open.set(false); membership.set(Some(MembershipDialog::Remove)); })/>
@@ -260,6 +260,7 @@ pub fn ContactsTab() -> impl IntoView {
 fn ActionItems(
     menu_open: RwSignal<bool>,
     selection: Signal<Selection>,
+    filter: Memo<ContactFilter>,
     selected_count: Signal<i64>,
     total: Signal<Option<i64>>,
     on_delete: Callback<()>,
@@ -269,10 +270,7 @@ fn ActionItems(
     let user = expect_context::<UserResource>();
     // Nothing selected: export everything that matches.
     let export_selection = Signal::derive(move || match selection.get() {
-        Selection::Ids(ids) if ids.is_empty() => Selection::AllMatching(match selection.get() {
-            Selection::AllMatching(f) => f,
-            Selection::Ids(_) => ContactFilter::default(),
-        }),
+        Selection::Ids(ids) if ids.is_empty() => Selection::AllMatching(filter.get()),
         other => other,
     });
     let export_json =
