@@ -1,7 +1,5 @@
 //! Drives the real router in-process, as a browser would over HTTP.
 
-#![allow(dead_code)]
-
 use axum::Router;
 use axum::body::Body;
 use contacts::server::config::Config;

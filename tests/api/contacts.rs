@@ -1,13 +1,16 @@
 //! Contacts through the real router: the dialog's save, roles, and the CSV export.
 
-mod common;
-
+use crate::common::{app, call, send, set_up};
 use axum::body::Body;
-use common::{app, call, send, set_up};
 use http::{Request, StatusCode, header};
 use sqlx::SqlitePool;
 
-async fn call_json(app: &axum::Router, endpoint: &str, json: &str, cookie: &str) -> common::Reply {
+async fn call_json(
+    app: &axum::Router,
+    endpoint: &str,
+    json: &str,
+    cookie: &str,
+) -> crate::common::Reply {
     let request = Request::post(format!("/api/{endpoint}"))
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::COOKIE, cookie)

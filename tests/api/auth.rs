@@ -1,8 +1,6 @@
 //! Sign-up, sign-in, sessions and roles, through the real router and server functions.
 
-mod common;
-
-use common::{app, call, get, set_up};
+use crate::common::{app, call, get, set_up};
 use contacts::db;
 use contacts::model::Role;
 use contacts::server::password::hash_password;

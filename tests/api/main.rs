@@ -1,0 +1,7 @@
+//! The HTTP API, driven through the real router against a fresh database per test.
+//!
+//! One test binary for all of them: each binary links the whole app, so one keeps builds small.
+
+mod auth;
+mod common;
+mod contacts;
