@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod error;
+pub mod import;
 pub mod model;
 pub mod pages;
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod contact_form;
 pub mod contacts;
 pub mod groups;
+pub mod imports;
 pub mod users;
 
 /// Server-side helpers used inside `#[server]` bodies.

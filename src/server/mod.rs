@@ -2,10 +2,12 @@
 
 pub mod config;
 pub mod export;
+pub mod importer;
 pub mod password;
 pub mod session;
 pub mod state;
 pub mod throttle;
+pub mod upload;
 
 use crate::app::{App, shell};
 use crate::db;
@@ -30,10 +32,13 @@ pub fn router(state: AppState) -> Router {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
     };
-    let body_limit = usize::try_from(state.config.max_upload_bytes).unwrap_or(usize::MAX);
+    let body_limit = usize::try_from(state.config.max_upload_bytes + upload::FORM_OVERHEAD)
+        .unwrap_or(usize::MAX);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/contacts/export.csv", post(export::export_contacts))
+        .route("/imports", post(upload::upload))
+        .route("/imports/{id}/rejected.csv", get(upload::rejected_rows))
         .leptos_routes_with_context(&state, routes, context.clone(), page)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -111,6 +116,7 @@ pub async fn serve() -> Result<(), StartError> {
 
     spawn_session_sweeper(pool.clone());
     let state = AppState::new(leptos_options, pool.clone(), config);
+    importer::spawn_worker(state.clone());
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(addr)

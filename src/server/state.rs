@@ -21,6 +21,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Failed sign-ins per address.
     pub throttle: Arc<LoginThrottle>,
+    /// Wakes the importer when an upload is queued.
+    pub import_wakeup: Arc<tokio::sync::Notify>,
     /// Set once the first workspace exists; it never goes back, so it is cached.
     workspace_created: Arc<AtomicBool>,
 }
@@ -33,6 +35,7 @@ impl AppState {
             pool,
             config: Arc::new(config),
             throttle: Arc::default(),
+            import_wakeup: Arc::default(),
             workspace_created: Arc::default(),
         }
     }

@@ -111,3 +111,30 @@ pub async fn set_up(app: &Router, email: &str) -> String {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     reply.session_cookie().expect("signed in after set-up")
 }
+
+/// The app around a test database, with its own data folder (for uploads) and a small
+/// upload limit; returns the state too, to run the importer.
+pub fn app_with_uploads(pool: SqlitePool, max_upload_mb: u64) -> (Router, AppState) {
+    let dir = std::env::temp_dir().join(format!(
+        "contacts-test-{}-{:x}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    let config = Config::from_lookup(|name| match name {
+        "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
+        "CONTACTS_MAX_UPLOAD_MB" => Some(max_upload_mb.to_string()),
+        _ => None,
+    })
+    .expect("config");
+    let state = AppState::new(test_leptos_options(), pool, config);
+    (router(state.clone()), state)
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    nanos ^ (NEXT.fetch_add(1, Ordering::Relaxed) << 32)
+}

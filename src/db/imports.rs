@@ -1,0 +1,357 @@
+//! CSV imports: the job rows, their batches of contacts, and the rejected rows.
+//!
+//! A batch is one transaction: its new contacts, name updates, group memberships,
+//! rejected rows and the import's counts commit together or not at all, so an import
+//! stopped at any moment resumes after its last committed batch without doubling a row.
+
+use crate::error::AppError;
+use crate::import::pipeline::NewContact;
+use crate::import::{ImportCounts, ImportOptions, ImportStatus, ImportSummary};
+use sqlx::SqlitePool;
+
+/// A refused (or duplicate) row for the report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    /// The line the row starts on.
+    pub line: u64,
+    /// Why it was not imported.
+    pub reason: String,
+    /// Its text in the file.
+    pub raw: String,
+}
+
+/// The rows of one batch, already classified by the pipeline.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// Rows with a number new to the file (created or matched here).
+    pub contacts: Vec<NewContact>,
+    /// Duplicates and refused rows, for the report.
+    pub rejects: Vec<Reject>,
+    /// How many rows repeated an earlier number of the file.
+    pub duplicates: i64,
+    /// How many rows were refused.
+    pub invalid: i64,
+    /// Bytes of the file read once this batch was parsed.
+    pub bytes_done: i64,
+}
+
+impl Batch {
+    /// Data rows in the batch.
+    pub fn rows(&self) -> i64 {
+        self.contacts.len() as i64 + self.duplicates + self.invalid
+    }
+}
+
+/// An import the worker runs.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// The import's id.
+    pub id: i64,
+    /// Its workspace.
+    pub workspace_id: i64,
+    /// How to read the file.
+    pub options: ImportOptions,
+    /// Rows already committed (non-zero when resuming).
+    pub rows_read: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: i64,
+    file_name: String,
+    file_size: i64,
+    user_email: Option<String>,
+    created_at: i64,
+    status: String,
+    error: Option<String>,
+    rows_read: i64,
+    created: i64,
+    matched: i64,
+    duplicates: i64,
+    invalid: i64,
+    bytes_done: i64,
+    group_name: Option<String>,
+}
+
+impl From<SummaryRow> for ImportSummary {
+    fn from(r: SummaryRow) -> Self {
+        ImportSummary {
+            id: r.id,
+            file_name: r.file_name,
+            file_size: r.file_size,
+            user_email: r.user_email.unwrap_or_default(),
+            created_at: r.created_at,
+            status: ImportStatus::parse(&r.status).unwrap_or(ImportStatus::Failed),
+            error: r.error,
+            counts: ImportCounts {
+                rows_read: r.rows_read,
+                created: r.created,
+                matched: r.matched,
+                duplicates: r.duplicates,
+                invalid: r.invalid,
+            },
+            bytes_done: r.bytes_done,
+            group_name: r.group_name,
+        }
+    }
+}
+
+const SUMMARY: &str = "SELECT i.id, i.file_name, i.file_size, u.email AS user_email, i.created_at,
+        i.status, i.error, i.rows_read, i.created, i.matched, i.duplicates, i.invalid,
+        i.bytes_done, g.name AS group_name
+    FROM imports i
+    LEFT JOIN users u ON u.id = i.user_id
+    LEFT JOIN groups g ON g.id = i.group_id";
+
+/// Records a queued import.
+pub async fn create(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    user_id: i64,
+    file_name: &str,
+    file_size: i64,
+    options: &ImportOptions,
+    group_id: Option<i64>,
+) -> Result<i64, AppError> {
+    let options = serde_json::to_string(options)
+        .map_err(|e| AppError::internal("encoding import options", e))?;
+    Ok(sqlx::query_scalar(
+        "INSERT INTO imports (workspace_id, user_id, file_name, file_size, options, group_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+    )
+    .bind(workspace_id)
+    .bind(user_id)
+    .bind(file_name)
+    .bind(file_size)
+    .bind(options)
+    .bind(group_id)
+    .bind(super::now())
+    .fetch_one(pool)
+    .await?)
+}
+
+/// The workspace's uploads, newest first.
+pub async fn list(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    limit: i64,
+) -> Result<Vec<ImportSummary>, AppError> {
+    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+        "{SUMMARY} WHERE i.workspace_id = ?1 ORDER BY i.id DESC LIMIT ?2"
+    ))
+    .bind(workspace_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// One upload of the workspace.
+pub async fn get(pool: &SqlitePool, workspace_id: i64, id: i64) -> Result<ImportSummary, AppError> {
+    let row: Option<SummaryRow> = sqlx::query_as(&format!(
+        "{SUMMARY} WHERE i.workspace_id = ?1 AND i.id = ?2"
+    ))
+    .bind(workspace_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(Into::into)
+        .ok_or_else(|| AppError::NotFound("This upload no longer exists.".into()))
+}
+
+/// Puts imports that were running when the server stopped back in the queue; they resume
+/// after their last committed batch.
+pub async fn requeue_interrupted(pool: &SqlitePool) -> Result<u64, AppError> {
+    Ok(
+        sqlx::query("UPDATE imports SET status = 'queued' WHERE status = 'processing'")
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Takes the oldest queued import and marks it processing.
+pub async fn claim_next(pool: &SqlitePool) -> Result<Option<Job>, AppError> {
+    let row: Option<(i64, i64, String, i64)> = sqlx::query_as(
+        "UPDATE imports SET status = 'processing', started_at = coalesce(started_at, ?1)
+         WHERE id = (SELECT id FROM imports WHERE status = 'queued' ORDER BY id LIMIT 1)
+         RETURNING id, workspace_id, options, rows_read",
+    )
+    .bind(super::now())
+    .fetch_optional(pool)
+    .await?;
+    let Some((id, workspace_id, options, rows_read)) = row else {
+        return Ok(None);
+    };
+    match serde_json::from_str(&options) {
+        Ok(options) => Ok(Some(Job {
+            id,
+            workspace_id,
+            options,
+            rows_read,
+        })),
+        Err(e) => {
+            tracing::error!(import = id, error = %e, "unreadable import options");
+            finish(pool, id, Some("The import's settings could not be read.")).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Marks an import completed (`error` None) or failed.
+pub async fn finish(pool: &SqlitePool, id: i64, error: Option<&str>) -> Result<(), AppError> {
+    let status = if error.is_some() {
+        ImportStatus::Failed
+    } else {
+        ImportStatus::Completed
+    };
+    sqlx::query("UPDATE imports SET status = ?1, error = ?2, finished_at = ?3 WHERE id = ?4")
+        .bind(status.as_str())
+        .bind(error)
+        .bind(super::now())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Commits one batch: contacts created or matched (names updated if the import says so),
+/// memberships in the import's group, rejected rows and the counts, all at once.
+pub async fn write_batch(
+    pool: &SqlitePool,
+    job: &Job,
+    batch: &Batch,
+) -> Result<ImportCounts, AppError> {
+    let now = super::now();
+    let contacts: Vec<[&str; 5]> = batch
+        .contacts
+        .iter()
+        .map(|c| {
+            [
+                c.e164.as_str(),
+                c.first_name.as_str(),
+                c.last_name.as_str(),
+                c.sort_name.as_str(),
+                c.national.as_str(),
+            ]
+        })
+        .collect();
+    let contacts = serde_json::to_string(&contacts)
+        .map_err(|e| AppError::internal("encoding an import batch", e))?;
+    let rejects: Vec<(u64, &str, &str)> = batch
+        .rejects
+        .iter()
+        .map(|r| (r.line, r.reason.as_str(), r.raw.as_str()))
+        .collect();
+    let rejects = serde_json::to_string(&rejects)
+        .map_err(|e| AppError::internal("encoding an import batch", e))?;
+
+    let mut tx = pool.begin().await?;
+    if job.options.update_names {
+        sqlx::query(
+            "UPDATE contacts SET first_name = j.value ->> 1, last_name = j.value ->> 2,
+                 sort_name = j.value ->> 3, updated_at = ?1
+             FROM json_each(?2) AS j
+             WHERE contacts.workspace_id = ?3 AND contacts.mobile = j.value ->> 0
+               AND (j.value ->> 1 <> '' OR j.value ->> 2 <> '')
+               AND (contacts.first_name <> j.value ->> 1 OR contacts.last_name <> j.value ->> 2)",
+        )
+        .bind(now)
+        .bind(&contacts)
+        .bind(job.workspace_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let created = sqlx::query(
+        "INSERT INTO contacts (workspace_id, mobile, first_name, last_name, sort_name,
+             mobile_national, country, created_at, updated_at)
+         SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4,
+             ?2, ?3, ?3
+         FROM json_each(?4) AS j WHERE true
+         ON CONFLICT (workspace_id, mobile) WHERE mobile IS NOT NULL DO NOTHING",
+    )
+    .bind(job.workspace_id)
+    .bind(&job.options.country)
+    .bind(now)
+    .bind(&contacts)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected() as i64;
+    sqlx::query(
+        "INSERT OR IGNORE INTO memberships (group_id, contact_id, workspace_id, added_at, import_id)
+         SELECT i.group_id, c.id, i.workspace_id, ?1, i.id
+         FROM imports AS i, json_each(?2) AS j
+         JOIN contacts AS c ON c.workspace_id = i.workspace_id AND c.mobile = j.value ->> 0
+         WHERE i.id = ?3 AND i.group_id IS NOT NULL",
+    )
+    .bind(now)
+    .bind(&contacts)
+    .bind(job.id)
+    .execute(&mut *tx)
+    .await?;
+    if !batch.rejects.is_empty() {
+        sqlx::query(
+            "INSERT OR IGNORE INTO import_rejects (import_id, line, reason, raw)
+             SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each(?2) AS j",
+        )
+        .bind(job.id)
+        .bind(&rejects)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let matched = batch.contacts.len() as i64 - created;
+    let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "UPDATE imports SET rows_read = rows_read + ?1, created = created + ?2,
+             matched = matched + ?3, duplicates = duplicates + ?4, invalid = invalid + ?5,
+             bytes_done = ?6
+         WHERE id = ?7
+         RETURNING rows_read, created, matched, duplicates, invalid",
+    )
+    .bind(batch.rows())
+    .bind(created)
+    .bind(matched)
+    .bind(batch.duplicates)
+    .bind(batch.invalid)
+    .bind(batch.bytes_done)
+    .bind(job.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ImportCounts {
+        rows_read: counts.0,
+        created: counts.1,
+        matched: counts.2,
+        duplicates: counts.3,
+        invalid: counts.4,
+    })
+}
+
+/// The rejected rows of a workspace's import, in file order, `limit` after `after_line`.
+pub async fn rejects(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    import_id: i64,
+    after_line: i64,
+    limit: i64,
+) -> Result<Vec<Reject>, AppError> {
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT r.line, r.reason, r.raw FROM import_rejects r
+         JOIN imports i ON i.id = r.import_id AND i.workspace_id = ?1
+         WHERE r.import_id = ?2 AND r.line > ?3
+         ORDER BY r.line LIMIT ?4",
+    )
+    .bind(workspace_id)
+    .bind(import_id)
+    .bind(after_line)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(line, reason, raw)| Reject {
+            line: line as u64,
+            reason,
+            raw,
+        })
+        .collect())
+}

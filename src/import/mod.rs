@@ -1,0 +1,210 @@
+//! CSV imports: the file sniffing and column tagging that the browser's preview and the
+//! server's importer share, and the import's options and status as they cross the wire.
+
+pub mod columns;
+pub mod decode;
+#[cfg(feature = "ssr")]
+pub mod pipeline;
+pub mod sniff;
+
+use columns::Columns;
+use serde::{Deserialize, Serialize};
+use sniff::{Delimiter, Encoding};
+
+/// File name endings the upload accepts.
+pub const ACCEPTED_EXTENSIONS: [&str; 3] = ["csv", "tsv", "txt"];
+
+/// Whether a file name has an ending the upload accepts.
+pub fn accepted_file_name(name: &str) -> bool {
+    name.rsplit_once('.').is_some_and(|(_, ext)| {
+        ACCEPTED_EXTENSIONS
+            .iter()
+            .any(|accepted| ext.eq_ignore_ascii_case(accepted))
+    })
+}
+
+/// How to read a file, as the user confirmed it in the preview.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportOptions {
+    /// The text encoding.
+    pub encoding: Encoding,
+    /// The field delimiter.
+    pub delimiter: Delimiter,
+    /// Whether the first row names the columns (and is not imported).
+    pub has_header: bool,
+    /// The tagged columns; the mobile column is required.
+    pub columns: Columns,
+    /// Country for numbers written without a country code.
+    pub country: String,
+    /// A group to add every imported contact to: an existing group's name or a new one.
+    pub group: Option<String>,
+    /// Whether names in the file replace the names of contacts that already exist.
+    pub update_names: bool,
+}
+
+/// Where an import is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportStatus {
+    /// Waiting for the import before it to finish.
+    Queued,
+    /// Being read.
+    Processing,
+    /// Done; the counts are final.
+    Completed,
+    /// Stopped; `error` says why.
+    Failed,
+}
+
+impl ImportStatus {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportStatus::Queued => "queued",
+            ImportStatus::Processing => "processing",
+            ImportStatus::Completed => "completed",
+            ImportStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored text.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            ImportStatus::Queued,
+            ImportStatus::Processing,
+            ImportStatus::Completed,
+            ImportStatus::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    /// Whether the import may still change.
+    pub fn is_active(self) -> bool {
+        matches!(self, ImportStatus::Queued | ImportStatus::Processing)
+    }
+
+    /// The word shown to users.
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportStatus::Queued => "Queued",
+            ImportStatus::Processing => "Processing",
+            ImportStatus::Completed => "Completed",
+            ImportStatus::Failed => "Failed",
+        }
+    }
+}
+
+/// What an import did: `created + matched + duplicates + invalid == rows_read`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportCounts {
+    /// Data rows read so far (the header row is not counted).
+    pub rows_read: i64,
+    /// New contacts.
+    pub created: i64,
+    /// Rows whose number already belonged to a contact of the workspace.
+    pub matched: i64,
+    /// Rows whose number appeared earlier in the same file.
+    pub duplicates: i64,
+    /// Rows refused (bad or missing number, wrong number of fields, ...).
+    pub invalid: i64,
+}
+
+/// One upload as the uploads list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    /// The import's id.
+    pub id: i64,
+    /// The uploaded file's name.
+    pub file_name: String,
+    /// Its size in bytes.
+    pub file_size: i64,
+    /// Who uploaded it (empty if that user was removed).
+    pub user_email: String,
+    /// When it was uploaded (seconds since the epoch).
+    pub created_at: i64,
+    /// Where it is.
+    pub status: ImportStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The counts so far.
+    pub counts: ImportCounts,
+    /// Bytes of the file read so far, for the progress bar.
+    pub bytes_done: i64,
+    /// The group contacts are added to, if any (and if it still exists).
+    pub group_name: Option<String>,
+}
+
+impl ImportSummary {
+    /// How far along the import is, from 0 to 1.
+    pub fn progress(&self) -> f64 {
+        match self.status {
+            ImportStatus::Completed => 1.0,
+            _ if self.file_size > 0 => (self.bytes_done as f64 / self.file_size as f64).min(1.0),
+            _ => 0.0,
+        }
+    }
+}
+
+/// What the preview shows for one sample number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NumberCheck {
+    /// The number as it will be stored (E.164).
+    Valid(String),
+    /// Why it will be refused.
+    Invalid(String),
+}
+
+/// `1.5 MB` for a byte count.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 10.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.0} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_file_names() {
+        for name in ["a.csv", "B.CSV", "list.tsv", "x.y.txt"] {
+            assert!(accepted_file_name(name), "{name}");
+        }
+        for name in ["a.xlsx", "csv", "photo.png", "a.csv.zip"] {
+            assert!(!accepted_file_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(format_size(512), "512 bytes");
+        assert_eq!(format_size(1536), "1.5 KB");
+        assert_eq!(format_size(20 * 1024 * 1024), "20 MB");
+        assert_eq!(format_size(1024 * 1024 * 1024), "1.0 GB");
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for status in [
+            ImportStatus::Queued,
+            ImportStatus::Processing,
+            ImportStatus::Completed,
+            ImportStatus::Failed,
+        ] {
+            assert_eq!(ImportStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(ImportStatus::parse("nope"), None);
+    }
+}

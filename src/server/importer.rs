@@ -1,0 +1,225 @@
+//! The background importer: runs queued CSV imports one at a time, oldest first.
+//!
+//! Parsing and number normalisation run on a blocking thread; batches of classified rows
+//! cross a small channel to the async writer, which commits each in one transaction. So
+//! the CPU work never blocks the async runtime, and parsing overlaps the writes.
+
+use crate::db;
+use crate::db::imports::{Batch, Job, Reject};
+use crate::error::AppError;
+use crate::import::pipeline::{Outcome, Rows, check_quotes};
+use crate::server::config::Config;
+use crate::server::state::AppState;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Data rows per batch (and per transaction).
+pub const BATCH_ROWS: i64 = 5_000;
+
+/// Where an accepted upload waits until its import ends.
+pub fn upload_path(config: &Config, import_id: i64) -> PathBuf {
+    uploads_dir(config).join(format!("{import_id}.upload"))
+}
+
+/// The folder of waiting uploads.
+pub fn uploads_dir(config: &Config) -> PathBuf {
+    config.data_dir.join("uploads")
+}
+
+/// Starts the worker: imports interrupted by a stop are queued again, then the queue is
+/// run whenever an upload arrives (and every few seconds, in case a wake-up was missed).
+pub fn spawn_worker(state: AppState) {
+    tokio::spawn(async move {
+        match db::imports::requeue_interrupted(&state.pool).await {
+            Ok(0) | Err(_) => {}
+            Ok(n) => tracing::info!(imports = n, "resuming imports interrupted by a stop"),
+        }
+        loop {
+            if let Err(e) = run_queued(&state).await {
+                tracing::error!(error = %e, "import queue");
+            }
+            tokio::select! {
+                () = state.import_wakeup.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    });
+}
+
+/// Runs every queued import to its end; returns how many ran.
+pub async fn run_queued(state: &AppState) -> Result<usize, AppError> {
+    let mut ran = 0;
+    while let Some(job) = db::imports::claim_next(&state.pool).await? {
+        run(state, &job).await?;
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// Why an import stopped.
+enum Stop {
+    /// The file's fault, in words for the user; nothing more can be read.
+    File(String),
+    /// Ours (logged where it happened); the user gets a general message.
+    Server,
+}
+
+impl From<AppError> for Stop {
+    fn from(_: AppError) -> Self {
+        Stop::Server
+    }
+}
+
+async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
+    let path = upload_path(&state.config, job.id);
+    let started = std::time::Instant::now();
+    let outcome = process(&state.pool, &path, job).await;
+    let error = match &outcome {
+        Ok(counts) => {
+            tracing::info!(import = job.id, ?counts, elapsed = ?started.elapsed(), "import completed");
+            None
+        }
+        Err(Stop::File(message)) => Some(message.clone()),
+        Err(Stop::Server) => Some(
+            "The import stopped because of a problem on our side. The rows counted so far \
+             were saved; upload the file again to import the rest (rows already imported \
+             are matched, not doubled)."
+                .to_string(),
+        ),
+    };
+    db::imports::finish(&state.pool, job.id, error.as_deref()).await?;
+    if let Err(e) = std::fs::remove_file(&path) {
+        tracing::warn!(import = job.id, error = %e, "cannot remove the finished upload");
+    }
+    Ok(())
+}
+
+async fn process(
+    pool: &sqlx::SqlitePool,
+    path: &Path,
+    job: &Job,
+) -> Result<crate::import::ImportCounts, Stop> {
+    let (sender, mut batches) = mpsc::channel::<Result<Batch, Stop>>(2);
+    let parser = {
+        let (path, job) = (path.to_path_buf(), job.clone());
+        tokio::task::spawn_blocking(move || parse(&path, &job, &sender))
+    };
+    let mut counts = crate::import::ImportCounts {
+        rows_read: job.rows_read,
+        ..Default::default()
+    };
+    let mut failure = None;
+    while let Some(batch) = batches.recv().await {
+        match batch {
+            Ok(batch) => match db::imports::write_batch(pool, job, &batch).await {
+                Ok(now) => counts = now,
+                Err(e) => {
+                    failure = Some(e.into());
+                    break;
+                }
+            },
+            Err(stop) => {
+                failure = Some(stop);
+                break;
+            }
+        }
+    }
+    drop(batches); // stops the parser if the writer gave up
+    let _ = parser.await;
+    if let Some(stop) = failure {
+        return Err(stop);
+    }
+    if counts.rows_read == 0 {
+        return Err(Stop::File(if job.options.has_header {
+            "The file has a header row but no contacts below it.".into()
+        } else {
+            "The file has no rows.".into()
+        }));
+    }
+    Ok(counts)
+}
+
+/// Reads the file on a blocking thread and sends it in batches; the rows of batches
+/// already committed (`job.rows_read`) are read again only to rebuild the set of numbers
+/// seen, so duplicates are counted the same after a resume.
+fn parse(path: &Path, job: &Job, sender: &mpsc::Sender<Result<Batch, Stop>>) {
+    let send = |batch| sender.blocking_send(batch).is_ok();
+    let open =
+        || File::open(path).map_err(|e| Stop::from(AppError::internal("opening an upload", e)));
+    let file = match open() {
+        Ok(file) => file,
+        Err(stop) => {
+            send(Err(stop));
+            return;
+        }
+    };
+    match check_quotes(file, &job.options) {
+        Ok(Ok(())) => {}
+        Ok(Err(problem)) => {
+            send(Err(Stop::File(format!("{problem} Nothing was imported."))));
+            return;
+        }
+        Err(e) => {
+            send(Err(Stop::from(AppError::internal("reading an upload", e))));
+            return;
+        }
+    }
+    let rows = open().and_then(|file| {
+        Rows::new(file, job.options.clone())
+            .map_err(|e| Stop::from(AppError::internal("reading an upload", e)))
+    });
+    let mut rows = match rows {
+        Ok(rows) => rows,
+        Err(stop) => {
+            send(Err(stop));
+            return;
+        }
+    };
+    let mut skip = job.rows_read;
+    let mut batch = Batch::default();
+    loop {
+        let row = match rows.next_row() {
+            Ok(Some(row)) => row,
+            Ok(None) => break,
+            Err(e) => {
+                send(Err(Stop::from(AppError::internal("reading an upload", e))));
+                return;
+            }
+        };
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        match row.outcome {
+            Outcome::Contact(contact) => batch.contacts.push(contact),
+            Outcome::Duplicate { line } => {
+                batch.duplicates += 1;
+                batch.rejects.push(Reject {
+                    line: row.line,
+                    reason: format!("Same number as line {line}."),
+                    raw: row.raw,
+                });
+            }
+            Outcome::Invalid(reason) => {
+                batch.invalid += 1;
+                batch.rejects.push(Reject {
+                    line: row.line,
+                    reason,
+                    raw: row.raw,
+                });
+            }
+        }
+        if batch.rows() == BATCH_ROWS {
+            batch.bytes_done = rows.bytes_read() as i64;
+            if !send(Ok(std::mem::take(&mut batch))) {
+                return;
+            }
+        }
+    }
+    if batch.rows() > 0 {
+        batch.bytes_done = rows.bytes_read() as i64;
+        send(Ok(batch));
+    }
+}

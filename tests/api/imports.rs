@@ -1,0 +1,380 @@
+//! CSV imports through the real upload endpoint and importer: counts, dedupe, names kept
+//! or updated, the group, blacklisting untouched, refusals, the report, and a restart.
+
+use crate::common::{app_with_uploads, call, send, set_up};
+use axum::body::Body;
+use contacts::db;
+use contacts::import::columns::Columns;
+use contacts::import::sniff::{Delimiter, Encoding};
+use contacts::import::{ImportOptions, ImportStatus, ImportSummary};
+use contacts::server::importer::run_queued;
+use contacts::server::state::AppState;
+use http::{Request, StatusCode, header};
+use sqlx::SqlitePool;
+
+const BOUNDARY: &str = "----contacts-test-boundary";
+
+fn options(group: Option<&str>, update_names: bool) -> ImportOptions {
+    ImportOptions {
+        encoding: Encoding::Utf8,
+        delimiter: Delimiter::Comma,
+        has_header: true,
+        columns: Columns {
+            mobile: Some(2),
+            first_name: Some(0),
+            last_name: Some(1),
+        },
+        country: "SG".into(),
+        group: group.map(str::to_string),
+        update_names,
+    }
+}
+
+fn multipart(options: &ImportOptions, file_name: &str, file: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n{}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: text/csv\r\n\r\n",
+        serde_json::to_string(options).unwrap()
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn upload(
+    app: &axum::Router,
+    cookie: &str,
+    options: &ImportOptions,
+    file_name: &str,
+    file: &[u8],
+) -> crate::common::Reply {
+    let body = multipart(options, file_name, file);
+    let request = Request::post("/imports")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header(header::CONTENT_LENGTH, body.len())
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body))
+        .unwrap();
+    send(app, request).await
+}
+
+async fn imports(app: &axum::Router, cookie: &str) -> Vec<ImportSummary> {
+    let reply = call(app, "list_imports", &[], Some(cookie)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+/// Uploads a file, runs the importer, and returns the finished import.
+async fn import(
+    app: &axum::Router,
+    state: &AppState,
+    cookie: &str,
+    options: &ImportOptions,
+    file: &str,
+) -> ImportSummary {
+    let reply = upload(app, cookie, options, "people.csv", file.as_bytes()).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    assert_eq!(run_queued(state).await.unwrap(), 1);
+    imports(app, cookie).await.remove(0)
+}
+
+async fn names(pool: &SqlitePool, mobile: &str) -> (String, String) {
+    sqlx::query_as("SELECT first_name, last_name FROM contacts WHERE mobile = ?1")
+        .bind(mobile)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn counts_add_up_and_the_report_lists_each_refused_row(pool: SqlitePool) {
+    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let cookie = set_up(&app, "boss@acme.test").await;
+    let file = "First Name,Last Name,Mobile\r\n\
+                Ann,Lee,+65 8123 4567\r\n\
+                Bo,Tan,8123 4567\r\n\
+                Cy,Ong,+65-9123-4567\r\n\
+                Di,Ho,123\r\n\
+                Ed,Lim\r\n\
+                Fy,Goh,6.58123E+09\r\n";
+    let done = import(
+        &app,
+        &state,
+        &cookie,
+        &options(Some("Spring fair"), false),
+        file,
+    )
+    .await;
+    assert_eq!(done.status, ImportStatus::Completed, "{:?}", done.error);
+    let c = done.counts;
+    assert_eq!(
+        (c.rows_read, c.created, c.matched, c.duplicates, c.invalid),
+        (6, 2, 0, 1, 3)
+    );
+    assert_eq!(
+        c.created + c.matched + c.duplicates + c.invalid,
+        c.rows_read
+    );
+    assert_eq!(done.group_name.as_deref(), Some("Spring fair"));
+    assert_eq!(done.user_email, "boss@acme.test");
+
+    let members: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id
+         WHERE g.name = 'Spring fair' AND m.import_id = ?1",
+    )
+    .bind(done.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(members, 2);
+
+    let report = send(
+        &app,
+        Request::get(format!("/imports/{}/rejected.csv", done.id))
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(report.status, StatusCode::OK);
+    let lines: Vec<&str> = report.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines[0], "line,reason,row");
+    assert_eq!(lines.len(), 5, "{}", report.body);
+    assert!(
+        lines[1].starts_with("3,Same number as line 2.,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("5,") && lines[2].contains("too short"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3].starts_with("6,The row has 2 fields; the header has 3."),
+        "{}",
+        lines[3]
+    );
+    assert!(lines[4].contains("scientific notation"), "{}", lines[4]);
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn existing_numbers_are_matched_and_keep_their_names_unless_asked(pool: SqlitePool) {
+    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let cookie = set_up(&app, "boss@acme.test").await;
+    let first = "first,last,mobile\nAnn,Lee,81234567\n";
+    import(&app, &state, &cookie, &options(None, false), first).await;
+
+    let renamed = "first,last,mobile\nAnnie,Li,+65 8123 4567\nNew,Person,91234567\n";
+    let kept = import(&app, &state, &cookie, &options(None, false), renamed).await;
+    assert_eq!((kept.counts.created, kept.counts.matched), (1, 1));
+    assert_eq!(
+        names(&pool, "+6581234567").await,
+        ("Ann".into(), "Lee".into())
+    );
+
+    let updated = import(&app, &state, &cookie, &options(None, true), renamed).await;
+    assert_eq!((updated.counts.created, updated.counts.matched), (0, 2));
+    assert_eq!(
+        names(&pool, "+6581234567").await,
+        ("Annie".into(), "Li".into())
+    );
+    // Search finds the contact by its new name.
+    let found: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM contact_terms WHERE term = 'annie li'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(found, 1);
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn an_import_never_touches_blacklisting_or_other_groups(pool: SqlitePool) {
+    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let cookie = set_up(&app, "boss@acme.test").await;
+    import(
+        &app,
+        &state,
+        &cookie,
+        &options(Some("Opted out"), false),
+        "first,last,mobile\nAnn,Lee,81234567\n",
+    )
+    .await;
+    sqlx::query("UPDATE groups SET blacklisted = 1 WHERE name = 'Opted out'")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let done = import(
+        &app,
+        &state,
+        &cookie,
+        &options(Some("opted OUT"), false),
+        "first,last,mobile\nAnn,Lee,81234567\nBo,Tan,91234567\n",
+    )
+    .await;
+    assert_eq!(
+        done.group_name.as_deref(),
+        Some("Opted out"),
+        "an existing group, any case"
+    );
+    let done = import(
+        &app,
+        &state,
+        &cookie,
+        &options(Some("Newsletter"), false),
+        "first,last,mobile\nAnn,Lee,81234567\n",
+    )
+    .await;
+    assert_eq!(done.counts.matched, 1);
+
+    let groups: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT g.name, g.blacklisted FROM memberships m JOIN groups g ON g.id = m.group_id
+         JOIN contacts c ON c.id = m.contact_id WHERE c.mobile = '+6581234567' ORDER BY g.name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        groups,
+        vec![
+            ("Newsletter".to_string(), false),
+            ("Opted out".to_string(), true)
+        ]
+    );
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn files_that_cannot_be_imported_say_why_and_import_nothing(pool: SqlitePool) {
+    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let cookie = set_up(&app, "boss@acme.test").await;
+    let opts = options(None, false);
+
+    let reply = upload(&app, &cookie, &opts, "photo.png", b"\x89PNG").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body.contains("not a CSV file"), "{}", reply.body);
+
+    let reply = upload(&app, &cookie, &opts, "empty.csv", b"").await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.body.contains("The file is empty."), "{}", reply.body);
+
+    let reply = upload(
+        &app,
+        &cookie,
+        &opts,
+        "binary.csv",
+        b"PK\x03\x04\0\0\x08\0\0\0",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.body.contains("not a text file"), "{}", reply.body);
+
+    let too_big = vec![b'1'; 1024 * 1024 + 1];
+    let reply = upload(&app, &cookie, &opts, "big.csv", &too_big).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(reply.body.contains("larger than 1.0 MB"), "{}", reply.body);
+
+    let mut untagged = opts.clone();
+    untagged.columns.mobile = None;
+    let reply = upload(&app, &cookie, &untagged, "a.csv", b"a,b,c\n1,2,3\n").await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.body.contains("Tag the column"), "{}", reply.body);
+
+    let header_only = import(&app, &state, &cookie, &opts, "first,last,mobile\r\n").await;
+    assert_eq!(header_only.status, ImportStatus::Failed);
+    assert_eq!(
+        header_only.error.as_deref(),
+        Some("The file has a header row but no contacts below it.")
+    );
+
+    let unbalanced = "first,last,mobile\nAnn,Lee,81234567\n\"Bo,Tan,91234567\nCy,Ong,92345678\n";
+    let reply = upload(&app, &cookie, &opts, "a.csv", unbalanced.as_bytes()).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reply.body.contains("Line 3: a quote opens"),
+        "{}",
+        reply.body
+    );
+
+    // Past the first 64 KB only the importer sees it: it fails before importing anything.
+    let mut long = String::from("first,last,mobile\n");
+    for n in 0..5_000 {
+        long.push_str(&format!("Person,Number {n},+65 8{n:07}\n"));
+    }
+    long.push_str("\"Bo,Tan,91234567\nCy,Ong,92345678\n");
+    let failed = import(&app, &state, &cookie, &opts, &long).await;
+    assert_eq!(failed.status, ImportStatus::Failed);
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("Line 5002: a quote opens"),
+        "{:?}",
+        failed.error
+    );
+    assert_eq!(failed.counts.rows_read, 0);
+    let contacts: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(contacts, 0, "nothing half-imported");
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn uploads_queue_and_stay_inside_their_workspace(pool: SqlitePool) {
+    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let cookie = set_up(&app, "boss@acme.test").await;
+    for n in 0..2 {
+        let file = format!("first,last,mobile\nAnn,Lee,8123456{n}\n");
+        let reply = upload(
+            &app,
+            &cookie,
+            &options(None, false),
+            "a.csv",
+            file.as_bytes(),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED);
+    }
+    let queued = imports(&app, &cookie).await;
+    assert_eq!(queued.len(), 2);
+    assert!(queued.iter().all(|i| i.status == ImportStatus::Queued));
+    assert_eq!(run_queued(&state).await.unwrap(), 2);
+    assert!(
+        imports(&app, &cookie)
+            .await
+            .iter()
+            .all(|i| i.status == ImportStatus::Completed)
+    );
+
+    let other = db::workspaces::create(&pool, "Other", "SG").await.unwrap();
+    assert!(
+        db::imports::list(&pool, other, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let id = queued[0].id;
+    assert!(db::imports::get(&pool, other, id).await.is_err());
+    assert!(
+        db::imports::rejects(&pool, other, id, 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let reply = send(
+        &app,
+        Request::get(format!("/imports/{id}/rejected.csv"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
