@@ -7,7 +7,7 @@ test("each Contacts tab has its own address that survives reload and back", asyn
 
   await tabs.getByRole("link", { name: "Upload contacts" }).click();
   await expect(page).toHaveURL(/\/contacts\/upload$/);
-  await expect(page.getByRole("heading", { name: "No uploads yet" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Upload contacts", exact: true })).toBeVisible();
 
   await tabs.getByRole("link", { name: "Contact Groups" }).click();
   await expect(page).toHaveURL(/\/contacts\/groups$/);

@@ -23,6 +23,14 @@ pub fn accepted_file_name(name: &str) -> bool {
     })
 }
 
+/// The message for a file whose name says it is not CSV text.
+pub fn not_csv_message(name: &str) -> String {
+    format!(
+        "\"{name}\" is not a CSV file. Upload a .csv, .tsv or .txt file (save spreadsheets \
+         as CSV first)."
+    )
+}
+
 /// How to read a file, as the user confirmed it in the preview.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportOptions {

@@ -4,7 +4,7 @@
 use crate::db;
 use crate::error::AppError;
 use crate::import::sniff::{PREVIEW_BYTES, sniff};
-use crate::import::{ImportOptions, accepted_file_name, format_size};
+use crate::import::{ImportOptions, accepted_file_name, format_size, not_csv_message};
 use crate::model::country::normalize_country;
 use crate::model::date::format_date;
 use crate::server::export::neutralize_formula;
@@ -94,7 +94,7 @@ pub async fn upload(
             Some("file") if saved.is_none() => {
                 let name = field.file_name().unwrap_or_default().trim().to_string();
                 if !accepted_file_name(&name) {
-                    return refuse(StatusCode::BAD_REQUEST, wrong_type(&name));
+                    return refuse(StatusCode::BAD_REQUEST, not_csv_message(&name));
                 }
                 match save(&state, field, limit).await {
                     Ok((size, path)) => saved = Some((name, size, path)),
@@ -124,14 +124,6 @@ fn interrupted() -> Response {
     refuse(
         StatusCode::BAD_REQUEST,
         "The upload was interrupted before the whole file arrived. Try again.",
-    )
-}
-
-/// The message for a file that is not CSV text by its name.
-pub fn wrong_type(name: &str) -> String {
-    format!(
-        "\"{name}\" is not a CSV file. Upload a .csv, .tsv or .txt file (save spreadsheets \
-         as CSV first)."
     )
 }
 

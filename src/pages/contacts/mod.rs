@@ -4,6 +4,7 @@ pub mod contact_dialog;
 pub mod groups;
 pub mod membership_dialogs;
 pub mod table;
+pub mod upload;
 
 pub use groups::GroupsTab;
 pub use table::ContactsTab;
@@ -12,7 +13,6 @@ use crate::components::role_gate::RoleGate;
 use crate::model::Role;
 use contact_dialog::{ContactDialog, ContactDialogHost, DialogMode};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::{A, Outlet};
 
 /// The page frame: title, "Create Contact", and the tabs Contacts, Upload contacts,
@@ -40,17 +40,6 @@ pub fn ContactsPage() -> impl IntoView {
         <section class="tab-panel">
             <Outlet/>
         </section>
-    }
-}
-
-/// Uploading contacts from a file.
-#[component]
-pub fn UploadTab() -> impl IntoView {
-    view! {
-        <Title text="Upload contacts"/>
-        <EmptyState title="No uploads yet">
-            "Upload a CSV file with a column of mobile numbers; its uploads will be listed here."
-        </EmptyState>
     }
 }
 
