@@ -5,6 +5,7 @@
 //! WASM file.
 
 mod contacts;
+mod imports;
 mod report;
 mod server;
 
@@ -16,6 +17,13 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let mut report = Report::default();
-    runtime.block_on(server::run(&mut report));
+    // `BENCH_ONLY=imports` (or `contacts`) runs one part, for quicker iterations.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only != "imports" {
+        runtime.block_on(server::run(&mut report));
+    }
+    if only != "contacts" {
+        runtime.block_on(imports::run(&mut report));
+    }
     report.print();
 }

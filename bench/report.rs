@@ -38,6 +38,14 @@ impl Report {
         );
     }
 
+    /// A figure added earlier, as a number.
+    pub fn value_of(&self, name: &str) -> Option<f64> {
+        self.rows
+            .iter()
+            .find(|r| r.name == name)
+            .and_then(|r| r.value.parse().ok())
+    }
+
     /// Prints the table.
     pub fn print(&self) {
         let width = self

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
-const SERVER_BINARY: &str = "target/release/contacts";
+pub const SERVER_BINARY: &str = "target/release/contacts";
 const WASM_BUNDLE: &str = "target/site/pkg/contacts.wasm";
 
 /// Runs this file's benchmarks.
@@ -40,7 +40,7 @@ pub async fn run(report: &mut Report) {
 }
 
 /// A workspace with an admin and a live session; returns it and the `Cookie` header.
-async fn signed_in_admin(pool: &sqlx::SqlitePool) -> (i64, String) {
+pub async fn signed_in_admin(pool: &sqlx::SqlitePool) -> (i64, String) {
     let workspace = db::workspaces::create(pool, "Bench", "SG")
         .await
         .expect("workspace");
@@ -106,13 +106,13 @@ fn startup(report: &mut Report, data_dir: &Path) {
     );
 }
 
-fn free_addr() -> SocketAddr {
+pub fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
 }
 
-fn healthy(addr: SocketAddr) -> bool {
+pub fn healthy(addr: SocketAddr) -> bool {
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(100)) else {
         return false;
     };

@@ -248,13 +248,17 @@ pub async fn write_batch(
 
     let mut tx = pool.begin().await?;
     if job.options.update_names {
+        // The batch is materialised first (`LIMIT -1`) so each of its numbers is looked
+        // up in the unique index, rather than the workspace's contacts being scanned.
         sqlx::query(
-            "UPDATE contacts SET first_name = j.value ->> 1, last_name = j.value ->> 2,
-                 sort_name = j.value ->> 3, updated_at = ?1
-             FROM json_each(?2) AS j
-             WHERE contacts.workspace_id = ?3 AND contacts.mobile = j.value ->> 0
-               AND (j.value ->> 1 <> '' OR j.value ->> 2 <> '')
-               AND (contacts.first_name <> j.value ->> 1 OR contacts.last_name <> j.value ->> 2)",
+            "UPDATE contacts SET first_name = u.first_name, last_name = u.last_name,
+                 sort_name = u.sort_name, updated_at = ?1
+             FROM (SELECT j.value ->> 0 AS mobile, j.value ->> 1 AS first_name,
+                          j.value ->> 2 AS last_name, j.value ->> 3 AS sort_name
+                   FROM json_each(?2) AS j LIMIT -1) AS u
+             WHERE contacts.workspace_id = ?3 AND contacts.mobile = u.mobile
+               AND (u.first_name <> '' OR u.last_name <> '')
+               AND (contacts.first_name <> u.first_name OR contacts.last_name <> u.last_name)",
         )
         .bind(now)
         .bind(&contacts)
@@ -277,18 +281,28 @@ pub async fn write_batch(
     .execute(&mut *tx)
     .await?
     .rows_affected() as i64;
-    sqlx::query(
-        "INSERT OR IGNORE INTO memberships (group_id, contact_id, workspace_id, added_at, import_id)
-         SELECT i.group_id, c.id, i.workspace_id, ?1, i.id
-         FROM imports AS i, json_each(?2) AS j
-         JOIN contacts AS c ON c.workspace_id = i.workspace_id AND c.mobile = j.value ->> 0
-         WHERE i.id = ?3 AND i.group_id IS NOT NULL",
-    )
-    .bind(now)
-    .bind(&contacts)
-    .bind(job.id)
-    .execute(&mut *tx)
-    .await?;
+    // The group may have been deleted since the upload: then there is nothing to add to.
+    let group_id: Option<i64> = sqlx::query_scalar("SELECT group_id FROM imports WHERE id = ?1")
+        .bind(job.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if let Some(group_id) = group_id {
+        // CROSS JOIN keeps the batch as the outer loop: one index lookup per number.
+        sqlx::query(
+            "INSERT OR IGNORE INTO memberships (group_id, contact_id, workspace_id, added_at, import_id)
+             SELECT ?1, c.id, ?2, ?3, ?4
+             FROM json_each(?5) AS j
+             CROSS JOIN contacts AS c
+             WHERE c.workspace_id = ?2 AND c.mobile = j.value ->> 0",
+        )
+        .bind(group_id)
+        .bind(job.workspace_id)
+        .bind(now)
+        .bind(job.id)
+        .bind(&contacts)
+        .execute(&mut *tx)
+        .await?;
+    }
     if !batch.rejects.is_empty() {
         sqlx::query(
             "INSERT OR IGNORE INTO import_rejects (import_id, line, reason, raw)

@@ -6,3 +6,4 @@ mod auth;
 mod common;
 mod contacts;
 mod imports;
+mod restart;

@@ -1,0 +1,269 @@
+//! A 1,000,000-row CSV uploaded through the real HTTP endpoint of the release server into
+//! a workspace of 100,000 contacts, with a group: time to completed and the server's peak
+//! RSS, beside `sqlite3 .import` of the same file. Also the preview's sniffing time.
+
+use crate::report::{Report, percentile};
+use crate::server::{SERVER_BINARY, free_addr, healthy, signed_in_admin};
+use contacts::import::ImportOptions;
+use contacts::import::columns::Columns;
+use contacts::import::sniff::{Delimiter, Encoding, PREVIEW_BYTES, sniff};
+use contacts::server::config::Config;
+use contacts::server::open_database;
+use std::io::{BufWriter, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROWS: u64 = 1_000_000;
+const EXISTING: usize = 100_000;
+const FIRST: [&str; 8] = [
+    "Wei", "Siti", "Arjun", "Mei", "Ahmad", "Priya", "Jun", "Nur",
+];
+const LAST: [&str; 8] = ["Tan", "Lim", "Kumar", "Ng", "Rahman", "Wong", "Lee", "Goh"];
+
+/// The national number of the `i`th row: valid Singapore mobiles 81xxxxxx–87xxxxxx,
+/// distinct for every `i` below 7,000,000 (7,919 is prime to 7,000,000), scattered as
+/// real numbers are rather than in index order.
+fn national(i: u64) -> u64 {
+    81_000_000 + (i * 7_919) % 7_000_000
+}
+
+/// 60 % `+65 8123 4567`, 30 % `8123 4567`, 8 % `+65-8123-4567`, 2 % invalid; every
+/// 20th row repeats the number of the row before it (5 % duplicates).
+fn write_csv(path: &Path) -> u64 {
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).expect("csv"));
+    writeln!(out, "first_name,last_name,mobile").expect("write");
+    for i in 0..ROWS {
+        // Numbers after the workspace's existing contacts, so they are all new.
+        let source = if i % 20 == 10 { i - 1 } else { i };
+        let n = national(EXISTING as u64 + source).to_string();
+        let (a, b) = n.split_at(4);
+        let first = FIRST[(i % 8) as usize];
+        let last = LAST[(i / 8 % 8) as usize];
+        match i % 100 {
+            98 | 99 => writeln!(out, "{first},{last},12345"),
+            p if p < 60 => writeln!(out, "{first},{last},+65 {a} {b}"),
+            p if p < 90 => writeln!(out, "{first},{last},{a} {b}"),
+            _ => writeln!(out, "{first},{last},+65-{a}-{b}"),
+        }
+        .expect("write");
+    }
+    out.flush().expect("flush");
+    std::fs::metadata(path).expect("size").len()
+}
+
+/// Runs this file's benchmarks.
+pub async fn run(report: &mut Report) {
+    let dir = std::env::temp_dir().join(format!("contacts-bench-import-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let csv = dir.join("contacts-1m.csv");
+    let size = write_csv(&csv);
+
+    sniffing(report, &csv);
+    baseline(report, &csv);
+    if !Path::new(SERVER_BINARY).exists() {
+        report.add(
+            "import 1,000,000 rows",
+            "n/a".into(),
+            "",
+            "run `cargo leptos build --release` first",
+        );
+        return;
+    }
+
+    let config = Config::from_lookup(|name| {
+        (name == "CONTACTS_DATA_DIR").then(|| dir.display().to_string())
+    })
+    .expect("config");
+    let pool = open_database(&config).await.expect("database");
+    let (workspace, cookie) = signed_in_admin(&pool).await;
+    // The existing contacts' numbers (+65 2xxxxxxxx) are all different from the file's.
+    crate::contacts::generate(&pool, workspace, EXISTING, 200_000_000).await;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await
+        .expect("checkpoint");
+
+    let addr = free_addr();
+    let mut server = Command::new(SERVER_BINARY)
+        .env("CONTACTS_DATA_DIR", &dir)
+        .env("LEPTOS_SITE_ADDR", addr.to_string())
+        .env("LEPTOS_SITE_ROOT", "target/site")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn server");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !healthy(addr) {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    let uploading = Instant::now();
+    let id = upload(addr, &cookie, &csv, size);
+    let upload_time = uploading.elapsed();
+    let accepted = Instant::now();
+    let counts = loop {
+        let row: (String, i64, i64, i64, i64, i64, Option<String>) = sqlx::query_as(
+            "SELECT status, rows_read, created, matched, duplicates, invalid, error FROM imports WHERE id = ?1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("import row");
+        match row.0.as_str() {
+            "completed" => break row,
+            "failed" => panic!("import failed: {:?}", row.6),
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    };
+    let processing = accepted.elapsed();
+    let peak_rss_kb = std::fs::read_to_string(format!("/proc/{}/status", server.id()))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        })
+        .and_then(|kb| kb.parse::<u64>().ok());
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let (_, rows, created, matched, duplicates, invalid, _) = counts;
+    assert_eq!(rows, ROWS as i64, "every row read");
+    assert_eq!(
+        (duplicates, invalid),
+        (50_000, 20_000),
+        "the generator's mix"
+    );
+    assert_eq!(
+        created + matched + duplicates + invalid,
+        rows,
+        "counts add up"
+    );
+    report.add(
+        "import: upload of the 1M-row CSV (loopback)",
+        format!("{:.2}", upload_time.as_secs_f64()),
+        "s",
+        &format!("{:.1} MB", size as f64 / 1e6),
+    );
+    report.add(
+        "import 1M rows into 100k contacts + group (accepted → completed)",
+        format!("{:.2}", processing.as_secs_f64()),
+        "s",
+        "< 5 s",
+    );
+    if let Some(kb) = peak_rss_kb {
+        report.add(
+            "import: peak server RSS",
+            format!("{:.0}", kb as f64 / 1024.0),
+            "MB",
+            "< 150 MB",
+        );
+    }
+    report.add(
+        "import: contacts created / duplicates / invalid",
+        format!("{created}/{duplicates}/{invalid}"),
+        "rows",
+        "",
+    );
+    if let Some(bare) = report.value_of("import: sqlite3 .import baseline") {
+        report.add(
+            "import: time ÷ sqlite3 .import baseline",
+            format!("{:.1}", processing.as_secs_f64() / bare),
+            "×",
+            "",
+        );
+    }
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The preview's work on the first 64 KB: encoding, delimiter and header detection.
+fn sniffing(report: &mut Report, csv: &Path) {
+    let mut head = vec![0; PREVIEW_BYTES];
+    std::fs::File::open(csv)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .expect("head");
+    let mut samples = Vec::with_capacity(200);
+    for _ in 0..200 {
+        let started = Instant::now();
+        let found = sniff(&head, false).expect("sniff");
+        samples.push(started.elapsed());
+        assert_eq!(found.delimiter, Delimiter::Comma);
+    }
+    report.add_ms(
+        "import: sniff the first 64 KB, median",
+        percentile(&mut samples, 50.0),
+        "< 5 ms",
+    );
+}
+
+/// `sqlite3 :memory: '.import --csv'` of the same file: the bare-insert baseline.
+fn baseline(report: &mut Report, csv: &Path) {
+    let started = Instant::now();
+    let status = Command::new("sqlite3")
+        .arg(":memory:")
+        .arg(format!(".import --csv {} t", csv.display()))
+        .status();
+    match status {
+        Ok(s) if s.success() => report.add(
+            "import: sqlite3 .import baseline",
+            format!("{:.2}", started.elapsed().as_secs_f64()),
+            "s",
+            "",
+        ),
+        _ => report.add(
+            "import: sqlite3 .import baseline",
+            "n/a".into(),
+            "",
+            "needs the sqlite3 CLI",
+        ),
+    }
+}
+
+/// POSTs the file as the browser does (multipart, streamed); returns the import's id.
+fn upload(addr: std::net::SocketAddr, cookie: &str, csv: &Path, size: u64) -> i64 {
+    const BOUNDARY: &str = "----contacts-bench";
+    let options = ImportOptions {
+        encoding: Encoding::Utf8,
+        delimiter: Delimiter::Comma,
+        has_header: true,
+        columns: Columns {
+            mobile: Some(2),
+            first_name: Some(0),
+            last_name: Some(1),
+        },
+        country: "SG".into(),
+        group: Some("Bench import".into()),
+        update_names: false,
+    };
+    let head = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n{}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"contacts-1m.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n",
+        serde_json::to_string(&options).expect("json")
+    );
+    let tail = format!("\r\n--{BOUNDARY}--\r\n");
+    let length = head.len() as u64 + size + tail.len() as u64;
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "POST /imports HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n\
+         Connection: close\r\n\r\n{head}"
+    )
+    .expect("send");
+    std::io::copy(&mut std::fs::File::open(csv).expect("csv"), &mut stream).expect("send file");
+    stream.write_all(tail.as_bytes()).expect("send");
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).expect("reply");
+    assert!(reply.starts_with("HTTP/1.1 202"), "upload refused: {reply}");
+    let body = reply.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(body).expect("json reply");
+    json["id"].as_i64().expect("id")
+}

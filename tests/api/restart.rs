@@ -1,0 +1,183 @@
+//! Restart safety: the real server binary is killed (SIGKILL) in the middle of an import
+//! and started again; the import resumes after its last committed batch and ends with
+//! exact counts, no contact doubled and none half-written.
+
+use contacts::db;
+use contacts::import::ImportOptions;
+use contacts::import::columns::Columns;
+use contacts::import::sniff::{Delimiter, Encoding};
+use contacts::model::Role;
+use contacts::server::config::Config;
+use contacts::server::importer::upload_path;
+use contacts::server::open_database;
+use sqlx::SqlitePool;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROWS: u64 = 150_000;
+
+fn start_server(dir: &Path) -> Child {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    Command::new(env!("CARGO_BIN_EXE_contacts"))
+        .env("CONTACTS_DATA_DIR", dir)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_SITE_ROOT", "target/site")
+        .env("LEPTOS_OUTPUT_NAME", "contacts")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server")
+}
+
+async fn progress(pool: &SqlitePool, id: i64) -> (String, i64) {
+    sqlx::query_as("SELECT status, rows_read FROM imports WHERE id = ?1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("import row")
+}
+
+#[tokio::test]
+async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
+    let dir = std::env::temp_dir().join(format!("contacts-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = Config::from_lookup(|name| {
+        (name == "CONTACTS_DATA_DIR").then(|| dir.display().to_string())
+    })
+    .expect("config");
+    let pool = open_database(&config).await.expect("database");
+    let workspace = db::workspaces::create(&pool, "Acme", "SG").await.unwrap();
+    let user = db::users::create(
+        &pool,
+        workspace,
+        "boss@acme.test",
+        "not a real hash",
+        Role::Admin,
+    )
+    .await
+    .unwrap();
+    let group = db::groups::find_or_create(&pool, workspace, "Restarted")
+        .await
+        .unwrap();
+
+    // Every 10th row repeats the row before it; every 50th is invalid.
+    let csv = dir.join("input.csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+    writeln!(out, "first,last,mobile").unwrap();
+    for i in 0..ROWS {
+        let n = if i % 10 == 5 { i - 1 } else { i };
+        if i % 50 == 0 {
+            writeln!(out, "Bad,Row {i},12345").unwrap();
+        } else {
+            writeln!(out, "Person,Row {i},+65 {}", 81_200_000 + n).unwrap();
+        }
+    }
+    out.flush().unwrap();
+    drop(out);
+    let options = ImportOptions {
+        encoding: Encoding::Utf8,
+        delimiter: Delimiter::Comma,
+        has_header: true,
+        columns: Columns {
+            mobile: Some(2),
+            first_name: Some(0),
+            last_name: Some(1),
+        },
+        country: "SG".into(),
+        group: Some("Restarted".into()),
+        update_names: false,
+    };
+    let size = std::fs::metadata(&csv).unwrap().len() as i64;
+    let id = db::imports::create(
+        &pool,
+        workspace,
+        user,
+        "input.csv",
+        size,
+        &options,
+        Some(group),
+    )
+    .await
+    .unwrap();
+    std::fs::create_dir_all(upload_path(&config, id).parent().unwrap()).unwrap();
+    std::fs::rename(&csv, upload_path(&config, id)).unwrap();
+
+    // The server picks the queued import up at start; kill it once a batch is committed.
+    let mut server = start_server(&dir);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let killed_at = loop {
+        let (status, rows) = progress(&pool, id).await;
+        assert_ne!(
+            status, "completed",
+            "the import ended before it could be interrupted"
+        );
+        if rows > 0 {
+            server.kill().expect("SIGKILL");
+            server.wait().unwrap();
+            break rows;
+        }
+        assert!(Instant::now() < deadline, "the import never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let (status, rows) = progress(&pool, id).await;
+    assert_eq!(status, "processing", "killed mid-way");
+    assert!(rows < ROWS as i64, "killed before the end ({rows} rows)");
+    assert!(rows >= killed_at);
+
+    let mut server = start_server(&dir);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let (status, _) = progress(&pool, id).await;
+        if status == "completed" || status == "failed" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the import did not resume");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let summary = db::imports::get(&pool, workspace, id).await.unwrap();
+    assert_eq!(summary.error, None);
+    let c = summary.counts;
+    let invalid = ROWS.div_ceil(50) as i64;
+    let duplicates = (ROWS / 10) as i64;
+    assert_eq!(c.rows_read, ROWS as i64);
+    assert_eq!(
+        (c.invalid, c.duplicates, c.matched),
+        (invalid, duplicates, 0)
+    );
+    assert_eq!(c.created, ROWS as i64 - invalid - duplicates);
+    let contacts: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts WHERE workspace_id = ?1")
+        .bind(workspace)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(contacts, c.created, "no contact doubled or lost");
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM memberships WHERE group_id = ?1")
+        .bind(group)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(members, c.created);
+    let rejects: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM import_rejects WHERE import_id = ?1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rejects, invalid + duplicates);
+    assert!(
+        !upload_path(&config, id).exists(),
+        "the upload is removed once done"
+    );
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
