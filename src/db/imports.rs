@@ -218,7 +218,7 @@ pub async fn finish(pool: &SqlitePool, id: i64, error: Option<&str>) -> Result<(
 /// Commits one batch: contacts created or matched (names updated if the import says so),
 /// memberships in the import's group, rejected rows and the counts, all at once.
 pub async fn write_batch(
-    pool: &SqlitePool,
+    conn: &mut sqlx::SqliteConnection,
     job: &Job,
     batch: &Batch,
 ) -> Result<ImportCounts, AppError> {
@@ -246,7 +246,7 @@ pub async fn write_batch(
     let rejects = serde_json::to_string(&rejects)
         .map_err(|e| AppError::internal("encoding an import batch", e))?;
 
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(conn).await?;
     if job.options.update_names {
         // The batch is materialised first (`LIMIT -1`) so each of its numbers is looked
         // up in the unique index, rather than the workspace's contacts being scanned.

@@ -64,7 +64,8 @@ pub struct Rows<R: Read> {
     options: ImportOptions,
     delimiter: char,
     width: Option<usize>,
-    seen: HashMap<u64, u64>,
+    /// Numbers seen so far (E.164 digits) and the line of their first row.
+    seen: HashMap<u64, u32>,
     /// The earliest line the next record can start on.
     next_line: u64,
 }
@@ -183,9 +184,13 @@ impl<R: Read> Rows<R> {
         };
         let key: u64 = msisdn.e164[1..].parse().unwrap_or(u64::MAX);
         if let Some(&first) = self.seen.get(&key) {
-            return Outcome::Duplicate { line: first };
+            return Outcome::Duplicate {
+                line: u64::from(first),
+            };
         }
-        self.seen.insert(key, line);
+        // A file within the upload limit has far fewer than 4 billion lines.
+        self.seen
+            .insert(key, u32::try_from(line).unwrap_or(u32::MAX));
         Outcome::Contact(NewContact {
             sort_name: sort_name(first_name, last_name),
             e164: msisdn.e164,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Data rows per batch (and per transaction).
-pub const BATCH_ROWS: i64 = 5_000;
+pub const BATCH_ROWS: i64 = 20_000;
 
 /// Where an accepted upload waits until its import ends.
 pub fn upload_path(config: &Config, import_id: i64) -> PathBuf {
@@ -111,9 +111,10 @@ async fn process(
         ..Default::default()
     };
     let mut failure = None;
+    let mut conn = db::bulk_connection(pool).await?;
     while let Some(batch) = batches.recv().await {
         match batch {
-            Ok(batch) => match db::imports::write_batch(pool, job, &batch).await {
+            Ok(batch) => match db::imports::write_batch(&mut conn, job, &batch).await {
                 Ok(now) => counts = now,
                 Err(e) => {
                     failure = Some(e.into());
@@ -128,6 +129,7 @@ async fn process(
     }
     drop(batches); // stops the parser if the writer gave up
     let _ = parser.await;
+    db::release_bulk_connection(conn).await?;
     if let Some(stop) = failure {
         return Err(stop);
     }

@@ -27,7 +27,7 @@ fn contact_json(first: &str, mobile: &str, extra: &str) -> String {
     )
 }
 
-async fn add_user(app: &axum::Router, admin: &str, email: &str, role: &str) -> String {
+pub(crate) async fn add_user(app: &axum::Router, admin: &str, email: &str, role: &str) -> String {
     let reply = call(
         app,
         "add_user",

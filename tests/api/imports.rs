@@ -378,3 +378,24 @@ async fn uploads_queue_and_stay_inside_their_workspace(pool: SqlitePool) {
     .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn viewers_see_uploads_but_cannot_upload(pool: SqlitePool) {
+    let (app, _state) = app_with_uploads(pool.clone(), 1);
+    let admin = set_up(&app, "boss@acme.test").await;
+    let viewer = crate::contacts::add_user(&app, &admin, "look@acme.test", "viewer").await;
+    let file = b"first,last,mobile\nAnn,Lee,81234567\n";
+    let reply = upload(&app, &viewer, &options(None, false), "a.csv", file).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(
+        imports(&app, &viewer).await.is_empty(),
+        "nothing was queued"
+    );
+    let reply = upload(&app, &admin, &options(None, false), "a.csv", file).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        imports(&app, &viewer).await.len(),
+        1,
+        "viewers see the list"
+    );
+}

@@ -161,10 +161,9 @@ fn UploadForm(refresh: RwSignal<u32>, default_country: String) -> impl IntoView 
         file.set_value(Some(chosen.clone()));
         leptos::task::spawn_local(async move {
             let end = PREVIEW_BYTES.min(size as usize);
-            let blob = gloo_file::Blob::from(web_sys::Blob::from(chosen)).slice(0, end as u64);
-            let head = match gloo_file::futures::read_as_bytes(&blob).await {
-                Ok(head) => head,
-                Err(_) => {
+            let head = match read_slice(&chosen, end).await {
+                Some(head) => head,
+                None => {
                     problem.set(Some(format!(
                         "\"{name}\" could not be read. Choose it again."
                     )));
@@ -451,6 +450,20 @@ fn PreviewTable(
             }.into_any()
         }
     }
+}
+
+/// The first `end` bytes of a file, read without reading the rest.
+///
+/// `Blob.slice().arrayBuffer()` rather than gloo-file's FileReader: its event callbacks
+/// take borrowed JS values, whose glue uses `table.fill`, which the wasm-opt on our
+/// machines (binaryen 108) cannot parse.
+#[cfg(feature = "hydrate")]
+async fn read_slice(file: &web_sys::File, end: usize) -> Option<Vec<u8>> {
+    let slice = file.slice_with_f64_and_f64(0.0, end as f64).ok()?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(slice.array_buffer())
+        .await
+        .ok()?;
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Sends the file and its settings; `Err` holds the message to show.
