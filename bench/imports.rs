@@ -3,7 +3,7 @@
 //! RSS, beside `sqlite3 .import` of the same file. Also the preview's sniffing time.
 
 use crate::report::{Report, percentile};
-use crate::server::{SERVER_BINARY, free_addr, healthy, signed_in_admin};
+use crate::server::{SERVER_BINARY, free_addr, signed_in_admin, start_server};
 use contacts::import::ImportOptions;
 use contacts::import::columns::Columns;
 use contacts::import::sniff::{Delimiter, Encoding, PREVIEW_BYTES, sniff};
@@ -12,7 +12,7 @@ use contacts::server::open_database;
 use std::io::{BufWriter, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const ROWS: u64 = 1_000_000;
@@ -87,20 +87,7 @@ pub async fn run(report: &mut Report) {
         .expect("checkpoint");
 
     let addr = free_addr();
-    let mut server = Command::new(SERVER_BINARY)
-        .env("CONTACTS_DATA_DIR", &dir)
-        .env("LEPTOS_SITE_ADDR", addr.to_string())
-        .env("LEPTOS_SITE_ROOT", "target/site")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn server");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !healthy(addr) {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let mut server = start_server(&dir, addr);
 
     let uploading = Instant::now();
     let id = upload(addr, &cookie, &csv, size);

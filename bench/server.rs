@@ -78,23 +78,7 @@ fn startup(report: &mut Report, data_dir: &Path) {
     for _ in 0..5 {
         let addr = free_addr();
         let started = Instant::now();
-        let mut child = Command::new(SERVER_BINARY)
-            .env("CONTACTS_DATA_DIR", data_dir)
-            .env("LEPTOS_SITE_ADDR", addr.to_string())
-            .env("LEPTOS_SITE_ROOT", "target/site")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn server");
-        let deadline = started + Duration::from_secs(30);
-        while !healthy(addr) {
-            assert!(
-                Instant::now() < deadline,
-                "server did not start within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let mut child = start_server(data_dir, addr);
         samples.push(started.elapsed());
         let _ = child.kill();
         let _ = child.wait();
@@ -104,6 +88,28 @@ fn startup(report: &mut Report, data_dir: &Path) {
         percentile(&mut samples, 50.0),
         "",
     );
+}
+
+/// Starts the release server on a data folder and waits until it answers.
+pub fn start_server(data_dir: &Path, addr: SocketAddr) -> std::process::Child {
+    let started = Instant::now();
+    let child = Command::new(SERVER_BINARY)
+        .env("CONTACTS_DATA_DIR", data_dir)
+        .env("LEPTOS_SITE_ADDR", addr.to_string())
+        .env("LEPTOS_SITE_ROOT", "target/site")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn server");
+    while !healthy(addr) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child
 }
 
 pub fn free_addr() -> SocketAddr {

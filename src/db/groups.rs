@@ -222,8 +222,7 @@ pub async fn add_members(
     selection: &Selection,
 ) -> Result<MembershipChange, AppError> {
     let selected = super::contacts::count_selection(pool, workspace_id, selection).await?;
-    let mut conn = super::bulk_connection(pool).await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let mut tx = pool.begin().await?;
     let groups = names_of(&mut tx, workspace_id, group_ids).await?;
     let mut changed = 0;
     for group in group_ids {
@@ -245,7 +244,6 @@ pub async fn add_members(
         changed += q.build().execute(&mut *tx).await?.rows_affected() as i64;
     }
     tx.commit().await?;
-    super::release_bulk_connection(conn).await?;
     Ok(MembershipChange {
         groups,
         changed,

@@ -45,7 +45,7 @@ pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
 /// cache most of those pages are read and spilled again for every few rows.
 const BULK_CACHE_KIB: i64 = 32 * 1024;
 
-/// A connection for bulk writes (imports, "add all matching"), with a larger page cache.
+/// A connection for bulk writes (imports), with a larger page cache.
 pub async fn bulk_connection(
     pool: &SqlitePool,
 ) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, crate::error::AppError> {
