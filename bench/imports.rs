@@ -6,7 +6,7 @@ use crate::report::{Report, percentile};
 use crate::server::{SERVER_BINARY, free_addr, signed_in_admin, start_server};
 use contacts::import::ImportOptions;
 use contacts::import::columns::Columns;
-use contacts::import::sniff::{Delimiter, Encoding, PREVIEW_BYTES, sniff};
+use contacts::import::sniff::{Delimiter, PREVIEW_BYTES, sniff};
 use contacts::server::config::Config;
 use contacts::server::open_database;
 use std::io::{BufWriter, Read, Write};
@@ -216,18 +216,14 @@ fn baseline(report: &mut Report, csv: &Path) {
 /// POSTs the file as the browser does (multipart, streamed); returns the import's id.
 fn upload(addr: std::net::SocketAddr, cookie: &str, csv: &Path, size: u64) -> i64 {
     const BOUNDARY: &str = "----contacts-bench";
+    let columns = Columns {
+        mobile: Some(2),
+        first_name: Some(0),
+        last_name: Some(1),
+    };
     let options = ImportOptions {
-        encoding: Encoding::Utf8,
-        delimiter: Delimiter::Comma,
-        has_header: true,
-        columns: Columns {
-            mobile: Some(2),
-            first_name: Some(0),
-            last_name: Some(1),
-        },
-        country: "SG".into(),
         group: Some("Bench import".into()),
-        update_names: false,
+        ..ImportOptions::csv_with_header(columns, "SG")
     };
     let head = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n{}\r\n\

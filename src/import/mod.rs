@@ -50,6 +50,22 @@ pub struct ImportOptions {
     pub update_names: bool,
 }
 
+impl ImportOptions {
+    /// A UTF-8, comma-separated file with a header row, read with `country` as the default
+    /// country; no group, names of existing contacts kept.
+    pub fn csv_with_header(columns: Columns, country: &str) -> Self {
+        ImportOptions {
+            encoding: Encoding::Utf8,
+            delimiter: Delimiter::Comma,
+            has_header: true,
+            columns,
+            country: country.to_string(),
+            group: None,
+            update_names: false,
+        }
+    }
+}
+
 /// Where an import is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ImportStatus {

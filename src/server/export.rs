@@ -83,6 +83,11 @@ pub async fn export_contacts(
         }
     });
     let filename = format!("contacts-{}.csv", format_date(db::now()));
+    csv_download(&filename, Body::from_stream(stream))
+}
+
+/// A CSV file the browser saves as `filename` (never cached).
+pub fn csv_download(filename: &str, body: Body) -> Response {
     Response::builder()
         .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
         .header(
@@ -90,7 +95,7 @@ pub async fn export_contacts(
             format!("attachment; filename=\"{filename}\""),
         )
         .header(header::CACHE_CONTROL, "no-store")
-        .body(Body::from_stream(stream))
+        .body(body)
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 

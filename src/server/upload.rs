@@ -7,7 +7,7 @@ use crate::import::sniff::{PREVIEW_BYTES, sniff};
 use crate::import::{ImportOptions, accepted_file_name, format_size, not_csv_message};
 use crate::model::country::normalize_country;
 use crate::model::date::format_date;
-use crate::server::export::neutralize_formula;
+use crate::server::export::{csv_download, neutralize_formula};
 use crate::server::importer::{upload_path, uploads_dir};
 use crate::server::session::Session;
 use crate::server::state::AppState;
@@ -276,15 +276,7 @@ pub async fn rejected_rows(
         .map_or(summary.file_name.as_str(), |(stem, _)| stem)
         .replace(['"', '\\', '/', '\r', '\n'], "_");
     let download = format!("{stem}-rejected-{}.csv", format_date(summary.created_at));
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
-        .header(
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{download}\""),
-        )
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(Body::from_stream(stream))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    csv_download(&download, Body::from_stream(stream))
 }
 
 fn report_chunk(rows: &[db::imports::Reject], with_header: bool) -> Result<Bytes, std::io::Error> {

@@ -5,7 +5,6 @@ use crate::common::{app_with_uploads, call, send, set_up};
 use axum::body::Body;
 use contacts::db;
 use contacts::import::columns::Columns;
-use contacts::import::sniff::{Delimiter, Encoding};
 use contacts::import::{ImportOptions, ImportStatus, ImportSummary};
 use contacts::server::importer::run_queued;
 use contacts::server::state::AppState;
@@ -15,18 +14,15 @@ use sqlx::SqlitePool;
 const BOUNDARY: &str = "----contacts-test-boundary";
 
 fn options(group: Option<&str>, update_names: bool) -> ImportOptions {
+    let columns = Columns {
+        mobile: Some(2),
+        first_name: Some(0),
+        last_name: Some(1),
+    };
     ImportOptions {
-        encoding: Encoding::Utf8,
-        delimiter: Delimiter::Comma,
-        has_header: true,
-        columns: Columns {
-            mobile: Some(2),
-            first_name: Some(0),
-            last_name: Some(1),
-        },
-        country: "SG".into(),
         group: group.map(str::to_string),
         update_names,
+        ..ImportOptions::csv_with_header(columns, "SG")
     }
 }
 

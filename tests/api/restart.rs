@@ -5,7 +5,6 @@
 use contacts::db;
 use contacts::import::ImportOptions;
 use contacts::import::columns::Columns;
-use contacts::import::sniff::{Delimiter, Encoding};
 use contacts::model::Role;
 use contacts::server::config::Config;
 use contacts::server::importer::upload_path;
@@ -81,18 +80,14 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
     }
     out.flush().unwrap();
     drop(out);
+    let columns = Columns {
+        mobile: Some(2),
+        first_name: Some(0),
+        last_name: Some(1),
+    };
     let options = ImportOptions {
-        encoding: Encoding::Utf8,
-        delimiter: Delimiter::Comma,
-        has_header: true,
-        columns: Columns {
-            mobile: Some(2),
-            first_name: Some(0),
-            last_name: Some(1),
-        },
-        country: "SG".into(),
         group: Some("Restarted".into()),
-        update_names: false,
+        ..ImportOptions::csv_with_header(columns, "SG")
     };
     let size = std::fs::metadata(&csv).unwrap().len() as i64;
     let id = db::imports::create(
