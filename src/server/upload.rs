@@ -267,7 +267,7 @@ pub async fn rejected_rows(
             }
             let next = (rows.len() as i64 == REPORT_BATCH)
                 .then(|| (rows.last().map_or(after, |r| r.line as i64), false));
-            Some((report_chunk(&rows, first), next.or(Some((i64::MAX, false)))))
+            Some((report_chunk(&rows, first), next))
         }
     });
     let stem = summary

@@ -176,22 +176,18 @@ fn UploadForm(refresh: RwSignal<u32>, default_country: String) -> impl IntoView 
                     encoding.set(found.encoding);
                     delimiter.set(found.delimiter);
                     has_header.set(found.has_header);
-                    let text = decode(&head, found.encoding);
-                    let first = parse_rows(&text, found.delimiter, 1, whole)
-                        .ok()
-                        .and_then(|rows| rows.into_iter().next())
-                        .unwrap_or_default();
-                    columns.set(if found.has_header {
-                        suggest(&first)
-                    } else {
-                        Columns::default()
-                    });
                     preview.set(Some(Preview {
                         name,
                         size,
                         head: Arc::new(head),
                         whole,
                     }));
+                    // Tags are suggested from the header row the preview table just read.
+                    let suggested = table.with_untracked(|t| match t {
+                        Some(Ok(t)) if found.has_header => suggest(&t.headers),
+                        _ => Columns::default(),
+                    });
+                    columns.set(suggested);
                 }
                 Err(found) => problem.set(Some(format!("\"{name}\": {found}"))),
             }
@@ -239,11 +235,10 @@ fn UploadForm(refresh: RwSignal<u32>, default_country: String) -> impl IntoView 
     };
 
     let start = move |_| {
-        let Some(mobile) = columns.get_untracked().mobile else {
+        if columns.get_untracked().mobile.is_none() {
             submit_error.set(Some("Tag the column that holds the mobile number.".into()));
             return;
-        };
-        let _ = mobile;
+        }
         let options = ImportOptions {
             encoding: encoding.get_untracked(),
             delimiter: delimiter.get_untracked(),
