@@ -378,12 +378,29 @@ pub async fn page(
     })
 }
 
+/// The group, when the filter is only "members of this group".
+pub(crate) fn group_only(filter: &ContactFilter) -> Option<i64> {
+    let plain =
+        SearchTerm::parse(&filter.search).prefix().is_none() && filter.blacklisted.is_none();
+    filter.group.filter(|_| plain)
+}
+
 /// How many contacts match the filter.
 pub async fn count(
     pool: &SqlitePool,
     workspace_id: i64,
     filter: &ContactFilter,
 ) -> Result<i64, AppError> {
+    if let Some(group) = group_only(filter) {
+        // Memberships carry their contact's workspace: the count reads no contact row.
+        return Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM memberships WHERE group_id = ?1 AND workspace_id = ?2",
+        )
+        .bind(group)
+        .bind(workspace_id)
+        .fetch_one(pool)
+        .await?);
+    }
     let searching = SearchTerm::parse(&filter.search).prefix().is_some();
     let mut q = QueryBuilder::new(if searching {
         "SELECT count(DISTINCT t.contact_id)"

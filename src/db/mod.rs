@@ -40,32 +40,6 @@ pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
         .await
 }
 
-/// Page cache of a connection doing bulk writes, in KiB. Inserts of many rows land on
-/// pages all over the number, search and membership indexes; with SQLite's default 2 MB
-/// cache most of those pages are read and spilled again for every few rows.
-const BULK_CACHE_KIB: i64 = 32 * 1024;
-
-/// A connection for bulk writes (imports), with a larger page cache.
-pub async fn bulk_connection(
-    pool: &SqlitePool,
-) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, crate::error::AppError> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB}"))
-        .execute(&mut *conn)
-        .await?;
-    Ok(conn)
-}
-
-/// Gives a bulk connection back its usual page cache (which frees the rest).
-pub async fn release_bulk_connection(
-    mut conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
-) -> Result<(), crate::error::AppError> {
-    sqlx::query("PRAGMA cache_size = -2000")
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
 /// Seconds since the Unix epoch, the unit of every timestamp column.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

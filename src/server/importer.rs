@@ -5,7 +5,7 @@
 //! the CPU work never blocks the async runtime, and parsing overlaps the writes.
 
 use crate::db;
-use crate::db::imports::{Batch, Job, Reject};
+use crate::db::imports::{Batch, EncodedBatch, Job, Reject};
 use crate::error::AppError;
 use crate::import::pipeline::{Outcome, Rows, check_quotes};
 use crate::server::config::Config;
@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Data rows per batch (and per transaction).
-pub const BATCH_ROWS: i64 = 20_000;
+pub const BATCH_ROWS: i64 = 50_000;
 
 /// Where an accepted upload waits until its import ends.
 pub fn upload_path(config: &Config, import_id: i64) -> PathBuf {
@@ -101,7 +101,7 @@ async fn process(
     path: &Path,
     job: &Job,
 ) -> Result<crate::import::ImportCounts, Stop> {
-    let (sender, mut batches) = mpsc::channel::<Result<Batch, Stop>>(2);
+    let (sender, mut batches) = mpsc::channel::<Result<EncodedBatch, Stop>>(1);
     let parser = {
         let (path, job) = (path.to_path_buf(), job.clone());
         tokio::task::spawn_blocking(move || parse(&path, &job, &sender))
@@ -111,10 +111,9 @@ async fn process(
         ..Default::default()
     };
     let mut failure = None;
-    let mut conn = db::bulk_connection(pool).await?;
     while let Some(batch) = batches.recv().await {
         match batch {
-            Ok(batch) => match db::imports::write_batch(&mut conn, job, &batch).await {
+            Ok(batch) => match db::imports::write_batch(pool, job, &batch).await {
                 Ok(now) => counts = now,
                 Err(e) => {
                     failure = Some(e.into());
@@ -129,7 +128,6 @@ async fn process(
     }
     drop(batches); // stops the parser if the writer gave up
     let _ = parser.await;
-    db::release_bulk_connection(conn).await?;
     if let Some(stop) = failure {
         return Err(stop);
     }
@@ -146,8 +144,9 @@ async fn process(
 /// Reads the file on a blocking thread and sends it in batches; the rows of batches
 /// already committed (`job.rows_read`) are read again only to rebuild the set of numbers
 /// seen, so duplicates are counted the same after a resume.
-fn parse(path: &Path, job: &Job, sender: &mpsc::Sender<Result<Batch, Stop>>) {
+fn parse(path: &Path, job: &Job, sender: &mpsc::Sender<Result<EncodedBatch, Stop>>) {
     let send = |batch| sender.blocking_send(batch).is_ok();
+    let send_batch = |batch: Batch| send(batch.encode().map_err(Stop::from));
     let open =
         || File::open(path).map_err(|e| Stop::from(AppError::internal("opening an upload", e)));
     let file = match open() {
@@ -195,7 +194,12 @@ fn parse(path: &Path, job: &Job, sender: &mpsc::Sender<Result<Batch, Stop>>) {
             continue;
         }
         match row.outcome {
-            Outcome::Contact(contact) => batch.contacts.push(contact),
+            Outcome::Contact(contact) => {
+                if let Err(e) = batch.push_contact(&contact) {
+                    send(Err(Stop::from(e)));
+                    return;
+                }
+            }
             Outcome::Duplicate { line } => {
                 batch.duplicates += 1;
                 batch.rejects.push(Reject {
@@ -215,13 +219,13 @@ fn parse(path: &Path, job: &Job, sender: &mpsc::Sender<Result<Batch, Stop>>) {
         }
         if batch.rows() == BATCH_ROWS {
             batch.bytes_done = rows.bytes_read() as i64;
-            if !send(Ok(std::mem::take(&mut batch))) {
+            if !send_batch(std::mem::take(&mut batch)) {
                 return;
             }
         }
     }
     if batch.rows() > 0 {
         batch.bytes_done = rows.bytes_read() as i64;
-        send(Ok(batch));
+        send_batch(batch);
     }
 }
