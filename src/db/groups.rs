@@ -517,6 +517,48 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(change.changed, 1);
+        // Nor the members of another workspace's group, named as a filter.
+        let their_members = create(&pool, other, &group("Their members", false))
+            .await
+            .unwrap();
+        add_members(&pool, other, &[their_members], &Selection::Ids(vec![b]))
+            .await
+            .unwrap();
+        let theirs_filter = ContactFilter {
+            group: Some(their_members),
+            ..Default::default()
+        };
+        assert_eq!(contacts::count(&pool, ws, &theirs_filter).await.unwrap(), 0);
+        let change = add_members(&pool, ws, &[mine], &Selection::AllMatching(theirs_filter))
+            .await
+            .unwrap();
+        assert_eq!((change.changed, change.unchanged), (0, 0));
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn all_members_of_one_group_are_added_to_another(pool: SqlitePool) {
+        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
+        let a = contact(&pool, ws, "Ann", 81000001).await;
+        let b = contact(&pool, ws, "Bob", 81000002).await;
+        contact(&pool, ws, "Cat", 81000003).await;
+        let source = create(&pool, ws, &group("Source", false)).await.unwrap();
+        let target = create(&pool, ws, &group("Target", false)).await.unwrap();
+        add_members(&pool, ws, &[source], &Selection::Ids(vec![a, b]))
+            .await
+            .unwrap();
+        add_members(&pool, ws, &[target], &Selection::Ids(vec![a]))
+            .await
+            .unwrap();
+        let members = ContactFilter {
+            group: Some(source),
+            ..Default::default()
+        };
+        assert_eq!(contacts::count(&pool, ws, &members).await.unwrap(), 2);
+        let change = add_members(&pool, ws, &[target], &Selection::AllMatching(members))
+            .await
+            .unwrap();
+        assert_eq!((change.changed, change.unchanged), (1, 1));
+        assert_eq!(get(&pool, ws, target).await.unwrap().member_count, 2);
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]

@@ -134,6 +134,13 @@ pub struct EncodedBatch {
     bytes_done: i64,
 }
 
+impl EncodedBatch {
+    /// Data rows in the batch.
+    pub fn rows(&self) -> i64 {
+        self.rows
+    }
+}
+
 /// An import the worker runs.
 #[derive(Clone, Debug)]
 pub struct Job {
@@ -307,16 +314,16 @@ pub async fn finish(pool: &SqlitePool, id: i64, error: Option<&str>) -> Result<(
     Ok(())
 }
 
-/// Commits one batch: contacts created or matched (names updated if the import says so),
-/// memberships in the import's group, rejected rows and the counts, all at once.
+/// Writes one batch in the caller's transaction: contacts created or matched (names
+/// updated if the import says so), memberships in the import's group, rejected rows and
+/// the counts, so whatever commits, the counts match the rows.
 pub async fn write_batch(
-    pool: &SqlitePool,
+    tx: &mut sqlx::SqliteConnection,
     job: &Job,
     batch: &EncodedBatch,
 ) -> Result<ImportCounts, AppError> {
     let now = super::now();
     let contacts = &batch.contacts;
-    let mut tx = pool.begin().await?;
     if job.options.update_names {
         // The batch is materialised first (`LIMIT -1`) so each of its numbers is looked
         // up in the unique index, rather than the workspace's contacts being scanned.
@@ -420,7 +427,6 @@ pub async fn write_batch(
     .bind(job.id)
     .fetch_one(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(ImportCounts {
         rows_read: counts.0,
         created: counts.1,

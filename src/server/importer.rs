@@ -15,8 +15,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Data rows per batch (and per transaction).
+/// Data rows per batch handed from the parser to the writer.
 pub const BATCH_ROWS: i64 = 50_000;
+
+/// Data rows per transaction (two batches). A commit writes every page its rows touched,
+/// and new numbers touch pages all over the number and search indexes, so fewer, larger
+/// transactions are faster (1M rows: 38.7 s with a commit every 50,000 rows, 33.2 s every
+/// 100,000); other writers wait for a transaction, ~3 s at this size.
+pub const TRANSACTION_ROWS: i64 = 100_000;
 
 /// Where an accepted upload waits until its import ends.
 pub fn upload_path(config: &Config, import_id: i64) -> PathBuf {
@@ -111,9 +117,10 @@ async fn process(
         ..Default::default()
     };
     let mut failure = None;
+    let mut writer = Writer::new(pool);
     while let Some(batch) = batches.recv().await {
         match batch {
-            Ok(batch) => match db::imports::write_batch(pool, job, &batch).await {
+            Ok(batch) => match writer.write(job, &batch).await {
                 Ok(now) => counts = now,
                 Err(e) => {
                     failure = Some(e.into());
@@ -125,6 +132,12 @@ async fn process(
                 break;
             }
         }
+    }
+    // The rows written before a problem in the file are kept; a failed write is undone.
+    if !matches!(failure, Some(Stop::Server))
+        && let Err(e) = writer.commit().await
+    {
+        failure = Some(e.into());
     }
     drop(batches); // stops the parser if the writer gave up
     let _ = parser.await;
@@ -139,6 +152,49 @@ async fn process(
         }));
     }
     Ok(counts)
+}
+
+/// Writes batches in transactions of about [`TRANSACTION_ROWS`] rows; dropping it
+/// undoes the open one.
+struct Writer<'p> {
+    pool: &'p sqlx::SqlitePool,
+    tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>>,
+    rows: i64,
+}
+
+impl<'p> Writer<'p> {
+    fn new(pool: &'p sqlx::SqlitePool) -> Self {
+        Writer {
+            pool,
+            tx: None,
+            rows: 0,
+        }
+    }
+
+    async fn write(
+        &mut self,
+        job: &Job,
+        batch: &EncodedBatch,
+    ) -> Result<crate::import::ImportCounts, AppError> {
+        let tx = match &mut self.tx {
+            Some(tx) => tx,
+            None => self.tx.insert(self.pool.begin().await?),
+        };
+        let counts = db::imports::write_batch(tx, job, batch).await?;
+        self.rows += batch.rows();
+        if self.rows >= TRANSACTION_ROWS {
+            self.commit().await?;
+        }
+        Ok(counts)
+    }
+
+    async fn commit(&mut self) -> Result<(), AppError> {
+        self.rows = 0;
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
 }
 
 /// Reads the file on a blocking thread and sends it in batches; the rows of batches
