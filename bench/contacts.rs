@@ -316,22 +316,27 @@ async fn groups(
     .execute(pool)
     .await
     .expect("source members");
-    let target = groups::create(pool, workspace_id, &group("Campaign"))
-        .await
-        .expect("group");
     let matching = Selection::AllMatching(ContactFilter {
         group: Some(source),
         ..Default::default()
     });
-    let started = Instant::now();
-    let change = groups::add_members(pool, workspace_id, &[target], &matching)
-        .await
-        .expect("add");
-    let elapsed = started.elapsed();
-    assert_eq!(change.changed, 100_000);
+    // Five times, into five new groups: the median is the figure.
+    let mut samples = Vec::new();
+    let mut target = 0;
+    for i in 0..5 {
+        target = groups::create(pool, workspace_id, &group(&format!("Campaign {i}")))
+            .await
+            .expect("group");
+        let started = Instant::now();
+        let change = groups::add_members(pool, workspace_id, &[target], &matching)
+            .await
+            .expect("add");
+        samples.push(started.elapsed());
+        assert_eq!(change.changed, 100_000);
+    }
     report.add_ms(
-        "add 100,000 matching contacts to a group",
-        elapsed,
+        "add 100,000 matching contacts to a group, median of 5",
+        percentile(&mut samples, 50.0),
         "< 500 ms",
     );
 

@@ -222,7 +222,16 @@ pub async fn add_members(
     selection: &Selection,
 ) -> Result<MembershipChange, AppError> {
     let selected = super::contacts::count_selection(pool, workspace_id, selection).await?;
-    let mut tx = pool.begin().await?;
+    // Every member added comes from a contact or membership row read in this
+    // transaction, and the groups are checked in it, so the foreign-key lookup per new
+    // membership (a random read of the contacts table each) is skipped. The connection
+    // is closed afterwards: no other statement ever runs on it without foreign keys.
+    let mut conn = pool.acquire().await?;
+    conn.close_on_drop();
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut *conn)
+        .await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let groups = names_of(&mut tx, workspace_id, group_ids).await?;
     let mut changed = 0;
     for group in group_ids {
