@@ -220,6 +220,8 @@ fn prefix_end(prefix: &str) -> String {
 pub(crate) enum Source {
     /// A prefix range of `contact_terms` (alias `t`).
     Search,
+    /// Contacts whose number starts with the digits, internationally or nationally.
+    Phone,
     /// The members of one group, in id order (alias `gm`).
     Group,
     /// All contacts of the workspace.
@@ -234,22 +236,39 @@ pub(crate) fn push_from(
     order_by_id: bool,
 ) -> Source {
     let search = SearchTerm::parse(&filter.search);
-    let source = match (search.prefix(), filter.group) {
-        (Some(prefix), _) => {
+    let source = match (&search, filter.group) {
+        (SearchTerm::Digits(digits), _) => {
+            q.push(" FROM contacts c WHERE c.workspace_id = ")
+                .push_bind(workspace_id)
+                .push(" AND c.id IN (SELECT e.id FROM contacts e WHERE e.workspace_id = ")
+                .push_bind(workspace_id)
+                .push(" AND e.mobile >= ")
+                .push_bind(format!("+{digits}"))
+                .push(" AND e.mobile < ")
+                .push_bind(format!("+{digits}{DIGITS_END}"))
+                .push(" UNION ALL SELECT n.id FROM (");
+            push_calling_codes(q, workspace_id);
+            q.push(") AS k JOIN contacts n ON n.workspace_id = ")
+                .push_bind(workspace_id)
+                .push(" AND n.mobile >= '+' || k.code || ")
+                .push_bind(digits.clone())
+                .push(" AND n.mobile < '+' || k.code || ")
+                .push_bind(format!("{digits}{DIGITS_END}"))
+                .push(")");
+            push_group(q, filter.group);
+            Source::Phone
+        }
+        (SearchTerm::Text(prefix), _) => {
             q.push(" FROM contact_terms t JOIN contacts c ON c.id = t.contact_id WHERE t.workspace_id = ")
                 .push_bind(workspace_id)
                 .push(" AND t.term >= ")
                 .push_bind(prefix.to_string())
                 .push(" AND t.term < ")
                 .push_bind(prefix_end(prefix));
-            if let Some(group) = filter.group {
-                q.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ")
-                    .push_bind(group)
-                    .push(" AND m.contact_id = c.id)");
-            }
+            push_group(q, filter.group);
             Source::Search
         }
-        (None, Some(group)) => {
+        (SearchTerm::None, Some(group)) => {
             q.push(
                 " FROM memberships gm JOIN contacts c ON c.id = gm.contact_id WHERE gm.group_id = ",
             )
@@ -258,7 +277,7 @@ pub(crate) fn push_from(
             .push_bind(workspace_id);
             Source::Group
         }
-        (None, None) => {
+        (SearchTerm::None, None) => {
             // Without SQLite's STAT4 the planner guesses that a workspace is half the
             // table and may scan it in id order from the end, through every newer row of
             // other workspaces; the (workspace_id, id) index is always right for id order.
@@ -271,7 +290,22 @@ pub(crate) fn push_from(
             Source::All
         }
     };
-    if let Some(flag) = filter.blacklisted {
+    push_blacklisted(q, filter.blacklisted);
+    source
+}
+
+/// Appends the "member of this group" condition on contacts aliased `c`.
+fn push_group(q: &mut QueryBuilder<'_, Sqlite>, group: Option<i64>) {
+    if let Some(group) = group {
+        q.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ")
+            .push_bind(group)
+            .push(" AND m.contact_id = c.id)");
+    }
+}
+
+/// Appends the blacklisted / not blacklisted condition on contacts aliased `c`.
+fn push_blacklisted(q: &mut QueryBuilder<'_, Sqlite>, blacklisted: Option<bool>) {
+    if let Some(flag) = blacklisted {
         q.push(if flag {
             " AND EXISTS"
         } else {
@@ -282,7 +316,117 @@ pub(crate) fn push_from(
                WHERE bm.contact_id = c.id AND bg.blacklisted = 1)",
         );
     }
-    source
+}
+
+/// Sorts after every digit: `+65` … `+65:` spans the numbers starting `+65`.
+const DIGITS_END: char = ':';
+
+/// Appends a query of the workspace's calling codes (one column, `code`): a skip-scan
+/// of the number index, one seek per code, since codes are prefix-free and each stored
+/// number is `+`, its code, then `mobile_national`.
+fn push_calling_codes(q: &mut QueryBuilder<'_, Sqlite>, workspace_id: i64) {
+    const CODE: &str = "substr(m.mobile, 2, length(m.mobile) - 1 - length(m.mobile_national))";
+    q.push(format!(
+        "WITH RECURSIVE codes(code) AS (SELECT (SELECT {CODE} FROM contacts m WHERE m.workspace_id = "
+    ))
+    .push_bind(workspace_id)
+    .push(format!(
+        " AND m.mobile IS NOT NULL ORDER BY m.mobile LIMIT 1) UNION ALL SELECT (SELECT {CODE} \
+         FROM contacts m WHERE m.workspace_id = "
+    ))
+    .push_bind(workspace_id)
+    .push(format!(
+        " AND m.mobile > '+' || codes.code || '{DIGITS_END}' ORDER BY m.mobile LIMIT 1) \
+         FROM codes WHERE codes.code <> '') SELECT code FROM codes WHERE code <> ''"
+    ));
+}
+
+/// The calling codes of the workspace's numbers.
+async fn calling_codes(pool: &SqlitePool, workspace_id: i64) -> Result<Vec<String>, AppError> {
+    let mut q = QueryBuilder::new("");
+    push_calling_codes(&mut q, workspace_id);
+    Ok(q.build_query_scalar().fetch_all(pool).await?)
+}
+
+/// Rows of a phone-digits search, `limit` in (term, id) order from the cursor: one query
+/// per way a number can start with the digits (its international digits, or its national
+/// digits behind each calling code), each a range of the number index, merged here.
+/// Each contact is listed once, at the smaller of its matching terms.
+async fn phone_rows(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    filter: &ContactFilter,
+    digits: &str,
+    cursor: Option<&Cursor>,
+    descending: bool,
+    limit: i64,
+) -> Result<Vec<ListedContact>, AppError> {
+    let (cmp, ord) = if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    let end = format!("{digits}{DIGITS_END}");
+    let mut heads = vec![String::new()];
+    heads.extend(calling_codes(pool, workspace_id).await?);
+    let mut rows: Vec<ListedContact> = Vec::new();
+    for code in &heads {
+        let international = "substr(c.mobile, 2)";
+        let national = format!("substr(c.mobile, {})", code.len() + 2);
+        let (term, other) = if code.is_empty() {
+            (
+                international.to_string(),
+                "coalesce(c.mobile_national, '')".to_string(),
+            )
+        } else {
+            (national, international.to_string())
+        };
+        let mut q = QueryBuilder::new(format!(
+            "SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, \
+             {term} AS sort_key FROM contacts c WHERE c.workspace_id = "
+        ));
+        // The index range: the numbers starting with the head and digits, narrowed to
+        // the cursor's side (one bound each way, so SQLite seeks straight to it).
+        let (mut low, mut high) = (
+            (">=", format!("+{code}{digits}")),
+            ("<", format!("+{code}{end}")),
+        );
+        let from = cursor.map(|c| format!("+{code}{}", c.key));
+        match &from {
+            Some(from) if !descending && *from > low.1 => low = (">=", from.clone()),
+            Some(from) if descending && *from < high.1 => high = ("<=", from.clone()),
+            _ => {}
+        }
+        q.push_bind(workspace_id)
+            .push(format!(" AND c.mobile {} ", low.0))
+            .push_bind(low.1)
+            .push(format!(" AND c.mobile {} ", high.0))
+            .push_bind(high.1);
+        q.push(format!(" AND NOT ({other} >= "))
+            .push_bind(digits.to_string())
+            .push(format!(" AND {other} < "))
+            .push_bind(end.clone())
+            .push(format!(" AND {other} < {term})"));
+        push_group(&mut q, filter.group);
+        push_blacklisted(&mut q, filter.blacklisted);
+        if let (Some(c), Some(from)) = (cursor, from) {
+            // The same head before both sides keeps their order; the id settles a tie.
+            q.push(format!(" AND (c.mobile, c.id) {cmp} ("))
+                .push_bind(from)
+                .push(", ")
+                .push_bind(c.id)
+                .push(")");
+        }
+        q.push(format!(" ORDER BY c.mobile {ord}, c.id {ord} LIMIT "))
+            .push_bind(limit);
+        rows.extend(q.build_query_as::<ListedContact>().fetch_all(pool).await?);
+    }
+    rows.sort_by(|a, b| (&a.sort_key, a.id).cmp(&(&b.sort_key, b.id)));
+    if descending {
+        rows.reverse();
+    }
+    rows.truncate(limit as usize);
+    Ok(rows)
 }
 
 /// One page of the table, in the filter's order, before or after a cursor.
@@ -293,24 +437,73 @@ pub async fn page(
     request: &PageRequest,
     size: u32,
 ) -> Result<ListedPage, AppError> {
-    let searching = SearchTerm::parse(&filter.search)
-        .prefix()
-        .map(str::to_string);
-    let display_descending =
-        searching.is_none() && matches!(filter.sort, ContactSort::Newest | ContactSort::NameDesc);
+    let search = SearchTerm::parse(&filter.search);
+    // A search lists matches in term order; otherwise the chosen sort applies.
+    let display_descending = search == SearchTerm::None
+        && matches!(filter.sort, ContactSort::Newest | ContactSort::NameDesc);
     let (cursor, backwards) = match request {
         PageRequest::First => (None, false),
         PageRequest::After(c) => (Some(c), false),
         PageRequest::Before(c) => (Some(c), true),
     };
     let descending = display_descending != backwards;
+    let limit = i64::from(size) + 1;
+    let mut rows = match search {
+        SearchTerm::Digits(digits) => {
+            phone_rows(
+                pool,
+                workspace_id,
+                filter,
+                &digits,
+                cursor,
+                descending,
+                limit,
+            )
+            .await?
+        }
+        _ => table_rows(pool, workspace_id, filter, cursor, descending, limit).await?,
+    };
+    let more = rows.len() > size as usize;
+    rows.truncate(size as usize);
+    if backwards {
+        rows.reverse();
+    }
+    let cursor_of = |row: &ListedContact| Cursor {
+        key: row.sort_key.clone(),
+        id: row.id,
+    };
+    let (has_previous, has_next) = match request {
+        PageRequest::First => (false, more),
+        PageRequest::After(_) => (true, more),
+        PageRequest::Before(_) => (more, true),
+    };
+    Ok(ListedPage {
+        previous: rows.first().filter(|_| has_previous).map(cursor_of),
+        next: rows.last().filter(|_| has_next).map(cursor_of),
+        rows,
+    })
+}
+
+/// Rows of the table without a phone-digits search, `limit` in the filter's order from
+/// the cursor.
+async fn table_rows(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    filter: &ContactFilter,
+    cursor: Option<&Cursor>,
+    descending: bool,
+    limit: i64,
+) -> Result<Vec<ListedContact>, AppError> {
+    let searching = match SearchTerm::parse(&filter.search) {
+        SearchTerm::Text(text) => Some(text),
+        SearchTerm::Digits(_) | SearchTerm::None => None,
+    };
     let (cmp, ord) = if descending {
         ("<", "DESC")
     } else {
         (">", "ASC")
     };
     let by_name = matches!(filter.sort, ContactSort::NameAsc | ContactSort::NameDesc);
-
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, ",
     );
@@ -327,7 +520,7 @@ pub async fn page(
         (Source::Search, _) => (Some("t.term"), "t.contact_id"),
         (_, true) => (Some("c.sort_name"), "c.id"),
         (Source::Group, false) => (None, "gm.contact_id"),
-        (Source::All, false) => (None, "c.id"),
+        (Source::All | Source::Phone, false) => (None, "c.id"),
     };
     if let Some(c) = cursor {
         match key {
@@ -354,28 +547,8 @@ pub async fn page(
         Some(key) => q.push(format!(" ORDER BY {key} {ord}, {id} {ord}")),
         None => q.push(format!(" ORDER BY {id} {ord}")),
     };
-    q.push(" LIMIT ").push_bind(i64::from(size) + 1);
-    let mut rows: Vec<ListedContact> = q.build_query_as().fetch_all(pool).await?;
-
-    let more = rows.len() > size as usize;
-    rows.truncate(size as usize);
-    if backwards {
-        rows.reverse();
-    }
-    let cursor_of = |row: &ListedContact| Cursor {
-        key: row.sort_key.clone(),
-        id: row.id,
-    };
-    let (has_previous, has_next) = match request {
-        PageRequest::First => (false, more),
-        PageRequest::After(_) => (true, more),
-        PageRequest::Before(_) => (more, true),
-    };
-    Ok(ListedPage {
-        previous: rows.first().filter(|_| has_previous).map(cursor_of),
-        next: rows.last().filter(|_| has_next).map(cursor_of),
-        rows,
-    })
+    q.push(" LIMIT ").push_bind(limit);
+    Ok(q.build_query_as().fetch_all(pool).await?)
 }
 
 /// The group, when the filter is only "members of this group".
@@ -401,7 +574,8 @@ pub async fn count(
         .fetch_one(pool)
         .await?);
     }
-    let searching = SearchTerm::parse(&filter.search).prefix().is_some();
+    // Text search reads terms, several per contact; every other source lists each once.
+    let searching = matches!(SearchTerm::parse(&filter.search), SearchTerm::Text(_));
     let mut q = QueryBuilder::new(if searching {
         "SELECT count(DISTINCT t.contact_id)"
     } else {
@@ -812,6 +986,60 @@ mod tests {
         let unique: std::collections::BTreeSet<_> = forward.iter().collect();
         assert_eq!(unique.len(), 17);
         assert_eq!(forward, backward);
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn phone_search_pages_list_each_match_once_across_countries(pool: SqlitePool) {
+        let ws = workspace(&pool).await;
+        let numbers = [
+            // International and national digits both start with 65.
+            ("+6565000001", "65000001"),
+            ("+6565000002", "65000002"),
+            ("+6565000003", "65000003"),
+            // Only the international digits do.
+            ("+6581000001", "81000001"),
+            ("+6581000002", "81000002"),
+            // Only the national digits, behind another code.
+            ("+16505550123", "6505550123"),
+            // Neither.
+            ("+447911123456", "7911123456"),
+            ("+12025550123", "2025550123"),
+        ];
+        let mut ids = Vec::new();
+        for (i, number) in numbers.iter().enumerate() {
+            let p = person("Ann", &format!("Lee{i}"), Some(*number));
+            ids.push(create(&pool, ws, &p).await.unwrap());
+        }
+        let other = workspaces::create(&pool, "B", "SG").await.unwrap();
+        create(
+            &pool,
+            other,
+            &person("Not", "Mine", Some(("+6565000009", "65000009"))),
+        )
+        .await
+        .unwrap();
+
+        let f = filter("65", ContactSort::Newest);
+        let (forward, backward) = walk(&pool, ws, &f, 2).await;
+        assert_eq!(forward, backward);
+        let mut found = forward.clone();
+        found.sort();
+        assert_eq!(
+            found,
+            ids[..6].to_vec(),
+            "each match once, no other workspace"
+        );
+        assert_eq!(count(&pool, ws, &f).await.unwrap(), 6);
+        // In term order: national "65000001…" before "6505550123", then "6581…".
+        assert_eq!(forward, [ids[0], ids[1], ids[2], ids[5], ids[3], ids[4]]);
+        // National digits of another country, and international ones with the code.
+        let us = filter("650", ContactSort::Newest);
+        assert_eq!(count(&pool, ws, &us).await.unwrap(), 4);
+        let gb = filter("+44 7911", ContactSort::Newest);
+        let rows = page(&pool, ws, &gb, &PageRequest::First, 10).await.unwrap();
+        assert_eq!(rows.rows.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[6]]);
+        let selection = Selection::AllMatching(f);
+        assert_eq!(count_selection(&pool, ws, &selection).await.unwrap(), 6);
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
