@@ -1,8 +1,9 @@
 //! Contacts: create, change, delete, and the table's keyset-paged queries.
 //!
 //! Paging never uses OFFSET: each page starts after (or before) the sort key and id of
-//! a row, so page 10,000 costs what page 1 costs. Searches are prefix range scans of
-//! `contact_terms`, which triggers keep in step with `contacts`.
+//! a row, so page 10,000 costs what page 1 costs. Name and email searches are prefix
+//! range scans of `contact_terms`, which triggers keep in step with `contacts`; phone
+//! digits are prefix ranges of the unique number index.
 
 use crate::error::AppError;
 use crate::model::contact::{
