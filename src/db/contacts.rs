@@ -319,6 +319,15 @@ fn push_blacklisted(q: &mut QueryBuilder<'_, Sqlite>, blacklisted: Option<bool>)
     }
 }
 
+/// The cursor comparison and the ORDER BY direction of a page query.
+fn direction(descending: bool) -> (&'static str, &'static str) {
+    if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    }
+}
+
 /// Sorts after every digit: `+65` … `+65:` spans the numbers starting `+65`.
 const DIGITS_END: char = ':';
 
@@ -362,11 +371,7 @@ async fn phone_rows(
     descending: bool,
     limit: i64,
 ) -> Result<Vec<ListedContact>, AppError> {
-    let (cmp, ord) = if descending {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
+    let (cmp, ord) = direction(descending);
     let end = format!("{digits}{DIGITS_END}");
     let mut heads = vec![String::new()];
     heads.extend(calling_codes(pool, workspace_id).await?);
@@ -499,11 +504,7 @@ async fn table_rows(
         SearchTerm::Text(text) => Some(text),
         SearchTerm::Digits(_) | SearchTerm::None => None,
     };
-    let (cmp, ord) = if descending {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
+    let (cmp, ord) = direction(descending);
     let by_name = matches!(filter.sort, ContactSort::NameAsc | ContactSort::NameDesc);
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, ",

@@ -233,6 +233,10 @@ pub async fn add_members(
         .await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let groups = names_of(&mut tx, workspace_id, group_ids).await?;
+    let source_group = match selection {
+        Selection::AllMatching(filter) => super::contacts::group_only(filter),
+        Selection::Ids(_) => None,
+    };
     let mut changed = 0;
     for group in group_ids {
         let mut q = QueryBuilder::new(
@@ -242,9 +246,9 @@ pub async fn add_members(
         match selection {
             // Another group's members: memberships carry their workspace, so no contact
             // row is read (100,000 members: 785 ms through the contacts, now a range copy).
-            Selection::AllMatching(filter) if super::contacts::group_only(filter).is_some() => {
+            Selection::AllMatching(_) if let Some(source) = source_group => {
                 q.push(", gm.contact_id, gm.workspace_id FROM memberships gm WHERE gm.group_id = ")
-                    .push_bind(super::contacts::group_only(filter))
+                    .push_bind(source)
                     .push(" AND gm.workspace_id = ")
                     .push_bind(workspace_id);
             }

@@ -89,17 +89,16 @@ impl Batch {
             .iter()
             .map(|r| (r.line, r.reason.as_str(), r.raw.as_str()))
             .collect();
-        // serde_json writes UTF-8, and whole rows were joined.
-        let contacts = String::from_utf8(contacts)
-            .map_err(|e| AppError::internal("encoding an import batch", e))?;
-        let encode = |e| AppError::internal("encoding an import batch", e);
+        let encoding =
+            |e: &dyn std::fmt::Display| AppError::internal("encoding an import batch", e);
         Ok(EncodedBatch {
-            contacts,
+            // serde_json writes UTF-8, and whole rows were joined.
+            contacts: String::from_utf8(contacts).map_err(|e| encoding(&e))?,
             contact_count: self.contact_spans.len() as i64,
             rejects: (!rejects.is_empty())
                 .then(|| serde_json::to_string(&rejects))
                 .transpose()
-                .map_err(encode)?,
+                .map_err(|e| encoding(&e))?,
             rows,
             duplicates: self.duplicates,
             invalid: self.invalid,

@@ -389,7 +389,7 @@ impl SearchTerm {
         }
     }
 
-    /// The text the terms index is searched with.
+    /// The search's text (lower-case text, or the digits), if there is a search.
     pub fn prefix(&self) -> Option<&str> {
         match self {
             SearchTerm::None => None,
