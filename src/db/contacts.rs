@@ -1,9 +1,9 @@
 //! Contacts: create, change, delete, and the table's keyset-paged queries.
 //!
 //! Paging never uses OFFSET: each page starts after (or before) the sort key and id of
-//! a row, so page 10,000 costs what page 1 costs. Name and email searches are prefix
-//! range scans of `contact_terms`, which triggers keep in step with `contacts`; phone
-//! digits are prefix ranges of the unique number index.
+//! a row, so page 10,000 costs what page 1 costs. A search is prefix ranges of indexes
+//! of `contacts`: the sort name, the last name and the email for text, the unique number
+//! index for phone digits.
 
 use crate::error::AppError;
 use crate::model::contact::{
@@ -211,18 +211,154 @@ pub async fn get(pool: &SqlitePool, workspace_id: i64, id: i64) -> Result<Stored
         .ok_or_else(not_found)
 }
 
-/// The exclusive upper bound of strings that start with `prefix`.
-fn prefix_end(prefix: &str) -> String {
-    format!("{prefix}\u{10FFFF}")
+/// Sorts after every digit: `+65` … `+65:` spans the numbers starting `+65`.
+const DIGITS_END: char = ':';
+
+/// Sorts after every character: `ann` … `ann\u{10FFFF}` spans the text starting `ann`.
+const TEXT_END: char = '\u{10FFFF}';
+
+/// The last name as searched: the sort name after the first name (lower case).
+const LAST_NAME: &str = "substr(c.sort_name, length(c.first_name) + 2)";
+
+/// One way a contact can match a search: a prefix range of one index of `contacts`
+/// (alias `c`). Matches are listed by the matched text (the term), then id.
+struct Head {
+    /// The indexed expression the range runs on.
+    ranged: &'static str,
+    /// What its values hold before the term (`+` and a calling code, for numbers).
+    lead: String,
+    /// The term: the ranged value after the lead.
+    term: String,
+    /// This head's term of any contact ('' if it has none), to tell whether a contact
+    /// another head found matches here with a smaller term.
+    any_term: &'static str,
+    /// The WHERE of the partial index the range runs on.
+    condition: &'static str,
+}
+
+/// A search as index ranges: every head's values that start with its lead and `text`.
+struct Ranges {
+    heads: Vec<Head>,
+    text: String,
+    end: char,
+}
+
+impl Ranges {
+    /// Names and emails: the sort name ("first last"), the last name, the email.
+    fn text(text: &str) -> Ranges {
+        let head = |ranged: &'static str, any_term, condition| Head {
+            ranged,
+            lead: String::new(),
+            term: ranged.to_string(),
+            any_term,
+            condition,
+        };
+        Ranges {
+            heads: vec![
+                head("c.sort_name", "c.sort_name", ""),
+                head(
+                    LAST_NAME,
+                    "CASE WHEN c.first_name <> '' AND c.last_name <> '' \
+                     THEN substr(c.sort_name, length(c.first_name) + 2) ELSE '' END",
+                    " AND c.first_name <> '' AND c.last_name <> ''",
+                ),
+                head("c.email", "coalesce(c.email, '')", ""),
+            ],
+            text: text.to_string(),
+            end: TEXT_END,
+        }
+    }
+
+    /// Phone digits: the international digits, and the national digits behind each
+    /// calling code of the workspace; all in the unique number index.
+    fn digits(digits: &str, codes: &[String]) -> Ranges {
+        let international = Head {
+            ranged: "c.mobile",
+            lead: "+".into(),
+            term: "substr(c.mobile, 2)".into(),
+            any_term: "coalesce(substr(c.mobile, 2), '')",
+            condition: "",
+        };
+        let national = codes.iter().map(|code| Head {
+            ranged: "c.mobile",
+            lead: format!("+{code}"),
+            term: format!("substr(c.mobile, {})", code.len() + 2),
+            any_term: "coalesce(c.mobile_national, '')",
+            condition: "",
+        });
+        Ranges {
+            heads: std::iter::once(international).chain(national).collect(),
+            text: digits.to_string(),
+            end: DIGITS_END,
+        }
+    }
+
+    /// Appends `AND c.id IN (…every head's range…)`.
+    fn push_ids(&self, q: &mut QueryBuilder<'_, Sqlite>, workspace_id: i64) {
+        q.push(" AND c.id IN (");
+        for (i, head) in self.heads.iter().enumerate() {
+            if i > 0 {
+                q.push(" UNION ALL ");
+            }
+            q.push("SELECT c.id FROM contacts c WHERE c.workspace_id = ")
+                .push_bind(workspace_id);
+            self.push_range(q, head, None, false);
+        }
+        q.push(")");
+    }
+
+    /// Appends the head's range, narrowed to the cursor's side (one bound each way, so
+    /// SQLite seeks straight to it).
+    fn push_range(
+        &self,
+        q: &mut QueryBuilder<'_, Sqlite>,
+        head: &Head,
+        cursor: Option<&Cursor>,
+        descending: bool,
+    ) {
+        let Head { ranged, lead, .. } = head;
+        let (mut low, mut high) = (
+            (">=", format!("{lead}{}", self.text)),
+            ("<", format!("{lead}{}{}", self.text, self.end)),
+        );
+        match cursor.map(|c| format!("{lead}{}", c.key)) {
+            Some(from) if !descending && from > low.1 => low = (">=", from),
+            Some(from) if descending && from < high.1 => high = ("<=", from),
+            _ => {}
+        }
+        q.push(format!(" AND {ranged} {} ", low.0))
+            .push_bind(low.1)
+            .push(format!(" AND {ranged} {} ", high.0))
+            .push_bind(high.1)
+            .push(head.condition);
+    }
+
+    /// Appends, for the `i`th head, that no other head matches the contact with a
+    /// smaller term (or an equal one, for an earlier head): each contact is listed once.
+    fn push_first_match(&self, q: &mut QueryBuilder<'_, Sqlite>, i: usize) {
+        let head = &self.heads[i];
+        let mut checked = vec![head.any_term];
+        for (j, other) in self.heads.iter().enumerate() {
+            let any = other.any_term;
+            if checked.contains(&any) {
+                continue;
+            }
+            checked.push(any);
+            let smaller = if j < i { "<=" } else { "<" };
+            q.push(format!(" AND NOT ({any} >= "))
+                .push_bind(self.text.clone())
+                .push(format!(" AND {any} < "))
+                .push_bind(format!("{}{}", self.text, self.end))
+                .push(format!(" AND {any} {smaller} {})", head.term));
+        }
+    }
 }
 
 /// Where the rows of a filtered query come from.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
-    /// A prefix range of `contact_terms` (alias `t`).
+    /// Contacts matching a search: ranges of the name, email and number indexes.
     Search,
-    /// Contacts whose number starts with the digits, internationally or nationally.
-    Phone,
     /// The members of one group, in id order (alias `gm`).
     Group,
     /// All contacts of the workspace.
@@ -257,15 +393,12 @@ pub(crate) fn push_from(
                 .push_bind(format!("{digits}{DIGITS_END}"))
                 .push(")");
             push_group(q, filter.group);
-            Source::Phone
+            Source::Search
         }
-        (SearchTerm::Text(prefix), _) => {
-            q.push(" FROM contact_terms t JOIN contacts c ON c.id = t.contact_id WHERE t.workspace_id = ")
-                .push_bind(workspace_id)
-                .push(" AND t.term >= ")
-                .push_bind(prefix.to_string())
-                .push(" AND t.term < ")
-                .push_bind(prefix_end(prefix));
+        (SearchTerm::Text(text), _) => {
+            q.push(" FROM contacts c WHERE c.workspace_id = ")
+                .push_bind(workspace_id);
+            Ranges::text(text).push_ids(q, workspace_id);
             push_group(q, filter.group);
             Source::Search
         }
@@ -328,9 +461,6 @@ fn direction(descending: bool) -> (&'static str, &'static str) {
     }
 }
 
-/// Sorts after every digit: `+65` … `+65:` spans the numbers starting `+65`.
-const DIGITS_END: char = ':';
-
 /// Appends a query of the workspace's calling codes (one column, `code`): a skip-scan
 /// of the number index, one seek per code, since codes are prefix-free and each stored
 /// number is `+`, its code, then `mobile_national`.
@@ -358,72 +488,40 @@ async fn calling_codes(pool: &SqlitePool, workspace_id: i64) -> Result<Vec<Strin
     Ok(q.build_query_scalar().fetch_all(pool).await?)
 }
 
-/// Rows of a phone-digits search, `limit` in (term, id) order from the cursor: one query
-/// per way a number can start with the digits (its international digits, or its national
-/// digits behind each calling code), each a range of the number index, merged here.
-/// Each contact is listed once, at the smaller of its matching terms.
-async fn phone_rows(
+/// Rows of a search, `limit` in (term, id) order from the cursor: one query per head,
+/// each a range of its index, merged here.
+async fn search_rows(
     pool: &SqlitePool,
     workspace_id: i64,
     filter: &ContactFilter,
-    digits: &str,
+    ranges: &Ranges,
     cursor: Option<&Cursor>,
     descending: bool,
     limit: i64,
 ) -> Result<Vec<ListedContact>, AppError> {
     let (cmp, ord) = direction(descending);
-    let end = format!("{digits}{DIGITS_END}");
-    let mut heads = vec![String::new()];
-    heads.extend(calling_codes(pool, workspace_id).await?);
     let mut rows: Vec<ListedContact> = Vec::new();
-    for code in &heads {
-        let international = "substr(c.mobile, 2)";
-        let national = format!("substr(c.mobile, {})", code.len() + 2);
-        let (term, other) = if code.is_empty() {
-            (
-                international.to_string(),
-                "coalesce(c.mobile_national, '')".to_string(),
-            )
-        } else {
-            (national, international.to_string())
-        };
+    for (i, head) in ranges.heads.iter().enumerate() {
+        let ranged = head.ranged;
         let mut q = QueryBuilder::new(format!(
             "SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, \
-             {term} AS sort_key FROM contacts c WHERE c.workspace_id = "
+             {} AS sort_key FROM contacts c WHERE c.workspace_id = ",
+            head.term
         ));
-        // The index range: the numbers starting with the head and digits, narrowed to
-        // the cursor's side (one bound each way, so SQLite seeks straight to it).
-        let (mut low, mut high) = (
-            (">=", format!("+{code}{digits}")),
-            ("<", format!("+{code}{end}")),
-        );
-        let from = cursor.map(|c| format!("+{code}{}", c.key));
-        match &from {
-            Some(from) if !descending && *from > low.1 => low = (">=", from.clone()),
-            Some(from) if descending && *from < high.1 => high = ("<=", from.clone()),
-            _ => {}
-        }
-        q.push_bind(workspace_id)
-            .push(format!(" AND c.mobile {} ", low.0))
-            .push_bind(low.1)
-            .push(format!(" AND c.mobile {} ", high.0))
-            .push_bind(high.1);
-        q.push(format!(" AND NOT ({other} >= "))
-            .push_bind(digits.to_string())
-            .push(format!(" AND {other} < "))
-            .push_bind(end.clone())
-            .push(format!(" AND {other} < {term})"));
+        q.push_bind(workspace_id);
+        ranges.push_range(&mut q, head, cursor, descending);
+        ranges.push_first_match(&mut q, i);
         push_group(&mut q, filter.group);
         push_blacklisted(&mut q, filter.blacklisted);
-        if let (Some(c), Some(from)) = (cursor, from) {
-            // The same head before both sides keeps their order; the id settles a tie.
-            q.push(format!(" AND (c.mobile, c.id) {cmp} ("))
-                .push_bind(from)
+        if let Some(c) = cursor {
+            // The same lead before both sides keeps their order; the id settles a tie.
+            q.push(format!(" AND ({ranged}, c.id) {cmp} ("))
+                .push_bind(format!("{}{}", head.lead, c.key))
                 .push(", ")
                 .push_bind(c.id)
                 .push(")");
         }
-        q.push(format!(" ORDER BY c.mobile {ord}, c.id {ord} LIMIT "))
+        q.push(format!(" ORDER BY {ranged} {ord}, c.id {ord} LIMIT "))
             .push_bind(limit);
         rows.extend(q.build_query_as::<ListedContact>().fetch_all(pool).await?);
     }
@@ -454,20 +552,28 @@ pub async fn page(
     };
     let descending = display_descending != backwards;
     let limit = i64::from(size) + 1;
-    let mut rows = match search {
-        SearchTerm::Digits(digits) => {
-            phone_rows(
+    let ranges = match &search {
+        SearchTerm::Digits(digits) => Some(Ranges::digits(
+            digits,
+            &calling_codes(pool, workspace_id).await?,
+        )),
+        SearchTerm::Text(text) => Some(Ranges::text(text)),
+        SearchTerm::None => None,
+    };
+    let mut rows = match &ranges {
+        Some(ranges) => {
+            search_rows(
                 pool,
                 workspace_id,
                 filter,
-                &digits,
+                ranges,
                 cursor,
                 descending,
                 limit,
             )
             .await?
         }
-        _ => table_rows(pool, workspace_id, filter, cursor, descending, limit).await?,
+        None => table_rows(pool, workspace_id, filter, cursor, descending, limit).await?,
     };
     let more = rows.len() > size as usize;
     rows.truncate(size as usize);
@@ -490,8 +596,7 @@ pub async fn page(
     })
 }
 
-/// Rows of the table without a phone-digits search, `limit` in the filter's order from
-/// the cursor.
+/// Rows of the table without a search, `limit` in the filter's order from the cursor.
 async fn table_rows(
     pool: &SqlitePool,
     workspace_id: i64,
@@ -500,29 +605,20 @@ async fn table_rows(
     descending: bool,
     limit: i64,
 ) -> Result<Vec<ListedContact>, AppError> {
-    let searching = match SearchTerm::parse(&filter.search) {
-        SearchTerm::Text(text) => Some(text),
-        SearchTerm::Digits(_) | SearchTerm::None => None,
-    };
     let (cmp, ord) = direction(descending);
     let by_name = matches!(filter.sort, ContactSort::NameAsc | ContactSort::NameDesc);
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, ",
     );
-    q.push(match (searching.is_some(), by_name) {
-        (true, _) => "t.term",
-        (false, true) => "c.sort_name",
-        (false, false) => "''",
-    });
+    q.push(if by_name { "c.sort_name" } else { "''" });
     q.push(" AS sort_key");
     let source = push_from(&mut q, workspace_id, filter, !by_name);
-    // The key the order runs on: the matched term, the name, or the id (ids grow with
-    // creation, so the id is the date order; for a group, its membership key).
+    // The key the order runs on: the name, or the id (ids grow with creation, so the id
+    // is the date order; for a group, its membership key).
     let (key, id) = match (source, by_name) {
-        (Source::Search, _) => (Some("t.term"), "t.contact_id"),
         (_, true) => (Some("c.sort_name"), "c.id"),
         (Source::Group, false) => (None, "gm.contact_id"),
-        (Source::All | Source::Phone, false) => (None, "c.id"),
+        (Source::All | Source::Search, false) => (None, "c.id"),
     };
     if let Some(c) = cursor {
         match key {
@@ -537,13 +633,6 @@ async fn table_rows(
                 q.push(format!(" AND {id} {cmp} ")).push_bind(c.id);
             }
         }
-    }
-    if let Some(prefix) = &searching {
-        // Each contact appears once, at its smallest matching term, so pages neither
-        // repeat nor skip a contact that matches in several ways.
-        q.push(" AND NOT EXISTS (SELECT 1 FROM contact_terms t2 WHERE t2.contact_id = t.contact_id AND t2.term >= ")
-            .push_bind(prefix.clone())
-            .push(" AND t2.term < t.term)");
     }
     match key {
         Some(key) => q.push(format!(" ORDER BY {key} {ord}, {id} {ord}")),
@@ -576,13 +665,7 @@ pub async fn count(
         .fetch_one(pool)
         .await?);
     }
-    // Text search reads terms, several per contact; every other source lists each once.
-    let searching = matches!(SearchTerm::parse(&filter.search), SearchTerm::Text(_));
-    let mut q = QueryBuilder::new(if searching {
-        "SELECT count(DISTINCT t.contact_id)"
-    } else {
-        "SELECT count(*)"
-    });
+    let mut q = QueryBuilder::new("SELECT count(*)");
     push_from(&mut q, workspace_id, filter, false);
     Ok(q.build_query_scalar().fetch_one(pool).await?)
 }
@@ -754,7 +837,7 @@ mod tests {
         changed.last_name = "Tan".into();
         update(&pool, ws, id, &changed).await.unwrap();
         assert_eq!(get(&pool, ws, id).await.unwrap().record.last_name, "Tan");
-        // The search terms follow the change.
+        // Search follows the change.
         let found = page(
             &pool,
             ws,
@@ -784,11 +867,6 @@ mod tests {
             get(&pool, ws, id).await,
             Err(AppError::NotFound(_))
         ));
-        let terms: i64 = sqlx::query_scalar("SELECT count(*) FROM contact_terms")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(terms, 0, "deleting a contact deletes its search terms");
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
@@ -935,6 +1013,10 @@ mod tests {
         create(&pool, ws, &person("Émile", "Zola", None))
             .await
             .unwrap();
+        // Its email equals its sort name: two heads match with the same term.
+        let mut quill = person("", "Quill", None);
+        quill.email = Some("quill".into());
+        create(&pool, ws, &quill).await.unwrap();
 
         let search = |q: &str| {
             let pool = pool.clone();
@@ -970,6 +1052,11 @@ mod tests {
         assert!(search("xyz").await.is_empty());
         // Prefix only: "nna" is inside "Ann" but starts nothing.
         assert!(search("nna").await.is_empty());
+        // A last name alone is the whole name: found once, and only from its start.
+        // (Quill is found once although its email and sort name are the same.)
+        assert_eq!(search("qui").await, ["Quill"]);
+        assert!(search("uill").await.is_empty());
+        assert_eq!(search("zo").await, ["Émile Zola"]);
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]

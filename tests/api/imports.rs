@@ -180,13 +180,22 @@ async fn existing_numbers_are_matched_and_keep_their_names_unless_asked(pool: Sq
         names(&pool, "+6581234567").await,
         ("Annie".into(), "Li".into())
     );
-    // Search finds the contact by its new name.
-    let found: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM contact_terms WHERE term = 'annie li'")
+    // Search finds the contact by its new names, not by the old ones.
+    let workspace: i64 =
+        sqlx::query_scalar("SELECT workspace_id FROM contacts WHERE mobile = '+6581234567'")
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(found, 1);
+    for (search, found) in [("annie li", 1), ("li", 1), ("ann", 1), ("lee", 0)] {
+        let filter = contacts::model::contact::ContactFilter {
+            search: search.into(),
+            ..Default::default()
+        };
+        let count = contacts::db::contacts::count(&pool, workspace, &filter)
+            .await
+            .unwrap();
+        assert_eq!(count, found, "contacts found by {search:?}");
+    }
 }
 
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]
