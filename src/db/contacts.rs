@@ -333,25 +333,33 @@ impl Ranges {
             .push(head.condition);
     }
 
-    /// Appends, for the `i`th head, that no other head matches the contact with a
-    /// smaller term (or an equal one, for an earlier head): each contact is listed once.
-    fn push_first_match(&self, q: &mut QueryBuilder<'_, Sqlite>, i: usize) {
-        let head = &self.heads[i];
-        let mut checked = vec![head.any_term];
+    /// The heads to check a row of the `i`th head against, each with its term
+    /// expression: one per distinct expression other than the head's own (national
+    /// digits behind different calling codes are one expression; a number has one code).
+    fn others(&self, i: usize) -> Vec<(usize, &'static str)> {
+        let mut checked = vec![self.heads[i].any_term];
+        let mut others = Vec::new();
         for (j, other) in self.heads.iter().enumerate() {
-            let any = other.any_term;
-            if checked.contains(&any) {
-                continue;
+            if !checked.contains(&other.any_term) {
+                checked.push(other.any_term);
+                others.push((j, other.any_term));
             }
-            checked.push(any);
-            let smaller = if j < i { "<=" } else { "<" };
-            q.push(format!(" AND NOT ({any} >= "))
-                .push_bind(self.text.clone())
-                .push(format!(" AND {any} < "))
-                .push_bind(format!("{}{}", self.text, self.end))
-                .push(format!(" AND {any} {smaller} {})", head.term));
         }
+        others
     }
+
+    /// Whether the search's range holds `term` (as SQLite compares text: by bytes).
+    fn holds(&self, term: &str) -> bool {
+        term.starts_with(&self.text) && term < format!("{}{}", self.text, self.end).as_str()
+    }
+}
+
+/// A head's rows in order, fetched a page at a time as the merge needs them.
+struct Stream {
+    rows: std::collections::VecDeque<(ListedContact, Vec<String>)>,
+    /// The last row fetched, where the next page starts.
+    after: Option<Cursor>,
+    done: bool,
 }
 
 /// Where the rows of a filtered query come from.
@@ -488,31 +496,90 @@ async fn calling_codes(pool: &SqlitePool, workspace_id: i64) -> Result<Vec<Strin
     Ok(q.build_query_scalar().fetch_all(pool).await?)
 }
 
-/// Rows of a search, `limit` in (term, id) order from the cursor: one query per head,
-/// each a range of its index, merged here.
-async fn search_rows(
-    pool: &SqlitePool,
+/// A page of a search being read: the heads' queries and the page's direction and size.
+struct SearchPage<'a> {
+    pool: &'a SqlitePool,
     workspace_id: i64,
-    filter: &ContactFilter,
-    ranges: &Ranges,
-    cursor: Option<&Cursor>,
+    filter: &'a ContactFilter,
+    ranges: &'a Ranges,
     descending: bool,
     limit: i64,
-) -> Result<Vec<ListedContact>, AppError> {
-    let (cmp, ord) = direction(descending);
-    let mut rows: Vec<ListedContact> = Vec::new();
-    for (i, head) in ranges.heads.iter().enumerate() {
+}
+
+impl SearchPage<'_> {
+    /// Up to `limit` rows in (term, id) order from the cursor: one query per head, each
+    /// a range of its index, merged here. A contact matching several heads is listed
+    /// once, at its smallest term (on a tie, the first head's); the merge reads each head
+    /// only as far as the page reaches, so a head whose matches are all listed elsewhere
+    /// (emails that start like their owners' names) costs a page, not its whole range.
+    async fn rows(&self, cursor: Option<&Cursor>) -> Result<Vec<ListedContact>, AppError> {
+        let heads = self.ranges.heads.len();
+        let others: Vec<_> = (0..heads).map(|i| self.ranges.others(i)).collect();
+        let mut streams: Vec<Stream> = (0..heads)
+            .map(|_| Stream {
+                rows: Default::default(),
+                after: cursor.cloned(),
+                done: false,
+            })
+            .collect();
+        let mut rows = Vec::new();
+        while (rows.len() as i64) < self.limit {
+            for (i, stream) in streams.iter_mut().enumerate() {
+                if stream.rows.is_empty() && !stream.done {
+                    let page = self.head_page(i, &others[i], stream.after.as_ref()).await?;
+                    stream.done = (page.len() as i64) < self.limit;
+                    stream.after = page.last().map(|(row, _)| Cursor {
+                        key: row.sort_key.clone(),
+                        id: row.id,
+                    });
+                    stream.rows.extend(page);
+                }
+            }
+            let next = streams
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.rows.front().map(|(row, _)| (i, (&row.sort_key, row.id))))
+                .reduce(|a, b| if (b.1 < a.1) != self.descending { b } else { a });
+            let Some((i, _)) = next else { break };
+            let Some((row, terms)) = streams[i].rows.pop_front() else {
+                break;
+            };
+            let listed_elsewhere = others[i].iter().zip(&terms).any(|(&(j, _), term)| {
+                self.ranges.holds(term)
+                    && (*term < row.sort_key || (*term == row.sort_key && j < i))
+            });
+            if !listed_elsewhere {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Up to `limit` rows of the `i`th head after the cursor, each with its terms of the
+    /// `others` heads.
+    async fn head_page(
+        &self,
+        i: usize,
+        others: &[(usize, &'static str)],
+        cursor: Option<&Cursor>,
+    ) -> Result<Vec<(ListedContact, Vec<String>)>, AppError> {
+        let (cmp, ord) = direction(self.descending);
+        let head = &self.ranges.heads[i];
         let ranged = head.ranged;
         let mut q = QueryBuilder::new(format!(
             "SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, \
-             {} AS sort_key FROM contacts c WHERE c.workspace_id = ",
+             {} AS sort_key",
             head.term
         ));
-        q.push_bind(workspace_id);
-        ranges.push_range(&mut q, head, cursor, descending);
-        ranges.push_first_match(&mut q, i);
-        push_group(&mut q, filter.group);
-        push_blacklisted(&mut q, filter.blacklisted);
+        for (_, any) in others {
+            q.push(format!(", {any}"));
+        }
+        q.push(" FROM contacts c WHERE c.workspace_id = ")
+            .push_bind(self.workspace_id);
+        self.ranges
+            .push_range(&mut q, head, cursor, self.descending);
+        push_group(&mut q, self.filter.group);
+        push_blacklisted(&mut q, self.filter.blacklisted);
         if let Some(c) = cursor {
             // The same lead before both sides keeps their order; the id settles a tie.
             q.push(format!(" AND ({ranged}, c.id) {cmp} ("))
@@ -522,15 +589,21 @@ async fn search_rows(
                 .push(")");
         }
         q.push(format!(" ORDER BY {ranged} {ord}, c.id {ord} LIMIT "))
-            .push_bind(limit);
-        rows.extend(q.build_query_as::<ListedContact>().fetch_all(pool).await?);
+            .push_bind(self.limit);
+        let found = q.build().fetch_all(self.pool).await?;
+        let columns = 7; // the listed contact's, then the other heads' terms
+        found
+            .iter()
+            .map(|row| {
+                let listed = <ListedContact as sqlx::FromRow<_>>::from_row(row)?;
+                let terms = (0..others.len())
+                    .map(|k| row.try_get::<String, _>(columns + k))
+                    .collect::<Result<_, _>>()?;
+                Ok((listed, terms))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
     }
-    rows.sort_by(|a, b| (&a.sort_key, a.id).cmp(&(&b.sort_key, b.id)));
-    if descending {
-        rows.reverse();
-    }
-    rows.truncate(limit as usize);
-    Ok(rows)
 }
 
 /// One page of the table, in the filter's order, before or after a cursor.
@@ -562,16 +635,15 @@ pub async fn page(
     };
     let mut rows = match &ranges {
         Some(ranges) => {
-            search_rows(
+            let search = SearchPage {
                 pool,
                 workspace_id,
                 filter,
                 ranges,
-                cursor,
                 descending,
                 limit,
-            )
-            .await?
+            };
+            search.rows(cursor).await?
         }
         None => table_rows(pool, workspace_id, filter, cursor, descending, limit).await?,
     };
@@ -1075,6 +1147,30 @@ mod tests {
         let unique: std::collections::BTreeSet<_> = forward.iter().collect();
         assert_eq!(unique.len(), 17);
         assert_eq!(forward, backward);
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_search_reads_past_matches_listed_under_another_term(pool: SqlitePool) {
+        let ws = workspace(&pool).await;
+        // Each Mara's email also starts with "mar", after her name: listed by name only,
+        // so the email range holds 30 rows to pass over before Mary's.
+        for i in 0..30 {
+            let mut p = person("Mara", &format!("X{i:02}"), None);
+            p.email = Some(format!("mara.x{i:02}@example.com"));
+            create(&pool, ws, &p).await.unwrap();
+        }
+        create(&pool, ws, &person("Zed", "Marley", None))
+            .await
+            .unwrap();
+        let mut mary = person("Bob", "Quinn", None);
+        mary.email = Some("mary@example.com".into());
+        let mary = create(&pool, ws, &mary).await.unwrap();
+        let search = filter("mar", ContactSort::Newest);
+        let (forward, backward) = walk(&pool, ws, &search, 5).await;
+        assert_eq!(forward.len(), 32);
+        assert_eq!(forward.last(), Some(&mary), "the email match comes last");
+        assert_eq!(forward, backward);
+        assert_eq!(count(&pool, ws, &search).await.unwrap(), 32);
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
