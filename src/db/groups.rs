@@ -231,7 +231,7 @@ pub async fn add_members(
     sqlx::query("PRAGMA foreign_keys = OFF")
         .execute(&mut *conn)
         .await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
     let groups = names_of(&mut tx, workspace_id, group_ids).await?;
     let source_group = match selection {
         Selection::AllMatching(filter) => super::contacts::group_only(filter),
@@ -281,7 +281,7 @@ pub async fn remove_members(
     selection: &Selection,
 ) -> Result<MembershipChange, AppError> {
     let selected = super::contacts::count_selection(pool, workspace_id, selection).await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     let groups = names_of(&mut tx, workspace_id, &[group_id]).await?;
     let mut q = QueryBuilder::new("DELETE FROM memberships WHERE group_id = ");
     q.push_bind(group_id)
@@ -334,7 +334,7 @@ pub async fn set_groups_of_contact(
     contact_id: i64,
     group_ids: &[i64],
 ) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     names_of(&mut tx, workspace_id, group_ids).await?;
     let json = serde_json::to_string(group_ids).map_err(|e| AppError::internal("group ids", e))?;
     sqlx::query(
@@ -482,6 +482,17 @@ mod tests {
         let second = add_members(&pool, ws, &[vip], &all).await.unwrap();
         assert_eq!((second.changed, second.unchanged), (1, 2));
         assert_eq!(get(&pool, ws, vip).await.unwrap().member_count, 3);
+        // "All matching" a search: by name, and by number digits.
+        let cats = create(&pool, ws, &group("Cats", false)).await.unwrap();
+        for search in ["ca", "81000003"] {
+            let found = Selection::AllMatching(ContactFilter {
+                search: search.into(),
+                ..Default::default()
+            });
+            add_members(&pool, ws, &[cats], &found).await.unwrap();
+        }
+        assert_eq!(get(&pool, ws, cats).await.unwrap().member_count, 1);
+        delete(&pool, ws, cats).await.unwrap();
 
         let removed = remove_members(&pool, ws, vip, &Selection::Ids(vec![c]))
             .await

@@ -40,6 +40,15 @@ pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
         .await
 }
 
+/// Starts a transaction that will write, taking SQLite's write lock at once (waiting up
+/// to the busy timeout for another writer). A deferred transaction that reads first and
+/// then writes fails at once, without waiting, if another connection wrote in between.
+pub async fn begin_write(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
 /// Seconds since the Unix epoch, the unit of every timestamp column.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
@@ -51,4 +60,46 @@ pub fn now() -> i64 {
 /// Whether an error is a violation of a UNIQUE constraint.
 pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write transaction that reads first must not fail when another connection writes
+    /// between its read and its write: the other writer waits for it instead.
+    #[tokio::test]
+    async fn a_write_transaction_holds_the_write_lock_from_its_start() {
+        let dir = std::env::temp_dir().join(format!("contacts-begin-write-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pool = connect(&dir.join("t.db")).await.unwrap();
+        sqlx::query("CREATE TABLE t (n INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let mut tx = begin_write(&pool).await.unwrap();
+        let _: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        let other = tokio::spawn({
+            let pool = pool.clone();
+            async move { sqlx::query("INSERT INTO t VALUES (2)").execute(&pool).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!other.is_finished(), "the other writer waits");
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .expect("the write after the read succeeds");
+        tx.commit().await.unwrap();
+        other.await.unwrap().expect("the other writer goes next");
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY rowid")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, [1, 2]);
+        pool.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

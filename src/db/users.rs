@@ -58,7 +58,7 @@ pub async fn create(
     password_hash: &str,
     role: Role,
 ) -> Result<i64, AppError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     let id = insert(&mut tx, workspace_id, email, password_hash, role).await?;
     tx.commit().await?;
     Ok(id)
@@ -113,7 +113,7 @@ pub async fn set_role(
     user_id: i64,
     role: Role,
 ) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     let updated = sqlx::query(
         "UPDATE users SET role = ?3, updated_at = unixepoch()
          WHERE workspace_id = ?1 AND id = ?2",

@@ -29,7 +29,7 @@ pub async fn create_first(
     new: &NewWorkspace,
     password_hash: &str,
 ) -> Result<CreatedWorkspace, AppError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     let workspace_id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO workspaces (name, default_country)
          SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM workspaces)

@@ -178,7 +178,7 @@ impl<'p> Writer<'p> {
     ) -> Result<crate::import::ImportCounts, AppError> {
         let tx = match &mut self.tx {
             Some(tx) => tx,
-            None => self.tx.insert(self.pool.begin().await?),
+            None => self.tx.insert(db::begin_write(self.pool).await?),
         };
         let counts = db::imports::write_batch(tx, job, batch).await?;
         self.rows += batch.rows();
