@@ -117,7 +117,14 @@ async fn process(
         ..Default::default()
     };
     let mut failure = None;
-    let mut writer = Writer::new(pool);
+    let mut writer = match Writer::new(pool).await {
+        Ok(writer) => writer,
+        Err(e) => {
+            drop(batches);
+            let _ = parser.await;
+            return Err(e.into());
+        }
+    };
     while let Some(batch) = batches.recv().await {
         match batch {
             Ok(batch) => match writer.write(job, &batch).await {
@@ -133,10 +140,11 @@ async fn process(
             }
         }
     }
-    // The rows written before a problem in the file are kept; a failed write is undone.
-    if !matches!(failure, Some(Stop::Server))
-        && let Err(e) = writer.commit().await
-    {
+    // The rows written before a problem in the file are kept; a failed write is undone
+    // (by closing the connection, if even the rollback fails).
+    if matches!(failure, Some(Stop::Server)) {
+        writer.rollback().await;
+    } else if let Err(e) = writer.commit().await {
         failure = Some(e.into());
     }
     drop(batches); // stops the parser if the writer gave up
@@ -154,21 +162,30 @@ async fn process(
     Ok(counts)
 }
 
-/// Writes batches in transactions of about [`TRANSACTION_ROWS`] rows; dropping it
-/// undoes the open one.
-struct Writer<'p> {
-    pool: &'p sqlx::SqlitePool,
-    tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>>,
+/// Writes batches in transactions of about [`TRANSACTION_ROWS`] rows on a connection of
+/// its own, without foreign-key lookups: every row it writes refers to the import's
+/// workspace and group, read in the same transaction (an import deleted with its
+/// workspace fails the transaction), or to contacts it just wrote or matched. The
+/// connection is closed when the writer is dropped, which also undoes an open
+/// transaction, so no other statement ever runs on it.
+struct Writer {
+    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    open: bool,
     rows: i64,
 }
 
-impl<'p> Writer<'p> {
-    fn new(pool: &'p sqlx::SqlitePool) -> Self {
-        Writer {
-            pool,
-            tx: None,
+impl Writer {
+    async fn new(pool: &sqlx::SqlitePool) -> Result<Self, AppError> {
+        let mut conn = pool.acquire().await?;
+        conn.close_on_drop();
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+        Ok(Writer {
+            conn,
+            open: false,
             rows: 0,
-        }
+        })
     }
 
     async fn write(
@@ -176,11 +193,13 @@ impl<'p> Writer<'p> {
         job: &Job,
         batch: &EncodedBatch,
     ) -> Result<crate::import::ImportCounts, AppError> {
-        let tx = match &mut self.tx {
-            Some(tx) => tx,
-            None => self.tx.insert(db::begin_write(self.pool).await?),
-        };
-        let counts = db::imports::write_batch(tx, job, batch).await?;
+        if !self.open {
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut *self.conn)
+                .await?;
+            self.open = true;
+        }
+        let counts = db::imports::write_batch(&mut self.conn, job, batch).await?;
         self.rows += batch.rows();
         if self.rows >= TRANSACTION_ROWS {
             self.commit().await?;
@@ -190,10 +209,20 @@ impl<'p> Writer<'p> {
 
     async fn commit(&mut self) -> Result<(), AppError> {
         self.rows = 0;
-        if let Some(tx) = self.tx.take() {
-            tx.commit().await?;
+        if self.open {
+            sqlx::query("COMMIT").execute(&mut *self.conn).await?;
+            self.open = false;
         }
         Ok(())
+    }
+
+    async fn rollback(&mut self) {
+        if self.open
+            && let Err(e) = sqlx::query("ROLLBACK").execute(&mut *self.conn).await
+        {
+            tracing::warn!(error = %e, "undoing an import transaction");
+        }
+        self.open = false;
     }
 }
 

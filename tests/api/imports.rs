@@ -181,11 +181,7 @@ async fn existing_numbers_are_matched_and_keep_their_names_unless_asked(pool: Sq
         ("Annie".into(), "Li".into())
     );
     // Search finds the contact by its new names, not by the old ones.
-    let workspace: i64 =
-        sqlx::query_scalar("SELECT workspace_id FROM contacts WHERE mobile = '+6581234567'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let workspace = workspace_of(&pool, "+6581234567").await;
     for (search, found) in [("annie li", 1), ("li", 1), ("ann", 1), ("lee", 0)] {
         let filter = contacts::model::contact::ContactFilter {
             search: search.into(),
@@ -252,6 +248,41 @@ async fn an_import_never_touches_blacklisting_or_other_groups(pool: SqlitePool) 
             ("Opted out".to_string(), true)
         ]
     );
+
+    // The importer writes on a connection without foreign-key checks, closed after the
+    // import: every connection the app gets from the pool still checks them.
+    let mut connections = Vec::new();
+    for _ in 0..pool.size() {
+        connections.push(pool.acquire().await.unwrap());
+    }
+    for conn in &mut connections {
+        let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(on, 1, "foreign keys are on for the app's connections");
+    }
+    drop(connections);
+    db::contacts::delete(
+        &pool,
+        workspace_of(&pool, "+6581234567").await,
+        &contacts::model::contact::Selection::AllMatching(Default::default()),
+    )
+    .await
+    .unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM memberships")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "deleting contacts deletes their memberships");
+}
+
+async fn workspace_of(pool: &SqlitePool, mobile: &str) -> i64 {
+    sqlx::query_scalar("SELECT workspace_id FROM contacts WHERE mobile = ?1")
+        .bind(mobile)
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]
