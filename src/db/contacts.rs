@@ -217,8 +217,13 @@ const DIGITS_END: char = ':';
 /// Sorts after every character: `ann` … `ann\u{10FFFF}` spans the text starting `ann`.
 const TEXT_END: char = '\u{10FFFF}';
 
-/// The last name as searched: the sort name after the first name (lower case).
+/// The last name as searched: the sort name after the first name (lower case); the
+/// expression of the `contacts_by_last_name` index.
 const LAST_NAME: &str = "substr(c.sort_name, length(c.first_name) + 2)";
+
+/// Which contacts have a last name to search: the WHERE of `contacts_by_last_name`
+/// (without both names, the sort name has no last-name part).
+const HAS_LAST_NAME: &str = "c.first_name <> '' AND c.last_name <> ''";
 
 /// One way a contact can match a search: a prefix range of one index of `contacts`
 /// (alias `c`). Matches are listed by the matched text (the term), then id.
@@ -231,9 +236,9 @@ struct Head {
     term: String,
     /// This head's term of any contact ('' if it has none), to tell whether a contact
     /// another head found matches here with a smaller term.
-    any_term: &'static str,
-    /// The WHERE of the partial index the range runs on.
-    condition: &'static str,
+    any_term: String,
+    /// The WHERE of the partial index the range runs on (` AND …`, or empty).
+    condition: String,
 }
 
 /// A search as index ranges: every head's values that start with its lead and `text`.
@@ -246,7 +251,7 @@ struct Ranges {
 impl Ranges {
     /// Names and emails: the sort name ("first last"), the last name, the email.
     fn text(text: &str) -> Ranges {
-        let head = |ranged: &'static str, any_term, condition| Head {
+        let head = |ranged: &'static str, any_term: String, condition: String| Head {
             ranged,
             lead: String::new(),
             term: ranged.to_string(),
@@ -255,14 +260,13 @@ impl Ranges {
         };
         Ranges {
             heads: vec![
-                head("c.sort_name", "c.sort_name", ""),
+                head("c.sort_name", "c.sort_name".into(), String::new()),
                 head(
                     LAST_NAME,
-                    "CASE WHEN c.first_name <> '' AND c.last_name <> '' \
-                     THEN substr(c.sort_name, length(c.first_name) + 2) ELSE '' END",
-                    " AND c.first_name <> '' AND c.last_name <> ''",
+                    format!("CASE WHEN {HAS_LAST_NAME} THEN {LAST_NAME} ELSE '' END"),
+                    format!(" AND {HAS_LAST_NAME}"),
                 ),
-                head("c.email", "coalesce(c.email, '')", ""),
+                head("c.email", "coalesce(c.email, '')".into(), String::new()),
             ],
             text: text.to_string(),
             end: TEXT_END,
@@ -276,15 +280,15 @@ impl Ranges {
             ranged: "c.mobile",
             lead: "+".into(),
             term: "substr(c.mobile, 2)".into(),
-            any_term: "coalesce(substr(c.mobile, 2), '')",
-            condition: "",
+            any_term: "coalesce(substr(c.mobile, 2), '')".into(),
+            condition: String::new(),
         };
         let national = codes.iter().map(|code| Head {
             ranged: "c.mobile",
             lead: format!("+{code}"),
             term: format!("substr(c.mobile, {})", code.len() + 2),
-            any_term: "coalesce(c.mobile_national, '')",
-            condition: "",
+            any_term: "coalesce(c.mobile_national, '')".into(),
+            condition: String::new(),
         });
         Ranges {
             heads: std::iter::once(international).chain(national).collect(),
@@ -330,27 +334,30 @@ impl Ranges {
             .push_bind(low.1)
             .push(format!(" AND {ranged} {} ", high.0))
             .push_bind(high.1)
-            .push(head.condition);
+            .push(&head.condition);
     }
 
     /// The heads to check a row of the `i`th head against, each with its term
     /// expression: one per distinct expression other than the head's own (national
     /// digits behind different calling codes are one expression; a number has one code).
-    fn others(&self, i: usize) -> Vec<(usize, &'static str)> {
-        let mut checked = vec![self.heads[i].any_term];
+    fn others(&self, i: usize) -> Vec<(usize, &str)> {
+        let mut checked = vec![self.heads[i].any_term.as_str()];
         let mut others = Vec::new();
         for (j, other) in self.heads.iter().enumerate() {
-            if !checked.contains(&other.any_term) {
-                checked.push(other.any_term);
-                others.push((j, other.any_term));
+            let any = other.any_term.as_str();
+            if !checked.contains(&any) {
+                checked.push(any);
+                others.push((j, any));
             }
         }
         others
     }
 
-    /// Whether the search's range holds `term` (as SQLite compares text: by bytes).
+    /// Whether the search's range, `text` up to `text` + `end`, holds `term`: it starts
+    /// with `text`, and what follows sorts before `end` (UTF-8 bytes sort as characters).
     fn holds(&self, term: &str) -> bool {
-        term.starts_with(&self.text) && term < format!("{}{}", self.text, self.end).as_str()
+        term.strip_prefix(self.text.as_str())
+            .is_some_and(|rest| rest.chars().next().is_none_or(|c| c < self.end))
     }
 }
 
@@ -560,7 +567,7 @@ impl SearchPage<'_> {
     async fn head_page(
         &self,
         i: usize,
-        others: &[(usize, &'static str)],
+        others: &[(usize, &str)],
         cursor: Option<&Cursor>,
     ) -> Result<Vec<(ListedContact, Vec<String>)>, AppError> {
         let (cmp, ord) = direction(self.descending);

@@ -224,13 +224,8 @@ pub async fn add_members(
     let selected = super::contacts::count_selection(pool, workspace_id, selection).await?;
     // Every member added comes from a contact or membership row read in this
     // transaction, and the groups are checked in it, so the foreign-key lookup per new
-    // membership (a random read of the contacts table each) is skipped. The connection
-    // is closed afterwards: no other statement ever runs on it without foreign keys.
-    let mut conn = pool.acquire().await?;
-    conn.close_on_drop();
-    sqlx::query("PRAGMA foreign_keys = OFF")
-        .execute(&mut *conn)
-        .await?;
+    // membership (a random read of the contacts table each) is skipped.
+    let mut conn = super::unchecked_connection(pool).await?;
     let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
     let groups = names_of(&mut tx, workspace_id, group_ids).await?;
     let source_group = match selection {

@@ -49,6 +49,21 @@ pub async fn begin_write(
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// A connection of its own without foreign-key checks, for bulk writes whose every
+/// reference is read in the same transaction (the rows it inserts then need no lookup
+/// each). It is closed when dropped, never returned to the pool, so no other statement
+/// ever runs on it without foreign keys.
+pub async fn unchecked_connection(
+    pool: &SqlitePool,
+) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    conn.close_on_drop();
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut *conn)
+        .await?;
+    Ok(conn)
+}
+
 /// Seconds since the Unix epoch, the unit of every timestamp column.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

@@ -107,6 +107,7 @@ async fn process(
     path: &Path,
     job: &Job,
 ) -> Result<crate::import::ImportCounts, Stop> {
+    let mut writer = Writer::new(pool).await?;
     let (sender, mut batches) = mpsc::channel::<Result<EncodedBatch, Stop>>(1);
     let parser = {
         let (path, job) = (path.to_path_buf(), job.clone());
@@ -117,14 +118,6 @@ async fn process(
         ..Default::default()
     };
     let mut failure = None;
-    let mut writer = match Writer::new(pool).await {
-        Ok(writer) => writer,
-        Err(e) => {
-            drop(batches);
-            let _ = parser.await;
-            return Err(e.into());
-        }
-    };
     while let Some(batch) = batches.recv().await {
         match batch {
             Ok(batch) => match writer.write(job, &batch).await {
@@ -163,11 +156,10 @@ async fn process(
 }
 
 /// Writes batches in transactions of about [`TRANSACTION_ROWS`] rows on a connection of
-/// its own, without foreign-key lookups: every row it writes refers to the import's
-/// workspace and group, read in the same transaction (an import deleted with its
-/// workspace fails the transaction), or to contacts it just wrote or matched. The
-/// connection is closed when the writer is dropped, which also undoes an open
-/// transaction, so no other statement ever runs on it.
+/// its own without foreign-key lookups ([`db::unchecked_connection`]): every row it
+/// writes refers to the import's workspace and group, read in the same transaction (an
+/// import deleted with its workspace fails the transaction), or to contacts it just
+/// wrote or matched. Dropping it closes the connection, which undoes an open transaction.
 struct Writer {
     conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
     open: bool,
@@ -176,13 +168,8 @@ struct Writer {
 
 impl Writer {
     async fn new(pool: &sqlx::SqlitePool) -> Result<Self, AppError> {
-        let mut conn = pool.acquire().await?;
-        conn.close_on_drop();
-        sqlx::query("PRAGMA foreign_keys = OFF")
-            .execute(&mut *conn)
-            .await?;
         Ok(Writer {
-            conn,
+            conn: db::unchecked_connection(pool).await?,
             open: false,
             rows: 0,
         })
