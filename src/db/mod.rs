@@ -23,6 +23,9 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// How long a statement waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The size in bytes the write-ahead log file is cut back to when it starts over.
+const WAL_SIZE_LIMIT: u64 = 64 << 20;
+
 /// Opens (creating if needed) the SQLite database at `path` with WAL, foreign keys and a
 /// busy timeout, as every connection of the app needs them.
 pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
@@ -33,7 +36,9 @@ pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
         // NORMAL is durable across application crashes in WAL mode and much faster than FULL.
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT);
+        .busy_timeout(BUSY_TIMEOUT)
+        // A log that grew during a large import shrinks back once it starts over.
+        .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
     SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
@@ -62,6 +67,15 @@ pub async fn unchecked_connection(
         .execute(&mut *conn)
         .await?;
     Ok(conn)
+}
+
+/// Copies committed pages from the write-ahead log into the database file, as far as no
+/// reader still needs the log; it neither waits for nor blocks readers and writers.
+pub async fn checkpoint(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Seconds since the Unix epoch, the unit of every timestamp column.

@@ -249,8 +249,8 @@ async fn an_import_never_touches_blacklisting_or_other_groups(pool: SqlitePool) 
         ]
     );
 
-    // The importer writes on a connection without foreign-key checks, closed after the
-    // import: every connection the app gets from the pool still checks them.
+    // The importer writes on a connection without foreign-key checks or automatic
+    // checkpoints, closed after the import: every connection of the pool still has both.
     let mut connections = Vec::new();
     for _ in 0..pool.size() {
         connections.push(pool.acquire().await.unwrap());
@@ -261,6 +261,14 @@ async fn an_import_never_touches_blacklisting_or_other_groups(pool: SqlitePool) 
             .await
             .unwrap();
         assert_eq!(on, 1, "foreign keys are on for the app's connections");
+        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            pages, 1000,
+            "the app's connections checkpoint the log themselves"
+        );
     }
     drop(connections);
     db::contacts::delete(
