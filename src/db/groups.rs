@@ -226,7 +226,7 @@ pub async fn add_members(
     // transaction, and the groups are checked in it, so the foreign-key lookup per new
     // membership (a random read of the contacts table each) is skipped.
     let mut conn = super::unchecked_connection(pool).await?;
-    let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+    let mut tx = sqlx::Connection::begin_with(&mut *conn, super::BEGIN_WRITE).await?;
     let groups = names_of(&mut tx, workspace_id, group_ids).await?;
     let source_group = match selection {
         Selection::AllMatching(filter) => super::contacts::group_only(filter),

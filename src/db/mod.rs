@@ -45,13 +45,17 @@ pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
         .await
 }
 
-/// Starts a transaction that will write, taking SQLite's write lock at once (waiting up
-/// to the busy timeout for another writer). A deferred transaction that reads first and
-/// then writes fails at once, without waiting, if another connection wrote in between.
+/// How every transaction that will write starts: taking SQLite's write lock at once
+/// (waiting up to the busy timeout for another writer). A deferred transaction that
+/// reads first and then writes fails at once, without waiting, if another connection
+/// wrote in between.
+pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// Starts a transaction that will write ([`BEGIN_WRITE`]).
 pub async fn begin_write(
     pool: &SqlitePool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+    pool.begin_with(BEGIN_WRITE).await
 }
 
 /// A connection of its own without foreign-key checks, for bulk writes whose every
