@@ -9,17 +9,25 @@ CARGO_LEPTOS_VERSION := 0.3.10
 # The wasm-bindgen CLI must match the library version locked in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+# Binaryen's wasm-opt, pinned in tools/binaryen/package.json and installed there by npm.
+# cargo-leptos runs the first `wasm-opt` on the PATH for release builds; Debian's
+# binaryen 108 turns this app's WASM into a bundle that never hydrates.
+WASM_OPT_DIR := tools/binaryen
+BINARYEN_VERSION := $(shell sed -n 's/.*"binaryen": "\([0-9.]*\)".*/\1/p' $(WASM_OPT_DIR)/package.json)
+export PATH := $(CURDIR)/$(WASM_OPT_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 # Where the end-to-end suite's server keeps its (fresh each run) database.
 E2E_DATA_DIR := target/e2e-data
+# The same for `make screenshots`.
+SCREENSHOTS_DATA_DIR := target/screenshots-data
 
-.PHONY: help run test bench tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt chromium end2end-deps lint unit e2e
+.PHONY: help run test bench screenshots tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt node chromium end2end-deps lint unit e2e e2e-release
 
 help:
 	@echo "make run    build (release) and serve Contacts on ./data/contacts.db"
 	@echo "make test   fmt, clippy, unit + database tests, then the Playwright suite"
 	@echo "make bench  run the benchmarks and print their figures"
+	@echo "make screenshots  retake the README's screenshots from the release build"
 
 ## --- the two commands ---------------------------------------------------------------
 
@@ -28,11 +36,18 @@ run: tools
 	@echo "Serving Contacts; open the URL printed below (Ctrl-C stops it)."
 	LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD ./target/release/contacts
 
-test: test-tools lint unit e2e
+test: test-tools lint unit e2e e2e-release
 
 bench: tools
 	cargo leptos build --release
 	cargo bench --features ssr --bench contacts
+
+# The README's pictures (docs/screenshots/), taken from the release build on a fresh database.
+screenshots: test-tools
+	rm -rf $(SCREENSHOTS_DATA_DIR)
+	CONTACTS_DATA_DIR=$(SCREENSHOTS_DATA_DIR) LEPTOS_ENV=PROD \
+		LEPTOS_END2END_CMD="npx playwright test --config screenshots.config.ts" \
+		cargo leptos end-to-end --release
 
 ## --- steps --------------------------------------------------------------------------
 
@@ -44,9 +59,17 @@ lint:
 unit:
 	cargo test --features ssr
 
-e2e:
+# The Playwright suite against a debug build: quick to rebuild while developing, and
+# only a debug build logs Leptos' hydration warnings, which the suite fails on.
+e2e: test-tools
 	rm -rf $(E2E_DATA_DIR)
 	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) CI=$${CI:-} cargo leptos end-to-end
+
+# The Playwright suite against the release build that `make run` serves: only this
+# build runs wasm-opt, so only this catches a bundle that does not start.
+e2e-release: test-tools
+	rm -rf $(E2E_DATA_DIR)
+	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) LEPTOS_ENV=PROD CI=$${CI:-} cargo leptos end-to-end --release
 
 ## --- installs (idempotent) ------------------------------------------------------------
 
@@ -66,14 +89,18 @@ wasm-bindgen:
 	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" \
 		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
 
-wasm-opt:
-	@command -v wasm-opt >/dev/null \
-		|| { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq binaryen; }
+wasm-opt: node
+	@grep -qs '"version": "$(BINARYEN_VERSION)"' $(WASM_OPT_DIR)/node_modules/binaryen/package.json \
+		|| (cd $(WASM_OPT_DIR) && npm ci --no-audit --no-fund --loglevel=error)
+
+node:
+	@command -v npm >/dev/null \
+		|| { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
 
 chromium:
 	@command -v chromium >/dev/null \
 		|| { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
-end2end-deps:
+end2end-deps: node
 	@[ -d end2end/node_modules/@playwright/test ] \
 		|| (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)

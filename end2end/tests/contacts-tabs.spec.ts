@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { signInAsAdmin, hydrated } from "./pages/accounts";
 
 test("each Contacts tab has its own address that survives reload and back", async ({ page }) => {

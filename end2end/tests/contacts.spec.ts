@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { readFile } from "node:fs/promises";
 import { signInAsAdmin, hydrated } from "./pages/accounts";
 import { ContactsPage, uniqueMobile, uniqueName } from "./pages/contacts";

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { ADMIN, SetupPage, Shell } from "./pages/accounts";
 
 test("a fresh install creates its workspace and signs the admin in", async ({ page }) => {

@@ -1,4 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "./fixtures";
+import type { Page } from "@playwright/test";
 import { signInAsAdmin } from "./pages/accounts";
 import { ContactsPage, uniqueMobile, uniqueName } from "./pages/contacts";
 import { GroupsPage } from "./pages/groups";

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { SettingsPage, Shell, SignInPage, signInAsAdmin, uniqueEmail } from "./pages/accounts";
 
 test("an editor added by the admin can sign in", async ({ page, browser }) => {

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { ADMIN, Shell, SignInPage, signInAsAdmin } from "./pages/accounts";
 
 test("signing out and in again", async ({ page }) => {

@@ -99,7 +99,11 @@ pub fn ContactsTab() -> impl IntoView {
         move || (filter.get(), dialog.changes.get()),
         |(filter, _)| count_contacts(filter),
     );
-    let total_now = Signal::derive(move || total.get().and_then(Result::ok));
+    // The count as the labels outside the Transition read it. An effect copies it there:
+    // reading the resource itself outside a Transition is not hydration-safe.
+    let total_now = RwSignal::new(None::<i64>);
+    Effect::new(move |_| total_now.set(total.get().and_then(Result::ok)));
+    let total_now: Signal<Option<i64>> = total_now.into();
     let selection = Signal::derive(move || {
         if all_matching.get() {
             Selection::AllMatching(filter.get())
