@@ -328,7 +328,7 @@ async fn groups(
             .await
             .expect("group");
         let started = Instant::now();
-        let change = groups::add_members(pool, workspace_id, &[target], &matching)
+        let change = groups::add_members(pool, workspace_id, &[target], &[], &matching)
             .await
             .expect("add");
         samples.push(started.elapsed());

@@ -3,8 +3,9 @@
 use crate::api::auth::current_user;
 use crate::components::nav::SideNav;
 use crate::components::toast::ToastRegion;
+use crate::components::user::UserResource;
 use crate::error::AppError;
-use crate::model::CurrentUser;
+use crate::pages::account::AccountPage;
 use crate::pages::contacts::upload::UploadTab;
 use crate::pages::contacts::{ContactsPage, ContactsTab, GroupsTab};
 use crate::pages::not_found::NotFound;
@@ -36,9 +37,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The signed-in user, loaded once per page load and shared through context.
-pub type UserResource = Resource<Result<CurrentUser, AppError>>;
-
 /// The app: routes for set-up, sign-in and the signed-in pages.
 #[component]
 pub fn App() -> impl IntoView {
@@ -60,6 +58,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("groups") view=GroupsTab/>
                     </ParentRoute>
                     <Route path=path!("/settings") view=SettingsPage/>
+                    <Route path=path!("/account") view=AccountPage/>
                 </ParentRoute>
             </Routes>
         </Router>

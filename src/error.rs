@@ -26,6 +26,14 @@ pub enum AppError {
     /// Signed in, but the role does not allow this.
     #[error("You don't have permission to do that.")]
     Forbidden,
+    /// Signed in with a password an admin set: it must be changed before anything else.
+    #[error("Choose a new password first: the one you signed in with was set by an admin.")]
+    PasswordChangeRequired,
+    /// A state-changing request that did not come from the app's own pages.
+    #[error(
+        "This request did not come from a Contacts page, so it was refused. Open Contacts and try again."
+    )]
+    CrossOrigin,
     /// The thing asked for does not exist in this workspace.
     #[error("{0}")]
     NotFound(String),
@@ -38,6 +46,15 @@ pub enum AppError {
     /// Too many attempts; the message says how long to wait.
     #[error("{0}")]
     TooManyRequests(String),
+    /// The request was not one the app sends (malformed, or from another site).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request's body is larger than its route accepts; the message names the limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The server cannot take this on now (e.g. its disk is nearly full); try later.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something failed on the server; the detail is in the server's log only.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -66,13 +83,15 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             AppError::Unauthorized => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::CrossOrigin | AppError::PasswordChangeRequired => 403,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
             AppError::Invalid(_) => 422,
             AppError::TooManyRequests(_) => 429,
+            AppError::BadRequest(_) => 400,
+            AppError::TooLarge(_) => 413,
             AppError::Internal => 500,
-            AppError::Network => 503,
+            AppError::Network | AppError::Unavailable(_) => 503,
         }
     }
 
@@ -95,12 +114,25 @@ impl AppError {
     }
 }
 
+/// What a request that the app's own pages never send gets: its arguments did not decode.
+pub const MALFORMED: &str = "The request was malformed. Reload the page and try again.";
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        match value {
+        let error = match value {
             ServerFnErrorErr::Request(_) => AppError::Network,
+            // The caller's fault, not ours: a warning, and a 400 rather than a 500.
+            ServerFnErrorErr::Args(detail)
+            | ServerFnErrorErr::Deserialization(detail)
+            | ServerFnErrorErr::MissingArg(detail) => {
+                #[cfg(feature = "ssr")]
+                tracing::warn!(%detail, "malformed server function request");
+                #[cfg(not(feature = "ssr"))]
+                leptos::logging::warn!("malformed server function response: {detail}");
+                AppError::BadRequest(MALFORMED.into())
+            }
             other => {
                 #[cfg(feature = "ssr")]
                 tracing::error!(error = %other, "server function failed");
@@ -108,7 +140,27 @@ impl FromServerFnError for AppError {
                 leptos::logging::error!("server function failed: {other}");
                 AppError::Internal
             }
+        };
+        // A server function whose arguments failed to decode never runs its body, so the
+        // status is set here; otherwise server_fn answers every error with a 500.
+        #[cfg(feature = "ssr")]
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(status) = http::StatusCode::from_u16(error.status_code())
+        {
+            response.set_status(status);
         }
+        error
+    }
+}
+
+/// Every plain axum route answers its errors as server functions do: the status, and
+/// the error as JSON (which the browser's code reads with the same type).
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = http::StatusCode::from_u16(self.status_code())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(self)).into_response()
     }
 }
 

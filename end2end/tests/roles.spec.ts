@@ -1,5 +1,5 @@
 import { expect, test } from "./fixtures";
-import { SettingsPage, Shell, SignInPage, signInAsAdmin, uniqueEmail } from "./pages/accounts";
+import { SettingsPage, Shell, signInAsAdmin, signInAsNewUser, uniqueEmail } from "./pages/accounts";
 
 test("an editor added by the admin can sign in", async ({ page, browser }) => {
   await signInAsAdmin(page);
@@ -9,16 +9,11 @@ test("an editor added by the admin can sign in", async ({ page, browser }) => {
   await settings.addUser(email, "editor temp pass", "Editor");
   await expect(page.getByRole("cell", { name: email, exact: true })).toBeVisible();
 
-  const context = await browser.newContext();
-  const editorPage = await context.newPage();
-  const signIn = new SignInPage(editorPage);
-  await signIn.goto();
-  await signIn.signIn(email, "editor temp pass");
-  await expect(editorPage).toHaveURL(/\/contacts$/);
+  const editorPage = await signInAsNewUser(browser, email, "editor temp pass");
   const shell = new Shell(editorPage);
   await expect(shell.signedInUser()).toHaveText(email);
   await expect(shell.nav().getByRole("link", { name: "Settings" })).toHaveCount(0);
-  await context.close();
+  await editorPage.context().close();
 });
 
 test("a viewer cannot reach the admin page", async ({ page, browser }) => {
@@ -28,12 +23,7 @@ test("a viewer cannot reach the admin page", async ({ page, browser }) => {
   const email = uniqueEmail("viewer");
   await settings.addUser(email, "viewer temp pass", "Viewer");
 
-  const context = await browser.newContext();
-  const viewerPage = await context.newPage();
-  const signIn = new SignInPage(viewerPage);
-  await signIn.goto();
-  await signIn.signIn(email, "viewer temp pass");
-  await expect(viewerPage).toHaveURL(/\/contacts$/);
+  const viewerPage = await signInAsNewUser(browser, email, "viewer temp pass");
   await expect(new Shell(viewerPage).nav().getByRole("link", { name: "Settings" })).toHaveCount(0);
 
   // The contacts are readable, but there is nothing to create with.
@@ -46,5 +36,5 @@ test("a viewer cannot reach the admin page", async ({ page, browser }) => {
   await viewerPage.goto("/settings");
   await expect(viewerPage.getByRole("alert")).toHaveText("Only admins can open Settings.");
   await expect(viewerPage.getByRole("button", { name: "Add user" })).toHaveCount(0);
-  await context.close();
+  await viewerPage.context().close();
 });

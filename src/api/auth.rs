@@ -32,30 +32,29 @@ pub async fn create_workspace(
 }
 
 /// Signs in with email and password. The message is the same for an unknown email and a
-/// wrong password, so the form does not reveal who has an account.
+/// wrong password, so the form does not reveal who has an account. The attempt is
+/// counted against the address and the account before the password is checked.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     use crate::db;
     use crate::server::password::verify_password;
-    use crate::server::throttle::wait_message;
     use std::time::Instant;
     super::ssr::respond(async move {
         let state = super::ssr::state()?;
-        let ip = super::ssr::client_ip();
-        if let Some(wait) = state.throttle.wait_before_attempt(ip, Instant::now()) {
-            return Err(AppError::TooManyRequests(wait_message(wait)));
-        }
+        let ip = super::ssr::client_ip(&state.config)?;
         let email = email.trim().to_lowercase();
+        state
+            .throttle
+            .reserve(ip, &email, Instant::now())
+            .map_err(|limited| AppError::TooManyRequests(limited.message()))?;
         let credentials = db::users::credentials_by_email(&state.pool, &email).await?;
         let stored = credentials.as_ref().map(|c| c.password_hash.clone());
+        let wrong = || AppError::invalid("password", "Wrong email or password.");
         if !verify_password(password, stored).await? {
-            state.throttle.record_failure(ip, Instant::now());
-            return Err(AppError::invalid("password", "Wrong email or password."));
+            return Err(wrong());
         }
-        let Some(credentials) = credentials else {
-            return Err(AppError::invalid("password", "Wrong email or password."));
-        };
-        state.throttle.record_success(ip);
+        let credentials = credentials.ok_or_else(wrong)?;
+        state.throttle.succeeded(ip, &email);
         start::start_session(&state, credentials.workspace_id, credentials.id).await
     })
     .await
@@ -65,22 +64,80 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     use crate::db;
-    use crate::server::session::{clear_cookie, cookie_is_secure};
     super::ssr::respond(async move {
         let state = super::ssr::state()?;
         if let Some(session) = super::ssr::session() {
             db::sessions::delete(&state.pool, &session.token_hash).await?;
         }
-        let secure = cookie_is_secure(state.config.cookie_security, &super::ssr::headers()?);
-        super::ssr::set_cookie(&clear_cookie(secure))
+        start::clear_session_cookie(&state)
     })
     .await
 }
 
-/// The signed-in user and their workspace.
+/// Ends every session of the signed-in user, this one included.
+#[server(endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    use crate::db;
+    super::ssr::respond(async move {
+        let state = super::ssr::state()?;
+        let user = super::ssr::signed_in_user()?;
+        let mut conn = state.pool.acquire().await?;
+        db::sessions::end_all_of_user(&mut conn, user.id, None).await?;
+        start::clear_session_cookie(&state)
+    })
+    .await
+}
+
+/// Replaces the signed-in user's password (the current one is required); every other
+/// session of theirs ends, this one stays signed in.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    use crate::db;
+    use crate::db::users::PasswordOwner;
+    use crate::model::account::check_new_password;
+    use crate::server::password::{hash_password, verify_password};
+    super::ssr::respond(async move {
+        let state = super::ssr::state()?;
+        let session = super::ssr::session().ok_or(AppError::Unauthorized)?;
+        let user = &session.user;
+        if let Err(message) = check_new_password(&new_password) {
+            return Err(AppError::invalid("new_password", message));
+        }
+        if new_password == current_password {
+            return Err(AppError::invalid(
+                "new_password",
+                "Choose a password different from the current one.",
+            ));
+        }
+        let stored = db::users::password_hash(&state.pool, user.workspace_id, user.id).await?;
+        if !verify_password(current_password, Some(stored)).await? {
+            return Err(AppError::invalid(
+                "current_password",
+                "That is not your current password.",
+            ));
+        }
+        let hash = hash_password(new_password).await?;
+        db::users::set_password(
+            &state.pool,
+            user.workspace_id,
+            user.id,
+            &hash,
+            PasswordOwner::User,
+            Some(&session.token_hash),
+        )
+        .await
+    })
+    .await
+}
+
+/// The signed-in user and their workspace (also while an admin-set password waits to be
+/// changed: the page frame shows who is signed in).
 #[server(name = FetchCurrentUser, endpoint = "current_user")]
 pub async fn current_user() -> Result<CurrentUser, AppError> {
-    super::ssr::respond(async move { super::ssr::require_user() }).await
+    super::ssr::respond(async move { super::ssr::signed_in_user() }).await
 }
 
 #[cfg(feature = "ssr")]
@@ -88,7 +145,9 @@ mod start {
     use crate::api::ssr::{headers, set_cookie};
     use crate::db;
     use crate::error::AppError;
-    use crate::server::session::{cookie_is_secure, new_token, session_cookie, token_hash};
+    use crate::server::session::{
+        clear_cookie, cookie_is_secure, new_token, session_cookie, token_hash,
+    };
     use crate::server::state::AppState;
 
     /// Stores a new session and sets its cookie.
@@ -107,7 +166,13 @@ mod start {
             db::now() + max_age,
         )
         .await?;
-        let secure = cookie_is_secure(state.config.cookie_security, &headers()?);
+        let secure = cookie_is_secure(&state.config, &headers()?);
         set_cookie(&session_cookie(&token, max_age, secure))
+    }
+
+    /// Tells the browser to forget its session cookie.
+    pub fn clear_session_cookie(state: &AppState) -> Result<(), AppError> {
+        let secure = cookie_is_secure(&state.config, &headers()?);
+        set_cookie(&clear_cookie(secure))
     }
 }

@@ -94,22 +94,15 @@ pub async fn save_contact(
         let user = ssr::require_editor()?;
         let record = super::contact_form::record(&input)?;
         let pool = ssr::state()?.pool;
-        let id = match id {
-            None => db::contacts::create(&pool, user.workspace_id, &record).await?,
-            Some(id) => {
-                db::contacts::update(&pool, user.workspace_id, id, &record).await?;
-                id
-            }
-        };
-        let mut groups = group_ids;
-        for name in &new_groups {
-            let group = db::groups::find_or_create(&pool, user.workspace_id, name).await?;
-            if !groups.contains(&group) {
-                groups.push(group);
-            }
-        }
-        db::groups::set_groups_of_contact(&pool, user.workspace_id, id, &groups).await?;
-        Ok(id)
+        db::contacts::save_with_groups(
+            &pool,
+            user.workspace_id,
+            id,
+            &record,
+            &group_ids,
+            &new_groups,
+        )
+        .await
     })
     .await
 }

@@ -62,20 +62,14 @@ pub async fn add_to_groups(
     ssr::respond(async move {
         let user = ssr::require_editor()?;
         let pool = ssr::state()?.pool;
-        let mut ids = group_ids;
-        for name in &new_groups {
-            let id = db::groups::find_or_create(&pool, user.workspace_id, name).await?;
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        if ids.is_empty() {
-            return Err(AppError::invalid(
-                "groups",
-                "Choose a group, or type the name of a new one.",
-            ));
-        }
-        db::groups::add_members(&pool, user.workspace_id, &ids, &selection).await
+        db::groups::add_members(
+            &pool,
+            user.workspace_id,
+            &group_ids,
+            &new_groups,
+            &selection,
+        )
+        .await
     })
     .await
 }

@@ -14,8 +14,10 @@ pub mod users;
 pub(crate) mod ssr {
     use crate::error::AppError;
     use crate::model::CurrentUser;
+    use crate::server::config::Config;
     use crate::server::session::Session;
     use crate::server::state::AppState;
+    use crate::server::throttle::client_address;
     use axum::extract::ConnectInfo;
     use http::request::Parts;
     use leptos::prelude::*;
@@ -37,9 +39,20 @@ pub(crate) mod ssr {
         use_context::<Parts>().and_then(|parts| parts.extensions.get::<Session>().cloned())
     }
 
-    /// The signed-in user, or `Unauthorized`.
-    pub fn require_user() -> Result<CurrentUser, AppError> {
+    /// The signed-in user, even one who must still change an admin-set password: only
+    /// for showing the page frame, changing the password and signing out.
+    pub fn signed_in_user() -> Result<CurrentUser, AppError> {
         session().map(|s| s.user).ok_or(AppError::Unauthorized)
+    }
+
+    /// The signed-in user, or `Unauthorized` (`PasswordChangeRequired` until they have
+    /// replaced a password an admin set).
+    pub fn require_user() -> Result<CurrentUser, AppError> {
+        let user = signed_in_user()?;
+        if user.must_change_password {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        Ok(user)
     }
 
     /// The signed-in user if they are an admin.
@@ -67,16 +80,15 @@ pub(crate) mod ssr {
         Ok(parts()?.headers)
     }
 
-    /// The client's address (unspecified when the server runs without connect info, as in tests).
-    pub fn client_ip() -> IpAddr {
-        use_context::<Parts>()
-            .and_then(|parts| {
-                parts
-                    .extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|info| info.0.ip())
-            })
-            .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED))
+    /// The client's address: the connection's, or the one a trusted proxy forwarded
+    /// (unspecified when the server runs without connect info, as in tests).
+    pub fn client_ip(config: &Config) -> Result<IpAddr, AppError> {
+        let parts = parts()?;
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |info| info.0.ip());
+        Ok(client_address(config, peer, &parts.headers))
     }
 
     /// Adds a `Set-Cookie` header to the response.

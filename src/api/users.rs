@@ -16,8 +16,8 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     .await
 }
 
-/// Adds a user with a temporary password to the admin's workspace; returns their email
-/// as stored (trimmed, lower case).
+/// Adds a user with a temporary password to the admin's workspace (they choose their own
+/// at first sign-in); returns their email as stored (trimmed, lower case).
 #[server(endpoint = "add_user")]
 pub async fn add_user(email: String, password: String, role: Role) -> Result<String, AppError> {
     use super::ssr;
@@ -28,7 +28,9 @@ pub async fn add_user(email: String, password: String, role: Role) -> Result<Str
         let admin = ssr::require_admin()?;
         let email = validate_new_user(&email, &password)?;
         let hash = hash_password(password).await?;
-        db::users::create(&ssr::state()?.pool, admin.workspace_id, &email, &hash, role).await?;
+        let pool = ssr::state()?.pool;
+        db::users::create_with_temporary_password(&pool, admin.workspace_id, &email, &hash, role)
+            .await?;
         Ok(email)
     })
     .await
@@ -42,6 +44,45 @@ pub async fn change_role(user_id: i64, role: Role) -> Result<(), AppError> {
     ssr::respond(async move {
         let admin = ssr::require_admin()?;
         db::users::set_role(&ssr::state()?.pool, admin.workspace_id, user_id, role).await
+    })
+    .await
+}
+
+/// Removes a user of the admin's workspace; their sessions end at once.
+#[server(endpoint = "remove_user")]
+pub async fn remove_user(user_id: i64) -> Result<(), AppError> {
+    use super::ssr;
+    use crate::db;
+    ssr::respond(async move {
+        let admin = ssr::require_admin()?;
+        db::users::remove(&ssr::state()?.pool, admin.workspace_id, user_id, admin.id).await
+    })
+    .await
+}
+
+/// Gives a user of the admin's workspace a new temporary password (for a forgotten one):
+/// their sessions end, and they choose their own password at their next sign-in.
+#[server(endpoint = "reset_password")]
+pub async fn reset_password(user_id: i64, password: String) -> Result<(), AppError> {
+    use super::ssr;
+    use crate::db;
+    use crate::db::users::PasswordOwner;
+    use crate::model::account::check_new_password;
+    use crate::server::password::hash_password;
+    ssr::respond(async move {
+        let admin = ssr::require_admin()?;
+        check_new_password(&password).map_err(|message| AppError::invalid("password", message))?;
+        let hash = hash_password(password).await?;
+        let pool = ssr::state()?.pool;
+        db::users::set_password(
+            &pool,
+            admin.workspace_id,
+            user_id,
+            &hash,
+            PasswordOwner::Admin,
+            None,
+        )
+        .await
     })
     .await
 }

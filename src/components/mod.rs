@@ -6,3 +6,4 @@ pub mod group_picker;
 pub mod nav;
 pub mod role_gate;
 pub mod toast;
+pub mod user;

@@ -31,6 +31,7 @@ pub fn SideNav(user: CurrentUser) -> impl IntoView {
             <div class="sidenav-account">
                 <span class="account-email" data-testid="signed-in-user">{user.email}</span>
                 <span class="account-role">{user.role.label()}</span>
+                <A href="/account">"Account"</A>
                 <ActionForm action=sign_out>
                     <button type="submit" class="button button-quiet">"Sign out"</button>
                 </ActionForm>

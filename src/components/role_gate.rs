@@ -1,6 +1,6 @@
 //! Shows its children only to users whose role allows it.
 
-use crate::app::UserResource;
+use crate::components::user::UserResource;
 use crate::model::Role;
 use leptos::prelude::*;
 

@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::model::contact::{
     ContactFilter, ContactSort, Cursor, PageRequest, SearchTerm, Selection,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 /// A contact's stored values, normalised (numbers in E.164).
 #[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -126,6 +126,15 @@ pub async fn create(
     workspace_id: i64,
     record: &ContactRecord,
 ) -> Result<i64, AppError> {
+    insert(&mut *pool.acquire().await?, workspace_id, record).await
+}
+
+/// [`create`] on the caller's connection (or transaction).
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    workspace_id: i64,
+    record: &ContactRecord,
+) -> Result<i64, AppError> {
     let query = sqlx::query(
         "INSERT INTO contacts (workspace_id, first_name, last_name, sort_name, mobile, mobile_national,
              country, email, external_id, whatsapp, viber, line_id, wechat_id, messenger_id, attributes)
@@ -133,21 +142,21 @@ pub async fn create(
          RETURNING id",
     );
     let result = bind_record(query, workspace_id, record)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await
         .and_then(|row| row.try_get::<i64, _>(0));
     match result {
         Ok(id) => Ok(id),
         Err(e) if super::is_unique_violation(&e) => {
-            Err(mobile_taken(pool, workspace_id, record).await)
+            Err(mobile_taken(conn, workspace_id, record).await)
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// Changes a contact of the workspace.
+/// Changes a contact of the workspace, on the caller's connection (or transaction).
 pub async fn update(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     workspace_id: i64,
     id: i64,
     record: &ContactRecord,
@@ -161,29 +170,60 @@ pub async fn update(
     );
     let result = bind_record(query, workspace_id, record)
         .bind(id)
-        .execute(pool)
+        .execute(&mut *conn)
         .await;
     match result {
         Ok(done) if done.rows_affected() == 0 => Err(not_found()),
         Ok(_) => Ok(()),
         Err(e) if super::is_unique_violation(&e) => {
-            Err(mobile_taken(pool, workspace_id, record).await)
+            Err(mobile_taken(conn, workspace_id, record).await)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Creates a contact (no `id`) or changes one, and makes its groups exactly the chosen
+/// ones plus those named in `new_groups` (created if no group has the name): one
+/// transaction, so a failure (a number taken, a chosen group deleted meanwhile) leaves
+/// nothing behind. Returns the contact's id.
+pub async fn save_with_groups(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    id: Option<i64>,
+    record: &ContactRecord,
+    group_ids: &[i64],
+    new_groups: &[String],
+) -> Result<i64, AppError> {
+    let mut tx = super::begin_write(pool).await?;
+    let id = match id {
+        None => insert(&mut tx, workspace_id, record).await?,
+        Some(id) => {
+            update(&mut tx, workspace_id, id, record).await?;
+            id
+        }
+    };
+    let groups =
+        super::groups::chosen_and_new(&mut tx, workspace_id, group_ids, new_groups).await?;
+    super::groups::set_groups_of_contact(&mut tx, workspace_id, id, &groups).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 fn not_found() -> AppError {
     AppError::NotFound("This contact no longer exists. It may have been deleted.".into())
 }
 
-async fn mobile_taken(pool: &SqlitePool, workspace_id: i64, record: &ContactRecord) -> AppError {
+async fn mobile_taken(
+    conn: &mut SqliteConnection,
+    workspace_id: i64,
+    record: &ContactRecord,
+) -> AppError {
     let owner: Result<Option<(String, String)>, _> = sqlx::query_as(
         "SELECT first_name, last_name FROM contacts WHERE workspace_id = ?1 AND mobile = ?2",
     )
     .bind(workspace_id)
     .bind(&record.mobile)
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await;
     let name = match owner {
         Ok(Some((first, last))) => {
@@ -914,7 +954,9 @@ mod tests {
 
         let mut changed = stored.record.clone();
         changed.last_name = "Tan".into();
-        update(&pool, ws, id, &changed).await.unwrap();
+        update(&mut pool.acquire().await.unwrap(), ws, id, &changed)
+            .await
+            .unwrap();
         assert_eq!(get(&pool, ws, id).await.unwrap().record.last_name, "Tan");
         // Search follows the change.
         let found = page(
@@ -984,7 +1026,13 @@ mod tests {
             Err(AppError::NotFound(_))
         ));
         assert!(matches!(
-            update(&pool, other, id, &person("X", "Y", None)).await,
+            update(
+                &mut pool.acquire().await.unwrap(),
+                other,
+                id,
+                &person("X", "Y", None)
+            )
+            .await,
             Err(AppError::NotFound(_))
         ));
         assert_eq!(

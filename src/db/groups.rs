@@ -7,7 +7,7 @@
 use crate::error::AppError;
 use crate::model::contact::Selection;
 use crate::model::group::{GroupInput, GroupRef, GroupSummary, MembershipChange, group_name_key};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 
 #[derive(sqlx::FromRow)]
@@ -169,7 +169,7 @@ pub async fn list(
 /// The id of the group with this name (ignoring case), creating it if there is none.
 /// Two people creating the same name at once end up with one group.
 pub async fn find_or_create(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     workspace_id: i64,
     name: &str,
 ) -> Result<i64, AppError> {
@@ -181,20 +181,38 @@ pub async fn find_or_create(
         .bind(workspace_id)
         .bind(&input.name)
         .bind(group_name_key(&input.name))
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     Ok(
         sqlx::query_scalar("SELECT id FROM groups WHERE workspace_id = ?1 AND name_key = ?2")
             .bind(workspace_id)
             .bind(group_name_key(&input.name))
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await?,
     )
 }
 
+/// The ids of the chosen groups and of the groups named in `new_names` (created if no
+/// group has the name), each once, in that order.
+pub async fn chosen_and_new(
+    conn: &mut SqliteConnection,
+    workspace_id: i64,
+    chosen: &[i64],
+    new_names: &[String],
+) -> Result<Vec<i64>, AppError> {
+    let mut ids = chosen.to_vec();
+    for name in new_names {
+        let id = find_or_create(conn, workspace_id, name).await?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
 /// Names of groups of the workspace, checking each still exists.
 async fn names_of(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    conn: &mut SqliteConnection,
     workspace_id: i64,
     group_ids: &[i64],
 ) -> Result<Vec<String>, AppError> {
@@ -204,7 +222,7 @@ async fn names_of(
             sqlx::query_scalar("SELECT name FROM groups WHERE workspace_id = ?1 AND id = ?2")
                 .bind(workspace_id)
                 .bind(id)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *conn)
                 .await?;
         names.push(name.ok_or_else(|| {
             AppError::NotFound("One of the chosen groups no longer exists. Choose again.".into())
@@ -213,12 +231,14 @@ async fn names_of(
     Ok(names)
 }
 
-/// Adds the selected contacts to each group in one set-based statement per group.
-/// `changed` counts new memberships; `unchanged` those that already existed.
+/// Adds the selected contacts to each chosen group and to the groups named in
+/// `new_groups` (created first), in one transaction and one set-based statement per
+/// group. `changed` counts new memberships; `unchanged` those that already existed.
 pub async fn add_members(
     pool: &SqlitePool,
     workspace_id: i64,
     group_ids: &[i64],
+    new_groups: &[String],
     selection: &Selection,
 ) -> Result<MembershipChange, AppError> {
     let selected = super::contacts::count_selection(pool, workspace_id, selection).await?;
@@ -227,6 +247,14 @@ pub async fn add_members(
     // membership (a random read of the contacts table each) is skipped.
     let mut conn = super::unchecked_connection(pool).await?;
     let mut tx = sqlx::Connection::begin_with(&mut *conn, super::BEGIN_WRITE).await?;
+    let group_ids = chosen_and_new(&mut tx, workspace_id, group_ids, new_groups).await?;
+    if group_ids.is_empty() {
+        return Err(AppError::invalid(
+            "groups",
+            "Choose a group, or type the name of a new one.",
+        ));
+    }
+    let group_ids = group_ids.as_slice();
     let groups = names_of(&mut tx, workspace_id, group_ids).await?;
     let source_group = match selection {
         Selection::AllMatching(filter) => super::contacts::group_only(filter),
@@ -322,15 +350,15 @@ pub async fn groups_of(
     Ok(map)
 }
 
-/// Makes a contact's groups exactly `group_ids` (the contact dialog's Groups field).
+/// Makes a contact's groups exactly `group_ids` (the contact dialog's Groups field), in
+/// the caller's transaction.
 pub async fn set_groups_of_contact(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     workspace_id: i64,
     contact_id: i64,
     group_ids: &[i64],
 ) -> Result<(), AppError> {
-    let mut tx = super::begin_write(pool).await?;
-    names_of(&mut tx, workspace_id, group_ids).await?;
+    names_of(conn, workspace_id, group_ids).await?;
     let json = serde_json::to_string(group_ids).map_err(|e| AppError::internal("group ids", e))?;
     sqlx::query(
         "DELETE FROM memberships WHERE contact_id = ?1 AND workspace_id = ?2
@@ -339,7 +367,7 @@ pub async fn set_groups_of_contact(
     .bind(contact_id)
     .bind(workspace_id)
     .bind(&json)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
     sqlx::query(
         "INSERT OR IGNORE INTO memberships (group_id, contact_id, workspace_id)
@@ -349,9 +377,8 @@ pub async fn set_groups_of_contact(
     .bind(contact_id)
     .bind(workspace_id)
     .bind(&json)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -452,13 +479,18 @@ mod tests {
             .await
             .unwrap();
         // Concurrent "create X" from two tabs ends with one group.
+        let (mut one, mut two) = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
         let (a, b) = tokio::join!(
-            find_or_create(&pool, ws, "VIP"),
-            find_or_create(&pool, ws, "vip")
+            find_or_create(&mut one, ws, "VIP"),
+            find_or_create(&mut two, ws, "vip")
         );
         assert_eq!(a.unwrap(), b.unwrap());
         assert_eq!(list(&pool, ws, "").await.unwrap().len(), 2);
-        assert!(find_or_create(&pool, ws, "   ").await.is_err());
+        assert!(
+            find_or_create(&mut pool.acquire().await.unwrap(), ws, "   ")
+                .await
+                .is_err()
+        );
     }
 
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
@@ -468,13 +500,13 @@ mod tests {
         let b = contact(&pool, ws, "Bob", 81000002).await;
         let c = contact(&pool, ws, "Cat", 81000003).await;
         let vip = create(&pool, ws, &group("VIP", false)).await.unwrap();
-        let first = add_members(&pool, ws, &[vip], &Selection::Ids(vec![a, b]))
+        let first = add_members(&pool, ws, &[vip], &[], &Selection::Ids(vec![a, b]))
             .await
             .unwrap();
         assert_eq!((first.changed, first.unchanged), (2, 0));
         assert_eq!(first.groups, ["VIP"]);
         let all = Selection::AllMatching(ContactFilter::default());
-        let second = add_members(&pool, ws, &[vip], &all).await.unwrap();
+        let second = add_members(&pool, ws, &[vip], &[], &all).await.unwrap();
         assert_eq!((second.changed, second.unchanged), (1, 2));
         assert_eq!(get(&pool, ws, vip).await.unwrap().member_count, 3);
         // "All matching" a search: by name, and by number digits.
@@ -484,7 +516,7 @@ mod tests {
                 search: search.into(),
                 ..Default::default()
             });
-            add_members(&pool, ws, &[cats], &found).await.unwrap();
+            add_members(&pool, ws, &[cats], &[], &found).await.unwrap();
         }
         assert_eq!(get(&pool, ws, cats).await.unwrap().member_count, 1);
         delete(&pool, ws, cats).await.unwrap();
@@ -520,19 +552,19 @@ mod tests {
         let theirs = create(&pool, other, &group("Theirs", false)).await.unwrap();
         let sel = Selection::Ids(vec![a]);
         assert!(matches!(
-            add_members(&pool, ws, &[theirs], &sel).await,
+            add_members(&pool, ws, &[theirs], &[], &sel).await,
             Err(AppError::NotFound(_))
         ));
         let gone = create(&pool, ws, &group("Gone", false)).await.unwrap();
         delete(&pool, ws, gone).await.unwrap();
         assert!(matches!(
-            add_members(&pool, ws, &[gone], &sel).await,
+            add_members(&pool, ws, &[gone], &[], &sel).await,
             Err(AppError::NotFound(_))
         ));
         // Another workspace's contacts are never added, whatever ids are sent.
         let mine = create(&pool, ws, &group("Mine", false)).await.unwrap();
         let b = contact(&pool, other, "Bob", 81000002).await;
-        let change = add_members(&pool, ws, &[mine], &Selection::Ids(vec![a, b]))
+        let change = add_members(&pool, ws, &[mine], &[], &Selection::Ids(vec![a, b]))
             .await
             .unwrap();
         assert_eq!(change.changed, 1);
@@ -540,17 +572,29 @@ mod tests {
         let their_members = create(&pool, other, &group("Their members", false))
             .await
             .unwrap();
-        add_members(&pool, other, &[their_members], &Selection::Ids(vec![b]))
-            .await
-            .unwrap();
+        add_members(
+            &pool,
+            other,
+            &[their_members],
+            &[],
+            &Selection::Ids(vec![b]),
+        )
+        .await
+        .unwrap();
         let theirs_filter = ContactFilter {
             group: Some(their_members),
             ..Default::default()
         };
         assert_eq!(contacts::count(&pool, ws, &theirs_filter).await.unwrap(), 0);
-        let change = add_members(&pool, ws, &[mine], &Selection::AllMatching(theirs_filter))
-            .await
-            .unwrap();
+        let change = add_members(
+            &pool,
+            ws,
+            &[mine],
+            &[],
+            &Selection::AllMatching(theirs_filter),
+        )
+        .await
+        .unwrap();
         assert_eq!((change.changed, change.unchanged), (0, 0));
     }
 
@@ -562,10 +606,10 @@ mod tests {
         contact(&pool, ws, "Cat", 81000003).await;
         let source = create(&pool, ws, &group("Source", false)).await.unwrap();
         let target = create(&pool, ws, &group("Target", false)).await.unwrap();
-        add_members(&pool, ws, &[source], &Selection::Ids(vec![a, b]))
+        add_members(&pool, ws, &[source], &[], &Selection::Ids(vec![a, b]))
             .await
             .unwrap();
-        add_members(&pool, ws, &[target], &Selection::Ids(vec![a]))
+        add_members(&pool, ws, &[target], &[], &Selection::Ids(vec![a]))
             .await
             .unwrap();
         let members = ContactFilter {
@@ -573,7 +617,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(contacts::count(&pool, ws, &members).await.unwrap(), 2);
-        let change = add_members(&pool, ws, &[target], &Selection::AllMatching(members))
+        let change = add_members(&pool, ws, &[target], &[], &Selection::AllMatching(members))
             .await
             .unwrap();
         assert_eq!((change.changed, change.unchanged), (1, 1));
@@ -592,10 +636,10 @@ mod tests {
         let unsub = create(&pool, ws, &group("Unsubscribed", false))
             .await
             .unwrap();
-        add_members(&pool, ws, &[news], &Selection::Ids(vec![ann, bob]))
+        add_members(&pool, ws, &[news], &[], &Selection::Ids(vec![ann, bob]))
             .await
             .unwrap();
-        add_members(&pool, ws, &[unsub], &Selection::Ids(vec![ann, cat]))
+        add_members(&pool, ws, &[unsub], &[], &Selection::Ids(vec![ann, cat]))
             .await
             .unwrap();
 
@@ -637,7 +681,7 @@ mod tests {
         remove_members(&pool, ws, unsub, &Selection::Ids(vec![cat]))
             .await
             .unwrap();
-        add_members(&pool, ws, &[news], &Selection::Ids(vec![cat]))
+        add_members(&pool, ws, &[news], &[], &Selection::Ids(vec![cat]))
             .await
             .unwrap();
         assert_eq!(
@@ -671,7 +715,7 @@ mod tests {
                 members.push(id);
             }
         }
-        add_members(&pool, ws, &[vip], &Selection::Ids(members.clone()))
+        add_members(&pool, ws, &[vip], &[], &Selection::Ids(members.clone()))
             .await
             .unwrap();
         for sort in ContactSort::ALL {

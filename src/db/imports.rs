@@ -7,7 +7,7 @@
 use crate::error::AppError;
 use crate::import::pipeline::NewContact;
 use crate::import::{ImportCounts, ImportOptions, ImportStatus, ImportSummary};
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
 /// A refused (or duplicate) row for the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,6 +169,7 @@ struct SummaryRow {
     invalid: i64,
     bytes_done: i64,
     group_name: Option<String>,
+    rejects_purged: bool,
 }
 
 impl From<SummaryRow> for ImportSummary {
@@ -190,41 +191,52 @@ impl From<SummaryRow> for ImportSummary {
             },
             bytes_done: r.bytes_done,
             group_name: r.group_name,
+            report_deleted: r.rejects_purged,
         }
     }
 }
 
 const SUMMARY: &str = "SELECT i.id, i.file_name, i.file_size, u.email AS user_email, i.created_at,
         i.status, i.error, i.rows_read, i.created, i.matched, i.duplicates, i.invalid,
-        i.bytes_done, g.name AS group_name
+        i.bytes_done, g.name AS group_name, i.rejects_purged
     FROM imports i
     LEFT JOIN users u ON u.id = i.user_id
     LEFT JOIN groups g ON g.id = i.group_id";
 
-/// Records a queued import.
-pub async fn create(
-    pool: &SqlitePool,
-    workspace_id: i64,
-    user_id: i64,
-    file_name: &str,
-    file_size: i64,
-    options: &ImportOptions,
-    group_id: Option<i64>,
-) -> Result<i64, AppError> {
-    let options = serde_json::to_string(options)
+/// An upload to record.
+#[derive(Clone, Copy, Debug)]
+pub struct NewImport<'a> {
+    /// Its workspace.
+    pub workspace_id: i64,
+    /// Who uploaded it.
+    pub user_id: i64,
+    /// The file's name as uploaded.
+    pub file_name: &'a str,
+    /// The file's size in bytes.
+    pub file_size: i64,
+    /// How to read it.
+    pub options: &'a ImportOptions,
+    /// The group to add its contacts to.
+    pub group_id: Option<i64>,
+}
+
+/// Records a queued import (in the caller's transaction, which commits once the file is
+/// in place: the worker never sees an import without its file).
+pub async fn create(conn: &mut SqliteConnection, new: &NewImport<'_>) -> Result<i64, AppError> {
+    let options = serde_json::to_string(new.options)
         .map_err(|e| AppError::internal("encoding import options", e))?;
     Ok(sqlx::query_scalar(
         "INSERT INTO imports (workspace_id, user_id, file_name, file_size, options, group_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
     )
-    .bind(workspace_id)
-    .bind(user_id)
-    .bind(file_name)
-    .bind(file_size)
+    .bind(new.workspace_id)
+    .bind(new.user_id)
+    .bind(new.file_name)
+    .bind(new.file_size)
     .bind(options)
-    .bind(group_id)
+    .bind(new.group_id)
     .bind(super::now())
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?)
 }
 
@@ -257,21 +269,50 @@ pub async fn get(pool: &SqlitePool, workspace_id: i64, id: i64) -> Result<Import
         .ok_or_else(|| AppError::NotFound("This upload no longer exists.".into()))
 }
 
-/// Puts imports that were running when the server stopped back in the queue; they resume
-/// after their last committed batch.
-pub async fn requeue_interrupted(pool: &SqlitePool) -> Result<u64, AppError> {
-    Ok(
-        sqlx::query("UPDATE imports SET status = 'queued' WHERE status = 'processing'")
-            .execute(pool)
-            .await?
-            .rows_affected(),
+/// Stops in a row without progress after which an import is failed, not started again.
+pub const MAX_STALLS: i64 = 2;
+
+/// What an import stalled by stops of the server ends with.
+pub const STALLED: &str = "The server stopped twice while processing this file, without \
+    getting further the second time, so it was not started again. The rows counted so far \
+    were saved. If the file is very large, split it and upload the parts; if it keeps \
+    happening, tell your administrator.";
+
+/// Puts imports that were running when the server stopped back in the queue, to resume
+/// after their last committed batch; one stalled by [`MAX_STALLS`] stops in a row
+/// without committing anything in between is failed with [`STALLED`]. Returns how many
+/// were queued again and how many failed.
+pub async fn requeue_interrupted(pool: &SqlitePool) -> Result<(u64, u64), AppError> {
+    let mut tx = super::begin_write(pool).await?;
+    sqlx::query(
+        "UPDATE imports SET stalls = CASE WHEN rows_read > rows_at_start THEN 1 ELSE stalls + 1 END
+         WHERE status = 'processing'",
     )
+    .execute(&mut *tx)
+    .await?;
+    let failed = sqlx::query(
+        "UPDATE imports SET status = 'failed', error = ?1, finished_at = ?2
+         WHERE status = 'processing' AND stalls >= ?3",
+    )
+    .bind(STALLED)
+    .bind(super::now())
+    .bind(MAX_STALLS)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let queued = sqlx::query("UPDATE imports SET status = 'queued' WHERE status = 'processing'")
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok((queued, failed))
 }
 
 /// Takes the oldest queued import and marks it processing.
 pub async fn claim_next(pool: &SqlitePool) -> Result<Option<Job>, AppError> {
     let row: Option<(i64, i64, String, i64)> = sqlx::query_as(
-        "UPDATE imports SET status = 'processing', started_at = coalesce(started_at, ?1)
+        "UPDATE imports SET status = 'processing', started_at = coalesce(started_at, ?1),
+             rows_at_start = rows_read
          WHERE id = (SELECT id FROM imports WHERE status = 'queued' ORDER BY id LIMIT 1)
          RETURNING id, workspace_id, options, rows_read",
     )
@@ -294,6 +335,40 @@ pub async fn claim_next(pool: &SqlitePool) -> Result<Option<Job>, AppError> {
             Ok(None)
         }
     }
+}
+
+/// Whether an import is waiting for or being processed (its file is still needed).
+pub async fn is_active(pool: &SqlitePool, id: i64) -> Result<bool, AppError> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM imports WHERE id = ?1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(status
+        .as_deref()
+        .and_then(ImportStatus::parse)
+        .is_some_and(ImportStatus::is_active))
+}
+
+/// Deletes the rejected-row reports of imports that ended before `cutoff` (seconds since
+/// the epoch); returns how many imports' reports went.
+pub async fn purge_rejects(pool: &SqlitePool, cutoff: i64) -> Result<u64, AppError> {
+    let mut tx = super::begin_write(pool).await?;
+    sqlx::query(
+        "DELETE FROM import_rejects WHERE import_id IN (
+             SELECT id FROM imports WHERE rejects_purged = 0 AND finished_at < ?1)",
+    )
+    .bind(cutoff)
+    .execute(&mut *tx)
+    .await?;
+    let purged = sqlx::query(
+        "UPDATE imports SET rejects_purged = 1 WHERE rejects_purged = 0 AND finished_at < ?1",
+    )
+    .bind(cutoff)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(purged)
 }
 
 /// Marks an import completed (`error` None) or failed.
@@ -467,7 +542,96 @@ pub async fn rejects(
 
 #[cfg(test)]
 mod tests {
-    use super::text_order_key;
+    use super::*;
+    use crate::db::{users, workspaces};
+    use crate::import::columns::Columns;
+    use crate::model::Role;
+
+    async fn queued(pool: &SqlitePool) -> (i64, i64) {
+        let ws = workspaces::create(pool, "Acme", "SG").await.unwrap();
+        let user = users::create(pool, ws, "a@acme.test", "hash", Role::Admin)
+            .await
+            .unwrap();
+        let options = ImportOptions::csv_with_header(Columns::default(), "SG");
+        let new = NewImport {
+            workspace_id: ws,
+            user_id: user,
+            file_name: "a.csv",
+            file_size: 10,
+            options: &options,
+            group_id: None,
+        };
+        let id = create(&mut pool.acquire().await.unwrap(), &new)
+            .await
+            .unwrap();
+        (ws, id)
+    }
+
+    async fn status(pool: &SqlitePool, ws: i64, id: i64) -> (ImportStatus, Option<String>) {
+        let summary = get(pool, ws, id).await.unwrap();
+        (summary.status, summary.error)
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn an_import_stalled_by_two_stops_in_a_row_is_failed(pool: SqlitePool) {
+        let (ws, id) = queued(&pool).await;
+        claim_next(&pool).await.unwrap().unwrap();
+        // The server stops before the import commits anything: queued again, once.
+        assert_eq!(requeue_interrupted(&pool).await.unwrap(), (1, 0));
+        assert_eq!(status(&pool, ws, id).await.0, ImportStatus::Queued);
+        claim_next(&pool).await.unwrap().unwrap();
+        assert_eq!(requeue_interrupted(&pool).await.unwrap(), (0, 1));
+        assert_eq!(
+            status(&pool, ws, id).await,
+            (ImportStatus::Failed, Some(STALLED.to_string()))
+        );
+        assert!(
+            claim_next(&pool).await.unwrap().is_none(),
+            "not started again"
+        );
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn an_import_that_progresses_between_stops_always_resumes(pool: SqlitePool) {
+        let (ws, id) = queued(&pool).await;
+        for _ in 0..4 {
+            claim_next(&pool).await.unwrap().unwrap();
+            // A batch commits before each stop.
+            sqlx::query("UPDATE imports SET rows_read = rows_read + 100 WHERE id = ?1")
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+            assert_eq!(requeue_interrupted(&pool).await.unwrap(), (1, 0));
+        }
+        assert_eq!(status(&pool, ws, id).await.0, ImportStatus::Queued);
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn old_reports_of_rejected_rows_are_purged(pool: SqlitePool) {
+        let (ws, id) = queued(&pool).await;
+        sqlx::query(
+            "INSERT INTO import_rejects (import_id, line, reason, raw) VALUES (?1, 2, 'x', 'y')",
+        )
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+        finish(&pool, id, None).await.unwrap();
+        let finished_at = get(&pool, ws, id).await.unwrap().created_at;
+        assert_eq!(
+            purge_rejects(&pool, finished_at - 10).await.unwrap(),
+            0,
+            "too recent"
+        );
+        assert!(!get(&pool, ws, id).await.unwrap().report_deleted);
+        assert_eq!(
+            purge_rejects(&pool, super::super::now() + 1).await.unwrap(),
+            1
+        );
+        assert!(get(&pool, ws, id).await.unwrap().report_deleted);
+        assert!(rejects(&pool, ws, id, 0, 10).await.unwrap().is_empty());
+    }
 
     #[test]
     fn numbers_sort_by_key_as_their_text_does() {

@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use crate::model::CurrentUser;
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
 /// Stores a new session for a user of a workspace.
 pub async fn create(
@@ -33,6 +33,7 @@ struct SessionRow {
     workspace_id: i64,
     workspace_name: String,
     default_country: String,
+    must_change_password: bool,
 }
 
 /// The user behind an unexpired session, with their workspace.
@@ -43,7 +44,7 @@ pub async fn user_for_token(
 ) -> Result<Option<CurrentUser>, AppError> {
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT u.id, u.email, u.role, w.id AS workspace_id, w.name AS workspace_name,
-                w.default_country
+                w.default_country, u.must_change_password
          FROM sessions s
          JOIN users u ON u.id = s.user_id AND u.workspace_id = s.workspace_id
          JOIN workspaces w ON w.id = s.workspace_id
@@ -65,6 +66,7 @@ pub async fn user_for_token(
             workspace_id: r.workspace_id,
             workspace_name: r.workspace_name,
             default_country: r.default_country,
+            must_change_password: r.must_change_password,
         })
     })
     .transpose()
@@ -77,6 +79,21 @@ pub async fn delete(pool: &SqlitePool, token_hash: &[u8]) -> Result<(), AppError
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// Ends every session of a user but `keep` (in the caller's transaction).
+pub async fn end_all_of_user(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+    keep: Option<&[u8]>,
+) -> Result<u64, AppError> {
+    let done =
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR token_hash <> ?2)")
+            .bind(user_id)
+            .bind(keep)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected())
 }
 
 /// Removes sessions that have expired; returns how many.

@@ -29,6 +29,29 @@ pub async fn credentials_by_email(
     Ok(found)
 }
 
+/// The stored password hash of a user (to check their current password).
+pub async fn password_hash(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    user_id: i64,
+) -> Result<String, AppError> {
+    sqlx::query_scalar("SELECT password_hash FROM users WHERE workspace_id = ?1 AND id = ?2")
+        .bind(workspace_id)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(AppError::Unauthorized)
+}
+
+/// Whose password a new password is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordOwner {
+    /// The user chose it.
+    User,
+    /// An admin set it: the user must choose their own at first sign-in.
+    Admin,
+}
+
 /// Inserts a user inside a transaction; a taken email becomes a field error.
 pub(crate) async fn insert(
     tx: &mut Transaction<'_, Sqlite>,
@@ -36,21 +59,23 @@ pub(crate) async fn insert(
     email: &str,
     password_hash: &str,
     role: Role,
+    owner: PasswordOwner,
 ) -> Result<i64, AppError> {
     sqlx::query_scalar(
-        "INSERT INTO users (workspace_id, email, password_hash, role)
-         VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        "INSERT INTO users (workspace_id, email, password_hash, role, must_change_password)
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
     )
     .bind(workspace_id)
     .bind(email)
     .bind(password_hash)
     .bind(role.as_str())
+    .bind(owner == PasswordOwner::Admin)
     .fetch_one(&mut **tx)
     .await
     .map_err(email_taken)
 }
 
-/// Adds a user to a workspace.
+/// Adds a user with a password of their own to a workspace.
 pub async fn create(
     pool: &SqlitePool,
     workspace_id: i64,
@@ -59,9 +84,118 @@ pub async fn create(
     role: Role,
 ) -> Result<i64, AppError> {
     let mut tx = super::begin_write(pool).await?;
-    let id = insert(&mut tx, workspace_id, email, password_hash, role).await?;
+    let id = insert(
+        &mut tx,
+        workspace_id,
+        email,
+        password_hash,
+        role,
+        PasswordOwner::User,
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Adds a user whose first password an admin set (to be changed at first sign-in).
+pub async fn create_with_temporary_password(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+) -> Result<i64, AppError> {
+    let mut tx = super::begin_write(pool).await?;
+    let id = insert(
+        &mut tx,
+        workspace_id,
+        email,
+        password_hash,
+        role,
+        PasswordOwner::Admin,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Gives a user of the workspace a new password and ends their sessions, all but `keep`
+/// (the session that changed its own password stays signed in).
+pub async fn set_password(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    user_id: i64,
+    password_hash: &str,
+    owner: PasswordOwner,
+    keep: Option<&[u8]>,
+) -> Result<(), AppError> {
+    let mut tx = super::begin_write(pool).await?;
+    let updated = sqlx::query(
+        "UPDATE users SET password_hash = ?3, must_change_password = ?4, updated_at = unixepoch()
+         WHERE workspace_id = ?1 AND id = ?2",
+    )
+    .bind(workspace_id)
+    .bind(user_id)
+    .bind(password_hash)
+    .bind(owner == PasswordOwner::Admin)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(AppError::NotFound(
+            "That user is not in this workspace.".into(),
+        ));
+    }
+    super::sessions::end_all_of_user(&mut tx, user_id, keep).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes a user from the workspace: their sessions end at once, their uploads stay
+/// (shown as by a removed user). Nobody removes themselves, and the last admin stays.
+pub async fn remove(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    user_id: i64,
+    acting_user_id: i64,
+) -> Result<(), AppError> {
+    if user_id == acting_user_id {
+        return Err(AppError::Conflict(
+            "You cannot remove yourself. Ask another admin.".into(),
+        ));
+    }
+    let mut tx = super::begin_write(pool).await?;
+    super::sessions::end_all_of_user(&mut tx, user_id, None).await?;
+    let removed = sqlx::query("DELETE FROM users WHERE workspace_id = ?1 AND id = ?2")
+        .bind(workspace_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    if removed.rows_affected() == 0 {
+        return Err(AppError::NotFound(
+            "That user is not in this workspace.".into(),
+        ));
+    }
+    ensure_an_admin(&mut tx, workspace_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Fails (so the caller's transaction is rolled back) if the workspace has no admin left.
+async fn ensure_an_admin(
+    tx: &mut Transaction<'_, Sqlite>,
+    workspace_id: i64,
+) -> Result<(), AppError> {
+    let admins: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE workspace_id = ?1 AND role = 'admin'")
+            .bind(workspace_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    if admins == 0 {
+        return Err(AppError::Conflict(
+            "A workspace needs at least one admin. Make someone else admin first.".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn email_taken(error: sqlx::Error) -> AppError {
@@ -128,16 +262,7 @@ pub async fn set_role(
             "That user is not in this workspace.".into(),
         ));
     }
-    let admins: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM users WHERE workspace_id = ?1 AND role = 'admin'")
-            .bind(workspace_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if admins == 0 {
-        return Err(AppError::Conflict(
-            "A workspace needs at least one admin. Make someone else admin first.".into(),
-        ));
-    }
+    ensure_an_admin(&mut tx, workspace_id).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -51,6 +51,7 @@ pub async fn create_first(
         &new.email,
         password_hash,
         Role::Admin,
+        super::users::PasswordOwner::User,
     )
     .await?;
     tx.commit().await?;

@@ -156,6 +156,8 @@ pub struct ImportSummary {
     pub bytes_done: i64,
     /// The group contacts are added to, if any (and if it still exists).
     pub group_name: Option<String>,
+    /// Whether its rejected-row report was deleted (some time after the import ended).
+    pub report_deleted: bool,
 }
 
 impl ImportSummary {

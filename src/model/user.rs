@@ -87,6 +87,9 @@ pub struct CurrentUser {
     pub workspace_name: String,
     /// ISO 3166 alpha-2 country used for numbers written without a country code.
     pub default_country: String,
+    /// Whether they signed in with a password an admin set, and must choose their own
+    /// before anything else.
+    pub must_change_password: bool,
 }
 
 /// A row of the Settings → Users table.

@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod account;
 pub mod contacts;
 pub mod not_found;
 pub mod settings;

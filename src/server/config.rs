@@ -1,5 +1,7 @@
 //! Server configuration from environment variables, with defaults that work out of the box.
 
+use ipnet::IpNet;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// When the session cookie carries the `Secure` attribute.
@@ -24,6 +26,20 @@ pub struct Config {
     pub session_days: i64,
     /// `CONTACTS_SECURE_COOKIE`: `auto` (default), `always` or `never`.
     pub cookie_security: CookieSecurity,
+    /// Uploads are refused while the data disk has less free space than this
+    /// (`CONTACTS_MIN_FREE_DISK_MB`; default twice the upload limit, at least 1 GiB).
+    pub min_free_disk_bytes: u64,
+    /// The address users reach the app at, e.g. `https://contacts.example.com`, for installs
+    /// behind a proxy that changes the Host (`CONTACTS_PUBLIC_ORIGIN`; unset: the Host the
+    /// request names). State-changing requests from any other origin are refused.
+    pub public_origin: Option<String>,
+    /// Proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed
+    /// (`CONTACTS_TRUSTED_PROXIES`: addresses or CIDR ranges, comma-separated; default
+    /// none, so the connection's own address is the client's).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Rejected-row reports of imports finished longer ago than this are deleted
+    /// (`CONTACTS_REJECTS_RETENTION_DAYS`, default 30).
+    pub rejects_retention_days: i64,
 }
 
 /// A variable was set to something unusable.
@@ -72,13 +88,36 @@ impl Config {
                 });
             }
         };
+        let max_upload_bytes = number("CONTACTS_MAX_UPLOAD_MB", 1024)?.saturating_mul(MB);
+        let default_margin_mb = (max_upload_bytes.saturating_mul(2) / MB).max(1024);
+        let public_origin = match lookup("CONTACTS_PUBLIC_ORIGIN") {
+            None => None,
+            Some(value) => Some(parse_origin(&value).ok_or(ConfigError {
+                name: "CONTACTS_PUBLIC_ORIGIN",
+                expected: "an origin like https://contacts.example.com (scheme, host, optional port)",
+                value,
+            })?),
+        };
+        let trusted_proxies = match lookup("CONTACTS_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(value) => parse_proxies(&value).ok_or(ConfigError {
+                name: "CONTACTS_TRUSTED_PROXIES",
+                expected: "addresses or CIDR ranges separated by commas, e.g. 10.0.0.0/8, ::1",
+                value,
+            })?,
+        };
         Ok(Config {
             data_dir: lookup("CONTACTS_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("data")),
-            max_upload_bytes: number("CONTACTS_MAX_UPLOAD_MB", 1024)?.saturating_mul(1024 * 1024),
+            max_upload_bytes,
             session_days: number("CONTACTS_SESSION_DAYS", 30)? as i64,
             cookie_security,
+            min_free_disk_bytes: number("CONTACTS_MIN_FREE_DISK_MB", default_margin_mb)?
+                .saturating_mul(MB),
+            public_origin,
+            trusted_proxies,
+            rejects_retention_days: number("CONTACTS_REJECTS_RETENTION_DAYS", 30)? as i64,
         })
     }
 
@@ -86,6 +125,53 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("contacts.db")
     }
+
+    /// Whether requests arriving from `peer` may name the client and scheme in
+    /// `X-Forwarded-*` headers.
+    pub fn trusts_proxy(&self, peer: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&peer))
+    }
+}
+
+const MB: u64 = 1024 * 1024;
+
+/// `https://Example.com:8443/` → `https://example.com:8443`: scheme, lower-case host and
+/// port as a browser's `Origin` header writes them (no default port, no path).
+fn parse_origin(value: &str) -> Option<String> {
+    let value = value.trim().trim_end_matches('/');
+    let (scheme, rest) = value.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => "443",
+        "http" => "80",
+        _ => return None,
+    };
+    let authority = rest.to_ascii_lowercase();
+    let valid = !authority.is_empty()
+        && authority
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    if !valid {
+        return None;
+    }
+    let authority = authority
+        .strip_suffix(&format!(":{default_port}"))
+        .unwrap_or(&authority);
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// `10.0.0.0/8, ::1` → the ranges (a bare address is a range of one).
+fn parse_proxies(value: &str) -> Option<Vec<IpNet>> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<IpNet>()
+                .ok()
+                .or_else(|| part.parse::<IpAddr>().ok().map(IpNet::from))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -108,6 +194,52 @@ mod tests {
         assert_eq!(config.max_upload_bytes, 1024 * 1024 * 1024);
         assert_eq!(config.session_days, 30);
         assert_eq!(config.cookie_security, CookieSecurity::Auto);
+    }
+
+    #[test]
+    fn the_disk_margin_follows_the_upload_limit() {
+        let small = config(&[("CONTACTS_MAX_UPLOAD_MB", "10")]).unwrap();
+        assert_eq!(small.min_free_disk_bytes, 1024 * MB, "at least 1 GiB");
+        let large = config(&[("CONTACTS_MAX_UPLOAD_MB", "4096")]).unwrap();
+        assert_eq!(
+            large.min_free_disk_bytes,
+            8192 * MB,
+            "twice the upload limit"
+        );
+        let set = config(&[("CONTACTS_MIN_FREE_DISK_MB", "50")]).unwrap();
+        assert_eq!(set.min_free_disk_bytes, 50 * MB);
+    }
+
+    #[test]
+    fn origins_are_written_as_browsers_send_them() {
+        let origin = |v: &str| {
+            config(&[("CONTACTS_PUBLIC_ORIGIN", v)]).map(|c| c.public_origin.unwrap_or_default())
+        };
+        assert_eq!(
+            origin("https://Contacts.Example.com/").unwrap(),
+            "https://contacts.example.com"
+        );
+        assert_eq!(origin("https://a.test:443").unwrap(), "https://a.test");
+        assert_eq!(origin("http://a.test:8080").unwrap(), "http://a.test:8080");
+        assert!(origin("contacts.example.com").is_err());
+        assert!(origin("https://a.test/path").is_err());
+        assert!(origin("ftp://a.test").is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let config = config(&[("CONTACTS_TRUSTED_PROXIES", "10.0.0.0/8, ::1")]).unwrap();
+        assert!(config.trusts_proxy("10.1.2.3".parse().unwrap()));
+        assert!(config.trusts_proxy("::1".parse().unwrap()));
+        assert!(!config.trusts_proxy("192.0.2.1".parse().unwrap()));
+        assert!(
+            Config::from_lookup(|_| None)
+                .unwrap()
+                .trusted_proxies
+                .is_empty()
+        );
+        let bad = super::parse_proxies("10.0.0.0/33");
+        assert!(bad.is_none());
     }
 
     #[test]

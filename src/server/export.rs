@@ -12,7 +12,8 @@ use crate::server::session::Session;
 use crate::server::state::AppState;
 use axum::Form;
 use axum::body::{Body, Bytes};
-use axum::extract::{Extension, State};
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
 
@@ -47,18 +48,12 @@ pub struct ExportForm {
 /// Streams the selection as CSV (UTF-8 with BOM, formula-safe cells).
 pub async fn export_contacts(
     State(state): State<AppState>,
-    session: Option<Extension<Session>>,
-    Form(form): Form<ExportForm>,
-) -> Response {
-    let Some(Extension(session)) = session else {
-        return (StatusCode::UNAUTHORIZED, AppError::Unauthorized.to_string()).into_response();
-    };
-    let selection: Selection = match serde_json::from_str(&form.selection) {
-        Ok(s) => s,
-        Err(_) => {
-            return (StatusCode::BAD_REQUEST, "The export request was malformed.").into_response();
-        }
-    };
+    session: Session,
+    form: Result<Form<ExportForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let malformed = || AppError::BadRequest("The export request was malformed.".into());
+    let Form(form) = form.map_err(|_| malformed())?;
+    let selection: Selection = serde_json::from_str(&form.selection).map_err(|_| malformed())?;
     let workspace_id = session.user.workspace_id;
     let pool = state.pool.clone();
     let start = Some((0_i64, true));
@@ -83,7 +78,7 @@ pub async fn export_contacts(
         }
     });
     let filename = format!("contacts-{}.csv", format_date(db::now()));
-    csv_download(&filename, Body::from_stream(stream))
+    Ok(csv_download(&filename, Body::from_stream(stream)))
 }
 
 /// A CSV file the browser saves as `filename` (never cached).

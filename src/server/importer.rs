@@ -24,6 +24,11 @@ pub const BATCH_ROWS: i64 = 50_000;
 /// 100,000); other writers wait for a transaction, ~3 s at this size.
 pub const TRANSACTION_ROWS: i64 = 100_000;
 
+/// The start of the name of an upload still arriving (`incoming-<random>.part`).
+pub const INCOMING_PREFIX: &str = "incoming-";
+/// The end of the name of an upload still arriving.
+pub const INCOMING_SUFFIX: &str = ".part";
+
 /// Where an accepted upload waits until its import ends.
 pub fn upload_path(config: &Config, import_id: i64) -> PathBuf {
     uploads_dir(config).join(format!("{import_id}.upload"))
@@ -34,13 +39,49 @@ pub fn uploads_dir(config: &Config) -> PathBuf {
     config.data_dir.join("uploads")
 }
 
-/// Starts the worker: imports interrupted by a stop are queued again, then the queue is
-/// run whenever an upload arrives (and every few seconds, in case a wake-up was missed).
+/// Removes what a stop left in the uploads folder: uploads that were still arriving, and
+/// files of imports that have ended (or were never recorded). Run at start-up, before
+/// the server accepts uploads.
+pub async fn sweep_uploads(state: &AppState) -> Result<(), AppError> {
+    let dir = uploads_dir(&state.config);
+    let mut entries = match tokio::fs::read_dir(&dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(AppError::internal("reading the uploads folder", e)),
+    };
+    while let Some(entry) = entries
+        .next_entry()
+        .await
+        .map_err(|e| AppError::internal("reading the uploads folder", e))?
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let leftover = if name.starts_with(INCOMING_PREFIX) && name.ends_with(INCOMING_SUFFIX) {
+            true
+        } else if let Some(id) = name.strip_suffix(".upload").and_then(|id| id.parse().ok()) {
+            !db::imports::is_active(&state.pool, id).await?
+        } else {
+            false
+        };
+        if leftover {
+            tracing::info!(file = %name, "removing a leftover upload");
+            if let Err(e) = tokio::fs::remove_file(entry.path()).await {
+                tracing::warn!(file = %name, error = %e, "cannot remove a leftover upload");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Starts the worker: imports interrupted by a stop are queued again (or failed, if
+/// stops keep interrupting them without progress), then the queue is run whenever an
+/// upload arrives (and every few seconds, in case a wake-up was missed).
 pub fn spawn_worker(state: AppState) {
     tokio::spawn(async move {
         match db::imports::requeue_interrupted(&state.pool).await {
-            Ok(0) | Err(_) => {}
-            Ok(n) => tracing::info!(imports = n, "resuming imports interrupted by a stop"),
+            Ok((0, 0)) | Err(_) => {}
+            Ok((queued, failed)) => {
+                tracing::info!(queued, failed, "imports interrupted by a stop")
+            }
         }
         loop {
             if let Err(e) = run_queued(&state).await {
@@ -141,7 +182,9 @@ async fn process(
         failure = Some(e.into());
     }
     drop(batches); // stops the parser if the writer gave up
-    let _ = parser.await;
+    if let Some(stop) = parser_failure(parser.await, job.id) {
+        failure.get_or_insert(stop);
+    }
     if let Some(stop) = failure {
         return Err(stop);
     }
@@ -153,6 +196,15 @@ async fn process(
         }));
     }
     Ok(counts)
+}
+
+/// How the parser's end bears on the import. A panic closes the channel as the end of
+/// the file does, so without this the import would be reported complete with the rows
+/// read so far.
+fn parser_failure(joined: Result<(), tokio::task::JoinError>, import: i64) -> Option<Stop> {
+    let error = joined.err()?;
+    tracing::error!(import, error = %error, "the import's parser failed");
+    Some(Stop::Server)
 }
 
 /// Starts a task that copies committed pages from the write-ahead log into the database
@@ -329,5 +381,18 @@ fn parse(path: &Path, job: &Job, sender: &mpsc::Sender<Result<EncodedBatch, Stop
     if batch.rows() > 0 {
         batch.bytes_done = rows.bytes_read() as i64;
         send_batch(batch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_parser_fails_the_import() {
+        let panicked = tokio::task::spawn_blocking(|| panic!("a bug in the parser")).await;
+        assert!(matches!(parser_failure(panicked, 1), Some(Stop::Server)));
+        let finished = tokio::task::spawn_blocking(|| ()).await;
+        assert!(parser_failure(finished, 1).is_none());
     }
 }

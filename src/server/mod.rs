@@ -2,7 +2,10 @@
 
 pub mod config;
 pub mod export;
+pub mod headers;
 pub mod importer;
+pub mod limits;
+pub mod origin;
 pub mod password;
 pub mod session;
 pub mod state;
@@ -26,29 +29,49 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            headers::page_policy();
+        }
     };
     let page = {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
     };
-    let body_limit = usize::try_from(state.config.max_upload_bytes + upload::FORM_OVERHEAD)
+    let upload_limit = usize::try_from(state.config.max_upload_bytes + upload::FORM_OVERHEAD)
         .unwrap_or(usize::MAX);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/contacts/export.csv", post(export::export_contacts))
-        .route("/imports", post(upload::upload))
+        .route(
+            "/imports",
+            post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
         .route("/imports/{id}/rejected.csv", get(upload::rejected_rows))
         .leptos_routes_with_context(&state, routes, context.clone(), page)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
         >(context, shell))
+        // Listed innermost first: a request passes the security headers, the origin
+        // check, the body limit, then the session; whatever refuses it, the answer gets
+        // the security headers.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::resolve_session,
         ))
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_bodies,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::refuse_cross_origin,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
         .with_state(state)
 }
 
@@ -94,6 +117,9 @@ pub enum StartError {
     /// A migration failed; the server does not run on a half-migrated schema.
     #[error("cannot apply the database migrations: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// Leftover uploads could not be swept (already logged).
+    #[error("cannot tidy the uploads folder")]
+    Uploads(#[from] crate::error::AppError),
     /// The listen address could not be bound, or serving failed.
     #[error("cannot serve on {addr}: {source}")]
     Serve {
@@ -114,8 +140,9 @@ pub async fn serve() -> Result<(), StartError> {
     let pool = open_database(&config).await?;
     tracing::info!(database = %config.database_path().display(), "database ready");
 
-    spawn_session_sweeper(pool.clone());
     let state = AppState::new(leptos_options, pool.clone(), config);
+    importer::sweep_uploads(&state).await?;
+    spawn_sweeper(state.clone());
     importer::spawn_worker(state.clone());
     let app = router(state);
 
@@ -136,16 +163,21 @@ pub async fn serve() -> Result<(), StartError> {
     Ok(())
 }
 
-/// Deletes expired sessions once an hour.
-fn spawn_session_sweeper(pool: sqlx::SqlitePool) {
+/// Once an hour: deletes expired sessions, and the rejected-row reports of imports that
+/// ended longer ago than `CONTACTS_REJECTS_RETENTION_DAYS`.
+fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every_hour.tick().await;
-            match db::sessions::delete_expired(&pool, db::now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
-                Err(_) => {} // already logged by AppError
+            let now = db::now();
+            // Errors are logged by AppError; the next hour tries again.
+            if let Ok(n @ 1..) = db::sessions::delete_expired(&state.pool, now).await {
+                tracing::info!(sessions = n, "removed expired sessions");
+            }
+            let cutoff = now - state.config.rejects_retention_days * 24 * 3600;
+            if let Ok(n @ 1..) = db::imports::purge_rejects(&state.pool, cutoff).await {
+                tracing::info!(imports = n, "removed old reports of rejected rows");
             }
         }
     });

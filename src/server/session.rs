@@ -5,8 +5,9 @@
 //! middleware sends visitors who are not signed in to the sign-in page.
 
 use crate::db;
+use crate::error::AppError;
 use crate::model::CurrentUser;
-use crate::server::config::CookieSecurity;
+use crate::server::config::{Config, CookieSecurity};
 use crate::server::state::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -14,6 +15,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, Method, header};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+
+/// The page where users change their password (and must, after an admin set it).
+pub const ACCOUNT_PAGE: &str = "/account";
 
 /// The cookie that carries the session token.
 pub const COOKIE_NAME: &str = "contacts_session";
@@ -25,6 +29,34 @@ pub struct Session {
     pub user: CurrentUser,
     /// The hash of the token, to end this session on sign-out.
     pub token_hash: [u8; 32],
+}
+
+/// Plain axum handlers take the session as an extractor: without one, the request is
+/// answered `AppError::Unauthorized` the way server functions answer it.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Session {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or(AppError::Unauthorized)
+    }
+}
+
+impl Session {
+    /// The signed-in user, if they may change contacts and groups.
+    pub fn editor(&self) -> Result<&CurrentUser, AppError> {
+        if self.user.role.can_edit() {
+            Ok(&self.user)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
 }
 
 /// A new unguessable session token (256 random bits, hex).
@@ -52,15 +84,27 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
         .filter(|token| !token.is_empty())
 }
 
-/// Whether the cookie should be `Secure` for a request with these headers.
-pub fn cookie_is_secure(security: CookieSecurity, headers: &HeaderMap) -> bool {
-    match security {
-        CookieSecurity::Always => true,
-        CookieSecurity::Never => false,
-        CookieSecurity::Auto => headers
+/// Whether the browser reached the app over https: a public origin that is https, or
+/// `X-Forwarded-Proto: https` from the proxy that terminated TLS. (A client that sends
+/// the header itself over plain http only changes its own response: a `Secure` cookie
+/// its browser will not send back, and an HSTS header browsers ignore over http.)
+pub fn is_https(config: &Config, headers: &HeaderMap) -> bool {
+    config
+        .public_origin
+        .as_deref()
+        .is_some_and(|origin| origin.starts_with("https://"))
+        || headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|proto| proto.eq_ignore_ascii_case("https")),
+            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
+/// Whether the cookie should be `Secure` for a request with these headers.
+pub fn cookie_is_secure(config: &Config, headers: &HeaderMap) -> bool {
+    match config.cookie_security {
+        CookieSecurity::Always => true,
+        CookieSecurity::Never => false,
+        CookieSecurity::Auto => is_https(config, headers),
     }
 }
 
@@ -75,6 +119,17 @@ pub fn clear_cookie(secure: bool) -> String {
     session_cookie("", 0, secure)
 }
 
+/// Who is asking for a page, as far as where it may go is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visitor {
+    /// Not signed in.
+    Anonymous,
+    /// Signed in.
+    SignedIn,
+    /// Signed in with a password an admin set, not yet replaced.
+    MustChangePassword,
+}
+
 /// Where a page request must go instead, if anywhere.
 ///
 /// Only page loads are redirected; server functions answer 401 themselves, and static
@@ -82,7 +137,7 @@ pub fn clear_cookie(secure: bool) -> String {
 pub fn page_redirect(
     method: &Method,
     path: &str,
-    signed_in: bool,
+    visitor: Visitor,
     has_workspace: bool,
 ) -> Option<&'static str> {
     let is_page = method == Method::GET
@@ -93,12 +148,14 @@ pub fn page_redirect(
     if !is_page {
         return None;
     }
-    match (path, signed_in, has_workspace) {
+    match (path, visitor, has_workspace) {
         ("/setup", _, false) => None,
         (_, _, false) => Some("/setup"),
-        ("/login", false, true) => None,
-        (_, false, true) => Some("/login"),
-        ("/" | "/login" | "/setup", true, true) => Some("/contacts"),
+        ("/login", Visitor::Anonymous, true) => None,
+        (_, Visitor::Anonymous, true) => Some("/login"),
+        (ACCOUNT_PAGE, Visitor::MustChangePassword, true) => None,
+        (_, Visitor::MustChangePassword, true) => Some(ACCOUNT_PAGE),
+        ("/" | "/login" | "/setup", Visitor::SignedIn, true) => Some("/contacts"),
         _ => None,
     }
 }
@@ -138,10 +195,15 @@ pub async fn resolve_session(
                 .into_response();
         }
     };
+    let visitor = match &session {
+        None => Visitor::Anonymous,
+        Some(s) if s.user.must_change_password => Visitor::MustChangePassword,
+        Some(_) => Visitor::SignedIn,
+    };
     if let Some(to) = page_redirect(
         request.method(),
         request.uri().path(),
-        session.is_some(),
+        visitor,
         has_workspace,
     ) {
         return Redirect::to(to).into_response();
@@ -190,38 +252,70 @@ mod tests {
         assert!(!cookie.contains("Secure"));
         assert!(session_cookie("t", 60, true).ends_with("; Secure"));
 
+        let config = |security| {
+            let mut config = Config::from_lookup(|_| None).unwrap();
+            config.cookie_security = security;
+            config
+        };
         let mut headers = HeaderMap::new();
-        assert!(!cookie_is_secure(CookieSecurity::Auto, &headers));
+        assert!(!cookie_is_secure(&config(CookieSecurity::Auto), &headers));
+        assert!(cookie_is_secure(&config(CookieSecurity::Always), &headers));
         headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-        assert!(cookie_is_secure(CookieSecurity::Auto, &headers));
-        assert!(!cookie_is_secure(CookieSecurity::Never, &headers));
+        assert!(cookie_is_secure(&config(CookieSecurity::Auto), &headers));
+        assert!(!cookie_is_secure(&config(CookieSecurity::Never), &headers));
+        let mut public = config(CookieSecurity::Auto);
+        public.public_origin = Some("https://contacts.example.com".into());
+        assert!(cookie_is_secure(&public, &HeaderMap::new()));
     }
 
     #[test]
     fn pages_send_visitors_where_they_belong() {
+        use Visitor::*;
         let get = Method::GET;
         // A fresh install: everything leads to set-up.
         assert_eq!(
-            page_redirect(&get, "/contacts", false, false),
+            page_redirect(&get, "/contacts", Anonymous, false),
             Some("/setup")
         );
-        assert_eq!(page_redirect(&get, "/setup", false, false), None);
+        assert_eq!(page_redirect(&get, "/setup", Anonymous, false), None);
         // Set up, signed out: sign in first.
-        assert_eq!(page_redirect(&get, "/setup", false, true), Some("/login"));
         assert_eq!(
-            page_redirect(&get, "/contacts/groups", false, true),
+            page_redirect(&get, "/setup", Anonymous, true),
             Some("/login")
         );
-        assert_eq!(page_redirect(&get, "/login", false, true), None);
-        // Signed in: straight to the contacts.
-        assert_eq!(page_redirect(&get, "/", true, true), Some("/contacts"));
-        assert_eq!(page_redirect(&get, "/login", true, true), Some("/contacts"));
-        assert_eq!(page_redirect(&get, "/settings", true, true), None);
-        // Not pages.
-        assert_eq!(page_redirect(&get, "/pkg/contacts.wasm", false, true), None);
-        assert_eq!(page_redirect(&get, "/favicon.ico", false, true), None);
         assert_eq!(
-            page_redirect(&Method::POST, "/api/sign_in", false, true),
+            page_redirect(&get, "/contacts/groups", Anonymous, true),
+            Some("/login")
+        );
+        assert_eq!(page_redirect(&get, "/login", Anonymous, true), None);
+        // Signed in: straight to the contacts.
+        assert_eq!(page_redirect(&get, "/", SignedIn, true), Some("/contacts"));
+        assert_eq!(
+            page_redirect(&get, "/login", SignedIn, true),
+            Some("/contacts")
+        );
+        assert_eq!(page_redirect(&get, "/settings", SignedIn, true), None);
+        assert_eq!(page_redirect(&get, ACCOUNT_PAGE, SignedIn, true), None);
+        // An admin-set password: every page leads to changing it.
+        for path in ["/", "/contacts", "/settings", "/login"] {
+            assert_eq!(
+                page_redirect(&get, path, MustChangePassword, true),
+                Some(ACCOUNT_PAGE),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            page_redirect(&get, ACCOUNT_PAGE, MustChangePassword, true),
+            None
+        );
+        // Not pages.
+        assert_eq!(
+            page_redirect(&get, "/pkg/contacts.wasm", Anonymous, true),
+            None
+        );
+        assert_eq!(page_redirect(&get, "/favicon.ico", Anonymous, true), None);
+        assert_eq!(
+            page_redirect(&Method::POST, "/api/sign_in", Anonymous, true),
             None
         );
     }

@@ -5,18 +5,20 @@ use crate::db;
 use crate::error::AppError;
 use crate::import::sniff::{PREVIEW_BYTES, sniff};
 use crate::import::{ImportOptions, accepted_file_name, format_size, not_csv_message};
+use crate::model::CurrentUser;
 use crate::model::country::normalize_country;
 use crate::model::date::format_date;
+use crate::server::config::Config;
 use crate::server::export::{csv_download, neutralize_formula};
-use crate::server::importer::{upload_path, uploads_dir};
+use crate::server::importer::{self, upload_path, uploads_dir};
 use crate::server::session::Session;
 use crate::server::state::AppState;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::multipart::{Field, Multipart, MultipartRejection};
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode, header};
+use http::StatusCode;
 use serde_json::json;
 use std::io::Read;
 use tokio::io::AsyncWriteExt;
@@ -24,122 +26,125 @@ use tokio::io::AsyncWriteExt;
 /// Room for the form's other fields and multipart framing beyond the file itself.
 pub const FORM_OVERHEAD: u64 = 1024 * 1024;
 
-/// A refusal as the upload form shows it: `{"error": "..."}` with the status.
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
+/// The refusal of a file over the limit, in words for the person uploading.
+pub fn too_large(limit: u64) -> AppError {
+    AppError::TooLarge(format!(
+        "The file is larger than {}, the most this server accepts. Split it into smaller \
+         files and upload them one after another.",
+        format_size(limit)
+    ))
 }
 
-fn too_large(limit: u64) -> Response {
-    refuse(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!(
-            "The file is larger than {}, the most this server accepts. Split it into smaller \
-             files and upload them one after another.",
-            format_size(limit)
-        ),
+fn interrupted() -> AppError {
+    AppError::BadRequest(
+        "The upload was interrupted before the whole file arrived. Try again.".into(),
     )
-}
-
-fn from_error(error: AppError) -> Response {
-    let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::BAD_REQUEST);
-    refuse(status, error.to_string())
 }
 
 /// Accepts an upload, answers `202 {"id": N}` once the file is on disk and queued.
 pub async fn upload(
     State(state): State<AppState>,
-    session: Option<Extension<Session>>,
-    headers: HeaderMap,
+    session: Session,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
-    let Some(Extension(session)) = session else {
-        return from_error(AppError::Unauthorized);
-    };
-    if !session.user.role.can_edit() {
-        return from_error(AppError::Forbidden);
-    }
+) -> Result<Response, AppError> {
+    let user = session.editor()?;
+    ensure_free_space(&state.config).await?;
     let limit = state.config.max_upload_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit + FORM_OVERHEAD) {
-        return too_large(limit);
-    }
-    let Ok(mut multipart) = multipart else {
-        return refuse(StatusCode::BAD_REQUEST, "The upload was not a file form.");
-    };
+    let mut multipart =
+        multipart.map_err(|_| AppError::BadRequest("The upload was not a file form.".into()))?;
     let mut options: Option<ImportOptions> = None;
-    let mut saved: Option<(String, u64, std::path::PathBuf)> = None;
+    let mut saved: Option<Saved> = None;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_large(limit),
-            Err(_) => return interrupted(),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large(limit)),
+            Err(_) => return Err(interrupted()),
         };
         match field.name() {
-            Some("options") => match field.text().await {
-                Ok(text) => match serde_json::from_str(&text) {
-                    Ok(parsed) => options = Some(parsed),
-                    Err(_) => {
-                        return refuse(
-                            StatusCode::BAD_REQUEST,
-                            "The upload settings were malformed.",
-                        );
-                    }
-                },
-                Err(_) => return interrupted(),
-            },
+            Some("options") => {
+                let text = field.text().await.map_err(|_| interrupted())?;
+                options = Some(serde_json::from_str(&text).map_err(|_| {
+                    AppError::BadRequest("The upload settings were malformed.".into())
+                })?);
+            }
             Some("file") if saved.is_none() => {
                 let name = field.file_name().unwrap_or_default().trim().to_string();
                 if !accepted_file_name(&name) {
-                    return refuse(StatusCode::BAD_REQUEST, not_csv_message(&name));
+                    return Err(AppError::invalid("file", not_csv_message(&name)));
                 }
-                match save(&state, field, limit).await {
-                    Ok((size, path)) => saved = Some((name, size, path)),
-                    Err(response) => return response,
-                }
+                saved = Some(save(&state, field, name, limit).await?);
             }
             _ => {}
         }
     }
-    let Some((file_name, size, temp)) = saved else {
-        return refuse(StatusCode::BAD_REQUEST, "Choose a file to upload.");
+    let Some(saved) = saved else {
+        return Err(AppError::invalid("file", "Choose a file to upload."));
     };
-    let queued = queue(&state, &session, options, &file_name, size, &temp).await;
+    let queued = queue(&state, user, options, &saved).await;
     if queued.is_err() {
-        let _ = tokio::fs::remove_file(&temp).await;
+        let _ = tokio::fs::remove_file(&saved.path).await;
     }
-    match queued {
-        Ok(id) => {
-            state.import_wakeup.notify_one();
-            (StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response()
-        }
-        Err(error) => from_error(error),
-    }
+    let id = queued?;
+    state.import_wakeup.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response())
 }
 
-fn interrupted() -> Response {
-    refuse(
-        StatusCode::BAD_REQUEST,
-        "The upload was interrupted before the whole file arrived. Try again.",
-    )
+/// Refuses an upload while the data folder's disk has less free space than the margin
+/// (`CONTACTS_MIN_FREE_DISK_MB`), so an upload never fills the disk the database is on.
+async fn ensure_free_space(config: &Config) -> Result<(), AppError> {
+    let dir = uploads_dir(config);
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| AppError::internal("creating the uploads folder", e))?;
+    let free = tokio::task::spawn_blocking(move || free_disk_bytes(&dir))
+        .await
+        .map_err(|e| AppError::internal("checking free disk space", e))?
+        .map_err(|e| AppError::internal("checking free disk space", e))?;
+    if free < config.min_free_disk_bytes {
+        tracing::warn!(
+            free,
+            margin = config.min_free_disk_bytes,
+            "upload refused: disk nearly full"
+        );
+        return Err(AppError::Unavailable(
+            "The server is running out of disk space, so it cannot take uploads right now. \
+             Try again later, or ask your administrator to free some space."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Bytes an unprivileged process may still write on the disk that holds `path`.
+pub fn free_disk_bytes(path: &std::path::Path) -> std::io::Result<u64> {
+    let stats = rustix::fs::statvfs(path)?;
+    Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
+}
+
+/// A file received in full, waiting to be queued.
+struct Saved {
+    name: String,
+    size: u64,
+    path: std::path::PathBuf,
 }
 
 /// Streams the file field to a temporary file, refusing it past `limit` bytes.
 async fn save(
     state: &AppState,
     mut field: Field<'_>,
+    name: String,
     limit: u64,
-) -> Result<(u64, std::path::PathBuf), Response> {
+) -> Result<Saved, AppError> {
     let dir = uploads_dir(&state.config);
-    let server_error = |e: std::io::Error| from_error(AppError::internal("saving an upload", e));
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(server_error)?;
-    let temp = dir.join(format!("incoming-{:016x}.part", rand::random::<u64>()));
-    let mut file = tokio::fs::File::create(&temp).await.map_err(server_error)?;
+    let server_error = |e: std::io::Error| AppError::internal("saving an upload", e);
+    let path = dir.join(format!(
+        "{}{:016x}{}",
+        importer::INCOMING_PREFIX,
+        rand::random::<u64>(),
+        importer::INCOMING_SUFFIX
+    ));
+    let mut file = tokio::fs::File::create(&path).await.map_err(server_error)?;
     let mut size = 0u64;
     let result = loop {
         match field.chunk().await {
@@ -159,23 +164,22 @@ async fn save(
     };
     drop(file);
     match result {
-        Ok(()) => Ok((size, temp)),
-        Err(response) => {
-            let _ = tokio::fs::remove_file(&temp).await;
-            Err(response)
+        Ok(()) => Ok(Saved { name, size, path }),
+        Err(error) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            Err(error)
         }
     }
 }
 
-/// Checks the settings and the file's first bytes, creates the group and the import, and
-/// moves the file where the importer finds it.
+/// Checks the settings and the file's first bytes, then in one transaction creates the
+/// group and the import and moves the file where the importer finds it: the worker sees
+/// the import only once its file is in place.
 async fn queue(
     state: &AppState,
-    session: &Session,
+    user: &CurrentUser,
     options: Option<ImportOptions>,
-    file_name: &str,
-    size: u64,
-    temp: &std::path::Path,
+    saved: &Saved,
 ) -> Result<i64, AppError> {
     let Some(mut options) = options else {
         return Err(AppError::invalid(
@@ -193,10 +197,10 @@ async fn queue(
         .ok_or_else(|| AppError::invalid("country", "Choose a default country."))?
         .to_string();
     let head = {
-        let temp = temp.to_path_buf();
+        let path = saved.path.clone();
         tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
             let mut head = Vec::with_capacity(PREVIEW_BYTES);
-            std::fs::File::open(temp)?
+            std::fs::File::open(path)?
                 .take(PREVIEW_BYTES as u64)
                 .read_to_end(&mut head)?;
             Ok(head)
@@ -205,28 +209,34 @@ async fn queue(
         .map_err(|e| AppError::internal("reading an upload", e))?
         .map_err(|e| AppError::internal("reading an upload", e))?
     };
-    sniff(&head, size <= PREVIEW_BYTES as u64)
+    sniff(&head, saved.size <= PREVIEW_BYTES as u64)
         .map_err(|problem| AppError::invalid("file", problem.to_string()))?;
-    let user = &session.user;
-    let group_id = match options.group.as_deref().map(str::trim) {
-        Some(name) if !name.is_empty() => {
-            Some(db::groups::find_or_create(&state.pool, user.workspace_id, name).await?)
-        }
-        _ => None,
+    let group = options
+        .group
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty());
+    let mut tx = db::begin_write(&state.pool).await?;
+    let group_id = match group {
+        Some(name) => Some(db::groups::find_or_create(&mut tx, user.workspace_id, name).await?),
+        None => None,
     };
-    let id = db::imports::create(
-        &state.pool,
-        user.workspace_id,
-        user.id,
-        file_name,
-        size as i64,
-        &options,
+    let new = db::imports::NewImport {
+        workspace_id: user.workspace_id,
+        user_id: user.id,
+        file_name: &saved.name,
+        file_size: saved.size as i64,
+        options: &options,
         group_id,
-    )
-    .await?;
-    if let Err(e) = tokio::fs::rename(temp, upload_path(&state.config, id)).await {
-        db::imports::finish(&state.pool, id, Some("The upload could not be stored.")).await?;
-        return Err(AppError::internal("storing an upload", e));
+    };
+    let id = db::imports::create(&mut tx, &new).await?;
+    let path = upload_path(&state.config, id);
+    tokio::fs::rename(&saved.path, &path)
+        .await
+        .map_err(|e| AppError::internal("storing an upload", e))?;
+    if let Err(e) = tx.commit().await {
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(e.into());
     }
     Ok(id)
 }
@@ -237,21 +247,11 @@ const REPORT_BATCH: i64 = 2_000;
 /// The rows an import refused or found twice: line, reason and the row as in the file.
 pub async fn rejected_rows(
     State(state): State<AppState>,
-    session: Option<Extension<Session>>,
+    session: Session,
     Path(id): Path<i64>,
-) -> Response {
-    let Some(Extension(session)) = session else {
-        return (StatusCode::UNAUTHORIZED, AppError::Unauthorized.to_string()).into_response();
-    };
+) -> Result<Response, AppError> {
     let workspace_id = session.user.workspace_id;
-    let summary = match db::imports::get(&state.pool, workspace_id, id).await {
-        Ok(summary) => summary,
-        Err(error) => {
-            let status = StatusCode::from_u16(error.status_code())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (status, error.to_string()).into_response();
-        }
-    };
+    let summary = db::imports::get(&state.pool, workspace_id, id).await?;
     let pool = state.pool.clone();
     let stream = futures::stream::unfold(Some((0_i64, true)), move |cursor| {
         let pool = pool.clone();
@@ -276,7 +276,7 @@ pub async fn rejected_rows(
         .map_or(summary.file_name.as_str(), |(stem, _)| stem)
         .replace(['"', '\\', '/', '\r', '\n'], "_");
     let download = format!("{stem}-rejected-{}.csv", format_date(summary.created_at));
-    csv_download(&download, Body::from_stream(stream))
+    Ok(csv_download(&download, Body::from_stream(stream)))
 }
 
 fn report_chunk(rows: &[db::imports::Reject], with_header: bool) -> Result<Bytes, std::io::Error> {

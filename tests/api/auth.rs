@@ -1,6 +1,6 @@
 //! Sign-up, sign-in, sessions and roles, through the real router and server functions.
 
-use crate::common::{app, call, get, set_up};
+use crate::common::{add_user, app, call, get, set_up};
 use contacts::db;
 use contacts::model::Role;
 use contacts::server::password::hash_password;
@@ -233,33 +233,10 @@ async fn only_admins_manage_users(pool: SqlitePool) {
     let app = app(pool);
     let admin = set_up(&app, "boss@acme.test").await;
     for (email, role) in [("ed@acme.test", "editor"), ("vi@acme.test", "viewer")] {
-        let reply = call(
-            &app,
-            "add_user",
-            &[
-                ("email", email),
-                ("password", "temporary pass 1"),
-                ("role", role),
-            ],
-            Some(&admin),
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    }
-    for email in ["ed@acme.test", "vi@acme.test"] {
-        let cookie = call(
-            &app,
-            "sign_in",
-            &[("email", email), ("password", "temporary pass 1")],
-            None,
-        )
-        .await
-        .session_cookie()
-        .unwrap();
-        assert_eq!(
-            call(&app, "list_users", &[], Some(&cookie)).await.status,
-            StatusCode::FORBIDDEN
-        );
+        let cookie = add_user(&app, &admin, email, role).await;
+        let listed = call(&app, "list_users", &[], Some(&cookie)).await;
+        assert_eq!(listed.status, StatusCode::FORBIDDEN);
+        assert!(listed.body.contains("Forbidden"), "{}", listed.body);
         let promote = call(
             &app,
             "add_user",

@@ -74,6 +74,16 @@ pub async fn call(
     send(app, request.body(Body::from(body)).unwrap()).await
 }
 
+/// Calls a server function with a JSON body, as the app's own calls do.
+pub async fn call_json(app: &Router, endpoint: &str, json: &str, cookie: &str) -> Reply {
+    let request = Request::post(format!("/api/{endpoint}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(json.to_string()))
+        .unwrap();
+    send(app, request).await
+}
+
 /// GETs a page.
 pub async fn get(app: &Router, path: &str, cookie: Option<&str>) -> Reply {
     let mut request = Request::get(path).header(header::ACCEPT, "text/html");
@@ -112,6 +122,49 @@ pub async fn set_up(app: &Router, email: &str) -> String {
     reply.session_cookie().expect("signed in after set-up")
 }
 
+/// The temporary password admins give new users in these tests.
+pub const TEMPORARY_PASSWORD: &str = "temporary pass 1";
+/// The password those users choose at their first sign-in.
+pub const OWN_PASSWORD: &str = "my own password 1";
+
+/// Adds a user as the admin, signs them in and changes the temporary password, as a new
+/// user must; returns their session cookie.
+pub async fn add_user(app: &Router, admin: &str, email: &str, role: &str) -> String {
+    let reply = call(
+        app,
+        "add_user",
+        &[
+            ("email", email),
+            ("password", TEMPORARY_PASSWORD),
+            ("role", role),
+        ],
+        Some(admin),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let cookie = call(
+        app,
+        "sign_in",
+        &[("email", email), ("password", TEMPORARY_PASSWORD)],
+        None,
+    )
+    .await
+    .session_cookie()
+    .expect("signed in with the temporary password");
+    let changed = call(
+        app,
+        "change_password",
+        &[
+            ("current_password", TEMPORARY_PASSWORD),
+            ("new_password", OWN_PASSWORD),
+        ],
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    cookie
+}
+
 /// The app around a test database, with its own data folder (for uploads) and a small
 /// upload limit; returns the state too, to run the importer.
 pub fn app_with_uploads(pool: SqlitePool, max_upload_mb: u64) -> (Router, AppState) {
@@ -123,6 +176,8 @@ pub fn app_with_uploads(pool: SqlitePool, max_upload_mb: u64) -> (Router, AppSta
     let config = Config::from_lookup(|name| match name {
         "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
         "CONTACTS_MAX_UPLOAD_MB" => Some(max_upload_mb.to_string()),
+        // The tests' files are small; a nearly full CI disk must not refuse them.
+        "CONTACTS_MIN_FREE_DISK_MB" => Some("1".to_string()),
         _ => None,
     })
     .expect("config");

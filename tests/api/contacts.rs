@@ -1,54 +1,16 @@
 //! Contacts through the real router: the dialog's save, roles, and the CSV export.
 
-use crate::common::{app, call, send, set_up};
+use crate::common::{add_user, app, call_json, send, set_up};
 use axum::body::Body;
 use http::{Request, StatusCode, header};
 use sqlx::SqlitePool;
 
-async fn call_json(
-    app: &axum::Router,
-    endpoint: &str,
-    json: &str,
-    cookie: &str,
-) -> crate::common::Reply {
-    let request = Request::post(format!("/api/{endpoint}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::COOKIE, cookie)
-        .body(Body::from(json.to_string()))
-        .unwrap();
-    send(app, request).await
-}
-
-fn contact_json(first: &str, mobile: &str, extra: &str) -> String {
+pub(crate) fn contact_json(first: &str, mobile: &str, extra: &str) -> String {
     format!(
         r#"{{"id":null,"input":{{"first_name":"{first}","last_name":"Lee","mobile":"{mobile}","country":"SG",
         "email":"","external_id":"","whatsapp":"","viber":"","line_id":"","wechat_id":"","messenger_id":"",
         "attributes":[{extra}]}},"group_ids":[],"new_groups":[]}}"#
     )
-}
-
-pub(crate) async fn add_user(app: &axum::Router, admin: &str, email: &str, role: &str) -> String {
-    let reply = call(
-        app,
-        "add_user",
-        &[
-            ("email", email),
-            ("password", "temporary pass 1"),
-            ("role", role),
-        ],
-        Some(admin),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    call(
-        app,
-        "sign_in",
-        &[("email", email), ("password", "temporary pass 1")],
-        None,
-    )
-    .await
-    .session_cookie()
-    .unwrap()
 }
 
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]

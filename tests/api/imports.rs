@@ -11,9 +11,9 @@ use contacts::server::state::AppState;
 use http::{Request, StatusCode, header};
 use sqlx::SqlitePool;
 
-const BOUNDARY: &str = "----contacts-test-boundary";
+pub(crate) const BOUNDARY: &str = "----contacts-test-boundary";
 
-fn options(group: Option<&str>, update_names: bool) -> ImportOptions {
+pub(crate) fn options(group: Option<&str>, update_names: bool) -> ImportOptions {
     let columns = Columns {
         mobile: Some(2),
         first_name: Some(0),
@@ -26,7 +26,7 @@ fn options(group: Option<&str>, update_names: bool) -> ImportOptions {
     }
 }
 
-fn multipart(options: &ImportOptions, file_name: &str, file: &[u8]) -> Vec<u8> {
+pub(crate) fn multipart(options: &ImportOptions, file_name: &str, file: &[u8]) -> Vec<u8> {
     let mut body = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n{}\r\n\
          --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
@@ -39,7 +39,7 @@ fn multipart(options: &ImportOptions, file_name: &str, file: &[u8]) -> Vec<u8> {
     body
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &axum::Router,
     cookie: &str,
     options: &ImportOptions,
@@ -300,7 +300,7 @@ async fn files_that_cannot_be_imported_say_why_and_import_nothing(pool: SqlitePo
     let opts = options(None, false);
 
     let reply = upload(&app, &cookie, &opts, "photo.png", b"\x89PNG").await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(reply.body.contains("not a CSV file"), "{}", reply.body);
 
     let reply = upload(&app, &cookie, &opts, "empty.csv", b"").await;
@@ -427,7 +427,7 @@ async fn uploads_queue_and_stay_inside_their_workspace(pool: SqlitePool) {
 async fn viewers_see_uploads_but_cannot_upload(pool: SqlitePool) {
     let (app, _state) = app_with_uploads(pool.clone(), 1);
     let admin = set_up(&app, "boss@acme.test").await;
-    let viewer = crate::contacts::add_user(&app, &admin, "look@acme.test", "viewer").await;
+    let viewer = crate::common::add_user(&app, &admin, "look@acme.test", "viewer").await;
     let file = b"first,last,mobile\nAnn,Lee,81234567\n";
     let reply = upload(&app, &viewer, &options(None, false), "a.csv", file).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
@@ -442,4 +442,34 @@ async fn viewers_see_uploads_but_cannot_upload(pool: SqlitePool) {
         1,
         "viewers see the list"
     );
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn leftovers_of_a_stop_are_swept_at_start(pool: SqlitePool) {
+    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let cookie = set_up(&app, "boss@acme.test").await;
+    let reply = upload(
+        &app,
+        &cookie,
+        &options(None, false),
+        "a.csv",
+        b"first,last,mobile\nA,B,81234567\n",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let waiting: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let waiting =
+        contacts::server::importer::upload_path(&state.config, waiting["id"].as_i64().unwrap());
+    let dir = contacts::server::importer::uploads_dir(&state.config);
+    let partial = dir.join("incoming-00000000deadbeef.part");
+    let orphan = dir.join("999.upload");
+    for leftover in [&partial, &orphan] {
+        std::fs::write(leftover, b"left behind").unwrap();
+    }
+    contacts::server::importer::sweep_uploads(&state)
+        .await
+        .unwrap();
+    assert!(!partial.exists(), "an upload cut off by a stop");
+    assert!(!orphan.exists(), "a file no import waits for");
+    assert!(waiting.exists(), "the queued import keeps its file");
 }

@@ -5,5 +5,6 @@
 mod auth;
 mod common;
 mod contacts;
+mod hardening;
 mod imports;
 mod restart;

@@ -62,9 +62,10 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
     )
     .await
     .unwrap();
-    let group = db::groups::find_or_create(&pool, workspace, "Restarted")
-        .await
-        .unwrap();
+    let group =
+        db::groups::find_or_create(&mut pool.acquire().await.unwrap(), workspace, "Restarted")
+            .await
+            .unwrap();
 
     // Every 10th row repeats the row before it; every 50th is invalid.
     let csv = dir.join("input.csv");
@@ -90,17 +91,17 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
         ..ImportOptions::csv_with_header(columns, "SG")
     };
     let size = std::fs::metadata(&csv).unwrap().len() as i64;
-    let id = db::imports::create(
-        &pool,
-        workspace,
-        user,
-        "input.csv",
-        size,
-        &options,
-        Some(group),
-    )
-    .await
-    .unwrap();
+    let new = db::imports::NewImport {
+        workspace_id: workspace,
+        user_id: user,
+        file_name: "input.csv",
+        file_size: size,
+        options: &options,
+        group_id: Some(group),
+    };
+    let id = db::imports::create(&mut pool.acquire().await.unwrap(), &new)
+        .await
+        .unwrap();
     std::fs::create_dir_all(upload_path(&config, id).parent().unwrap()).unwrap();
     std::fs::rename(&csv, upload_path(&config, id)).unwrap();
 

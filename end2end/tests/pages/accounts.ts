@@ -1,4 +1,4 @@
-import { expect, type Page } from "@playwright/test";
+import { expect, type Browser, type Page } from "@playwright/test";
 
 /** The admin created by create-workspace.spec.ts on the fresh database of each run. */
 export const ADMIN = {
@@ -90,6 +90,44 @@ export class SettingsPage {
     await this.page.getByRole("button", { name: "Add user" }).click();
     await expect(this.page.getByRole("status")).toContainText(`Added ${email}`);
   }
+}
+
+/** Account: change your password, sign out everywhere. */
+export class AccountPage {
+  constructor(private readonly page: Page) {}
+
+  async goto() {
+    await this.page.goto("/account");
+    await hydrated(this.page);
+  }
+
+  async changePassword(current: string, next: string) {
+    await this.page.getByLabel("Current password").fill(current);
+    await this.page.getByLabel("New password").fill(next);
+    await this.page.getByRole("button", { name: "Change password" }).click();
+  }
+}
+
+/** What users added in these tests choose at their first sign-in. */
+export const OWN_PASSWORD = "my own password 1";
+
+/**
+ * Signs a user an admin added in, in a browser context of their own: the first sign-in
+ * leads to choosing their own password, then to the contacts. Returns their page.
+ */
+export async function signInAsNewUser(browser: Browser, email: string, temporary: string): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const signIn = new SignInPage(page);
+  await signIn.goto();
+  await signIn.signIn(email, temporary);
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId("password-notice")).toBeVisible();
+  await hydrated(page);
+  await new AccountPage(page).changePassword(temporary, OWN_PASSWORD);
+  await expect(page).toHaveURL(/\/contacts$/);
+  await hydrated(page);
+  return page;
 }
 
 /** Signs in as the admin and waits for the contacts page. */

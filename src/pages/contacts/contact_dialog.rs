@@ -2,11 +2,11 @@
 //! loses what was typed; server errors appear next to their fields and mark their tab.
 
 use crate::api::contacts::{DeleteContacts, get_contact, save_contact};
-use crate::app::UserResource;
 use crate::components::dialog::Modal;
 use crate::components::form::FieldMessage;
 use crate::components::group_picker::{GroupPick, GroupPicker, split_picks};
 use crate::components::toast::use_toasts;
+use crate::components::user::UserResource;
 use crate::error::AppError;
 use crate::model::contact::{Attribute, ContactInput, FormTab, Selection, attribute_field};
 use crate::model::country::countries_by_name;

@@ -3,10 +3,10 @@
 
 use super::EmptyState;
 use crate::api::groups::{DeleteGroup, list_groups, save_group};
-use crate::app::UserResource;
 use crate::components::dialog::{ConfirmDialog, Modal};
 use crate::components::form::FieldMessage;
 use crate::components::toast::use_toasts;
+use crate::components::user::{UserResource, can_edit};
 use crate::error::AppError;
 use crate::model::date::format_date;
 use crate::model::group::{
@@ -49,7 +49,7 @@ pub fn GroupsTab() -> impl IntoView {
             <span class="toolbar-spacer"></span>
             <Suspense>
                 {move || Suspend::new(async move {
-                    user.await.map(|u| u.role.can_edit()).unwrap_or(false).then(|| view! {
+                    can_edit(user).await.then(|| view! {
                         <button type="button" class="button button-primary"
                             on:click=move |_| dialog.set(Some(GroupDialog::Create))>"Create group"</button>
                     })
@@ -58,7 +58,7 @@ pub fn GroupsTab() -> impl IntoView {
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading groups…"</p> }>
             {move || Suspend::new(async move {
-                let can_edit = user.await.map(|u| u.role.can_edit()).unwrap_or(false);
+                let can_edit = can_edit(user).await;
                 match groups.await {
                     Ok(list) if list.is_empty() && search.get_untracked().is_empty() => view! {
                         <EmptyState title="No groups yet">

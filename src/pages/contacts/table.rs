@@ -6,9 +6,9 @@ use super::contact_dialog::{ContactDialog, DialogMode};
 use super::membership_dialogs::{AddToGroupsDialog, RemoveFromGroupDialog};
 use crate::api::contacts::{DeleteContacts, count_contacts, list_contacts};
 use crate::api::groups::list_groups;
-use crate::app::UserResource;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::toast::use_toasts;
+use crate::components::user::{UserResource, can_edit};
 use crate::model::contact::{
     ContactFilter, ContactPage, ContactRow, ContactSort, PAGE_SIZES, PageRequest, Selection,
 };
@@ -219,7 +219,7 @@ pub fn ContactsTab() -> impl IntoView {
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading contacts…"</p> }>
             {move || Suspend::new(async move {
-                let can_edit = user.await.map(|u| u.role.can_edit()).unwrap_or(false);
+                let can_edit = can_edit(user).await;
                 match page.await {
                     Ok(page_data) => view! {
                         <ContactsTable page_data can_edit selected all_matching total=total_now
@@ -305,7 +305,7 @@ fn ActionItems(
                     </form>
                     <Suspense>
                         {move || Suspend::new(async move {
-                            let can_edit = user.await.map(|u| u.role.can_edit()).unwrap_or(false);
+                            let can_edit = can_edit(user).await;
                             can_edit.then(|| view! {
                                 <button type="button" role="menuitem" class="menu-item"
                                     disabled=move || selected_count.get() == 0

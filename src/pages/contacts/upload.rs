@@ -4,8 +4,8 @@
 use super::EmptyState;
 use crate::api::groups::list_groups;
 use crate::api::imports::{check_numbers, list_imports, upload_limit};
-use crate::app::UserResource;
 use crate::components::toast::use_toasts;
+use crate::components::user::UserResource;
 use crate::import::columns::{Columns, Tag};
 use crate::import::sniff::{Delimiter, Encoding, FileProblem, PREVIEW_ROWS, decode, parse_rows};
 use crate::import::{ImportOptions, ImportStatus, ImportSummary, NumberCheck, format_size};
@@ -490,11 +490,11 @@ async fn send_upload(file: web_sys::File, options: &ImportOptions) -> Result<(),
             .and_then(|t| t.as_string()),
         Err(_) => None,
     };
-    let message = text
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-        .unwrap_or_else(|| crate::error::AppError::Internal.to_string());
-    Err(message)
+    // Refusals come as the app's error type, as from server functions.
+    let error = text
+        .and_then(|t| serde_json::from_str::<crate::error::AppError>(&t).ok())
+        .unwrap_or(crate::error::AppError::Internal);
+    Err(error.to_string())
 }
 
 /// The workspace's uploads; refreshed every second while one is queued or processing.
@@ -576,7 +576,7 @@ fn UploadsTable(uploads: Vec<ImportSummary>) -> impl IntoView {
                         {upload.group_name.clone().map(|g| view! { <div class="small muted">{format!("Group: {g}")}</div> })}
                     </td>
                     <td>
-                        <div>{upload.user_email.clone()}</div>
+                        <div>{if upload.user_email.is_empty() { "Removed user".to_string() } else { upload.user_email.clone() }}</div>
                         <div class="small muted">{format_date(upload.created_at)}</div>
                     </td>
                     <td data-testid="upload-status">{status}</td>
@@ -586,11 +586,17 @@ fn UploadsTable(uploads: Vec<ImportSummary>) -> impl IntoView {
                     <td class="num" data-testid="duplicates">{c.duplicates}</td>
                     <td class="num" data-testid="invalid">{c.invalid}</td>
                     <td>
-                        {(rejected > 0).then(|| view! {
-                            <a href=format!("/imports/{}/rejected.csv", upload.id) download rel="external">
-                                "Download rejected rows"
-                            </a>
-                        })}
+                        {match (rejected > 0, upload.report_deleted) {
+                            (false, _) => None,
+                            (true, true) => Some(view! {
+                                <span class="small muted">"Report of rejected rows deleted"</span>
+                            }.into_any()),
+                            (true, false) => Some(view! {
+                                <a href=format!("/imports/{}/rejected.csv", upload.id) download rel="external">
+                                    "Download rejected rows"
+                                </a>
+                            }.into_any()),
+                        }}
                     </td>
                 </tr>
             }
