@@ -220,6 +220,7 @@ fn upload(addr: std::net::SocketAddr, cookie: &str, csv: &Path, size: u64) -> i6
         mobile: Some(2),
         first_name: Some(0),
         last_name: Some(1),
+        ..Columns::default()
     };
     let options = ImportOptions {
         group: Some("Bench import".into()),

@@ -16,6 +16,8 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod normalize;
+#[cfg(feature = "ssr")]
 pub mod phone;
 #[cfg(feature = "ssr")]
 pub mod server;

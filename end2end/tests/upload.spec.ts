@@ -4,22 +4,7 @@ import { readFileSync } from "node:fs";
 import { hydrated, signInAsAdmin } from "./pages/accounts";
 import { ContactsPage, uniqueMobile, uniqueName } from "./pages/contacts";
 import { GroupsPage } from "./pages/groups";
-
-/** Drops a file onto the drop zone, as dragging it from the desktop does. */
-async function dropFile(page: Page, name: string, text: string) {
-  const dataTransfer = await page.evaluateHandle(
-    ({ name, text }) => {
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([text], name, { type: "text/csv" }));
-      return transfer;
-    },
-    { name, text },
-  );
-  const zone = page.getByTestId("drop-zone");
-  await zone.dispatchEvent("dragenter", { dataTransfer });
-  await expect(zone).toHaveClass(/drag-over/);
-  await zone.dispatchEvent("drop", { dataTransfer });
-}
+import { dropFile } from "./pages/upload";
 
 /** Three different unused numbers. */
 function threeMobiles() {
@@ -60,21 +45,22 @@ test("upload a CSV: preview, tag the mobile column, new group, completed counts,
   await dropFile(page, fileName, csv);
 
   await expect(page.getByTestId("file-name")).toHaveText(fileName);
-  await expect(page.getByLabel("Encoding")).toHaveValue("UTF-8");
+  await expect(page.getByLabel("Encoding")).toHaveValue("utf-8");
   await expect(page.getByLabel("Delimiter")).toHaveValue("Semicolon ;");
   await expect(page.getByLabel("First row is a header")).toBeChecked();
   const preview = page.getByRole("table", { name: "File preview" });
   await expect(preview.getByRole("row")).toHaveCount(6);
   await expect(preview).toContainText(`${tag}Cy`);
   // Names are suggested from the header; the mobile column is tagged by hand.
-  await expect(page.getByLabel("Column 1: Given name")).toHaveValue("First name");
-  await expect(page.getByLabel("Column 2: Surname")).toHaveValue("Last name");
+  await expect(page.getByLabel("Column 1: Given name")).toHaveValue("first_name");
+  await expect(page.getByLabel("Column 2: Surname")).toHaveValue("last_name");
   const start = page.getByRole("button", { name: "Start processing" });
   await expect(start).toBeDisabled();
   await page.getByLabel("Column 3: Handy").selectOption("Mobile number");
-  const checks = page.getByTestId("number-check");
-  await expect(checks.nth(0)).toHaveText(a.e164);
-  await expect(checks.nth(3)).toContainText("too short");
+  const verdicts = page.getByTestId("row-verdict");
+  await expect(verdicts.nth(0)).toHaveText(a.e164);
+  await expect(verdicts.nth(2)).toHaveText("Same number as line 2: counted once");
+  await expect(verdicts.nth(3)).toContainText("too short");
 
   await page.getByLabel("Add to group (optional)").fill(group);
   await start.click();
@@ -95,7 +81,7 @@ test("upload a CSV: preview, tag the mobile column, new group, completed counts,
   const report = readFileSync(await (await downloading).path(), "utf8");
   expect(report).toContain("line,reason,row");
   expect(report).toContain("4,Same number as line 2.");
-  expect(report).toContain(`5,Number too short for SG.,${tag}Di;Ho;12345`);
+  expect(report).toContain(`5,Mobile number: Number too short for SG.,${tag}Di;Ho;12345`);
 
   const contacts = new ContactsPage(page);
   await contacts.goto();
@@ -124,5 +110,5 @@ test("a file that is not CSV is refused before anything is uploaded", async ({ p
     buffer: Buffer.from("mobile\n+65 8123 4567\n"),
   });
   await expect(page.getByTestId("file-name")).toHaveText("people.txt");
-  await expect(page.getByLabel("Column 1: mobile")).toHaveValue("Mobile number");
+  await expect(page.getByLabel("Column 1: mobile")).toHaveValue("mobile");
 });

@@ -92,7 +92,7 @@ pub async fn save_contact(
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_editor()?;
-        let record = super::contact_form::record(&input)?;
+        let record = crate::normalize::record(&input)?;
         let pool = ssr::state()?.pool;
         db::contacts::save_with_groups(
             &pool,

@@ -1,11 +1,13 @@
 //! Server functions of the Upload contacts tab; the upload itself is `POST /imports`.
 
 use crate::error::AppError;
-use crate::import::{ImportSummary, NumberCheck};
+use crate::import::columns::Columns;
+use crate::import::sniff::SampleRow;
+use crate::import::{ImportSummary, RowVerdict};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
-/// Most sample numbers checked per call (the preview shows 20 rows).
+/// Most sample rows judged per call (the preview shows 20).
 pub const MAX_SAMPLES: usize = 50;
 
 /// The workspace's latest uploads, newest first.
@@ -19,28 +21,29 @@ pub async fn list_imports() -> Result<Vec<ImportSummary>, AppError> {
     .await
 }
 
-/// What each sample number of the preview will become, read with `country` as the
-/// default country.
-#[server(endpoint = "check_numbers", input = Json)]
-pub async fn check_numbers(
-    values: Vec<String>,
+/// What the import will do with each sample row of the preview, by the importer's own
+/// rule: the row's shape against `header_width` (the header's field count; without a
+/// header, the first row's), every mapped field checked as the Create Contact form
+/// checks it, and numbers repeated among the rows. `country` is the default country.
+#[server(endpoint = "check_rows", input = Json)]
+pub async fn check_rows(
+    rows: Vec<SampleRow>,
+    header_width: Option<usize>,
+    columns: Columns,
     country: String,
-) -> Result<Vec<NumberCheck>, AppError> {
+) -> Result<Vec<RowVerdict>, AppError> {
     use crate::api::ssr::{require_user, respond};
     respond(async move {
         require_user()?;
-        if values.len() > MAX_SAMPLES {
-            return Err(AppError::invalid("values", "Too many sample numbers."));
+        if rows.len() > MAX_SAMPLES {
+            return Err(AppError::invalid("rows", "Too many sample rows."));
         }
-        Ok(values
-            .iter()
-            .map(
-                |value| match crate::phone::normalize_msisdn(value, &country) {
-                    Ok(msisdn) => NumberCheck::Valid(msisdn.e164),
-                    Err(e) => NumberCheck::Invalid(e.0),
-                },
-            )
-            .collect())
+        Ok(crate::import::rule::verdicts(
+            rows,
+            header_width,
+            &columns,
+            &country,
+        ))
     })
     .await
 }

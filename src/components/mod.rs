@@ -1,6 +1,7 @@
 //! Reusable pieces of the UI.
 
 pub mod dialog;
+pub mod empty_state;
 pub mod form;
 pub mod group_picker;
 pub mod nav;

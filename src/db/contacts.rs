@@ -9,38 +9,8 @@ use crate::error::AppError;
 use crate::model::contact::{
     ContactFilter, ContactSort, Cursor, PageRequest, SearchTerm, Selection,
 };
+pub use crate::normalize::ContactRecord;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
-
-/// A contact's stored values, normalised (numbers in E.164).
-#[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
-pub struct ContactRecord {
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    pub last_name: String,
-    /// Mobile number, E.164.
-    pub mobile: Option<String>,
-    /// The mobile number without its country code (for search by local digits).
-    pub mobile_national: Option<String>,
-    /// ISO 3166 alpha-2.
-    pub country: String,
-    /// Email, lower case.
-    pub email: Option<String>,
-    /// Id in another system.
-    pub external_id: Option<String>,
-    /// WhatsApp number, E.164.
-    pub whatsapp: Option<String>,
-    /// Viber number, E.164.
-    pub viber: Option<String>,
-    /// LINE user id.
-    pub line_id: Option<String>,
-    /// WeChat user id.
-    pub wechat_id: Option<String>,
-    /// Messenger user id.
-    pub messenger_id: Option<String>,
-    /// JSON array of `[key, value]` pairs.
-    pub attributes: String,
-}
 
 /// A stored contact with its id and timestamps.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]

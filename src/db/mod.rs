@@ -6,6 +6,7 @@
 
 pub mod contacts;
 pub mod groups;
+pub mod import_batch;
 pub mod imports;
 pub mod sessions;
 pub mod users;

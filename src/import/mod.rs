@@ -2,14 +2,19 @@
 //! server's importer share, and the import's options and status as they cross the wire.
 
 pub mod columns;
-pub mod decode;
+pub mod encoding;
 #[cfg(feature = "ssr")]
 pub mod pipeline;
+pub mod preview;
+pub mod records;
+#[cfg(feature = "ssr")]
+pub mod rule;
 pub mod sniff;
 
 use columns::Columns;
+use encoding::Encoding;
 use serde::{Deserialize, Serialize};
-use sniff::{Delimiter, Encoding};
+use sniff::Delimiter;
 
 /// File name endings the upload accepts.
 pub const ACCEPTED_EXTENSIONS: [&str; 3] = ["csv", "tsv", "txt"];
@@ -46,8 +51,10 @@ pub struct ImportOptions {
     pub country: String,
     /// A group to add every imported contact to: an existing group's name or a new one.
     pub group: Option<String>,
-    /// Whether names in the file replace the names of contacts that already exist.
-    pub update_names: bool,
+    /// Whether the file's values replace those of contacts that already exist (every
+    /// mapped field with a value; custom fields merge by key). Otherwise they are kept.
+    #[serde(alias = "update_names")]
+    pub update_existing: bool,
 }
 
 impl ImportOptions {
@@ -61,7 +68,7 @@ impl ImportOptions {
             columns,
             country: country.to_string(),
             group: None,
-            update_names: false,
+            update_existing: false,
         }
     }
 }
@@ -171,12 +178,14 @@ impl ImportSummary {
     }
 }
 
-/// What the preview shows for one sample number.
+/// What the import will do with a row, as the preview shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum NumberCheck {
-    /// The number as it will be stored (E.164).
-    Valid(String),
-    /// Why it will be refused.
+pub enum RowVerdict {
+    /// A contact with this number (E.164): created, or matched to one that exists.
+    Contact(String),
+    /// The same number as the row on this line: counted once.
+    Duplicate(u64),
+    /// Refused, with the reason.
     Invalid(String),
 }
 

@@ -1,227 +1,126 @@
-//! The server's row pipeline: a file streamed through the CSV parser, each row turned into
-//! a contact to import, a duplicate of an earlier row, or a refusal with its reason.
+//! The server's row pipeline: a file streamed through its decoder and the one CSV reader
+//! ([`RecordReader`]), each row judged by the row rule ([`contact_of`]).
 //!
 //! Pure CPU work with no database: the importer runs it on a blocking thread and hands
-//! batches to the writer.
+//! batches to the writer. Memory is bounded by the reader's record limit, whatever the
+//! file holds.
 
 use crate::import::ImportOptions;
-use crate::import::decode::TextReader;
-use crate::import::sniff::FileProblem;
-use crate::model::contact::{MAX_NAME_LEN, sort_name};
-use crate::phone::normalize_msisdn;
-use std::collections::HashMap;
-use std::io::Read;
+use crate::import::encoding::decoding_reader;
+use crate::import::records::{Fields, Malformed, RecordReader};
+use crate::import::rule::{Shape, contact_of};
+use crate::normalize::ContactRecord;
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Longest raw text kept for a refused row in the report.
-const MAX_RAW_LEN: usize = 1_000;
-/// Longest text in a mobile-number cell worth parsing.
-const MAX_MOBILE_LEN: usize = 64;
-
-/// A row that becomes (or matches) a contact.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewContact {
-    /// E.164 number.
-    pub e164: String,
-    /// The number without its country code.
-    pub national: String,
-    /// First name from the file (may be empty).
-    pub first_name: String,
-    /// Last name from the file (may be empty).
-    pub last_name: String,
-    /// The sort/search key of the names.
-    pub sort_name: String,
-}
-
-/// What one data row comes to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// A number seen for the first time in this file.
-    Contact(NewContact),
-    /// The same number as the row starting on `line`.
-    Duplicate {
-        /// The line of the number's first row.
-        line: u64,
-    },
-    /// Refused, with the reason in words.
-    Invalid(String),
-}
+pub const MAX_RAW_LEN: usize = 1_000;
 
 /// One data row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
     /// The line of the file the row starts on (1-based; the header is line 1).
     pub line: u64,
-    /// What it comes to.
-    pub outcome: Outcome,
-    /// The row's text as in the file (shortened), kept for refused and duplicate rows.
+    /// The contact it makes, or why it is refused.
+    pub outcome: Result<ContactRecord, String>,
+    /// The row's text as in the file (shortened), for the report if it is refused or
+    /// turns out to repeat an earlier number.
     pub raw: String,
 }
 
-/// The data rows of a file, in order.
-pub struct Rows<R: Read> {
-    csv: csv::Reader<TextReader<R>>,
-    record: csv::ByteRecord,
-    options: ImportOptions,
-    delimiter: char,
-    width: Option<usize>,
-    /// Numbers seen so far (E.164 digits) and the line of their first row.
-    seen: HashMap<u64, u32>,
-    /// The earliest line the next record can start on.
-    next_line: u64,
+/// Counts the bytes read through it, for the progress bar.
+struct Counted<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
 }
 
-impl<R: Read> Rows<R> {
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The data rows of a file, in order.
+pub struct Rows<'a> {
+    records: RecordReader<Box<dyn Read + Send + 'a>>,
+    options: ImportOptions,
+    shape: Option<Shape>,
+    bytes_read: Arc<AtomicU64>,
+}
+
+impl<'a> Rows<'a> {
     /// Starts reading `input` as the options say (the header row, if any, is read here).
-    pub fn new(input: R, options: ImportOptions) -> Result<Self, csv::Error> {
-        let csv = csv::ReaderBuilder::new()
-            .delimiter(options.delimiter.byte())
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(TextReader::new(input, options.encoding));
-        let mut rows = Rows {
-            csv,
-            record: csv::ByteRecord::new(),
-            delimiter: char::from(options.delimiter.byte()),
-            options,
-            width: None,
-            seen: HashMap::new(),
-            next_line: 1,
+    pub fn new(input: impl Read + Send + 'a, options: ImportOptions) -> io::Result<Self> {
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            inner: input,
+            read: bytes_read.clone(),
         };
-        if rows.options.has_header && rows.read()?.is_some() {
-            rows.width = Some(rows.record.len());
+        let text: Box<dyn Read + Send + 'a> = Box::new(decoding_reader(counted, options.encoding));
+        let mut rows = Rows {
+            records: RecordReader::new(text, options.delimiter.byte()),
+            shape: None,
+            options,
+            bytes_read,
+        };
+        if rows.options.has_header
+            && let Some(header) = rows.records.next_record()?
+        {
+            rows.shape = Some(Shape {
+                width: header.fields.map_or(0, |f| f.len()),
+                has_header: true,
+            });
         }
         Ok(rows)
     }
 
     /// Bytes of the file read so far.
     pub fn bytes_read(&self) -> u64 {
-        self.csv.get_ref().raw_bytes_read()
+        self.bytes_read.load(Ordering::Relaxed)
     }
 
     /// The next data row, or `None` at the end of the file.
-    pub fn next_row(&mut self) -> Result<Option<Row>, csv::Error> {
-        let Some(line) = self.read()? else {
+    pub fn next_row(&mut self) -> io::Result<Option<Row>> {
+        let Some(record) = self.records.next_record()? else {
             return Ok(None);
         };
-        let width = *self.width.get_or_insert(self.record.len());
-        let outcome = self.outcome(line, width);
-        let raw = match outcome {
-            Outcome::Contact(_) => String::new(),
-            _ => raw_text(&self.record, self.delimiter),
-        };
-        Ok(Some(Row { line, outcome, raw }))
-    }
-
-    /// Reads the next record; returns the line it starts on.
-    fn read(&mut self) -> Result<Option<u64>, csv::Error> {
-        if !self.csv.read_byte_record(&mut self.record)? {
-            return Ok(None);
-        }
-        // The parser reports a record after CRLF as starting on the line before (it has
-        // not yet read the `\n`); no record starts before the end of the previous one.
-        let reported = self.record.position().map_or(0, |p| p.line());
-        let line = reported.max(self.next_line);
-        let breaks = self
-            .record
-            .iter()
-            .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
-            .sum::<u64>();
-        self.next_line = line + breaks + 1;
-        Ok(Some(line))
-    }
-
-    fn outcome(&mut self, line: u64, width: usize) -> Outcome {
-        let record = &self.record;
-        let extra_filled = record.iter().skip(width).any(|f| !f.is_empty());
-        if record.len() < width || extra_filled {
-            return Outcome::Invalid(format!(
-                "The row has {} fields; the header has {width}.",
-                record.len()
-            ));
-        }
-        let cell = |column: Option<usize>| -> Result<&str, String> {
-            let Some(bytes) = column.and_then(|c| record.get(c)) else {
-                return Ok("");
-            };
-            std::str::from_utf8(bytes).map(str::trim).map_err(|_| {
-                "The row is not valid UTF-8 text: choose the file's encoding (for example \
-                 Windows-1252) in the preview, or save it as UTF-8."
-                    .to_string()
-            })
-        };
-        let columns = self.options.columns;
-        let fields = (|| {
-            Ok::<_, String>((
-                cell(columns.mobile)?,
-                cell(columns.first_name)?,
-                cell(columns.last_name)?,
-            ))
-        })();
-        let (mobile, first_name, last_name) = match fields {
+        let line = record.line;
+        let fields = match record.fields {
             Ok(fields) => fields,
-            Err(reason) => return Outcome::Invalid(reason),
-        };
-        for (label, value) in [("First name", first_name), ("Last name", last_name)] {
-            let length = value.chars().count();
-            if length > MAX_NAME_LEN {
-                return Outcome::Invalid(format!(
-                    "{label} is {length} characters long; at most {MAX_NAME_LEN} are allowed."
-                ));
+            Err(problem) => {
+                return Ok(Some(Row {
+                    line,
+                    outcome: Err(problem.reason()),
+                    raw: String::new(),
+                }));
             }
-        }
-        if mobile.is_empty() {
-            return Outcome::Invalid("No mobile number.".into());
-        }
-        if mobile.chars().count() > MAX_MOBILE_LEN {
-            return Outcome::Invalid(format!(
-                "The mobile number cell is {} characters long: that is not a phone number.",
-                mobile.chars().count()
-            ));
-        }
-        let msisdn = match normalize_msisdn(mobile, &self.options.country) {
-            Ok(msisdn) => msisdn,
-            Err(error) => return Outcome::Invalid(with_lost_plus_hint(mobile, error.0)),
         };
-        let key: u64 = msisdn.e164[1..].parse().unwrap_or(u64::MAX);
-        if let Some(&first) = self.seen.get(&key) {
-            return Outcome::Duplicate {
-                line: u64::from(first),
-            };
-        }
-        // A file within the upload limit has far fewer than 4 billion lines.
-        self.seen
-            .insert(key, u32::try_from(line).unwrap_or(u32::MAX));
-        Outcome::Contact(NewContact {
-            sort_name: sort_name(first_name, last_name),
-            e164: msisdn.e164,
-            national: msisdn.national,
-            first_name: first_name.to_string(),
-            last_name: last_name.to_string(),
-        })
-    }
-}
-
-/// Spreadsheets drop the `+` of international numbers stored as numbers; when the digits
-/// are a valid number with a `+`, the message says so.
-fn with_lost_plus_hint(input: &str, reason: String) -> String {
-    let digits_only = input.len() >= 8 && input.bytes().all(|b| b.is_ascii_digit());
-    match digits_only.then(|| normalize_msisdn(&format!("+{input}"), "ZZ")) {
-        Some(Ok(msisdn)) => format!(
-            "{reason} If it is {}, its leading + was lost (spreadsheets drop it): add it back.",
-            crate::phone::format_international(&msisdn.e164)
-        ),
-        _ => reason,
+        let shape = *self.shape.get_or_insert(Shape {
+            width: fields.len(),
+            has_header: false,
+        });
+        let cells: Vec<_> = fields.iter().collect();
+        let outcome = contact_of(&cells, shape, &self.options.columns, &self.options.country);
+        let delimiter = char::from(self.options.delimiter.byte());
+        Ok(Some(Row {
+            line,
+            outcome,
+            raw: raw_text(&fields, delimiter),
+        }))
     }
 }
 
 /// The row's fields joined by the delimiter, shortened for the report.
-fn raw_text(record: &csv::ByteRecord, delimiter: char) -> String {
+fn raw_text(fields: &Fields<'_>, delimiter: char) -> String {
     let mut raw = String::new();
-    for (i, field) in record.iter().enumerate() {
+    for (i, field) in fields.iter().enumerate() {
         if i > 0 {
             raw.push(delimiter);
         }
-        raw.push_str(&String::from_utf8_lossy(field));
+        raw.push_str(&field);
         if raw.len() > MAX_RAW_LEN {
             let mut cut = MAX_RAW_LEN;
             while !raw.is_char_boundary(cut) {
@@ -235,60 +134,28 @@ fn raw_text(record: &csv::ByteRecord, delimiter: char) -> String {
     raw
 }
 
-/// Reads the whole file once to find a quoted field that never closes, which would
-/// otherwise swallow the rest of the file into one cell. Nothing is imported from such a
-/// file: the problem is reported with its line instead.
-pub fn check_quotes<R: Read>(
-    input: R,
-    options: &ImportOptions,
-) -> Result<Result<(), FileProblem>, std::io::Error> {
-    let delimiter = options.delimiter.byte();
-    let mut reader = TextReader::new(input, options.encoding);
-    let mut buf = vec![0u8; 64 * 1024];
-    let (mut in_quotes, mut quote_pending, mut field_start) = (false, false, true);
-    let (mut line, mut quote_line) = (1u64, 0u64);
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        for &b in &buf[..n] {
-            if b == b'\n' {
-                line += 1;
-            }
-            if in_quotes {
-                if quote_pending {
-                    quote_pending = false;
-                    if b == b'"' {
-                        continue; // an escaped quote
-                    }
-                    in_quotes = false;
-                } else {
-                    quote_pending = b == b'"';
-                    continue;
-                }
-            }
-            if b == b'"' && field_start {
-                in_quotes = true;
-                quote_line = line;
-                field_start = false;
-            } else {
-                field_start = b == delimiter || b == b'\n' || b == b'\r';
-            }
+/// The line of a quote that never closes, if the file has one. Such a quote makes the
+/// rest of the file one field, so the importer reads the file through once before
+/// writing anything, and imports nothing from it.
+pub fn unclosed_quote(input: impl Read, options: &ImportOptions) -> io::Result<Option<u64>> {
+    let mut records = RecordReader::new(
+        decoding_reader(input, options.encoding),
+        options.delimiter.byte(),
+    );
+    while let Some(record) = records.next_record()? {
+        if record.fields.err() == Some(Malformed::UnclosedQuote) {
+            return Ok(Some(record.line));
         }
     }
-    Ok(if in_quotes && !quote_pending {
-        Err(FileProblem::UnbalancedQuote { line: quote_line })
-    } else {
-        Ok(())
-    })
+    Ok(None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::import::columns::Columns;
-    use crate::import::sniff::{Delimiter, Encoding};
+    use crate::import::encoding::Encoding;
+    use crate::import::sniff::Delimiter;
 
     fn options(has_header: bool) -> ImportOptions {
         ImportOptions {
@@ -299,128 +166,175 @@ mod tests {
                 mobile: Some(2),
                 first_name: Some(0),
                 last_name: Some(1),
+                ..Columns::default()
             },
             country: "SG".into(),
             group: None,
-            update_names: false,
+            update_existing: false,
         }
     }
 
-    fn rows(text: &str, has_header: bool) -> Vec<Row> {
-        let mut rows = Rows::new(text.as_bytes(), options(has_header)).unwrap();
+    fn rows(bytes: &[u8], options: ImportOptions) -> Vec<Row> {
+        let mut rows = Rows::new(bytes, options).unwrap();
         let mut out = Vec::new();
         while let Some(row) = rows.next_row().unwrap() {
             out.push(row);
         }
+        assert_eq!(rows.bytes_read(), bytes.len() as u64);
         out
     }
 
     fn reason(row: &Row) -> &str {
-        match &row.outcome {
-            Outcome::Invalid(reason) => reason,
-            other => panic!("expected a refusal, got {other:?}"),
-        }
+        row.outcome.as_ref().expect_err("a refusal")
     }
 
     #[test]
-    fn numbers_are_normalised_and_duplicates_point_at_their_first_line() {
+    fn rows_carry_their_line_contact_and_text() {
         let out = rows(
-            "first,last,mobile\r\nAnn,Lee,+65 8123 4567\r\nBo,,8123 4567\r\nCy,Tan,+65-9123-4567\r\n",
-            true,
+            b"first,last,mobile\r\nAnn,Lee,+65 8123 4567\r\n\"Bo\nTan\",,8123 4567\r\nCy,Tan,123\r\n",
+            options(true),
         );
         assert_eq!(out.len(), 3);
+        assert_eq!(out[0].line, 2);
         assert_eq!(
-            out[0].outcome,
-            Outcome::Contact(NewContact {
-                e164: "+6581234567".into(),
-                national: "81234567".into(),
-                first_name: "Ann".into(),
-                last_name: "Lee".into(),
-                sort_name: "ann lee".into(),
-            })
+            out[0].outcome.as_ref().unwrap().mobile.as_deref(),
+            Some("+6581234567")
         );
-        assert_eq!(out[0].line, 2);
-        assert_eq!(out[1].outcome, Outcome::Duplicate { line: 2 });
-        assert_eq!(out[1].raw, "Bo,,8123 4567");
-        assert!(matches!(&out[2].outcome, Outcome::Contact(c) if c.e164 == "+6591234567"));
+        assert_eq!(out[1].line, 3);
+        assert_eq!(out[1].raw, "Bo\nTan,,8123 4567");
+        assert_eq!(out[2].line, 5);
+        assert!(reason(&out[2]).starts_with("Mobile number: "));
     }
 
     #[test]
-    fn without_a_header_the_first_row_is_data() {
-        let out = rows("Ann,Lee,81234567\n", false);
-        assert_eq!(out.len(), 1);
+    fn without_a_header_the_first_row_is_data_and_sets_the_width() {
+        let out = rows(b"Ann,Lee,81234567\nBo,Tan\n", options(false));
         assert_eq!(out[0].line, 1);
-    }
-
-    #[test]
-    fn bad_rows_say_why() {
-        let out = rows(
-            "first,last,mobile\nAnn,Lee\nBo,Tan,81234567,extra\nCy,Ong,\nDi,Ho,123\nEd,Lim,6.58123E+09\nFy,Goh,447911123456\n",
-            true,
-        );
-        assert_eq!(reason(&out[0]), "The row has 2 fields; the header has 3.");
-        assert_eq!(reason(&out[1]), "The row has 4 fields; the header has 3.");
-        assert_eq!(reason(&out[2]), "No mobile number.");
-        assert!(reason(&out[3]).contains("too short"), "{}", reason(&out[3]));
-        assert!(reason(&out[4]).contains("scientific notation"));
-        assert!(
-            reason(&out[5]).contains("+44 7911 123456") && reason(&out[5]).contains("leading +"),
-            "{}",
-            reason(&out[5])
+        assert!(out[0].outcome.is_ok());
+        assert_eq!(
+            reason(&out[1]),
+            "The row has 2 fields; the first row has 3."
         );
     }
 
     #[test]
-    fn empty_trailing_fields_are_fine() {
-        let out = rows("first,last,mobile\nAnn,Lee,81234567,,\n", true);
-        assert!(matches!(out[0].outcome, Outcome::Contact(_)));
+    fn legacy_encodings_are_decoded_before_the_rule() {
+        let mut latin = options(true);
+        latin.encoding = Encoding::Windows1252;
+        let out = rows(b"first,last,mobile\nJos\xE9,L\xF3pez,81234567\n", latin);
+        let contact = out[0].outcome.as_ref().unwrap();
+        assert_eq!(
+            (contact.first_name.as_str(), contact.last_name.as_str()),
+            ("José", "López")
+        );
+        // Read as UTF-8, the same bytes are refused with a hint about the encoding.
+        let out = rows(b"first,last,mobile\nJos\xE9,Lee,81234567\n", options(true));
+        assert!(reason(&out[0]).contains("encoding"));
     }
 
     #[test]
-    fn huge_cells_and_bad_bytes_are_refused_with_a_short_raw_text() {
-        let big = "x".repeat(1 << 20);
+    fn huge_rows_are_refused_and_later_rows_still_read() {
+        let big = "x".repeat(2 << 20);
         let text = format!("first,last,mobile\n{big},Lee,81234567\nAnn,Lee,81234567\n");
-        let out = rows(&text, true);
-        assert!(reason(&out[0]).starts_with("First name is 1048576 characters long"));
+        let out = rows(text.as_bytes(), options(true));
+        assert!(reason(&out[0]).contains("longer than"));
+        assert!(out[0].raw.is_empty(), "nothing of it is kept");
+        assert!(out[1].outcome.is_ok());
+        let long_name = format!("first,last,mobile\n{},Lee,81234567\n", "y".repeat(5_000));
+        let out = rows(long_name.as_bytes(), options(true));
+        assert!(reason(&out[0]).starts_with("First name: At most"));
         assert!(out[0].raw.chars().count() <= MAX_RAW_LEN + 1);
-        assert!(
-            matches!(out[1].outcome, Outcome::Contact(_)),
-            "later rows still read"
-        );
-
-        let mut rows = Rows::new(
-            b"first,last,mobile\nJos\xE9,Lee,81234567\n".as_slice(),
-            options(true),
-        )
-        .unwrap();
-        let row = rows.next_row().unwrap().unwrap();
-        assert!(reason(&row).contains("not valid UTF-8"));
     }
 
     #[test]
-    fn quoted_fields_with_line_breaks_keep_their_line() {
-        let out = rows(
-            "first,last,mobile\n\"Ann\nMarie\",Lee,81234567\nBo,Tan,91234567\n",
-            true,
-        );
-        assert_eq!(out[0].line, 2);
-        assert_eq!(out[1].line, 4);
-        assert!(matches!(&out[0].outcome, Outcome::Contact(c) if c.first_name == "Ann\nMarie"));
-    }
-
-    #[test]
-    fn unbalanced_quotes_are_found_with_their_line() {
-        let check = |text: &str| check_quotes(text.as_bytes(), &options(true)).unwrap();
-        assert_eq!(check("a,b,c\n\"x\"\"y\",\"z\nw\",1\n"), Ok(()));
+    fn an_unclosed_quote_is_found_with_its_line() {
+        let check = |text: &str| unclosed_quote(text.as_bytes(), &options(true)).unwrap();
+        assert_eq!(check("a,b,c\n\"x\"\"y\",\"z\nw\",1\n"), None);
         assert_eq!(
             check("a,b,c\nok,\"fine\",1\n\"broken,2,3\nnext,4,5\n"),
-            Err(FileProblem::UnbalancedQuote { line: 3 })
+            Some(3)
         );
-        assert_eq!(
-            check("a,b\"c,d\n"),
-            Ok(()),
-            "a quote inside a field is text"
-        );
-        assert_eq!(check("a,\"b\""), Ok(()));
+        assert_eq!(check("a,b,c\r\"broken\r\r"), Some(2), "CR-only lines");
+        assert_eq!(check("a,b\"c,d\n"), None, "a quote inside a field is text");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::db::import_batch::{Batch, Layout};
+    use crate::import::columns::Columns;
+    use crate::import::encoding::Encoding;
+    use crate::import::records::{MAX_FIELDS, RecordReader};
+    use crate::import::sniff::{Delimiter, sniff};
+    use proptest::prelude::*;
+
+    /// Text shaped like CSV: short fields of letters, digits, phone punctuation, quotes,
+    /// delimiters and every kind of line end.
+    fn csv_like() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                "[a-zA-Z ]{0,6}",
+                "\\+?[0-9 ()-]{0,14}",
+                Just(",".to_string()),
+                Just(";".to_string()),
+                Just("\"".to_string()),
+                Just("\"\"".to_string()),
+                Just("\n".to_string()),
+                Just("\r\n".to_string()),
+                Just("\r".to_string()),
+            ],
+            0..200,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_sniffed_and_read_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let _ = sniff(&bytes, true);
+            let _ = sniff(&bytes, false);
+            let mut records = RecordReader::new(bytes.as_slice(), b',');
+            let mut last_line = 0;
+            while let Some(record) = records.next_record().unwrap() {
+                prop_assert!(record.line > last_line, "lines only grow");
+                last_line = record.line;
+                if let Ok(fields) = record.fields {
+                    prop_assert!(fields.len() <= MAX_FIELDS);
+                }
+            }
+        }
+
+        #[test]
+        fn every_row_is_accounted_for(text in csv_like(), has_header in any::<bool>()) {
+            let options = ImportOptions {
+                encoding: Encoding::Utf8,
+                delimiter: Delimiter::Comma,
+                has_header,
+                columns: Columns { mobile: Some(0), first_name: Some(1), ..Columns::default() },
+                country: "SG".into(),
+                group: None,
+                update_existing: false,
+            };
+            let records = {
+                let mut reader = RecordReader::new(text.as_bytes(), b',');
+                let mut n = 0i64;
+                while reader.next_record().unwrap().is_some() {
+                    n += 1;
+                }
+                n
+            };
+            let mut rows = Rows::new(text.as_bytes(), options.clone()).unwrap();
+            let mut batch = Batch::new(Layout::of(&options.columns), "SG");
+            let mut read = 0i64;
+            while let Some(row) = rows.next_row().unwrap() {
+                read += 1;
+                batch.push(row).unwrap();
+            }
+            let header = i64::from(has_header && records > 0);
+            prop_assert_eq!(read, records - header, "each record is a row");
+            prop_assert_eq!(batch.rows(), read, "each row is a contact, a duplicate or refused");
+            prop_assert_eq!(rows.bytes_read(), text.len() as u64);
+        }
     }
 }

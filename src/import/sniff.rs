@@ -1,59 +1,19 @@
-//! What a file is, judged from its first bytes: the text encoding, the delimiter, whether
-//! the first row is a header, and the first rows themselves.
+//! What a file is, judged from its first bytes: the text encoding, the delimiter and
+//! whether the first row is a header; and the first rows themselves, as the preview
+//! shows them.
 //!
-//! The browser runs this on the first 64 KB of a file for the preview; the server runs it
-//! again on the same bytes when the upload arrives, so both read the file the same way.
+//! The browser runs this on the first 64 KB of a file; the server runs it again on the
+//! same bytes when the upload arrives. Both read records with [`RecordReader`], the
+//! importer's reader, so what the preview shows is what the import reads.
 
+use crate::import::encoding::{Encoding, decode};
+use crate::import::records::{Malformed, RecordReader};
 use serde::{Deserialize, Serialize};
 
 /// How many bytes of a file the preview reads.
 pub const PREVIEW_BYTES: usize = 64 * 1024;
-/// How many rows the preview shows.
+/// How many data rows the preview shows.
 pub const PREVIEW_ROWS: usize = 20;
-
-/// Text encodings we read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Encoding {
-    /// UTF-8, with or without a byte-order mark.
-    Utf8,
-    /// UTF-16 little-endian, with a byte-order mark.
-    Utf16Le,
-    /// UTF-16 big-endian, with a byte-order mark.
-    Utf16Be,
-    /// Windows-1252 ("ANSI" in Excel on Windows): any bytes that are not UTF-8.
-    Windows1252,
-}
-
-impl Encoding {
-    /// Every encoding, in the order the override menu lists them.
-    pub const ALL: [Encoding; 4] = [
-        Encoding::Utf8,
-        Encoding::Utf16Le,
-        Encoding::Utf16Be,
-        Encoding::Windows1252,
-    ];
-
-    /// The name shown to users.
-    pub fn label(self) -> &'static str {
-        match self {
-            Encoding::Utf8 => "UTF-8",
-            Encoding::Utf16Le => "UTF-16 LE",
-            Encoding::Utf16Be => "UTF-16 BE",
-            Encoding::Windows1252 => "Windows-1252",
-        }
-    }
-
-    /// The length of this encoding's byte-order mark at the start of `bytes`, if any.
-    pub fn bom_len(self, bytes: &[u8]) -> usize {
-        let bom: &[u8] = match self {
-            Encoding::Utf8 => b"\xEF\xBB\xBF",
-            Encoding::Utf16Le => b"\xFF\xFE",
-            Encoding::Utf16Be => b"\xFE\xFF",
-            Encoding::Windows1252 => b"",
-        };
-        if bytes.starts_with(bom) { bom.len() } else { 0 }
-    }
-}
 
 /// Field delimiters we detect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -121,6 +81,47 @@ pub enum FileProblem {
     },
 }
 
+/// One record as the preview shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleRow {
+    /// The line it starts on.
+    pub line: u64,
+    /// Its fields, or why it cannot be read (the importer's words).
+    pub fields: Result<Vec<String>, String>,
+}
+
+/// The first records of a file's text (at most `max`), read as the importer reads them.
+pub fn first_records(
+    text: &str,
+    delimiter: Delimiter,
+    whole: bool,
+    max: usize,
+) -> Result<Vec<SampleRow>, FileProblem> {
+    let mut reader = if whole {
+        RecordReader::new(text.as_bytes(), delimiter.byte())
+    } else {
+        RecordReader::slice(text.as_bytes(), delimiter.byte())
+    };
+    let mut rows = Vec::new();
+    // Reading from memory cannot fail.
+    while rows.len() < max
+        && let Ok(Some(record)) = reader.next_record()
+    {
+        let fields = match record.fields {
+            Ok(fields) => Ok(fields.to_vec()),
+            Err(Malformed::UnclosedQuote) => {
+                return Err(FileProblem::UnbalancedQuote { line: record.line });
+            }
+            Err(problem) => Err(problem.reason()),
+        };
+        rows.push(SampleRow {
+            line: record.line,
+            fields,
+        });
+    }
+    Ok(rows)
+}
+
 /// What the sniffer found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sniffed {
@@ -134,10 +135,10 @@ pub struct Sniffed {
 
 /// Sniffs the first bytes of a file; `whole` says whether `bytes` is the entire file.
 pub fn sniff(bytes: &[u8], whole: bool) -> Result<Sniffed, FileProblem> {
-    let encoding = detect_encoding(bytes)?;
-    let text = decode(bytes, encoding);
-    let delimiter = detect_delimiter(&text);
-    let rows = parse_rows(&text, delimiter, PREVIEW_ROWS + 1, whole)?;
+    let encoding = Encoding::detect(bytes)?;
+    let text = decode(bytes, encoding, whole);
+    let delimiter = detect_delimiter(&text, whole);
+    let rows = first_records(&text, delimiter, whole, PREVIEW_ROWS + 1)?;
     if rows.is_empty() {
         return Err(FileProblem::Empty);
     }
@@ -148,88 +149,24 @@ pub fn sniff(bytes: &[u8], whole: bool) -> Result<Sniffed, FileProblem> {
     })
 }
 
-/// The encoding of a file from its first bytes.
-pub fn detect_encoding(bytes: &[u8]) -> Result<Encoding, FileProblem> {
-    for encoding in [Encoding::Utf8, Encoding::Utf16Le, Encoding::Utf16Be] {
-        if encoding.bom_len(bytes) > 0 {
-            return Ok(encoding);
-        }
-    }
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(FileProblem::Empty);
-    }
-    // Text never holds NUL or most C0 controls; binary formats are full of them.
-    let controls = bytes
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C))
-        .count();
-    if bytes.contains(&0) || controls * 100 > bytes.len() {
-        return Err(FileProblem::Binary);
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(_) => Ok(Encoding::Utf8),
-        // A slice may end inside a character: that is still UTF-8.
-        Err(e) if e.error_len().is_none() => Ok(Encoding::Utf8),
-        Err(_) => Ok(Encoding::Windows1252),
-    }
-}
-
-/// Decodes bytes (a slice of a file) as `encoding`, without its byte-order mark. Bytes that
-/// do not decode become U+FFFD; a character cut at the end of the slice is dropped.
-pub fn decode(bytes: &[u8], encoding: Encoding) -> String {
-    let bytes = &bytes[encoding.bom_len(bytes)..];
-    match encoding {
-        Encoding::Utf8 => {
-            let mut text = String::from_utf8_lossy(bytes).into_owned();
-            if let Err(e) = std::str::from_utf8(bytes)
-                && e.error_len().is_none()
-            {
-                text.pop();
-            }
-            text
-        }
-        Encoding::Utf16Le | Encoding::Utf16Be => {
-            let units = bytes.chunks_exact(2).map(|pair| match encoding {
-                Encoding::Utf16Le => u16::from_le_bytes([pair[0], pair[1]]),
-                _ => u16::from_be_bytes([pair[0], pair[1]]),
-            });
-            char::decode_utf16(units)
-                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-                .collect()
-        }
-        Encoding::Windows1252 => bytes.iter().map(|&b| windows_1252(b)).collect(),
-    }
-}
-
-/// The character a Windows-1252 byte stands for.
-pub fn windows_1252(byte: u8) -> char {
-    // 0x80–0x9F differ from Latin-1; the five unassigned bytes map to C1 controls, as
-    // the WHATWG encoding standard does.
-    const HIGH: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
-        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
-        'ž', 'Ÿ',
-    ];
-    match byte {
-        0x80..=0x9F => HIGH[usize::from(byte - 0x80)],
-        _ => char::from(byte),
-    }
-}
-
 /// The delimiter that splits the first rows into the most consistent number of columns.
-pub fn detect_delimiter(text: &str) -> Delimiter {
+pub fn detect_delimiter(text: &str, whole: bool) -> Delimiter {
     let mut best = (Delimiter::Comma, 0usize, 0usize);
     for delimiter in Delimiter::ALL {
-        let Ok(rows) = parse_rows(text, delimiter, PREVIEW_ROWS, false) else {
+        let Ok(rows) = first_records(text, delimiter, whole, PREVIEW_ROWS) else {
             continue;
         };
-        let Some(columns) = most_common_width(&rows) else {
+        let widths: Vec<usize> = rows
+            .iter()
+            .filter_map(|r| r.fields.as_ref().ok().map(Vec::len))
+            .collect();
+        let Some(columns) = most_common(&widths) else {
             continue;
         };
         if columns < 2 {
             continue;
         }
-        let consistent = rows.iter().filter(|row| row.len() == columns).count();
+        let consistent = widths.iter().filter(|&&w| w == columns).count();
         if (consistent, columns) > (best.1, best.2) {
             best = (delimiter, consistent, columns);
         }
@@ -237,8 +174,8 @@ pub fn detect_delimiter(text: &str) -> Delimiter {
     best.0
 }
 
-fn most_common_width(rows: &[Vec<String>]) -> Option<usize> {
-    let mut widths: Vec<usize> = rows.iter().map(Vec::len).collect();
+fn most_common(widths: &[usize]) -> Option<usize> {
+    let mut widths = widths.to_vec();
     widths.sort_unstable();
     widths
         .chunk_by(|a, b| a == b)
@@ -248,8 +185,9 @@ fn most_common_width(rows: &[Vec<String>]) -> Option<usize> {
 
 /// Whether the first row is a header: it names a column we know, or it has no digits where
 /// the rows below have numbers.
-pub fn detect_header(rows: &[Vec<String>]) -> bool {
-    let Some(first) = rows.first() else {
+pub fn detect_header(rows: &[SampleRow]) -> bool {
+    let cells = |row: &SampleRow| row.fields.clone().unwrap_or_default();
+    let Some(first) = rows.first().map(cells) else {
         return false;
     };
     if first
@@ -258,93 +196,13 @@ pub fn detect_header(rows: &[Vec<String>]) -> bool {
     {
         return true;
     }
-    let numeric = |cell: &str| cell.chars().filter(char::is_ascii_digit).count() >= 6;
-    let first_has_numbers = first.iter().any(|cell| numeric(cell));
-    let rest_have_numbers = rows[1..]
-        .iter()
-        .any(|row| row.iter().any(|cell| numeric(cell)));
+    let numeric = |cell: &String| cell.chars().filter(char::is_ascii_digit).count() >= 6;
+    let first_has_numbers = first.iter().any(numeric);
+    let rest_have_numbers = rows[1..].iter().any(|row| cells(row).iter().any(numeric));
     !first_has_numbers && rest_have_numbers
 }
 
-/// Splits text into rows of fields (RFC 4180: quotes, doubled quotes, CRLF/LF/CR, line
-/// breaks inside quotes). Stops after `max_rows`. Blank lines are skipped. Unless the text
-/// is the `whole` file, a last row that may be cut short is left out.
-pub fn parse_rows(
-    text: &str,
-    delimiter: Delimiter,
-    max_rows: usize,
-    whole: bool,
-) -> Result<Vec<Vec<String>>, FileProblem> {
-    let delimiter = char::from(delimiter.byte());
-    let mut rows = Vec::new();
-    let mut row: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut in_quotes = false;
-    let mut quote_line = 0u64;
-    let mut line = 1u64;
-    let mut field_started = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => in_quotes = false,
-                _ => {
-                    if c == '\n' || (c == '\r' && chars.peek() != Some(&'\n')) {
-                        line += 1;
-                    }
-                    field.push(c);
-                }
-            }
-            continue;
-        }
-        match c {
-            '"' if !field_started => {
-                in_quotes = true;
-                field_started = true;
-                quote_line = line;
-            }
-            c if c == delimiter => {
-                row.push(std::mem::take(&mut field));
-                field_started = false;
-            }
-            '\r' | '\n' => {
-                if c == '\r' && chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                line += 1;
-                if field_started || !row.is_empty() {
-                    row.push(std::mem::take(&mut field));
-                    rows.push(std::mem::take(&mut row));
-                    if rows.len() == max_rows {
-                        return Ok(rows);
-                    }
-                }
-                field_started = false;
-            }
-            _ => {
-                field.push(c);
-                field_started = true;
-            }
-        }
-    }
-    if in_quotes {
-        if whole {
-            return Err(FileProblem::UnbalancedQuote { line: quote_line });
-        }
-        return Ok(rows);
-    }
-    if whole && (field_started || !row.is_empty()) {
-        row.push(field);
-        rows.push(row);
-    }
-    Ok(rows)
-}
-
-#[cfg(test)]
+#[cfg(all(test, not(feature = "hydrate")))]
 mod tests {
     use super::*;
 
@@ -352,16 +210,8 @@ mod tests {
         sniff(bytes, true).expect("readable")
     }
 
-    #[test]
-    fn utf8_with_and_without_bom() {
-        let plain = "first,mobile\nZoë,81234567\n";
-        assert_eq!(sniffed(plain.as_bytes()).encoding, Encoding::Utf8);
-        let with_bom = [b"\xEF\xBB\xBF".as_slice(), plain.as_bytes()].concat();
-        let found = sniffed(&with_bom);
-        assert_eq!(found.encoding, Encoding::Utf8);
-        let text = decode(&with_bom, found.encoding);
-        assert!(text.starts_with("first"), "the BOM is not part of the text");
-        assert!(text.contains("Zoë"));
+    fn rows(text: &str) -> Vec<SampleRow> {
+        first_records(text, Delimiter::Comma, true, 20).unwrap()
     }
 
     #[test]
@@ -379,24 +229,8 @@ mod tests {
             let found = sniffed(&bytes);
             assert_eq!(found.encoding, encoding);
             assert_eq!(found.delimiter, Delimiter::Semicolon);
-            assert_eq!(decode(&bytes, encoding), text);
+            assert!(found.has_header);
         }
-    }
-
-    #[test]
-    fn bytes_that_are_not_utf8_are_windows_1252() {
-        let bytes = b"name,mobile\nJos\xE9 \x80,81234567\n";
-        let found = sniffed(bytes);
-        assert_eq!(found.encoding, Encoding::Windows1252);
-        assert!(decode(bytes, found.encoding).contains("José €"));
-    }
-
-    #[test]
-    fn a_slice_cut_inside_a_character_is_still_utf8() {
-        let text = "name\nZoë";
-        let cut = &text.as_bytes()[..text.len() - 1];
-        assert_eq!(detect_encoding(cut), Ok(Encoding::Utf8));
-        assert_eq!(decode(cut, Encoding::Utf8), "name\nZo");
     }
 
     #[test]
@@ -429,7 +263,6 @@ mod tests {
 
     #[test]
     fn header_detection() {
-        let rows = |text: &str| parse_rows(text, Delimiter::Comma, 20, true).unwrap();
         assert!(detect_header(&rows("Given Name,Phone\nAnn,81234567\n")));
         assert!(
             detect_header(&rows("who,where\nAnn,81234567\n")),
@@ -440,35 +273,7 @@ mod tests {
     }
 
     #[test]
-    fn quotes_doubled_quotes_and_line_breaks() {
-        let text = "a,b\r\n\"x \"\"y\"\"\",\"line\nbreak\"\r\n,\r\n\nlast,row";
-        let rows = parse_rows(text, Delimiter::Comma, 20, true).unwrap();
-        assert_eq!(
-            rows,
-            vec![
-                vec!["a", "b"],
-                vec!["x \"y\"", "line\nbreak"],
-                vec!["", ""],
-                vec!["last", "row"],
-            ]
-        );
-    }
-
-    #[test]
-    fn a_cut_last_row_is_left_out_of_a_slice() {
-        let text = "a,b\nc,d\ne,";
-        assert_eq!(
-            parse_rows(text, Delimiter::Comma, 20, false).unwrap().len(),
-            2
-        );
-        assert_eq!(
-            parse_rows(text, Delimiter::Comma, 20, true).unwrap().len(),
-            3
-        );
-    }
-
-    #[test]
-    fn unbalanced_quotes_name_the_line() {
+    fn unbalanced_quotes_name_the_line_in_a_whole_file_only() {
         let text = "name,mobile\nAnn,81234567\n\"Bo,91234567\nCy,92345678\n";
         assert_eq!(
             sniff(text.as_bytes(), true),
@@ -479,10 +284,24 @@ mod tests {
     }
 
     #[test]
-    fn max_rows_stops_early() {
-        let text = "1\n2\n3\n4\n";
+    fn sample_rows_carry_their_lines_and_the_importers_refusals() {
+        let long = "x".repeat(crate::import::records::MAX_RECORD_BYTES + 1);
+        let text = format!("a,b\r\n\r\n{long}\r\nc,\"d\ne\"\r\nf,g");
+        let sample = first_records(&text, Delimiter::Comma, false, 20).unwrap();
+        let lines: Vec<u64> = sample.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [1, 3, 4], "the cut last row of a slice is left out");
+        assert!(
+            sample[1]
+                .fields
+                .as_ref()
+                .unwrap_err()
+                .contains("longer than")
+        );
+        assert_eq!(sample[2].fields, Ok(vec!["c".into(), "d\ne".into()]));
         assert_eq!(
-            parse_rows(text, Delimiter::Comma, 2, true).unwrap().len(),
+            first_records(&text, Delimiter::Comma, true, 2)
+                .unwrap()
+                .len(),
             2
         );
     }

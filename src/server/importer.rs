@@ -5,9 +5,11 @@
 //! the CPU work never blocks the async runtime, and parsing overlaps the writes.
 
 use crate::db;
-use crate::db::imports::{Batch, EncodedBatch, Job, Reject};
+use crate::db::import_batch::{Batch, EncodedBatch, Layout};
+use crate::db::imports::Job;
 use crate::error::AppError;
-use crate::import::pipeline::{Outcome, Rows, check_quotes};
+use crate::import::pipeline::{Rows, unclosed_quote};
+use crate::import::sniff::FileProblem;
 use crate::server::config::Config;
 use crate::server::state::AppState;
 use std::fs::File;
@@ -17,6 +19,10 @@ use tokio::sync::mpsc;
 
 /// Data rows per batch handed from the parser to the writer.
 pub const BATCH_ROWS: i64 = 50_000;
+
+/// A batch also ends once it holds this much (rows of many wide columns), so memory
+/// stays bounded whatever the rows are like.
+pub const BATCH_BYTES: usize = 16 << 20;
 
 /// Data rows per transaction (two batches). A commit writes every page its rows touched,
 /// and new numbers touch pages all over the number and search indexes, so fewer, larger
@@ -266,7 +272,7 @@ impl Writer {
                 .await?;
             self.open = true;
         }
-        let counts = db::imports::write_batch(&mut self.conn, job, batch).await?;
+        let counts = db::import_batch::write_batch(&mut self.conn, job, batch).await?;
         self.rows += batch.rows();
         if self.rows >= TRANSACTION_ROWS {
             self.commit().await?;
@@ -295,36 +301,27 @@ impl Writer {
     }
 }
 
-/// Reads the file on a blocking thread and sends it in batches; the rows of batches
-/// already committed (`job.rows_read`) are read again only to rebuild the set of numbers
-/// seen, so duplicates are counted the same after a resume.
+/// Reads the file on a blocking thread and sends it in batches. The rows of batches
+/// already committed (`job.rows_read`) are skipped: what they met is in the database.
 fn parse(path: &Path, job: &Job, sender: &mpsc::Sender<Result<EncodedBatch, Stop>>) {
     let send = |batch| sender.blocking_send(batch).is_ok();
-    let send_batch = |batch: Batch| send(batch.encode().map_err(Stop::from));
-    let open =
-        || File::open(path).map_err(|e| Stop::from(AppError::internal("opening an upload", e)));
-    let file = match open() {
-        Ok(file) => file,
+    let failed = |e: std::io::Error| Stop::from(AppError::internal("reading an upload", e));
+    let open = || File::open(path).map_err(failed);
+    // A quote that never closes would swallow the rest of the file: find it first, and
+    // import nothing from such a file.
+    match open().and_then(|file| unclosed_quote(file, &job.options).map_err(failed)) {
+        Ok(None) => {}
+        Ok(Some(line)) => {
+            let problem = FileProblem::UnbalancedQuote { line };
+            send(Err(Stop::File(format!("{problem} Nothing was imported."))));
+            return;
+        }
         Err(stop) => {
             send(Err(stop));
             return;
         }
-    };
-    match check_quotes(file, &job.options) {
-        Ok(Ok(())) => {}
-        Ok(Err(problem)) => {
-            send(Err(Stop::File(format!("{problem} Nothing was imported."))));
-            return;
-        }
-        Err(e) => {
-            send(Err(Stop::from(AppError::internal("reading an upload", e))));
-            return;
-        }
     }
-    let rows = open().and_then(|file| {
-        Rows::new(file, job.options.clone())
-            .map_err(|e| Stop::from(AppError::internal("reading an upload", e)))
-    });
+    let rows = open().and_then(|file| Rows::new(file, job.options.clone()).map_err(failed));
     let mut rows = match rows {
         Ok(rows) => rows,
         Err(stop) => {
@@ -332,14 +329,16 @@ fn parse(path: &Path, job: &Job, sender: &mpsc::Sender<Result<EncodedBatch, Stop
             return;
         }
     };
+    let layout = Layout::of(&job.options.columns);
+    let new_batch = || Batch::new(layout, &job.options.country);
     let mut skip = job.rows_read;
-    let mut batch = Batch::default();
+    let mut batch = new_batch();
     loop {
         let row = match rows.next_row() {
             Ok(Some(row)) => row,
             Ok(None) => break,
             Err(e) => {
-                send(Err(Stop::from(AppError::internal("reading an upload", e))));
+                send(Err(failed(e)));
                 return;
             }
         };
@@ -347,40 +346,21 @@ fn parse(path: &Path, job: &Job, sender: &mpsc::Sender<Result<EncodedBatch, Stop
             skip -= 1;
             continue;
         }
-        match row.outcome {
-            Outcome::Contact(contact) => {
-                if let Err(e) = batch.push_contact(&contact) {
-                    send(Err(Stop::from(e)));
-                    return;
-                }
-            }
-            Outcome::Duplicate { line } => {
-                batch.duplicates += 1;
-                batch.rejects.push(Reject {
-                    line: row.line,
-                    reason: format!("Same number as line {line}."),
-                    raw: row.raw,
-                });
-            }
-            Outcome::Invalid(reason) => {
-                batch.invalid += 1;
-                batch.rejects.push(Reject {
-                    line: row.line,
-                    reason,
-                    raw: row.raw,
-                });
-            }
+        if let Err(e) = batch.push(row) {
+            send(Err(Stop::from(e)));
+            return;
         }
-        if batch.rows() == BATCH_ROWS {
+        if batch.rows() == BATCH_ROWS || batch.bytes() >= BATCH_BYTES {
             batch.bytes_done = rows.bytes_read() as i64;
-            if !send_batch(std::mem::take(&mut batch)) {
+            let full = std::mem::replace(&mut batch, new_batch());
+            if !send(full.encode().map_err(Stop::from)) {
                 return;
             }
         }
     }
     if batch.rows() > 0 {
         batch.bytes_done = rows.bytes_read() as i64;
-        send_batch(batch);
+        send(batch.encode().map_err(Stop::from));
     }
 }
 

@@ -18,10 +18,11 @@ pub(crate) fn options(group: Option<&str>, update_names: bool) -> ImportOptions 
         mobile: Some(2),
         first_name: Some(0),
         last_name: Some(1),
+        ..Columns::default()
     };
     ImportOptions {
         group: group.map(str::to_string),
-        update_names,
+        update_existing: update_names,
         ..ImportOptions::csv_with_header(columns, "SG")
     }
 }
@@ -472,4 +473,165 @@ async fn leftovers_of_a_stop_are_swept_at_start(pool: SqlitePool) {
     assert!(!partial.exists(), "an upload cut off by a stop");
     assert!(!orphan.exists(), "a file no import waits for");
     assert!(waiting.exists(), "the queued import keeps its file");
+}
+
+/// The report of an import as (line, reason) pairs.
+async fn report(app: &axum::Router, cookie: &str, id: i64) -> Vec<(u64, String)> {
+    let reply = send(
+        app,
+        Request::get(format!("/imports/{id}/rejected.csv"))
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let mut reader = csv::Reader::from_reader(reply.body.trim_start_matches('\u{feff}').as_bytes());
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].parse().unwrap(), r[1].to_string())
+        })
+        .collect()
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn repeats_across_batches_are_found_in_the_database(pool: SqlitePool) {
+    let (app, state) = app_with_uploads(pool.clone(), 8);
+    let cookie = set_up(&app, "boss@acme.test").await;
+    let before = "first,last,mobile\nOld,One,+6591000001\nOld,Two,+6591000002\n";
+    import(&app, &state, &cookie, &options(None, false), before).await;
+
+    // Batches of 50,000 rows: a row of the second batch repeats one the first created, an
+    // existing contact is met in the second batch and again in the third, and two rows of
+    // the second batch repeat each other. Row `i` is on line `i + 2`.
+    let rows = 110_000u64;
+    let number = |i: u64| match i {
+        60_000 => "+65 8100 0005".to_string(),
+        60_001 | 105_000 => "+65 9100 0001".to_string(),
+        70_000 => format!("+65 {}", 81_000_000 + 60_010),
+        i => format!("+65 {}", 81_000_000 + i),
+    };
+    let mut file = String::from("first,last,mobile\n");
+    for i in 0..rows {
+        file.push_str(&format!("Person,Row {i},{}\n", number(i)));
+    }
+    let done = import(&app, &state, &cookie, &options(Some("Big"), false), &file).await;
+    assert_eq!(done.status, ImportStatus::Completed, "{:?}", done.error);
+    let c = done.counts;
+    assert_eq!(
+        (c.rows_read, c.created, c.matched, c.duplicates, c.invalid),
+        (rows as i64, rows as i64 - 4, 1, 3, 0)
+    );
+    let mut reasons = report(&app, &cookie, done.id).await;
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            (60_002, "Same number as line 7.".to_string()),
+            (70_002, "Same number as line 60012.".to_string()),
+            (105_002, "Same number as line 60003.".to_string()),
+        ]
+    );
+    let contacts: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(contacts, 2 + c.created, "no contact doubled");
+    let members: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id WHERE g.name = 'Big'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(members, c.created + c.matched);
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM import_created) + (SELECT count(*) FROM import_matched)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "what the import met is forgotten when it ends");
+}
+
+#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
+async fn any_column_maps_to_a_field_and_updates_fill_every_mapped_field(pool: SqlitePool) {
+    use contacts::import::columns::{Field, Tag};
+    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let cookie = set_up(&app, "boss@acme.test").await;
+    let mut columns = Columns::default();
+    for (index, tag) in [
+        Tag::Field(Field::Mobile),
+        Tag::Field(Field::FirstName),
+        Tag::Field(Field::Email),
+        Tag::Custom("Tier".into()),
+        Tag::Custom("Club".into()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        columns.set(index, Some(tag));
+    }
+    let mut first = ImportOptions::csv_with_header(columns.clone(), "SG");
+    let done = import(
+        &app,
+        &state,
+        &cookie,
+        &first,
+        "Mobile,Name,E-mail,Tier,Club\n\
+         81234567,Ann,ann@example.com,Silver,\n\
+         91234567,Bo,not-an-email,Gold,A\n\
+         92345678,Cy,,,\n",
+    )
+    .await;
+    assert_eq!((done.counts.created, done.counts.invalid), (2, 1));
+    let reasons = report(&app, &cookie, done.id).await;
+    assert_eq!(reasons.len(), 1);
+    assert!(reasons[0].1.starts_with("Email: "), "{reasons:?}");
+    let stored = |mobile: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, Option<String>, String, Option<String>)>(
+                "SELECT first_name, email, attributes, whatsapp FROM contacts WHERE mobile = ?1",
+            )
+            .bind(mobile)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        stored("+6581234567").await,
+        (
+            "Ann".into(),
+            Some("ann@example.com".into()),
+            r#"[["Tier","Silver"]]"#.into(),
+            Some("+6581234567".into())
+        )
+    );
+
+    // Again, updating: values replace, empty cells keep, custom fields merge by key.
+    first.update_existing = true;
+    let again = import(
+        &app,
+        &state,
+        &cookie,
+        &first,
+        "Mobile,Name,E-mail,Tier,Club\n\
+         81234567,,ann@new.example,Gold,B\n\
+         92345678,Cyrus,,,\n",
+    )
+    .await;
+    assert_eq!((again.counts.matched, again.counts.created), (2, 0));
+    assert_eq!(
+        stored("+6581234567").await,
+        (
+            "Ann".into(),
+            Some("ann@new.example".into()),
+            r#"[["Tier","Gold"],["Club","B"]]"#.into(),
+            Some("+6581234567".into())
+        )
+    );
+    assert_eq!(stored("+6592345678").await.0, "Cyrus");
 }

@@ -5,6 +5,7 @@
 mod auth;
 mod common;
 mod contacts;
+mod corpus;
 mod hardening;
 mod imports;
 mod restart;

@@ -85,6 +85,7 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
         mobile: Some(2),
         first_name: Some(0),
         last_name: Some(1),
+        ..Columns::default()
     };
     let options = ImportOptions {
         group: Some("Restarted".into()),

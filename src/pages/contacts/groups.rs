@@ -1,9 +1,9 @@
 //! The Contact Groups tab: the groups with their member counts, create, edit (including
 //! the Blacklisted flag) and delete.
 
-use super::EmptyState;
 use crate::api::groups::{DeleteGroup, list_groups, save_group};
 use crate::components::dialog::{ConfirmDialog, Modal};
+use crate::components::empty_state::EmptyState;
 use crate::components::form::FieldMessage;
 use crate::components::toast::use_toasts;
 use crate::components::user::{UserResource, can_edit};

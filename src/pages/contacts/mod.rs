@@ -42,14 +42,3 @@ pub fn ContactsPage() -> impl IntoView {
         </section>
     }
 }
-
-/// What an empty list says: what it will hold and what to do next.
-#[component]
-pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
-    view! {
-        <div class="empty-state" data-testid="empty-state">
-            <h2>{title}</h2>
-            <p>{children()}</p>
-        </div>
-    }
-}

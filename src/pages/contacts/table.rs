@@ -1,12 +1,12 @@
 //! The Contacts tab: search, sort, page size (all in the URL), keyset paging, selection
 //! and the Action items menu.
 
-use super::EmptyState;
 use super::contact_dialog::{ContactDialog, DialogMode};
 use super::membership_dialogs::{AddToGroupsDialog, RemoveFromGroupDialog};
 use crate::api::contacts::{DeleteContacts, count_contacts, list_contacts};
 use crate::api::groups::list_groups;
 use crate::components::dialog::ConfirmDialog;
+use crate::components::empty_state::EmptyState;
 use crate::components::toast::use_toasts;
 use crate::components::user::{UserResource, can_edit};
 use crate::model::contact::{

@@ -1,0 +1,686 @@
+//! One batch of an import, written in the importer's transaction: new contacts, existing
+//! contacts matched (and updated, if the import says so), duplicates of earlier rows,
+//! group memberships, rejected rows and the counts, together or not at all.
+//!
+//! **Duplicates without a set in memory.** A number may repeat anywhere in a file of any
+//! size. Within a batch the parser finds repeats itself; across batches the database is
+//! the record of what the import has met: the contacts it created (`import_created`, a
+//! run of ids per batch with each one's line) and the existing contacts it matched
+//! (`import_matched`). For example, with batches of two rows:
+//!
+//! | batch | line | number | its contact | counted as |
+//! | --- | --- | --- | --- | --- |
+//! | 1 | 2 | +6581 | new, id 101 | created; `import_created` (101: line 2) |
+//! | 1 | 3 | +6599 | id 7, older than the import | matched; `import_matched` (7: line 3) |
+//! | 2 | 4 | +6581 | id 101, in a run of this import | duplicate of line 2 |
+//! | 2 | 5 | +6599 | id 7, in `import_matched` | duplicate of line 3 |
+//!
+//! A batch whose numbers are all new (the usual case) needs no lookup at all: every
+//! contact it inserted is new, and their ids follow the largest id before it.
+
+use crate::error::AppError;
+use crate::import::ImportCounts;
+use crate::import::columns::Columns;
+use crate::import::pipeline::Row;
+use crate::import::rule::FirstLines;
+use crate::normalize::ContactRecord;
+use sqlx::SqliteConnection;
+use std::collections::HashMap;
+
+use super::imports::{Job, Reject};
+
+/// Which optional columns an import's contact rows carry (those the file maps), beyond
+/// the number, the line, the names and the sort name that every row has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    columns: [bool; OPTIONAL.len()],
+}
+
+/// The optional columns, in the order a row carries them (see [`Layout`]).
+const OPTIONAL: [&str; 9] = [
+    "country",
+    "email",
+    "external_id",
+    "whatsapp",
+    "viber",
+    "line_id",
+    "wechat_id",
+    "messenger_id",
+    "attributes",
+];
+
+/// Columns every row carries first: `[mobile, line, national, first, last, sort]`.
+const FIXED: usize = 6;
+
+impl Layout {
+    /// The columns a file with this mapping fills.
+    pub fn of(columns: &Columns) -> Layout {
+        Layout {
+            columns: [
+                columns.country.is_some(),
+                columns.email.is_some(),
+                columns.external_id.is_some(),
+                columns.whatsapp.is_some(),
+                columns.viber.is_some(),
+                columns.line_id.is_some(),
+                columns.wechat_id.is_some(),
+                columns.messenger_id.is_some(),
+                !columns.custom.is_empty(),
+            ],
+        }
+    }
+
+    /// The carried optional columns with their position in a row.
+    fn carried(&self) -> impl Iterator<Item = (&'static str, usize)> + '_ {
+        OPTIONAL
+            .iter()
+            .zip(self.columns)
+            .filter(|(_, carried)| *carried)
+            .enumerate()
+            .map(|(i, (name, _))| (*name, FIXED + i))
+    }
+
+    /// The values of a record's optional columns, in row order. A country that is the
+    /// import's own and a WhatsApp number that is the mobile number are left empty: they
+    /// are what an empty cell gives, and must not replace an existing contact's values.
+    fn values<'a>(&self, r: &'a ContactRecord, country: &str) -> Vec<Option<&'a str>> {
+        let all = [
+            Some(r.country.as_str()).filter(|c| *c != country),
+            r.email.as_deref(),
+            r.external_id.as_deref(),
+            r.whatsapp
+                .as_deref()
+                .filter(|w| *w != r.mobile.as_deref().unwrap_or_default()),
+            r.viber.as_deref(),
+            r.line_id.as_deref(),
+            r.wechat_id.as_deref(),
+            r.messenger_id.as_deref(),
+            Some(r.attributes.as_str()),
+        ];
+        all.into_iter()
+            .zip(self.columns)
+            .filter(|(_, carried)| *carried)
+            .map(|(value, _)| value)
+            .collect()
+    }
+}
+
+/// A contact row of a batch: where its JSON and raw text are, its line and number.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    order: u64,
+    json: (u32, u32),
+    raw: (u32, u32),
+    line: u64,
+}
+
+/// The rows of one batch, as the parser classifies them.
+///
+/// Contact rows are kept as their JSON (a few dozen bytes each) and their raw text, so
+/// a batch waits in a few MB; the parser ends a batch at [`Batch::bytes`] as well as at
+/// a number of rows, so wide rows cannot make it large.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    layout: Layout,
+    /// The import's default country.
+    country: String,
+    json: Vec<u8>,
+    raws: String,
+    spans: Vec<Span>,
+    /// The first line of each number in this batch (earlier batches: see the module doc).
+    first_lines: FirstLines,
+    rejects: Vec<Reject>,
+    rejected_bytes: usize,
+    duplicates: i64,
+    invalid: i64,
+    /// Bytes of the file read once this batch was parsed.
+    pub bytes_done: i64,
+}
+
+impl Batch {
+    /// An empty batch of an import whose rows carry `layout`, with `country` as the
+    /// default country.
+    pub fn new(layout: Layout, country: &str) -> Self {
+        Batch {
+            layout,
+            country: country.to_string(),
+            json: Vec::new(),
+            raws: String::new(),
+            spans: Vec::new(),
+            first_lines: FirstLines::default(),
+            rejects: Vec::new(),
+            rejected_bytes: 0,
+            duplicates: 0,
+            invalid: 0,
+            bytes_done: 0,
+        }
+    }
+
+    /// Data rows in the batch.
+    pub fn rows(&self) -> i64 {
+        self.spans.len() as i64 + self.duplicates + self.invalid
+    }
+
+    /// About how much memory the batch holds.
+    pub fn bytes(&self) -> usize {
+        self.json.len() + self.raws.len() + self.rejected_bytes + self.spans.len() * 48
+    }
+
+    fn reject(&mut self, line: u64, reason: String, raw: String) {
+        self.rejected_bytes += reason.len() + raw.len() + 32;
+        self.rejects.push(Reject { line, reason, raw });
+    }
+
+    /// Adds a row: refused, a repeat of a number earlier in the batch, or a contact.
+    pub fn push(&mut self, row: Row) -> Result<(), AppError> {
+        let record = match row.outcome {
+            Ok(record) => record,
+            Err(reason) => {
+                self.invalid += 1;
+                self.reject(row.line, reason, row.raw);
+                return Ok(());
+            }
+        };
+        let mobile = record.mobile.as_deref().unwrap_or_default();
+        if let Some(first) = self.first_lines.seen(mobile, row.line) {
+            self.duplicates += 1;
+            self.reject(row.line, FirstLines::reason(first), row.raw);
+            return Ok(());
+        }
+        let order = text_order_key(mobile);
+        let json_start = self.json.len() as u32;
+        let mut values: Vec<Option<&str>> = vec![
+            Some(mobile),
+            None, // the line, written as a number below
+            record.mobile_national.as_deref(),
+            Some(record.first_name.as_str()),
+            Some(record.last_name.as_str()),
+        ];
+        let sort_name = crate::model::contact::sort_name(&record.first_name, &record.last_name);
+        values.push(Some(&sort_name));
+        values.extend(self.layout.values(&record, &self.country));
+        let mut row_json = serde_json::to_value(&values)
+            .map_err(|e| AppError::internal("encoding an import batch", e))?;
+        row_json[1] = row.line.into();
+        serde_json::to_writer(&mut self.json, &row_json)
+            .map_err(|e| AppError::internal("encoding an import batch", e))?;
+        let raw_start = self.raws.len() as u32;
+        self.raws.push_str(&row.raw);
+        self.spans.push(Span {
+            order,
+            json: (json_start, self.json.len() as u32),
+            raw: (raw_start, self.raws.len() as u32),
+            line: row.line,
+        });
+        Ok(())
+    }
+
+    /// The batch as the database takes it: contacts in number order, so each batch's
+    /// entries land in the number and search indexes from one end to the other rather
+    /// than all over them (about twice as fast on 1M rows).
+    pub fn encode(mut self) -> Result<EncodedBatch, AppError> {
+        let rows = self.rows();
+        self.spans.sort_unstable_by_key(|s| s.order);
+        let mut contacts = Vec::with_capacity(self.json.len() + self.spans.len() + 2);
+        contacts.push(b'[');
+        let mut raws = Vec::with_capacity(self.spans.len());
+        let mut lines = Vec::with_capacity(self.spans.len());
+        let mut rows_at = Vec::with_capacity(self.spans.len());
+        for (i, span) in self.spans.iter().enumerate() {
+            if i > 0 {
+                contacts.push(b',');
+            }
+            let start = contacts.len();
+            contacts.extend_from_slice(&self.json[span.json.0 as usize..span.json.1 as usize]);
+            rows_at.push((start, contacts.len()));
+            raws.push(self.raws[span.raw.0 as usize..span.raw.1 as usize].to_string());
+            lines.push(span.line);
+        }
+        contacts.push(b']');
+        Ok(EncodedBatch {
+            layout: self.layout,
+            // serde_json writes UTF-8, and whole rows were joined.
+            contacts: String::from_utf8(contacts)
+                .map_err(|e| AppError::internal("encoding an import batch", e))?,
+            rows_at,
+            lines,
+            raws,
+            rejects: self.rejects,
+            rows,
+            duplicates: self.duplicates,
+            invalid: self.invalid,
+            bytes_done: self.bytes_done,
+        })
+    }
+}
+
+/// A key that orders E.164 numbers (`+` and at most 15 digits) as their text does:
+/// the digits left-aligned to 15 places, then the length (a prefix sorts first).
+fn text_order_key(e164: &str) -> u64 {
+    let digits = e164.trim_start_matches('+');
+    match digits.parse::<u64>() {
+        Ok(value) if digits.len() <= 15 => {
+            (value * 10u64.pow(15 - digits.len() as u32)) << 4 | digits.len() as u64
+        }
+        _ => u64::MAX,
+    }
+}
+
+/// A batch ready to write (see [`Batch::encode`]).
+#[derive(Clone, Debug)]
+pub struct EncodedBatch {
+    layout: Layout,
+    /// The contact rows (see [`Layout`]), by number.
+    contacts: String,
+    /// Where each contact row is in `contacts`.
+    rows_at: Vec<(usize, usize)>,
+    /// The line of each contact row.
+    lines: Vec<u64>,
+    /// The raw text of each contact row, for the report if it turns out a duplicate.
+    raws: Vec<String>,
+    rejects: Vec<Reject>,
+    rows: i64,
+    duplicates: i64,
+    invalid: i64,
+    bytes_done: i64,
+}
+
+impl EncodedBatch {
+    /// Data rows in the batch.
+    pub fn rows(&self) -> i64 {
+        self.rows
+    }
+}
+
+/// A row that met an existing contact: its position, the contact, the line that matched
+/// it earlier in the import, and the line bytes of the run that created it (if any).
+type MetRow = (i64, i64, Option<i64>, Option<Vec<u8>>);
+
+/// What an earlier batch of this import made of the contact a row met.
+struct Met {
+    /// The row's position in the batch.
+    index: usize,
+    contact_id: i64,
+    /// The line of the row that created or matched the contact earlier in the import.
+    earlier_line: Option<u64>,
+}
+
+/// Writes one batch in the caller's transaction (see the module documentation).
+pub async fn write_batch(
+    tx: &mut SqliteConnection,
+    job: &Job,
+    batch: &EncodedBatch,
+) -> Result<ImportCounts, AppError> {
+    let now = super::now();
+    let count = batch.lines.len();
+    // New rows get ids above the largest one: no other writer runs in this transaction.
+    let last_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM contacts")
+        .fetch_one(&mut *tx)
+        .await?;
+    let created = insert_new(tx, job, batch, now).await?;
+    let met = if created == count {
+        Vec::new()
+    } else {
+        met_before(tx, job, batch, last_id).await?
+    };
+    let mut is_new = vec![true; count];
+    let (mut matched, mut rejects) = (Vec::new(), batch.rejects.clone());
+    for m in &met {
+        is_new[m.index] = false;
+        match m.earlier_line {
+            Some(first) => rejects.push(Reject {
+                line: batch.lines[m.index],
+                reason: FirstLines::reason(first),
+                raw: batch.raws[m.index].clone(),
+            }),
+            None => matched.push((m.contact_id, m.index)),
+        }
+    }
+    let duplicates = batch.duplicates + (met.len() - matched.len()) as i64;
+    if created > 0 {
+        let lines: Vec<u8> = (0..count)
+            .filter(|&i| is_new[i])
+            .flat_map(|i| (batch.lines[i] as u32).to_le_bytes())
+            .collect();
+        sqlx::query("INSERT INTO import_created (import_id, first_id, lines) VALUES (?1, ?2, ?3)")
+            .bind(job.id)
+            .bind(last_id + 1)
+            .bind(lines)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if !matched.is_empty() {
+        record_matches(tx, job, batch, &matched).await?;
+        if job.options.update_existing {
+            update_matched(tx, job, batch, &matched, now).await?;
+        }
+    }
+    add_to_group(tx, job, &matched, last_id, now).await?;
+    if !rejects.is_empty() {
+        let rows: Vec<(u64, &str, &str)> = rejects
+            .iter()
+            .map(|r| (r.line, r.reason.as_str(), r.raw.as_str()))
+            .collect();
+        sqlx::query(
+            "INSERT OR IGNORE INTO import_rejects (import_id, line, reason, raw)
+             SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each(?2) AS j",
+        )
+        .bind(job.id)
+        .bind(to_json(&rows)?)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "UPDATE imports SET rows_read = rows_read + ?1, created = created + ?2,
+             matched = matched + ?3, duplicates = duplicates + ?4, invalid = invalid + ?5,
+             bytes_done = ?6
+         WHERE id = ?7
+         RETURNING rows_read, created, matched, duplicates, invalid",
+    )
+    .bind(batch.rows)
+    .bind(created as i64)
+    .bind(matched.len() as i64)
+    .bind(duplicates)
+    .bind(batch.invalid)
+    .bind(batch.bytes_done)
+    .bind(job.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(ImportCounts {
+        rows_read: counts.0,
+        created: counts.1,
+        matched: counts.2,
+        duplicates: counts.3,
+        invalid: counts.4,
+    })
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, AppError> {
+    serde_json::to_string(value).map_err(|e| AppError::internal("encoding an import batch", e))
+}
+
+/// Inserts the batch's contacts whose number is new to the workspace; returns how many.
+async fn insert_new(
+    tx: &mut SqliteConnection,
+    job: &Job,
+    batch: &EncodedBatch,
+    now: i64,
+) -> Result<usize, AppError> {
+    let layout = batch.layout;
+    let mut columns = String::from(
+        "workspace_id, created_at, updated_at, mobile, mobile_national, first_name, last_name, \
+         sort_name",
+    );
+    let mut values = String::from(
+        "?1, ?2, ?2, j.value ->> 0, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5",
+    );
+    // As the form does: the country is the import's unless the row names another, and
+    // WhatsApp is the mobile number unless the row has another.
+    let mut defaults = [("country", "?3"), ("whatsapp", "j.value ->> 0")];
+    for (name, position) in layout.carried() {
+        let value = format!("j.value ->> {position}");
+        let value = match defaults.iter_mut().find(|(n, _)| *n == name) {
+            Some(default) => format!("coalesce({value}, {})", std::mem::take(&mut default.1)),
+            None => value,
+        };
+        columns.push_str(&format!(", {name}"));
+        values.push_str(&format!(", {value}"));
+    }
+    for (name, default) in defaults {
+        if !default.is_empty() {
+            columns.push_str(&format!(", {name}"));
+            values.push_str(&format!(", {default}"));
+        }
+    }
+    let sql = format!(
+        "INSERT INTO contacts ({columns}) SELECT {values} FROM json_each(?4) AS j WHERE true
+         ON CONFLICT (workspace_id, mobile) WHERE mobile IS NOT NULL DO NOTHING"
+    );
+    let done = sqlx::query(&sql)
+        .bind(job.workspace_id)
+        .bind(now)
+        .bind(&job.options.country)
+        .bind(&batch.contacts)
+        .execute(&mut *tx)
+        .await?;
+    Ok(done.rows_affected() as usize)
+}
+
+/// The batch's rows whose number already had a contact before this batch, each with
+/// the line of the row of this import that created or matched it, if one did. The batch
+/// is the outer loop (CROSS JOIN): one lookup of the unique number index per row.
+async fn met_before(
+    tx: &mut SqliteConnection,
+    job: &Job,
+    batch: &EncodedBatch,
+    last_id: i64,
+) -> Result<Vec<Met>, AppError> {
+    let rows: Vec<MetRow> = sqlx::query_as(
+        "SELECT j.key, c.id, m.line,
+             (SELECT substr(r.lines, (c.id - r.first_id) * 4 + 1, 4) FROM import_created r
+              WHERE r.import_id = ?1 AND r.first_id <= c.id
+              ORDER BY r.first_id DESC LIMIT 1)
+         FROM json_each(?2) AS j
+         CROSS JOIN contacts AS c ON c.workspace_id = ?3 AND c.mobile = j.value ->> 0
+         LEFT JOIN import_matched AS m ON m.import_id = ?1 AND m.contact_id = c.id
+         WHERE c.id <= ?4",
+    )
+    .bind(job.id)
+    .bind(&batch.contacts)
+    .bind(job.workspace_id)
+    .bind(last_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(index, contact_id, matched_line, created_line)| {
+            // Past the end of its run's lines, the contact was created by someone else.
+            let created_line = created_line
+                .and_then(|bytes| <[u8; 4]>::try_from(bytes.as_slice()).ok())
+                .map(|bytes| u64::from(u32::from_le_bytes(bytes)));
+            Met {
+                index: index as usize,
+                contact_id,
+                earlier_line: created_line.or(matched_line.map(|l| l as u64)),
+            }
+        })
+        .collect())
+}
+
+/// Notes the existing contacts this batch matched, with their lines.
+async fn record_matches(
+    tx: &mut SqliteConnection,
+    job: &Job,
+    batch: &EncodedBatch,
+    matched: &[(i64, usize)],
+) -> Result<(), AppError> {
+    let rows: Vec<(i64, u64)> = matched
+        .iter()
+        .map(|&(id, index)| (id, batch.lines[index]))
+        .collect();
+    sqlx::query(
+        "INSERT OR IGNORE INTO import_matched (import_id, contact_id, line)
+         SELECT ?1, j.value ->> 0, j.value ->> 1 FROM json_each(?2) AS j",
+    )
+    .bind(job.id)
+    .bind(to_json(&rows)?)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Gives matched contacts the file's values: names when the row has one, every other
+/// mapped field that has a value, and custom fields merged by key.
+async fn update_matched(
+    tx: &mut SqliteConnection,
+    job: &Job,
+    batch: &EncodedBatch,
+    matched: &[(i64, usize)],
+    now: i64,
+) -> Result<(), AppError> {
+    let layout = batch.layout;
+    let attributes = layout.carried().find(|(name, _)| *name == "attributes");
+    let current: HashMap<i64, String> = match attributes {
+        None => HashMap::new(),
+        Some(_) => {
+            let ids: Vec<i64> = matched.iter().map(|(id, _)| *id).collect();
+            sqlx::query_as::<_, (i64, String)>(
+                "SELECT id, attributes FROM contacts WHERE id IN (SELECT value FROM json_each(?1))",
+            )
+            .bind(to_json(&ids)?)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect()
+        }
+    };
+    let updates = matched
+        .iter()
+        .map(|&(id, index)| {
+            let (start, end) = batch.rows_at[index];
+            let mut row: serde_json::Value = serde_json::from_str(&batch.contacts[start..end])
+                .map_err(|e| AppError::internal("reading an import batch", e))?;
+            if let Some((_, position)) = attributes {
+                let incoming = row[position].as_str().unwrap_or("[]");
+                let merged =
+                    merge_attributes(current.get(&id).map_or("[]", String::as_str), incoming);
+                row[position] = merged.into();
+            }
+            Ok(serde_json::json!([id, row]))
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    let mut sets = String::from(
+        "first_name = CASE WHEN u.named THEN u.row ->> 3 ELSE contacts.first_name END, \
+         last_name = CASE WHEN u.named THEN u.row ->> 4 ELSE contacts.last_name END, \
+         sort_name = CASE WHEN u.named THEN u.row ->> 5 ELSE contacts.sort_name END",
+    );
+    for (name, position) in layout.carried() {
+        sets.push_str(&format!(
+            ", {name} = coalesce(nullif(u.row ->> {position}, ''), contacts.{name})"
+        ));
+    }
+    let sql = format!(
+        "UPDATE contacts SET {sets}, updated_at = ?1
+         FROM (SELECT j.value ->> 0 AS id, j.value -> 1 AS row,
+                      (j.value ->> '$[1][3]') <> '' OR (j.value ->> '$[1][4]') <> '' AS named
+               FROM json_each(?2) AS j) AS u
+         WHERE contacts.id = u.id AND contacts.workspace_id = ?3"
+    );
+    sqlx::query(&sql)
+        .bind(now)
+        .bind(to_json(&updates)?)
+        .bind(job.workspace_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Custom fields merged by key: a key in `incoming` replaces the same key's value (keys
+/// compare ignoring case) in place, new keys go at the end.
+fn merge_attributes(current: &str, incoming: &str) -> String {
+    let mut pairs: Vec<(String, String)> = serde_json::from_str(current).unwrap_or_default();
+    let new: Vec<(String, String)> = serde_json::from_str(incoming).unwrap_or_default();
+    for (key, value) in new {
+        match pairs
+            .iter_mut()
+            .find(|(k, _)| k.to_lowercase() == key.to_lowercase())
+        {
+            Some(pair) => pair.1 = value,
+            None => pairs.push((key, value)),
+        }
+    }
+    serde_json::to_string(&pairs).unwrap_or_else(|_| current.to_string())
+}
+
+/// Adds the batch's new and matched contacts to the import's group, if it has one (and
+/// it still exists: deleted since the upload, there is nothing to add to).
+async fn add_to_group(
+    tx: &mut SqliteConnection,
+    job: &Job,
+    matched: &[(i64, usize)],
+    last_id: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    let group_id: Option<i64> = sqlx::query_scalar("SELECT group_id FROM imports WHERE id = ?1")
+        .bind(job.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let Some(group_id) = group_id else {
+        return Ok(());
+    };
+    // The contacts created by this batch are exactly the ids after `last_id`.
+    sqlx::query(
+        "INSERT INTO memberships (group_id, contact_id, workspace_id, added_at, import_id)
+         SELECT ?1, c.id, ?2, ?3, ?4 FROM contacts AS c
+         WHERE c.id > ?5 AND c.workspace_id = ?2",
+    )
+    .bind(group_id)
+    .bind(job.workspace_id)
+    .bind(now)
+    .bind(job.id)
+    .bind(last_id)
+    .execute(&mut *tx)
+    .await?;
+    if !matched.is_empty() {
+        let ids: Vec<i64> = matched.iter().map(|(id, _)| *id).collect();
+        sqlx::query(
+            "INSERT OR IGNORE INTO memberships (group_id, contact_id, workspace_id, added_at, import_id)
+             SELECT ?1, j.value, ?2, ?3, ?4 FROM json_each(?5) AS j",
+        )
+        .bind(group_id)
+        .bind(job.workspace_id)
+        .bind(now)
+        .bind(job.id)
+        .bind(to_json(&ids)?)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_sort_by_key_as_their_text_does() {
+        let mut numbers = vec![
+            "+6581234567",
+            "+447700900123",
+            "+658123456",
+            "+12025550123",
+            "+6591234567",
+            "+4477009001",
+            "+861380013800",
+        ];
+        let mut by_key = numbers.clone();
+        by_key.sort_by_key(|n| text_order_key(n));
+        numbers.sort();
+        assert_eq!(by_key, numbers);
+    }
+
+    #[test]
+    fn custom_fields_merge_by_key() {
+        assert_eq!(
+            merge_attributes(
+                r#"[["Tier","Silver"],["Since","2020"]]"#,
+                r#"[["tier","Gold"],["Club","A"]]"#
+            ),
+            r#"[["Tier","Gold"],["Since","2020"],["Club","A"]]"#
+        );
+        assert_eq!(merge_attributes("[]", "[]"), "[]");
+    }
+
+    #[test]
+    fn a_row_carries_only_the_columns_its_file_maps() {
+        let mut columns = Columns {
+            mobile: Some(0),
+            ..Columns::default()
+        };
+        assert_eq!(Layout::of(&columns).carried().count(), 0);
+        columns.email = Some(1);
+        columns.set(2, Some(crate::import::columns::Tag::Custom("Tier".into())));
+        let carried: Vec<_> = Layout::of(&columns).carried().collect();
+        assert_eq!(carried, [("email", 6), ("attributes", 7)]);
+    }
+}

@@ -1,0 +1,331 @@
+//! The row rule: what one record of an uploaded file comes to — a contact, or the reason
+//! it is refused. The importer applies it to every row, and the preview's verdicts come
+//! from it too (the browser sends its sample rows to the server, since numbers are
+//! parsed with libphonenumber's metadata, which only the server has).
+//!
+//! A row must have the header's number of fields (empty ones at the end do not count)
+//! and a mobile number; then its mapped cells are checked exactly as the Create Contact
+//! form checks what is typed ([`crate::normalize::record`]).
+
+use crate::error::FieldError;
+use crate::import::RowVerdict;
+use crate::import::columns::{Columns, Field};
+use crate::import::sniff::SampleRow;
+use crate::model::contact::{Attribute, ContactInput};
+use crate::normalize::{ContactRecord, record};
+use crate::phone::{format_international, normalize_msisdn};
+use std::collections::HashMap;
+
+/// Longest text in a mobile-number cell worth parsing.
+const MAX_MOBILE_LEN: usize = 64;
+
+/// The shape every row of a file must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// The number of fields of the header (or, without one, of the first row).
+    pub width: usize,
+    /// Whether the file has a header row.
+    pub has_header: bool,
+}
+
+/// The contact a row makes, or why it is refused, in words for the person who made the
+/// file. `country` is the import's default country.
+pub fn contact_of<S: AsRef<str>>(
+    cells: &[S],
+    shape: Shape,
+    columns: &Columns,
+    country: &str,
+) -> Result<ContactRecord, String> {
+    let extra_filled = cells
+        .iter()
+        .skip(shape.width)
+        .any(|c| !c.as_ref().is_empty());
+    if cells.len() < shape.width || extra_filled {
+        let first = if shape.has_header {
+            "the header"
+        } else {
+            "the first row"
+        };
+        return Err(format!(
+            "The row has {} fields; {first} has {}.",
+            cells.len(),
+            shape.width
+        ));
+    }
+    let cell = |index: Option<usize>| -> Result<String, String> {
+        let text = index
+            .and_then(|i| cells.get(i))
+            .map_or("", |c| c.as_ref().trim());
+        if text.contains(char::REPLACEMENT_CHARACTER) {
+            return Err(
+                "The row has bytes that are not text in the chosen encoding: choose the \
+                 file's encoding in the preview (for example Windows-1252), or save the file as \
+                 UTF-8."
+                    .into(),
+            );
+        }
+        Ok(text.to_string())
+    };
+    let field = |f: Field| cell(columns.get(f));
+    let mobile = field(Field::Mobile)?;
+    if mobile.is_empty() {
+        return Err("No mobile number.".into());
+    }
+    let length = mobile.chars().count();
+    if length > MAX_MOBILE_LEN {
+        return Err(format!(
+            "The mobile number cell is {length} characters long: that is not a phone number."
+        ));
+    }
+    let row_country = field(Field::Country)?;
+    let input = ContactInput {
+        first_name: field(Field::FirstName)?,
+        last_name: field(Field::LastName)?,
+        country: if row_country.is_empty() {
+            country.to_string()
+        } else {
+            row_country
+        },
+        email: field(Field::Email)?,
+        external_id: field(Field::ExternalId)?,
+        whatsapp: field(Field::WhatsApp)?,
+        viber: field(Field::Viber)?,
+        line_id: field(Field::Line)?,
+        wechat_id: field(Field::WeChat)?,
+        messenger_id: field(Field::Messenger)?,
+        attributes: columns
+            .custom
+            .iter()
+            .map(|c| {
+                Ok(Attribute {
+                    key: c.key.trim().to_string(),
+                    value: cell(Some(c.index))?,
+                })
+            })
+            .filter(|a: &Result<Attribute, String>| a.as_ref().is_ok_and(|a| !a.value.is_empty()))
+            .collect::<Result<_, _>>()?,
+        mobile,
+    };
+    record(&input).map_err(|error| match error {
+        crate::error::AppError::Invalid(errors) => reason(&errors, &input),
+        other => other.to_string(),
+    })
+}
+
+/// The first line of each number met, to find rows that repeat one: a number counts
+/// once, on its first row.
+#[derive(Clone, Debug, Default)]
+pub struct FirstLines(HashMap<String, u64>);
+
+impl FirstLines {
+    /// Notes `e164` on `line`; returns the line it was first met on if it was met before.
+    pub fn seen(&mut self, e164: &str, line: u64) -> Option<u64> {
+        match self.0.get(e164) {
+            Some(&first) => Some(first),
+            None => {
+                self.0.insert(e164.to_string(), line);
+                None
+            }
+        }
+    }
+
+    /// The reason a repeat is not imported.
+    pub fn reason(first: u64) -> String {
+        format!("Same number as line {first}.")
+    }
+}
+
+/// What the import will do with each of the first rows of a file (the preview's
+/// sample): the rule, and repeats among the rows. `header_width` is the header's field
+/// count; without a header, the first row sets the width, as in the importer.
+pub fn verdicts(
+    rows: Vec<SampleRow>,
+    header_width: Option<usize>,
+    columns: &Columns,
+    country: &str,
+) -> Vec<RowVerdict> {
+    let mut shape = header_width.map(|width| Shape {
+        width,
+        has_header: true,
+    });
+    let mut first_lines = FirstLines::default();
+    rows.into_iter()
+        .map(|row| {
+            let fields = match row.fields {
+                Ok(fields) => fields,
+                Err(reason) => return RowVerdict::Invalid(reason),
+            };
+            let shape = *shape.get_or_insert(Shape {
+                width: fields.len(),
+                has_header: false,
+            });
+            match contact_of(&fields, shape, columns, country) {
+                Err(reason) => RowVerdict::Invalid(reason),
+                Ok(contact) => {
+                    let e164 = contact.mobile.unwrap_or_default();
+                    match first_lines.seen(&e164, row.line) {
+                        Some(first) => RowVerdict::Duplicate(first),
+                        None => RowVerdict::Contact(e164),
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+/// The refusal of the form's checks as one sentence per field, each named as the
+/// preview's column menu names it.
+fn reason(errors: &[FieldError], input: &ContactInput) -> String {
+    errors
+        .iter()
+        .map(|error| {
+            let message = if error.field == "mobile" {
+                with_lost_plus_hint(&input.mobile, &error.message)
+            } else {
+                error.message.clone()
+            };
+            match label_of(&error.field, input) {
+                Some(label) => format!("{label}: {message}"),
+                None => message,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The name of a form field as the column menu shows it (the key of a custom field).
+fn label_of(field: &str, input: &ContactInput) -> Option<String> {
+    if let Some(index) = field
+        .strip_prefix("attributes.")
+        .and_then(|rest| rest.split('.').next())
+        .and_then(|i| i.parse::<usize>().ok())
+    {
+        return input.attributes.get(index).map(|a| a.key.clone());
+    }
+    Field::from_key(field).map(|f| f.label().to_string())
+}
+
+/// Spreadsheets drop the `+` of international numbers stored as numbers; when the digits
+/// are a valid number with a `+`, the message says so.
+fn with_lost_plus_hint(input: &str, reason: &str) -> String {
+    let digits_only = input.len() >= 8 && input.bytes().all(|b| b.is_ascii_digit());
+    match digits_only.then(|| normalize_msisdn(&format!("+{input}"), "ZZ")) {
+        Some(Ok(msisdn)) => format!(
+            "{reason} If it is {}, its leading + was lost (spreadsheets drop it): add it back.",
+            format_international(&msisdn.e164)
+        ),
+        _ => reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::columns::Tag;
+
+    const SHAPE: Shape = Shape {
+        width: 3,
+        has_header: true,
+    };
+
+    fn columns() -> Columns {
+        Columns {
+            mobile: Some(2),
+            first_name: Some(0),
+            last_name: Some(1),
+            ..Columns::default()
+        }
+    }
+
+    fn judge(cells: &[&str]) -> Result<ContactRecord, String> {
+        contact_of(cells, SHAPE, &columns(), "SG")
+    }
+
+    #[test]
+    fn numbers_are_normalised_as_the_form_does() {
+        let contact = judge(&["Ann", "Lee", "+65 8123 4567"]).unwrap();
+        assert_eq!(contact.mobile.as_deref(), Some("+6581234567"));
+        assert_eq!(contact.mobile_national.as_deref(), Some("81234567"));
+        assert_eq!(
+            contact.whatsapp.as_deref(),
+            Some("+6581234567"),
+            "as the form"
+        );
+        assert_eq!(contact.country, "SG");
+        assert_eq!(judge(&["", "", "8123 4567"]).unwrap().first_name, "");
+    }
+
+    #[test]
+    fn bad_rows_say_why() {
+        let reason = |cells: &[&str]| judge(cells).unwrap_err();
+        assert_eq!(
+            reason(&["Ann", "Lee"]),
+            "The row has 2 fields; the header has 3."
+        );
+        assert_eq!(
+            reason(&["Bo", "Tan", "81234567", "extra"]),
+            "The row has 4 fields; the header has 3."
+        );
+        assert!(
+            judge(&["Bo", "Tan", "81234567", "", ""]).is_ok(),
+            "empty trailing fields"
+        );
+        assert_eq!(reason(&["Cy", "Ong", ""]), "No mobile number.");
+        assert!(reason(&["Di", "Ho", "123"]).starts_with("Mobile number: "));
+        assert!(reason(&["Ed", "Lim", "6.58123E+09"]).contains("scientific notation"));
+        let lost = reason(&["Fy", "Goh", "447911123456"]);
+        assert!(
+            lost.contains("+44 7911 123456") && lost.contains("leading +"),
+            "{lost}"
+        );
+        let long = "x".repeat(300);
+        assert_eq!(
+            reason(&[long.as_str(), "Lee", "81234567"]),
+            "First name: At most 200 characters."
+        );
+        assert!(reason(&["Jos\u{FFFD}", "Lee", "81234567"]).contains("encoding"));
+    }
+
+    #[test]
+    fn every_mapped_field_is_checked_like_the_form() {
+        let mut columns = Columns::default();
+        for (index, field) in [Field::Mobile, Field::Email, Field::Country, Field::Viber]
+            .into_iter()
+            .enumerate()
+        {
+            columns.set(index, Some(Tag::Field(field)));
+        }
+        columns.set(4, Some(Tag::Custom("Tier".into())));
+        let shape = Shape {
+            width: 5,
+            has_header: true,
+        };
+        let contact = contact_of(
+            &["07911 123456", "Ann@Example.COM", "gb", "", "Gold"],
+            shape,
+            &columns,
+            "SG",
+        )
+        .unwrap();
+        assert_eq!(
+            contact.mobile.as_deref(),
+            Some("+447911123456"),
+            "read as the row's country"
+        );
+        assert_eq!(contact.country, "GB");
+        assert_eq!(contact.email.as_deref(), Some("ann@example.com"));
+        assert_eq!(contact.attributes, r#"[["Tier","Gold"]]"#);
+        let bad = contact_of(
+            &["81234567", "not-an-email", "", "12", ""],
+            shape,
+            &columns,
+            "SG",
+        )
+        .unwrap_err();
+        assert!(bad.starts_with("Email: Enter an email address"), "{bad}");
+        assert!(bad.contains("Viber: "), "every bad field is named: {bad}");
+        // An empty custom cell adds no field.
+        let plain = contact_of(&["81234567", "", "", "", ""], shape, &columns, "SG").unwrap();
+        assert_eq!(plain.attributes, "[]");
+    }
+}
