@@ -30,6 +30,7 @@ pub async fn run(report: &mut Report) {
     let (workspace, cookie) = signed_in_admin(&pool).await;
 
     startup(report, &dir);
+    hostile_body(report, &dir);
     let app = router(AppState::new(test_leptos_options(), pool.clone(), config));
     page_render(report, &app, &cookie).await;
     bundle_size(report);
@@ -87,6 +88,63 @@ fn startup(report: &mut Report, data_dir: &Path) {
         "server start-up (existing db), median of 5",
         percentile(&mut samples, 50.0),
         "",
+    );
+}
+
+/// Time for the release server to refuse a 64 MiB body sent without a cookie (413 by its
+/// declared length, before any of it is read), and its memory before and after 50 such
+/// requests.
+fn hostile_body(report: &mut Report, data_dir: &Path) {
+    if !Path::new(SERVER_BINARY).exists() {
+        return;
+    }
+    let addr = free_addr();
+    let mut child = start_server(data_dir, addr);
+    let rss_kb = |pid: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse().ok()))
+            })
+            .unwrap_or_default()
+    };
+    let before = rss_kb(child.id());
+    let chunk = vec![b'a'; 64 * 1024];
+    let mut samples = Vec::new();
+    for _ in 0..50 {
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        let started = Instant::now();
+        let head = format!(
+            "POST /api/sign_in HTTP/1.1\r\nHost: {addr}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+            64 << 20
+        );
+        stream.write_all(head.as_bytes()).expect("send");
+        let _ = stream.write_all(&chunk);
+        let mut status = [0u8; 12];
+        stream.read_exact(&mut status).expect("reply");
+        samples.push(started.elapsed());
+        assert_eq!(&status[9..12], b"413", "refused as too large");
+    }
+    let after = rss_kb(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    report.add_ms(
+        "refuse a 64 MiB body without a cookie, p95 of 50",
+        percentile(&mut samples, 95.0),
+        "< 50 ms",
+    );
+    report.add(
+        "server RSS before / after 50 such bodies",
+        format!(
+            "{:.0} / {:.0}",
+            before as f64 / 1024.0,
+            after as f64 / 1024.0
+        ),
+        "MB",
+        "no growth",
     );
 }
 

@@ -2,6 +2,7 @@
 //! Used by Add to Groups and by the contact dialog's Groups field.
 
 use crate::api::groups::list_groups;
+use crate::components::search::settled;
 use crate::model::group::{GroupSummary, group_name_key};
 use leptos::prelude::*;
 
@@ -47,7 +48,8 @@ pub fn split_picks(picks: Vec<GroupPick>) -> (Vec<i64>, Vec<String>) {
 #[component]
 pub fn GroupPicker(picks: RwSignal<Vec<GroupPick>>, label: &'static str) -> impl IntoView {
     let typed = RwSignal::new(String::new());
-    let matches = Resource::new(move || typed.get(), list_groups);
+    let settled = settled(typed);
+    let matches = Resource::new(move || settled.get(), list_groups);
     let is_picked = move |id: i64| {
         picks.with(|p| {
             p.iter()

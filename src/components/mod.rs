@@ -6,5 +6,6 @@ pub mod form;
 pub mod group_picker;
 pub mod nav;
 pub mod role_gate;
+pub mod search;
 pub mod toast;
 pub mod user;

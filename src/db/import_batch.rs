@@ -22,7 +22,7 @@ use crate::error::AppError;
 use crate::import::ImportCounts;
 use crate::import::columns::Columns;
 use crate::import::pipeline::Row;
-use crate::import::rule::FirstLines;
+use crate::import::rule::{FirstLines, number_key};
 use crate::normalize::ContactRecord;
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
@@ -187,7 +187,7 @@ impl Batch {
             self.reject(row.line, FirstLines::reason(first), row.raw);
             return Ok(());
         }
-        let order = text_order_key(mobile);
+        let order = number_key(mobile);
         let json_start = self.json.len() as u32;
         let mut values: Vec<Option<&str>> = vec![
             Some(mobile),
@@ -223,7 +223,8 @@ impl Batch {
         self.spans.sort_unstable_by_key(|s| s.order);
         let mut contacts = Vec::with_capacity(self.json.len() + self.spans.len() + 2);
         contacts.push(b'[');
-        let mut raws = Vec::with_capacity(self.spans.len());
+        let mut raws = String::with_capacity(self.raws.len());
+        let mut raws_at = Vec::with_capacity(self.spans.len());
         let mut lines = Vec::with_capacity(self.spans.len());
         let mut rows_at = Vec::with_capacity(self.spans.len());
         for (i, span) in self.spans.iter().enumerate() {
@@ -233,7 +234,9 @@ impl Batch {
             let start = contacts.len();
             contacts.extend_from_slice(&self.json[span.json.0 as usize..span.json.1 as usize]);
             rows_at.push((start, contacts.len()));
-            raws.push(self.raws[span.raw.0 as usize..span.raw.1 as usize].to_string());
+            let raw_start = raws.len();
+            raws.push_str(&self.raws[span.raw.0 as usize..span.raw.1 as usize]);
+            raws_at.push((raw_start, raws.len()));
             lines.push(span.line);
         }
         contacts.push(b']');
@@ -245,24 +248,13 @@ impl Batch {
             rows_at,
             lines,
             raws,
+            raws_at,
             rejects: self.rejects,
             rows,
             duplicates: self.duplicates,
             invalid: self.invalid,
             bytes_done: self.bytes_done,
         })
-    }
-}
-
-/// A key that orders E.164 numbers (`+` and at most 15 digits) as their text does:
-/// the digits left-aligned to 15 places, then the length (a prefix sorts first).
-fn text_order_key(e164: &str) -> u64 {
-    let digits = e164.trim_start_matches('+');
-    match digits.parse::<u64>() {
-        Ok(value) if digits.len() <= 15 => {
-            (value * 10u64.pow(15 - digits.len() as u32)) << 4 | digits.len() as u64
-        }
-        _ => u64::MAX,
     }
 }
 
@@ -276,8 +268,10 @@ pub struct EncodedBatch {
     rows_at: Vec<(usize, usize)>,
     /// The line of each contact row.
     lines: Vec<u64>,
-    /// The raw text of each contact row, for the report if it turns out a duplicate.
-    raws: Vec<String>,
+    /// The raw text of the contact rows, for the report if one turns out a duplicate.
+    raws: String,
+    /// Where each contact row's raw text is in `raws`.
+    raws_at: Vec<(usize, usize)>,
     rejects: Vec<Reject>,
     rows: i64,
     duplicates: i64,
@@ -331,7 +325,10 @@ pub async fn write_batch(
             Some(first) => rejects.push(Reject {
                 line: batch.lines[m.index],
                 reason: FirstLines::reason(first),
-                raw: batch.raws[m.index].clone(),
+                raw: {
+                    let (start, end) = batch.raws_at[m.index];
+                    batch.raws[start..end].to_string()
+                },
             }),
             None => matched.push((m.contact_id, m.index)),
         }
@@ -641,23 +638,6 @@ async fn add_to_group(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_sort_by_key_as_their_text_does() {
-        let mut numbers = vec![
-            "+6581234567",
-            "+447700900123",
-            "+658123456",
-            "+12025550123",
-            "+6591234567",
-            "+4477009001",
-            "+861380013800",
-        ];
-        let mut by_key = numbers.clone();
-        by_key.sort_by_key(|n| text_order_key(n));
-        numbers.sort();
-        assert_eq!(by_key, numbers);
-    }
 
     #[test]
     fn custom_fields_merge_by_key() {

@@ -115,15 +115,15 @@ pub fn contact_of<S: AsRef<str>>(
 /// The first line of each number met, to find rows that repeat one: a number counts
 /// once, on its first row.
 #[derive(Clone, Debug, Default)]
-pub struct FirstLines(HashMap<String, u64>);
+pub struct FirstLines(HashMap<u64, u64>);
 
 impl FirstLines {
     /// Notes `e164` on `line`; returns the line it was first met on if it was met before.
     pub fn seen(&mut self, e164: &str, line: u64) -> Option<u64> {
-        match self.0.get(e164) {
-            Some(&first) => Some(first),
-            None => {
-                self.0.insert(e164.to_string(), line);
+        match self.0.entry(number_key(e164)) {
+            std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(line);
                 None
             }
         }
@@ -132,6 +132,19 @@ impl FirstLines {
     /// The reason a repeat is not imported.
     pub fn reason(first: u64) -> String {
         format!("Same number as line {first}.")
+    }
+}
+
+/// A key that orders E.164 numbers (`+` and at most 15 digits) as their text does, and
+/// tells them apart: the digits left-aligned to 15 places, then the length (a prefix
+/// sorts first).
+pub fn number_key(e164: &str) -> u64 {
+    let digits = e164.trim_start_matches('+');
+    match digits.parse::<u64>() {
+        Ok(value) if digits.len() <= 15 => {
+            (value * 10u64.pow(15 - digits.len() as u32)) << 4 | digits.len() as u64
+        }
+        _ => u64::MAX,
     }
 }
 
@@ -253,6 +266,31 @@ mod tests {
         );
         assert_eq!(contact.country, "SG");
         assert_eq!(judge(&["", "", "8123 4567"]).unwrap().first_name, "");
+    }
+
+    #[test]
+    fn numbers_sort_by_key_as_their_text_does() {
+        let mut numbers = vec![
+            "+6581234567",
+            "+447700900123",
+            "+658123456",
+            "+12025550123",
+            "+6591234567",
+            "+4477009001",
+            "+861380013800",
+        ];
+        let mut by_key = numbers.clone();
+        by_key.sort_by_key(|n| number_key(n));
+        numbers.sort();
+        assert_eq!(by_key, numbers);
+        let mut lines = FirstLines::default();
+        assert_eq!(lines.seen("+6581234567", 2), None);
+        assert_eq!(
+            lines.seen("+658123456", 3),
+            None,
+            "a prefix is another number"
+        );
+        assert_eq!(lines.seen("+6581234567", 9), Some(2));
     }
 
     #[test]

@@ -20,14 +20,14 @@ use tokio::sync::mpsc;
 /// Data rows per batch handed from the parser to the writer.
 pub const BATCH_ROWS: i64 = 50_000;
 
-/// A batch also ends once it holds this much (rows of many wide columns), so memory
-/// stays bounded whatever the rows are like.
-pub const BATCH_BYTES: usize = 16 << 20;
+/// A batch also ends once it holds this much, so rows with more columns make smaller
+/// batches: the server's memory follows the bytes in flight, not the number of rows.
+pub const BATCH_BYTES: usize = 6 << 20;
 
 /// Data rows per transaction (two batches). A commit writes every page its rows touched,
 /// and new numbers touch pages all over the number and search indexes, so fewer, larger
-/// transactions are faster (1M rows: 38.7 s with a commit every 50,000 rows, 33.2 s every
-/// 100,000); other writers wait for a transaction, ~3 s at this size.
+/// transactions are faster; other writers wait for a transaction, about a second at
+/// this size.
 pub const TRANSACTION_ROWS: i64 = 100_000;
 
 /// The start of the name of an upload still arriving (`incoming-<random>.part`).
@@ -215,10 +215,9 @@ fn parser_failure(joined: Result<(), tokio::task::JoinError>, import: i64) -> Op
 
 /// Starts a task that copies committed pages from the write-ahead log into the database
 /// file whenever it is sent a wake-up, on a connection of the pool; it ends when the
-/// sender is dropped. SQLite would otherwise do this inside the writer's COMMIT, where
-/// it took ~3 s of a 1M-row import spent waiting on the disk; here it overlaps the
-/// writer's next transaction (1M rows in a lab of the importer, mean of 3 interleaved
-/// runs each: 13.0 s -> 11.4 s).
+/// sender is dropped. SQLite would otherwise do this inside the writer's COMMIT, waiting
+/// on the disk while nothing else is written; here it overlaps the writer's next
+/// transaction.
 fn checkpointer(pool: sqlx::SqlitePool) -> mpsc::Sender<()> {
     let (wake, mut woken) = mpsc::channel(1);
     tokio::spawn(async move {

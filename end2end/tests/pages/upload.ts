@@ -1,14 +1,18 @@
 import { expect, type Page } from "@playwright/test";
 
 /** Drops a file onto the drop zone, as dragging it from the desktop does. */
-export async function dropFile(page: Page, name: string, text: string) {
+export async function dropFile(page: Page, name: string, content: string | Buffer) {
+  // Bytes cross into the page as numbers; text as it is.
+  const bytes = typeof content === "string" ? null : Array.from(content);
+  const text = typeof content === "string" ? content : "";
   const dataTransfer = await page.evaluateHandle(
-    ({ name, text }) => {
+    ({ name, text, bytes }) => {
       const transfer = new DataTransfer();
-      transfer.items.add(new File([text], name, { type: "text/csv" }));
+      const part = bytes === null ? text : new Uint8Array(bytes);
+      transfer.items.add(new File([part], name, { type: "text/csv" }));
       return transfer;
     },
-    { name, text },
+    { name, text, bytes },
   );
   const zone = page.getByTestId("drop-zone");
   await zone.dispatchEvent("dragenter", { dataTransfer });

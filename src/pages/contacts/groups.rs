@@ -5,6 +5,7 @@ use crate::api::groups::{DeleteGroup, list_groups, save_group};
 use crate::components::dialog::{ConfirmDialog, Modal};
 use crate::components::empty_state::EmptyState;
 use crate::components::form::FieldMessage;
+use crate::components::search::settled;
 use crate::components::toast::use_toasts;
 use crate::components::user::{UserResource, can_edit};
 use crate::error::AppError;
@@ -34,10 +35,11 @@ fn members_label(n: i64) -> String {
 pub fn GroupsTab() -> impl IntoView {
     let user = expect_context::<UserResource>();
     let search = RwSignal::new(String::new());
+    let settled = settled(search);
     let changes = RwSignal::new(0u32);
     let dialog = RwSignal::new(None::<GroupDialog>);
     let groups = Resource::new(
-        move || (search.get(), changes.get()),
+        move || (settled.get(), changes.get()),
         |(search, _)| list_groups(search),
     );
     view! {

@@ -7,6 +7,7 @@ use crate::api::contacts::{DeleteContacts, count_contacts, list_contacts};
 use crate::api::groups::list_groups;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::empty_state::EmptyState;
+use crate::components::search::settled;
 use crate::components::toast::use_toasts;
 use crate::components::user::{UserResource, can_edit};
 use crate::model::contact::{
@@ -138,6 +139,25 @@ pub fn ContactsTab() -> impl IntoView {
         );
     });
 
+    // The search box writes the URL once typing pauses (one request for "tan", not
+    // three), and follows the URL when it changes otherwise (back, links).
+    let typed = RwSignal::new(search.get_untracked());
+    let settled = settled(typed);
+    Effect::watch(
+        move || settled.get(),
+        move |text, _, _| {
+            if *text != search.get_untracked() {
+                set_param.get_value()("q", text.clone());
+            }
+        },
+        false,
+    );
+    Effect::watch(
+        move || search.get(),
+        move |q, _, _| typed.set(q.clone()),
+        false,
+    );
+
     let delete = ServerAction::<DeleteContacts>::new();
     let confirming_delete = RwSignal::new(false);
     Effect::new(move |_| {
@@ -169,8 +189,8 @@ pub fn ContactsTab() -> impl IntoView {
             <label class="visually-hidden" for="contact-search">"Search contacts"</label>
             <input id="contact-search" type="search" class="search"
                 placeholder="Search name, number or email"
-                prop:value=move || search.get()
-                on:input=move |ev| set_param.get_value()("q", event_target_value(&ev))/>
+                prop:value=move || typed.get()
+                on:input=move |ev| typed.set(event_target_value(&ev))/>
             <label class="toolbar-label" for="contact-sort">"Sort"</label>
             <select id="contact-sort" disabled=move || !search.get().trim().is_empty()
                 title=move || if search.get().trim().is_empty() { "" } else { "Search results come in order of the matched text" }

@@ -1,7 +1,7 @@
 //! The upload form: drop zone, the preview with its settings and column tags, the
 //! default country and group, and "Start processing".
 
-use super::ChosenFile;
+use super::FileSlot;
 use super::preview_table::PreviewTable;
 use crate::api::groups::list_groups;
 use crate::api::imports::{check_rows, upload_limit};
@@ -20,7 +20,7 @@ pub fn UploadForm(
     /// Sends the chosen file with these settings.
     upload: Action<ImportOptions, Result<(), String>>,
     /// The file chosen in the drop zone.
-    file: StoredValue<Option<ChosenFile>, LocalStorage>,
+    file: FileSlot,
     /// The workspace's default country.
     default_country: String,
 ) -> impl IntoView {

@@ -14,21 +14,35 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use uploads_list::UploadsList;
 
-/// The file the user chose (only the browser has one).
+/// Where the file the user chose is kept. Only the browser has one: a browser-only
+/// value, which must never exist on the server (dropped on another thread, it panics).
 #[cfg(feature = "hydrate")]
-pub type ChosenFile = web_sys::File;
-/// The file the user chose (only the browser has one).
+pub type FileSlot = StoredValue<Option<web_sys::File>, LocalStorage>;
+/// Where the file the user chose is kept (nothing, on the server).
 #[cfg(not(feature = "hydrate"))]
-pub type ChosenFile = ();
+pub type FileSlot = StoredValue<Option<()>>;
 
-/// Sends the chosen file; `Err` holds the message to show.
-async fn send(file: Option<ChosenFile>, options: ImportOptions) -> Result<(), String> {
+/// The upload: sends the chosen file with these settings; `Err` holds the message to
+/// show. In the browser it runs `fetch`; on the server, where nothing is ever chosen, it
+/// is a plain action with nothing to send.
+fn upload_action(file: FileSlot) -> Action<ImportOptions, Result<(), String>> {
     #[cfg(feature = "hydrate")]
-    if let Some(file) = file {
-        return browser::send_upload(file, options).await;
+    {
+        Action::new_local(move |options: &ImportOptions| {
+            let (chosen, options) = (file.get_value(), options.clone());
+            async move {
+                match chosen {
+                    Some(chosen) => browser::send_upload(chosen, options).await,
+                    None => Err("Choose a file to upload.".to_string()),
+                }
+            }
+        })
     }
-    let _ = (file, options);
-    Err("Choose a file to upload.".into())
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = file;
+        Action::new(|_: &ImportOptions| async { Err("Choose a file to upload.".to_string()) })
+    }
 }
 
 /// The tab: the upload form for editors, the uploads list for everyone. An upload is an
@@ -36,9 +50,11 @@ async fn send(file: Option<ChosenFile>, options: ImportOptions) -> Result<(), St
 #[component]
 pub fn UploadTab() -> impl IntoView {
     let user = use_user();
-    let file = StoredValue::new_local(None::<ChosenFile>);
-    let upload =
-        Action::new_local(move |options: &ImportOptions| send(file.get_value(), options.clone()));
+    #[cfg(feature = "hydrate")]
+    let file: FileSlot = StoredValue::new_local(None);
+    #[cfg(not(feature = "hydrate"))]
+    let file: FileSlot = StoredValue::new(None);
+    let upload = upload_action(file);
     let started = Signal::derive(move || upload.version().get());
     view! {
         <Title text="Upload contacts"/>

@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { expect, test } from "./fixtures";
+import { hydrated, signInAsAdmin } from "./pages/accounts";
+import { ContactsPage, uniqueMobile, uniqueName } from "./pages/contacts";
+import { dropFile } from "./pages/upload";
+
+test("any column can be imported: an email and a custom field reach the contact", async ({ page }) => {
+  await signInAsAdmin(page);
+  await page.goto("/contacts/upload");
+  await hydrated(page);
+  const tag = uniqueName("Map");
+  const mobile = uniqueMobile();
+  const email = `${tag.toLowerCase()}@example.com`;
+  const csv = `Phone 1 - Value,Given Name,E-mail Address,Membership\n${mobile.typed},${tag},${email},Gold\n`;
+  await dropFile(page, `${tag}.csv`, csv);
+
+  // Google Contacts' and Outlook's headers are recognised; other columns wait to be tagged.
+  await expect(page.getByLabel("Column 1: Phone 1 - Value")).toHaveValue("mobile");
+  await expect(page.getByLabel("Column 2: Given Name")).toHaveValue("first_name");
+  await expect(page.getByLabel("Column 3: E-mail Address")).toHaveValue("email");
+  const membership = page.getByLabel("Column 4: Membership");
+  await expect(membership).toHaveValue("");
+  await membership.selectOption("Custom field");
+  const key = page.getByLabel("Custom field name for column 4");
+  await expect(key).toHaveValue("Membership");
+  await key.fill("Tier");
+  await key.blur();
+  await expect(page.getByTestId("row-verdict").first()).toHaveText(mobile.e164);
+
+  await page.getByRole("button", { name: "Start processing" }).click();
+  const upload = page.getByTestId("upload-row").filter({ hasText: `${tag}.csv` });
+  await expect(upload).toHaveAttribute("data-status", "Completed", { timeout: 20_000 });
+  await expect(upload.getByTestId("created")).toHaveText("1");
+
+  const contacts = new ContactsPage(page);
+  await contacts.goto();
+  await contacts.search().fill(tag);
+  await contacts.row(tag).getByRole("button", { name: tag }).click();
+  const edit = page.getByRole("dialog", { name: "Edit contact" });
+  await expect(edit.getByLabel("Email")).toHaveValue(email);
+  await contacts.tab(edit, "Additional information");
+  await expect(edit.getByLabel("Field 1 name")).toHaveValue("Tier");
+  await expect(edit.getByLabel("Field 1 value")).toHaveValue("Gold");
+});
+
+test("the preview marks a ragged row with the importer's reason, and the import agrees", async ({ page }) => {
+  await signInAsAdmin(page);
+  await page.goto("/contacts/upload");
+  await hydrated(page);
+  const tag = uniqueName("Rag");
+  const [a, b] = [uniqueMobile(), uniqueMobile()];
+  const csv = `mobile,first_name\n${a.typed},${tag}A\n${b.typed},${tag}B,VIP\n`;
+  await dropFile(page, `${tag}.csv`, csv);
+  const verdicts = page.getByTestId("row-verdict");
+  await expect(verdicts.nth(0)).toHaveText(a.e164);
+  await expect(verdicts.nth(1)).toHaveText("The row has 3 fields; the header has 2.");
+
+  await page.getByRole("button", { name: "Start processing" }).click();
+  const upload = page.getByTestId("upload-row").filter({ hasText: `${tag}.csv` });
+  await expect(upload).toHaveAttribute("data-status", "Completed", { timeout: 20_000 });
+  await expect(upload.getByTestId("created")).toHaveText("1");
+  await expect(upload.getByTestId("invalid")).toHaveText("1");
+});
+
+/** `tests/corpus/encodings`: one file per encoding, with the text it must read as. */
+const CORPUS = `${__dirname}/../../tests/corpus/encodings`;
+const expected: Record<string, { encoding: string; rows: string[][] }> = JSON.parse(
+  readFileSync(`${CORPUS}/expected.json`, "utf8"),
+);
+
+test("the browser decodes every encoding as the server does", async ({ page }) => {
+  test.setTimeout(90_000);
+  await signInAsAdmin(page);
+  await page.goto("/contacts/upload");
+  await hydrated(page);
+  for (const [file, { encoding, rows }] of Object.entries(expected)) {
+    await dropFile(page, file, readFileSync(`${CORPUS}/${file}`));
+    await expect(page.getByTestId("file-name")).toHaveText(file);
+    await page.getByLabel("Encoding").selectOption(encoding);
+    await page.getByLabel("Delimiter").selectOption("Semicolon ;");
+    const preview = page.getByRole("table", { name: "File preview" });
+    // The header names the columns; the data row shows its cells after the line number.
+    await expect(page.getByLabel(`Column 1: ${rows[0][0]}`)).toBeVisible();
+    const cells = preview.getByRole("row").nth(1).getByRole("cell");
+    await expect(cells.nth(1), `${file} as ${encoding}`).toHaveText(rows[1][0]);
+    await expect(cells.nth(2)).toHaveText(rows[1][1]);
+    await page.getByRole("button", { name: "Cancel" }).click();
+  }
+});
