@@ -32,14 +32,15 @@ help:
 ## --- the two commands ---------------------------------------------------------------
 
 run: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 	@echo "Serving Contacts; open the URL printed below (Ctrl-C stops it)."
-	LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD ./target/release/contacts
+	LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=contacts LEPTOS_HASH_FILES=true \
+		LEPTOS_ENV=PROD ./target/release/contacts
 
 test: test-tools lint unit e2e e2e-release
 
 bench: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 	cargo bench --features ssr --bench contacts
 
 # The README's pictures (docs/screenshots/), taken from the release build on a fresh database.
@@ -47,7 +48,7 @@ screenshots: test-tools
 	rm -rf $(SCREENSHOTS_DATA_DIR)
 	CONTACTS_DATA_DIR=$(SCREENSHOTS_DATA_DIR) LEPTOS_ENV=PROD \
 		LEPTOS_END2END_CMD="npx playwright test --config screenshots.config.ts" \
-		cargo leptos end-to-end --release
+		cargo leptos end-to-end --release --precompress
 
 ## --- steps --------------------------------------------------------------------------
 
@@ -69,7 +70,7 @@ e2e: test-tools
 # build runs wasm-opt, so only this catches a bundle that does not start.
 e2e-release: test-tools
 	rm -rf $(E2E_DATA_DIR)
-	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) LEPTOS_ENV=PROD CI=$${CI:-} cargo leptos end-to-end --release
+	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) LEPTOS_ENV=PROD CI=$${CI:-} cargo leptos end-to-end --release --precompress
 
 ## --- installs (idempotent) ------------------------------------------------------------
 

@@ -9,6 +9,7 @@ pub mod origin;
 pub mod password;
 pub mod session;
 pub mod state;
+pub mod static_files;
 pub mod throttle;
 pub mod upload;
 
@@ -49,10 +50,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/imports/{id}/rejected.csv", get(upload::rejected_rows))
         .leptos_routes_with_context(&state, routes, context.clone(), page)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, shell))
+        // Static files first; what is not one gets the app's "not found" page.
+        .fallback_service(
+            static_files::serve_dir(&state.leptos_options.site_root).fallback(
+                axum::handler::Handler::with_state(
+                    leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell),
+                    state.clone(),
+                ),
+            ),
+        )
         // Listed innermost first: a request passes the security headers, the origin
         // check, the body limit, then the session; whatever refuses it, the answer gets
         // the security headers.
@@ -67,6 +73,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             origin::refuse_cross_origin,
+        ))
+        .layer(static_files::compression())
+        .layer(axum::middleware::from_fn_with_state(
+            state.leptos_options.hash_files,
+            static_files::cache_headers,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
