@@ -16,6 +16,12 @@ WASM_OPT_DIR := tools/binaryen
 BINARYEN_VERSION := $(shell sed -n 's/.*"binaryen": "\([0-9.]*\)".*/\1/p' $(WASM_OPT_DIR)/package.json)
 export PATH := $(CURDIR)/$(WASM_OPT_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
+# The release build `make run` serves: brotli/gzip copies of the static files beside
+# them, and the screens not needed first split into WASM files of their own (the lazy
+# routes and `#[lazy]` functions need `--split` in every build, debug included).
+RELEASE := --release --precompress --split
+# `cargo leptos end-to-end` exits 0 when the build fails, so each e2e step builds first.
+
 # Where the end-to-end suite's server keeps its (fresh each run) database.
 E2E_DATA_DIR := target/e2e-data
 # The same for `make screenshots`.
@@ -32,7 +38,7 @@ help:
 ## --- the two commands ---------------------------------------------------------------
 
 run: tools
-	cargo leptos build --release --precompress
+	cargo leptos build $(RELEASE)
 	@echo "Serving Contacts; open the URL printed below (Ctrl-C stops it)."
 	LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=contacts LEPTOS_HASH_FILES=true \
 		LEPTOS_ENV=PROD ./target/release/contacts
@@ -40,15 +46,16 @@ run: tools
 test: test-tools lint unit e2e e2e-release
 
 bench: tools
-	cargo leptos build --release --precompress
+	cargo leptos build $(RELEASE)
 	cargo bench --features ssr --bench contacts
 
 # The README's pictures (docs/screenshots/), taken from the release build on a fresh database.
 screenshots: test-tools
 	rm -rf $(SCREENSHOTS_DATA_DIR)
+	cargo leptos build $(RELEASE)
 	CONTACTS_DATA_DIR=$(SCREENSHOTS_DATA_DIR) LEPTOS_ENV=PROD \
 		LEPTOS_END2END_CMD="npx playwright test --config screenshots.config.ts" \
-		cargo leptos end-to-end --release --precompress
+		cargo leptos end-to-end $(RELEASE)
 
 ## --- steps --------------------------------------------------------------------------
 
@@ -64,13 +71,15 @@ unit:
 # only a debug build logs Leptos' hydration warnings, which the suite fails on.
 e2e: test-tools
 	rm -rf $(E2E_DATA_DIR)
-	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) CI=$${CI:-} cargo leptos end-to-end
+	cargo leptos build --split
+	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) CI=$${CI:-} cargo leptos end-to-end --split
 
 # The Playwright suite against the release build that `make run` serves: only this
 # build runs wasm-opt, so only this catches a bundle that does not start.
 e2e-release: test-tools
 	rm -rf $(E2E_DATA_DIR)
-	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) LEPTOS_ENV=PROD CI=$${CI:-} cargo leptos end-to-end --release --precompress
+	cargo leptos build $(RELEASE)
+	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) LEPTOS_ENV=PROD CI=$${CI:-} cargo leptos end-to-end $(RELEASE)
 
 ## --- installs (idempotent) ------------------------------------------------------------
 

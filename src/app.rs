@@ -15,7 +15,7 @@ use crate::pages::sign_in::SignInPage;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 
 /// The document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -48,17 +48,17 @@ pub fn App() -> impl IntoView {
         }/>
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/setup") view=SetupPage/>
-                <Route path=path!("/login") view=SignInPage/>
+                <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
+                <Route path=path!("/login") view={Lazy::<SignInRoute>::new()}/>
                 <ParentRoute path=path!("") view=SignedInLayout>
                     <Route path=path!("") view=|| view! { <Redirect path="/contacts"/> }/>
                     <ParentRoute path=path!("/contacts") view=ContactsPage>
                         <Route path=path!("") view=ContactsTab/>
-                        <Route path=path!("upload") view=UploadTab/>
-                        <Route path=path!("groups") view=GroupsTab/>
+                        <Route path=path!("upload") view={Lazy::<UploadRoute>::new()}/>
+                        <Route path=path!("groups") view={Lazy::<GroupsRoute>::new()}/>
                     </ParentRoute>
-                    <Route path=path!("/settings") view=SettingsPage/>
-                    <Route path=path!("/account") view=AccountPage/>
+                    <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()}/>
+                    <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -100,5 +100,98 @@ fn SessionEnded(error: AppError) -> impl IntoView {
             <p class="sidenav-error" role="alert">{error.to_string()}</p>
             <a href="/login" rel="external">"Sign in"</a>
         </nav>
+    }
+}
+
+// The screens a user does not need first are loaded when first opened: each is a route
+// whose view the WASM build splits into a file of its own (`cargo leptos --split`).
+
+/// The Upload contacts tab, loaded when first opened.
+struct UploadRoute;
+
+#[lazy_route]
+impl LazyRoute for UploadRoute {
+    fn data() -> Self {
+        UploadRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let _ = this;
+        view! { <UploadTab/> }.into_any()
+    }
+}
+
+/// The Contact Groups tab, loaded when first opened.
+struct GroupsRoute;
+
+#[lazy_route]
+impl LazyRoute for GroupsRoute {
+    fn data() -> Self {
+        GroupsRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let _ = this;
+        view! { <GroupsTab/> }.into_any()
+    }
+}
+
+/// Settings, loaded when first opened.
+struct SettingsRoute;
+
+#[lazy_route]
+impl LazyRoute for SettingsRoute {
+    fn data() -> Self {
+        SettingsRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let _ = this;
+        view! { <SettingsPage/> }.into_any()
+    }
+}
+
+/// Account, loaded when first opened.
+struct AccountRoute;
+
+#[lazy_route]
+impl LazyRoute for AccountRoute {
+    fn data() -> Self {
+        AccountRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let _ = this;
+        view! { <AccountPage/> }.into_any()
+    }
+}
+
+/// Create workspace (once per install), loaded when opened.
+struct SetupRoute;
+
+#[lazy_route]
+impl LazyRoute for SetupRoute {
+    fn data() -> Self {
+        SetupRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let _ = this;
+        view! { <SetupPage/> }.into_any()
+    }
+}
+
+/// Sign in, loaded when opened (a signed-in user does not need it).
+struct SignInRoute;
+
+#[lazy_route]
+impl LazyRoute for SignInRoute {
+    fn data() -> Self {
+        SignInRoute
+    }
+
+    fn view(this: Self) -> AnyView {
+        let _ = this;
+        view! { <SignInPage/> }.into_any()
     }
 }

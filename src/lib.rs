@@ -22,14 +22,21 @@ pub mod phone;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the WASM bundle: takes over the server-rendered page.
+/// Entry point of the WASM bundle: takes over the server-rendered page. Screens whose
+/// code is split into files of their own are fetched first when the page is one of them,
+/// so hydration waits for them (`hydrate_lazy` does the same, without telling us when).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    use leptos::prelude::document;
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Lets end-to-end tests wait until the page reacts to clicks.
-    if let Some(body) = leptos::prelude::document().body() {
+    let Some(body) = document().body() else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let owner = leptos::mount::hydrate_from_async(body.clone(), app::App).await;
+        owner.forget();
+        // Lets end-to-end tests wait until the page reacts to clicks.
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

@@ -74,3 +74,29 @@ pub fn load_page(path: &str) {
     #[cfg(not(feature = "hydrate"))]
     let _ = path;
 }
+
+/// A labelled text input with its hint and its field's server error.
+#[component]
+pub fn TextField(
+    label: &'static str,
+    name: &'static str,
+    value: RwSignal<String>,
+    error: Signal<Option<AppError>>,
+    #[prop(optional)] input_type: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input id=id name=name type=input_type.unwrap_or("text") bind:value=value
+                autocomplete=autocomplete.unwrap_or("off")
+                aria-describedby=hint.map(|_| hint_id.clone())
+                aria-invalid=move || error.get().and_then(|e| e.field_message(name)).is_some().to_string()/>
+            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
+            <FieldMessage field=name error/>
+        </div>
+    }
+}

@@ -115,7 +115,7 @@ pub fn GroupPicker(picks: RwSignal<Vec<GroupPick>>, label: &'static str) -> impl
                             {found.into_iter().map(|g| {
                                 let id = g.id;
                                 let name = g.name.clone();
-                                let members = crate::pages::contacts::table::contacts_label(g.member_count);
+                                let members = crate::model::contact::contacts_label(g.member_count);
                                 let blacklisted = g.blacklisted;
                                 view! {
                                     <li>

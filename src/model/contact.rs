@@ -45,6 +45,15 @@ pub struct ContactInput {
     pub attributes: Vec<Attribute>,
 }
 
+/// "1 contact", "3 contacts".
+pub fn contacts_label(n: i64) -> String {
+    if n == 1 {
+        "1 contact".to_string()
+    } else {
+        format!("{n} contacts")
+    }
+}
+
 /// One custom key/value field.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attribute {

@@ -1,9 +1,10 @@
 //! The Create/Edit Contact dialog: three tabs over one form, so switching tabs never
 //! loses what was typed; server errors appear next to their fields and mark their tab.
 
-use crate::api::contacts::{DeleteContacts, get_contact, save_contact};
+use super::writes::ContactWrites;
+use crate::api::contacts::{DeleteContacts, SaveContact, get_contact};
 use crate::components::dialog::Modal;
-use crate::components::form::FieldMessage;
+use crate::components::form::{FieldMessage, TextField};
 use crate::components::group_picker::{GroupPick, GroupPicker, split_picks};
 use crate::components::toast::use_toasts;
 use crate::components::user::UserResource;
@@ -27,8 +28,6 @@ pub enum DialogMode {
 pub struct ContactDialog {
     /// Open, and for what; `None` when closed.
     pub mode: RwSignal<Option<DialogMode>>,
-    /// Bumped after every save or delete, so lists refetch.
-    pub changes: RwSignal<u32>,
 }
 
 impl ContactDialog {
@@ -36,7 +35,6 @@ impl ContactDialog {
     pub fn new() -> Self {
         ContactDialog {
             mode: RwSignal::new(None),
-            changes: RwSignal::new(0),
         }
     }
 }
@@ -58,9 +56,7 @@ pub fn ContactDialogHost(state: ContactDialog) -> impl IntoView {
                     {move || Suspend::new(async move {
                         // New contacts start in the workspace's country.
                         let country = user.await.map(|u| u.default_country).unwrap_or_default();
-                        view! {
-                            <ContactForm state mode input=ContactInput { country, ..Default::default() } groups=Vec::new()/>
-                        }
+                        contact_form(state, mode, ContactInput { country, ..Default::default() }, Vec::new()).await
                     })}
                 </Suspense>
             }
@@ -82,10 +78,9 @@ fn LoadContact(state: ContactDialog, id: i64) -> impl IntoView {
         }>
             {move || Suspend::new(async move {
                 match contact.await {
-                    Ok(detail) => view! {
-                        <ContactForm state mode=DialogMode::Edit(detail.id) input=detail.input groups=detail.groups/>
+                    Ok(detail) => {
+                        contact_form(state, DialogMode::Edit(detail.id), detail.input, detail.groups).await
                     }
-                    .into_any(),
                     Err(error) => view! {
                         <Modal title="Edit contact".to_string() on_close=close>
                             <p class="form-error" role="alert">{error.to_string()}</p>
@@ -196,6 +191,18 @@ impl Fields {
     }
 }
 
+/// The form, fetched with its code the first time a contact is opened (the build splits
+/// it into a file of its own: the table does not need it to show).
+#[lazy]
+async fn contact_form(
+    state: ContactDialog,
+    mode: DialogMode,
+    input: ContactInput,
+    groups: Vec<GroupRef>,
+) -> AnyView {
+    view! { <ContactForm state mode input groups/> }.into_any()
+}
+
 #[component]
 fn ContactForm(
     state: ContactDialog,
@@ -232,12 +239,10 @@ fn ContactForm(
     };
     let tab = RwSignal::new(FormTab::Basic);
     let toasts = use_toasts();
-    let save = Action::new(
-        move |(id, input, picked): &(Option<i64>, ContactInput, Vec<GroupPick>)| {
-            let (group_ids, new_groups) = split_picks(picked.clone());
-            save_contact(*id, input.clone(), group_ids, new_groups)
-        },
-    );
+    let writes = expect_context::<ContactWrites>();
+    let save = writes.save;
+    // The page's actions outlive this form: start without the last form's answers.
+    save.clear();
     let error: Signal<Option<AppError>> =
         Signal::derive(move || save.value().get().and_then(Result::err));
     let close = Callback::new(move |()| state.mode.set(None));
@@ -248,7 +253,6 @@ fn ContactForm(
                     DialogMode::Create => "Contact created",
                     DialogMode::Edit(_) => "Contact saved",
                 });
-                state.changes.update(|n| *n += 1);
                 state.mode.set(None);
             }
             // Show the first tab that holds an error.
@@ -267,11 +271,11 @@ fn ContactForm(
         }
     });
     let confirming_delete = RwSignal::new(false);
-    let delete = ServerAction::<DeleteContacts>::new();
+    let delete = writes.delete_one;
+    delete.clear();
     Effect::new(move |_| match delete.value().get() {
         Some(Ok(_)) => {
             toasts.show("Contact deleted");
-            state.changes.update(|n| *n += 1);
             state.mode.set(None);
         }
         Some(Err(e)) => toasts.show(e.to_string()),
@@ -288,7 +292,13 @@ fn ContactForm(
             DialogMode::Create => None,
             DialogMode::Edit(id) => Some(id),
         };
-        save.dispatch((id, fields.input(), picks.get_untracked()));
+        let (group_ids, new_groups) = split_picks(picks.get_untracked());
+        save.dispatch(SaveContact {
+            id,
+            input: fields.input(),
+            group_ids,
+            new_groups,
+        });
     };
     let title = match mode {
         DialogMode::Create => "Create contact",
@@ -459,31 +469,6 @@ fn AttributeEditor(
             <button type="button" class="button button-quiet remove-row"
                 aria-label=format!("Remove field {}", index + 1)
                 on:click=move |_| on_remove.run(())>"Remove"</button>
-        </div>
-    }
-}
-
-#[component]
-fn TextField(
-    label: &'static str,
-    name: &'static str,
-    value: RwSignal<String>,
-    error: Signal<Option<AppError>>,
-    #[prop(optional)] input_type: Option<&'static str>,
-    #[prop(optional)] hint: Option<&'static str>,
-    #[prop(optional)] autocomplete: Option<&'static str>,
-) -> impl IntoView {
-    let id = format!("field-{name}");
-    let hint_id = format!("{id}-hint");
-    view! {
-        <div class="field">
-            <label for=id.clone()>{label}</label>
-            <input id=id name=name type=input_type.unwrap_or("text") bind:value=value
-                autocomplete=autocomplete.unwrap_or("off")
-                aria-describedby=hint.map(|_| hint_id.clone())
-                aria-invalid=move || error.get().and_then(|e| e.field_message(name)).is_some().to_string()/>
-            {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
-            <FieldMessage field=name error/>
         </div>
     }
 }

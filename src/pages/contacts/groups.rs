@@ -1,7 +1,7 @@
 //! The Contact Groups tab: the groups with their member counts, create, edit (including
 //! the Blacklisted flag) and delete.
 
-use crate::api::groups::{DeleteGroup, list_groups, save_group};
+use crate::api::groups::{DeleteGroup, SaveGroup, list_groups};
 use crate::components::dialog::{ConfirmDialog, Modal};
 use crate::components::empty_state::EmptyState;
 use crate::components::form::FieldMessage;
@@ -27,7 +27,7 @@ enum GroupDialog {
 
 /// "1 contact" / "3 contacts", for member counts.
 fn members_label(n: i64) -> String {
-    super::table::contacts_label(n)
+    crate::model::contact::contacts_label(n)
 }
 
 /// The groups table with its toolbar and dialogs.
@@ -36,11 +36,13 @@ pub fn GroupsTab() -> impl IntoView {
     let user = expect_context::<UserResource>();
     let search = RwSignal::new(String::new());
     let settled = settled(search);
-    let changes = RwSignal::new(0u32);
     let dialog = RwSignal::new(None::<GroupDialog>);
+    // The dialogs' writes live here: the list refetches through their versions.
+    let save = ServerAction::<SaveGroup>::new();
+    let delete = ServerAction::<DeleteGroup>::new();
     let groups = Resource::new(
-        move || (settled.get(), changes.get()),
-        |(search, _)| list_groups(search),
+        move || (settled.get(), save.version().get(), delete.version().get()),
+        |(search, _, _)| list_groups(search),
     );
     view! {
         <Title text="Contact Groups"/>
@@ -76,9 +78,9 @@ pub fn GroupsTab() -> impl IntoView {
             })}
         </Transition>
         {move || dialog.get().map(|mode| match mode {
-            GroupDialog::Create => view! { <GroupForm group=None dialog changes/> }.into_any(),
-            GroupDialog::Edit(g) => view! { <GroupForm group=Some(g) dialog changes/> }.into_any(),
-            GroupDialog::Delete(g) => view! { <DeleteGroupDialog group=g dialog changes/> }.into_any(),
+            GroupDialog::Create => view! { <GroupForm group=None dialog save/> }.into_any(),
+            GroupDialog::Edit(g) => view! { <GroupForm group=Some(g) dialog save/> }.into_any(),
+            GroupDialog::Delete(g) => view! { <DeleteGroupDialog group=g dialog delete/> }.into_any(),
         })}
     }
 }
@@ -142,9 +144,11 @@ fn GroupsTable(
 fn GroupForm(
     group: Option<GroupSummary>,
     dialog: RwSignal<Option<GroupDialog>>,
-    changes: RwSignal<u32>,
+    save: ServerAction<SaveGroup>,
 ) -> impl IntoView {
     let toasts = use_toasts();
+    // The tab's action outlives this form: start without the last form's answer.
+    save.clear();
     let id = group.as_ref().map(|g| g.id);
     let name = RwSignal::new(group.as_ref().map(|g| g.name.clone()).unwrap_or_default());
     let description = RwSignal::new(
@@ -154,7 +158,6 @@ fn GroupForm(
             .unwrap_or_default(),
     );
     let blacklisted = RwSignal::new(group.as_ref().is_some_and(|g| g.blacklisted));
-    let save = Action::new(move |input: &GroupInput| save_group(id, input.clone()));
     let error: Signal<Option<AppError>> =
         Signal::derive(move || save.value().get().and_then(Result::err));
     let close = Callback::new(move |()| dialog.set(None));
@@ -166,16 +169,18 @@ fn GroupForm(
             } else {
                 format!("Group \"{name}\" created")
             });
-            changes.update(|c| *c += 1);
             dialog.set(None);
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        save.dispatch(GroupInput {
-            name: name.get_untracked(),
-            description: description.get_untracked(),
-            blacklisted: blacklisted.get_untracked(),
+        save.dispatch(SaveGroup {
+            id,
+            input: GroupInput {
+                name: name.get_untracked(),
+                description: description.get_untracked(),
+                blacklisted: blacklisted.get_untracked(),
+            },
         });
     };
     let title = if id.is_some() {
@@ -220,15 +225,14 @@ fn GroupForm(
 fn DeleteGroupDialog(
     group: GroupSummary,
     dialog: RwSignal<Option<GroupDialog>>,
-    changes: RwSignal<u32>,
+    delete: ServerAction<DeleteGroup>,
 ) -> impl IntoView {
     let toasts = use_toasts();
-    let delete = ServerAction::<DeleteGroup>::new();
+    delete.clear();
     let name = group.name.clone();
     Effect::new(move |_| match delete.value().get() {
         Some(Ok(())) => {
             toasts.show(format!("Group \"{name}\" deleted"));
-            changes.update(|c| *c += 1);
             dialog.set(None);
         }
         Some(Err(e)) => {

@@ -1,14 +1,23 @@
 //! Add to Groups and Remove from group, from the Contacts tab's Action items.
 
-use super::table::contacts_label;
-use crate::api::groups::{add_to_groups, list_groups, remove_from_group};
+use super::writes::ContactWrites;
+use crate::api::groups::{AddToGroups, RemoveFromGroup, list_groups};
 use crate::components::dialog::Modal;
 use crate::components::group_picker::{GroupPick, GroupPicker, split_picks};
 use crate::components::toast::use_toasts;
 use crate::error::AppError;
-use crate::model::contact::Selection;
+use crate::model::contact::{Selection, contacts_label};
 use crate::model::group::MembershipChange;
 use leptos::prelude::*;
+
+/// Which membership dialog is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipDialog {
+    /// Add to Groups.
+    Add,
+    /// Remove from group.
+    Remove,
+}
 
 /// "3 contacts added to VIP, Leads (1 was already a member)."
 pub fn added_message(change: &MembershipChange) -> String {
@@ -34,27 +43,41 @@ pub fn removed_message(change: &MembershipChange) -> String {
     )
 }
 
+/// The dialog for `which`, fetched with its code the first time one is opened (the
+/// build splits it into a file of its own).
+#[lazy]
+pub async fn membership_dialog(
+    which: MembershipDialog,
+    selection: Selection,
+    count: i64,
+    on_close: Callback<()>,
+) -> AnyView {
+    match which {
+        MembershipDialog::Add => view! { <AddToGroupsDialog selection count on_close/> }.into_any(),
+        MembershipDialog::Remove => {
+            view! { <RemoveFromGroupDialog selection count on_close/> }.into_any()
+        }
+    }
+}
+
 /// Type a name, pick existing groups or create one from what was typed, then Confirm.
 #[component]
 pub fn AddToGroupsDialog(
     selection: Selection,
     count: i64,
     on_close: Callback<()>,
-    on_done: Callback<()>,
 ) -> impl IntoView {
     let toasts = use_toasts();
     let picks = RwSignal::new(Vec::<GroupPick>::new());
-    let confirm = Action::new(
-        move |(ids, names, selection): &(Vec<i64>, Vec<String>, Selection)| {
-            add_to_groups(ids.clone(), names.clone(), selection.clone())
-        },
-    );
+    let confirm = expect_context::<ContactWrites>().add_to_groups;
+    // The page's action outlives this dialog: start without the last one's answer.
+    confirm.clear();
     let error: Signal<Option<AppError>> =
         Signal::derive(move || confirm.value().get().and_then(Result::err));
     Effect::new(move |_| {
         if let Some(Ok(change)) = confirm.value().get() {
             toasts.show(added_message(&change));
-            on_done.run(());
+            on_close.run(());
         }
     });
     let selection = StoredValue::new(selection);
@@ -69,7 +92,11 @@ pub fn AddToGroupsDialog(
                     disabled=move || picks.with(Vec::is_empty) || confirm.pending().get()
                     on:click=move |_| {
                         let (ids, names) = split_picks(picks.get_untracked());
-                        confirm.dispatch((ids, names, selection.get_value()));
+                        confirm.dispatch(AddToGroups {
+                            group_ids: ids,
+                            new_groups: names,
+                            selection: selection.get_value(),
+                        });
                     }>"Confirm"</button>
             </div>
         </Modal>
@@ -82,20 +109,18 @@ pub fn RemoveFromGroupDialog(
     selection: Selection,
     count: i64,
     on_close: Callback<()>,
-    on_done: Callback<()>,
 ) -> impl IntoView {
     let toasts = use_toasts();
     let groups = Resource::new(|| (), |_| list_groups(String::new()));
     let chosen = RwSignal::new(String::new());
-    let remove = Action::new(move |(group, selection): &(i64, Selection)| {
-        remove_from_group(*group, selection.clone())
-    });
+    let remove = expect_context::<ContactWrites>().remove_from_group;
+    remove.clear();
     let error: Signal<Option<AppError>> =
         Signal::derive(move || remove.value().get().and_then(Result::err));
     Effect::new(move |_| {
         if let Some(Ok(change)) = remove.value().get() {
             toasts.show(removed_message(&change));
-            on_done.run(());
+            on_close.run(());
         }
     });
     let selection = StoredValue::new(selection);
@@ -121,7 +146,10 @@ pub fn RemoveFromGroupDialog(
                     disabled=move || chosen.with(String::is_empty) || remove.pending().get()
                     on:click=move |_| {
                         if let Ok(group) = chosen.get_untracked().parse::<i64>() {
-                            remove.dispatch((group, selection.get_value()));
+                            remove.dispatch(RemoveFromGroup {
+                                group_id: group,
+                                selection: selection.get_value(),
+                            });
                         }
                     }>"Confirm"</button>
             </div>

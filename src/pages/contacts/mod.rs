@@ -5,6 +5,7 @@ pub mod groups;
 pub mod membership_dialogs;
 pub mod table;
 pub mod upload;
+pub mod writes;
 
 pub use groups::GroupsTab;
 pub use table::ContactsTab;
@@ -14,6 +15,7 @@ use crate::model::Role;
 use contact_dialog::{ContactDialog, ContactDialogHost, DialogMode};
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
+use writes::ContactWrites;
 
 /// The page frame: title, "Create Contact", and the tabs Contacts, Upload contacts,
 /// Contact Groups.
@@ -21,6 +23,7 @@ use leptos_router::components::{A, Outlet};
 pub fn ContactsPage() -> impl IntoView {
     let dialog = ContactDialog::new();
     provide_context(dialog);
+    provide_context(ContactWrites::new());
     view! {
         <header class="page-header">
             <h1>"Contacts"</h1>

@@ -2,7 +2,8 @@
 //! and the Action items menu.
 
 use super::contact_dialog::{ContactDialog, DialogMode};
-use super::membership_dialogs::{AddToGroupsDialog, RemoveFromGroupDialog};
+use super::membership_dialogs::{MembershipDialog, membership_dialog};
+use super::writes::ContactWrites;
 use crate::api::contacts::{DeleteContacts, count_contacts, list_contacts};
 use crate::api::groups::list_groups;
 use crate::components::dialog::ConfirmDialog;
@@ -12,6 +13,7 @@ use crate::components::toast::use_toasts;
 use crate::components::user::{UserResource, can_edit};
 use crate::model::contact::{
     ContactFilter, ContactPage, ContactRow, ContactSort, PAGE_SIZES, PageRequest, Selection,
+    contacts_label,
 };
 use crate::model::date::format_date;
 use leptos::prelude::*;
@@ -21,26 +23,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeSet;
 
-/// Which membership dialog is open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum MembershipDialog {
-    Add,
-    Remove,
-}
-
-/// "1 contact", "3 contacts".
-pub fn contacts_label(n: i64) -> String {
-    if n == 1 {
-        "1 contact".to_string()
-    } else {
-        format!("{n} contacts")
-    }
-}
-
 /// The contacts table with its toolbar.
 #[component]
 pub fn ContactsTab() -> impl IntoView {
-    let dialog = expect_context::<ContactDialog>();
+    let writes = expect_context::<ContactWrites>();
     let user = expect_context::<UserResource>();
     let toasts = use_toasts();
     let query = use_query_map();
@@ -90,14 +76,14 @@ pub fn ContactsTab() -> impl IntoView {
                 filter.get(),
                 page_request.get(),
                 size.get(),
-                dialog.changes.get(),
+                writes.version(),
             )
         },
         |(filter, request, size, _)| list_contacts(filter, request, size),
     );
-    let groups = Resource::new(move || dialog.changes.get(), |_| list_groups(String::new()));
+    let groups = Resource::new(move || writes.version(), |_| list_groups(String::new()));
     let total = Resource::new(
-        move || (filter.get(), dialog.changes.get()),
+        move || (filter.get(), writes.version()),
         |(filter, _)| count_contacts(filter),
     );
     // The count as the labels outside the Transition read it. An effect copies it there:
@@ -158,7 +144,7 @@ pub fn ContactsTab() -> impl IntoView {
         false,
     );
 
-    let delete = ServerAction::<DeleteContacts>::new();
+    let delete = writes.delete_selected;
     let confirming_delete = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(result) = delete.value().get() {
@@ -169,7 +155,6 @@ pub fn ContactsTab() -> impl IntoView {
                     selected.set(BTreeSet::new());
                     all_matching.set(false);
                     page_request.set(PageRequest::First);
-                    dialog.changes.update(|c| *c += 1);
                 }
                 Err(e) => toasts.show(e.to_string()),
             }
@@ -177,10 +162,6 @@ pub fn ContactsTab() -> impl IntoView {
     });
     let menu_open = RwSignal::new(false);
     let membership = RwSignal::new(None::<MembershipDialog>);
-    let membership_done = Callback::new(move |()| {
-        membership.set(None);
-        dialog.changes.update(|c| *c += 1);
-    });
     let membership_close = Callback::new(move |()| membership.set(None));
 
     view! {
@@ -252,13 +233,15 @@ pub fn ContactsTab() -> impl IntoView {
         {move || membership.get().map(|which| {
             let selection = selection.get_untracked();
             let count = selected_count.get_untracked();
-            match which {
-                MembershipDialog::Add => view! {
-                    <AddToGroupsDialog selection count on_close=membership_close on_done=membership_done/>
-                }.into_any(),
-                MembershipDialog::Remove => view! {
-                    <RemoveFromGroupDialog selection count on_close=membership_close on_done=membership_done/>
-                }.into_any(),
+            view! {
+                <Suspense>
+                    {move || {
+                        let selection = selection.clone();
+                        Suspend::new(async move {
+                            membership_dialog(which, selection, count, membership_close).await
+                        })
+                    }}
+                </Suspense>
             }
         })}
         <Show when=move || confirming_delete.get()>
