@@ -45,9 +45,11 @@ run: tools
 
 test: test-tools lint unit e2e e2e-release
 
+# The benchmark builds the server the way cargo-leptos does (views erased), so the release
+# build is reused instead of rebuilt with other flags.
 bench: tools
 	cargo leptos build $(RELEASE)
-	cargo bench --features ssr --bench contacts
+	RUSTFLAGS="--cfg erase_components" cargo bench --features ssr --bench contacts
 
 # The README's pictures (docs/screenshots/), taken from the release build on a fresh database.
 screenshots: test-tools
