@@ -390,11 +390,11 @@ impl SearchTerm {
             && search.chars().any(|c| c.is_ascii_digit());
         if phone_like {
             let digits: String = search.chars().filter(char::is_ascii_digit).collect();
-            // "+65 8123" is an international prefix; "08123…" keeps its trunk zero
-            // out of the national term, which never starts with it.
+            // The data layer reads the digits as international and as national
+            // (with and without a trunk zero).
             SearchTerm::Digits(digits)
         } else {
-            SearchTerm::Text(search.to_lowercase())
+            SearchTerm::Text(fold_case(search))
         }
     }
 
@@ -407,11 +407,17 @@ impl SearchTerm {
     }
 }
 
-/// The sort name of a contact: "first last", trimmed and lower-cased.
+/// Lower case for names and searches, one character for each character: the last-name
+/// index reads the sort name from `length(first_name) + 2`, which holds only while
+/// lower-casing keeps the length. `İ` (U+0130) is the one character whose lower case is
+/// two ("i" and a combining dot); it folds to a plain "i", so "İlker" is found by "ilk".
+pub fn fold_case(text: &str) -> String {
+    text.replace('\u{130}', "I").to_lowercase()
+}
+
+/// The sort name of a contact: "first last", trimmed and lower-cased by [`fold_case`].
 pub fn sort_name(first_name: &str, last_name: &str) -> String {
-    format!("{} {}", first_name.trim(), last_name.trim())
-        .trim()
-        .to_lowercase()
+    fold_case(format!("{} {}", first_name.trim(), last_name.trim()).trim())
 }
 
 #[cfg(test)]
@@ -543,6 +549,12 @@ mod tests {
         assert_eq!(sort_name(" Émile ", "Zola"), "émile zola");
         assert_eq!(sort_name("", "Zola"), "zola");
         assert_eq!(sort_name("", ""), "");
+        // As long as the names, so the last name starts where the index expects it.
+        let turkish = sort_name("İlker", "Smith");
+        assert_eq!(turkish, "ilker smith");
+        assert_eq!(turkish.chars().count(), "İlker Smith".chars().count());
+        // Greek keeps its final sigma, as the searched text does.
+        assert_eq!(sort_name("Οδυσσεύς", ""), fold_case("ΟΔΥΣΣΕΎΣ"));
     }
 
     #[test]

@@ -1,0 +1,117 @@
+//! One page of the table: a search's merged ranges, or the filter's rows in the chosen
+//! order, before or after a cursor.
+
+use super::filter::{Source, direction, push_from};
+use super::search::{Ranges, SearchPage, calling_codes};
+use super::{ListedContact, ListedPage};
+use crate::error::AppError;
+use crate::model::contact::{ContactFilter, ContactSort, Cursor, PageRequest, SearchTerm};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+/// One page of the table, in the filter's order, before or after a cursor.
+pub async fn page(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    filter: &ContactFilter,
+    request: &PageRequest,
+    size: u32,
+) -> Result<ListedPage, AppError> {
+    let search = SearchTerm::parse(&filter.search);
+    // A search lists matches in term order; otherwise the chosen sort applies.
+    let display_descending = search == SearchTerm::None
+        && matches!(filter.sort, ContactSort::Newest | ContactSort::NameDesc);
+    let (cursor, backwards) = match request {
+        PageRequest::First => (None, false),
+        PageRequest::After(c) => (Some(c), false),
+        PageRequest::Before(c) => (Some(c), true),
+    };
+    let descending = display_descending != backwards;
+    let limit = i64::from(size) + 1;
+    let ranges = match &search {
+        SearchTerm::Digits(digits) => Some(Ranges::digits(
+            digits,
+            &calling_codes(pool, workspace_id).await?,
+        )),
+        SearchTerm::Text(text) => Some(Ranges::text(text)),
+        SearchTerm::None => None,
+    };
+    let mut rows = match &ranges {
+        Some(ranges) => {
+            let search = SearchPage {
+                pool,
+                workspace_id,
+                filter,
+                ranges,
+                descending,
+                limit,
+            };
+            search.rows(cursor).await?
+        }
+        None => table_rows(pool, workspace_id, filter, cursor, descending, limit).await?,
+    };
+    let more = rows.len() > size as usize;
+    rows.truncate(size as usize);
+    if backwards {
+        rows.reverse();
+    }
+    let cursor_of = |row: &ListedContact| Cursor {
+        key: row.sort_key.clone(),
+        id: row.id,
+    };
+    let (has_previous, has_next) = match request {
+        PageRequest::First => (false, more),
+        PageRequest::After(_) => (true, more),
+        PageRequest::Before(_) => (more, true),
+    };
+    Ok(ListedPage {
+        previous: rows.first().filter(|_| has_previous).map(cursor_of),
+        next: rows.last().filter(|_| has_next).map(cursor_of),
+        rows,
+    })
+}
+
+/// Rows of the table without a search, `limit` in the filter's order from the cursor.
+async fn table_rows(
+    pool: &SqlitePool,
+    workspace_id: i64,
+    filter: &ContactFilter,
+    cursor: Option<&Cursor>,
+    descending: bool,
+    limit: i64,
+) -> Result<Vec<ListedContact>, AppError> {
+    let (cmp, ord) = direction(descending);
+    let by_name = matches!(filter.sort, ContactSort::NameAsc | ContactSort::NameDesc);
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, ",
+    );
+    q.push(if by_name { "c.sort_name" } else { "''" });
+    q.push(" AS sort_key");
+    let source = push_from(&mut q, workspace_id, filter, !by_name);
+    // The key the order runs on: the name, or the id (ids grow with creation, so the id
+    // is the date order; for a group, its membership key).
+    let (key, id) = match (source, by_name) {
+        (_, true) => (Some("c.sort_name"), "c.id"),
+        (Source::Group, false) => (None, "gm.contact_id"),
+        (Source::All | Source::Search, false) => (None, "c.id"),
+    };
+    if let Some(c) = cursor {
+        match key {
+            Some(key) => {
+                q.push(format!(" AND ({key}, {id}) {cmp} ("))
+                    .push_bind(c.key.clone())
+                    .push(", ")
+                    .push_bind(c.id)
+                    .push(")");
+            }
+            None => {
+                q.push(format!(" AND {id} {cmp} ")).push_bind(c.id);
+            }
+        }
+    }
+    match key {
+        Some(key) => q.push(format!(" ORDER BY {key} {ord}, {id} {ord}")),
+        None => q.push(format!(" ORDER BY {id} {ord}")),
+    };
+    q.push(" LIMIT ").push_bind(limit);
+    Ok(q.build_query_as().fetch_all(pool).await?)
+}
