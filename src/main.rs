@@ -1,17 +1,10 @@
-//! The Contacts server binary: logs, configuration, then serve.
+//! The Contacts server binary: serves the app, or runs an operator's command (see
+//! `server::cli`).
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    contacts::server::init_tracing();
-    match contacts::server::serve().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "Contacts could not start");
-            eprintln!("Contacts could not start: {error}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    contacts::server::cli::main().await
 }
 
 #[cfg(not(feature = "ssr"))]

@@ -61,7 +61,39 @@ pub async fn create_first(
     })
 }
 
-/// Creates a further workspace (used by operators and tests; sign-up itself is closed).
+/// Creates a further workspace with its first admin, atomically (an operator's command:
+/// sign-up itself closes with the first workspace). The admin's password is a temporary
+/// one, to be changed at first sign-in; an email already in use leaves nothing behind.
+pub async fn create_with_admin(
+    pool: &SqlitePool,
+    new: &NewWorkspace,
+    temporary_password_hash: &str,
+) -> Result<CreatedWorkspace, AppError> {
+    let mut tx = super::begin_write(pool).await?;
+    let workspace_id: i64 = sqlx::query_scalar(
+        "INSERT INTO workspaces (name, default_country) VALUES (?1, ?2) RETURNING id",
+    )
+    .bind(&new.name)
+    .bind(&new.default_country)
+    .fetch_one(&mut *tx)
+    .await?;
+    let user_id = super::users::insert(
+        &mut tx,
+        workspace_id,
+        &new.email,
+        temporary_password_hash,
+        Role::Admin,
+        super::users::PasswordOwner::Admin,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CreatedWorkspace {
+        workspace_id,
+        user_id,
+    })
+}
+
+/// Creates a further workspace without users (tests).
 pub async fn create(pool: &SqlitePool, name: &str, default_country: &str) -> Result<i64, AppError> {
     let id = sqlx::query_scalar(
         "INSERT INTO workspaces (name, default_country) VALUES (?1, ?2) RETURNING id",

@@ -6,6 +6,7 @@
 
 use crate::db;
 use crate::db::import_batch::{Batch, EncodedBatch, Layout};
+use crate::db::import_writer::ImportWriter;
 use crate::db::imports::Job;
 use crate::error::AppError;
 use crate::import::pipeline::{Rows, unclosed_quote};
@@ -154,7 +155,7 @@ async fn process(
     path: &Path,
     job: &Job,
 ) -> Result<crate::import::ImportCounts, Stop> {
-    let mut writer = Writer::new(pool, checkpointer(pool.clone())).await?;
+    let mut writer = ImportWriter::new(pool, TRANSACTION_ROWS).await?;
     let (sender, mut batches) = mpsc::channel::<Result<EncodedBatch, Stop>>(1);
     let parser = {
         let (path, job) = (path.to_path_buf(), job.clone());
@@ -211,93 +212,6 @@ fn parser_failure(joined: Result<(), tokio::task::JoinError>, import: i64) -> Op
     let error = joined.err()?;
     tracing::error!(import, error = %error, "the import's parser failed");
     Some(Stop::Server)
-}
-
-/// Starts a task that copies committed pages from the write-ahead log into the database
-/// file whenever it is sent a wake-up, on a connection of the pool; it ends when the
-/// sender is dropped. SQLite would otherwise do this inside the writer's COMMIT, waiting
-/// on the disk while nothing else is written; here it overlaps the writer's next
-/// transaction.
-fn checkpointer(pool: sqlx::SqlitePool) -> mpsc::Sender<()> {
-    let (wake, mut woken) = mpsc::channel(1);
-    tokio::spawn(async move {
-        while woken.recv().await.is_some() {
-            if let Err(e) = db::checkpoint(&pool).await {
-                tracing::warn!(error = %e, "checkpoint during an import");
-            }
-        }
-    });
-    wake
-}
-
-/// Writes batches in transactions of about [`TRANSACTION_ROWS`] rows on a connection of
-/// its own without foreign-key lookups ([`db::unchecked_connection`]): every row it
-/// writes refers to the import's workspace and group, read in the same transaction (an
-/// import deleted with its workspace fails the transaction), or to contacts it just
-/// wrote or matched. Its commits leave checkpoints to the checkpointer. Dropping it
-/// closes the connection, which undoes an open transaction.
-struct Writer {
-    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
-    checkpointer: mpsc::Sender<()>,
-    open: bool,
-    rows: i64,
-}
-
-impl Writer {
-    async fn new(
-        pool: &sqlx::SqlitePool,
-        checkpointer: mpsc::Sender<()>,
-    ) -> Result<Self, AppError> {
-        let mut conn = db::unchecked_connection(pool).await?;
-        sqlx::query("PRAGMA wal_autocheckpoint = 0")
-            .execute(&mut *conn)
-            .await?;
-        Ok(Writer {
-            conn,
-            checkpointer,
-            open: false,
-            rows: 0,
-        })
-    }
-
-    async fn write(
-        &mut self,
-        job: &Job,
-        batch: &EncodedBatch,
-    ) -> Result<crate::import::ImportCounts, AppError> {
-        if !self.open {
-            sqlx::query(db::BEGIN_WRITE)
-                .execute(&mut *self.conn)
-                .await?;
-            self.open = true;
-        }
-        let counts = db::import_batch::write_batch(&mut self.conn, job, batch).await?;
-        self.rows += batch.rows();
-        if self.rows >= TRANSACTION_ROWS {
-            self.commit().await?;
-        }
-        Ok(counts)
-    }
-
-    async fn commit(&mut self) -> Result<(), AppError> {
-        self.rows = 0;
-        if self.open {
-            sqlx::query("COMMIT").execute(&mut *self.conn).await?;
-            self.open = false;
-            // Full: a checkpoint is already due, and it will copy these pages too.
-            let _ = self.checkpointer.try_send(());
-        }
-        Ok(())
-    }
-
-    async fn rollback(&mut self) {
-        if self.open
-            && let Err(e) = sqlx::query("ROLLBACK").execute(&mut *self.conn).await
-        {
-            tracing::warn!(error = %e, "undoing an import transaction");
-        }
-        self.open = false;
-    }
 }
 
 /// Reads the file on a blocking thread and sends it in batches. The rows of batches

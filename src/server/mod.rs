@@ -1,5 +1,6 @@
 //! The HTTP server: state, router, middleware and start-up (compiled with `ssr` only).
 
+pub mod cli;
 pub mod config;
 pub mod export;
 pub mod headers;

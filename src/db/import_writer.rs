@@ -1,0 +1,100 @@
+//! The importer's writes: batches in large transactions on a connection of their own,
+//! with checkpoints beside them.
+
+use super::import_batch::EncodedBatch;
+use super::imports::Job;
+use crate::error::AppError;
+use crate::import::ImportCounts;
+use sqlx::SqlitePool;
+use tokio::sync::mpsc;
+
+/// Starts a task that copies committed pages from the write-ahead log into the database
+/// file whenever it is sent a wake-up, on a connection of the pool; it ends when the
+/// sender is dropped. SQLite would otherwise do this inside the writer's COMMIT, waiting
+/// on the disk while nothing else is written; here it overlaps the writer's next
+/// transaction.
+fn checkpointer(pool: SqlitePool) -> mpsc::Sender<()> {
+    let (wake, mut woken) = mpsc::channel(1);
+    tokio::spawn(async move {
+        while woken.recv().await.is_some() {
+            if let Err(e) = super::checkpoint(&pool).await {
+                tracing::warn!(error = %e, "checkpoint during an import");
+            }
+        }
+    });
+    wake
+}
+
+/// Writes an import's batches in transactions of about `transaction_rows` rows, on a
+/// connection of its own without foreign-key lookups ([`super::unchecked_connection`]):
+/// every row it writes refers to the import's workspace and group, read in the same transaction (an
+/// import deleted with its workspace fails the transaction), or to contacts it just
+/// wrote or matched. Its commits leave checkpoints to the checkpointer. Dropping it
+/// closes the connection, which undoes an open transaction.
+pub struct ImportWriter {
+    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    checkpointer: mpsc::Sender<()>,
+    open: bool,
+    rows: i64,
+    /// Rows per transaction: a commit after a batch that reaches it.
+    transaction_rows: i64,
+}
+
+impl ImportWriter {
+    /// A writer on a connection of its own, committing every `transaction_rows` rows.
+    pub async fn new(pool: &SqlitePool, transaction_rows: i64) -> Result<Self, AppError> {
+        let mut conn = super::unchecked_connection(pool).await?;
+        sqlx::query("PRAGMA wal_autocheckpoint = 0")
+            .execute(&mut *conn)
+            .await?;
+        Ok(ImportWriter {
+            conn,
+            checkpointer: checkpointer(pool.clone()),
+            open: false,
+            rows: 0,
+            transaction_rows,
+        })
+    }
+
+    /// Writes a batch, in the open transaction or a new one.
+    pub async fn write(
+        &mut self,
+        job: &Job,
+        batch: &EncodedBatch,
+    ) -> Result<ImportCounts, AppError> {
+        if !self.open {
+            sqlx::query(super::BEGIN_WRITE)
+                .execute(&mut *self.conn)
+                .await?;
+            self.open = true;
+        }
+        let counts = super::import_batch::write_batch(&mut self.conn, job, batch).await?;
+        self.rows += batch.rows();
+        if self.rows >= self.transaction_rows {
+            self.commit().await?;
+        }
+        Ok(counts)
+    }
+
+    /// Commits what is open.
+    pub async fn commit(&mut self) -> Result<(), AppError> {
+        self.rows = 0;
+        if self.open {
+            sqlx::query("COMMIT").execute(&mut *self.conn).await?;
+            self.open = false;
+            // Full: a checkpoint is already due, and it will copy these pages too.
+            let _ = self.checkpointer.try_send(());
+        }
+        Ok(())
+    }
+
+    /// Undoes what is open (closing the connection undoes it if this fails).
+    pub async fn rollback(&mut self) {
+        if self.open
+            && let Err(e) = sqlx::query("ROLLBACK").execute(&mut *self.conn).await
+        {
+            tracing::warn!(error = %e, "undoing an import transaction");
+        }
+        self.open = false;
+    }
+}

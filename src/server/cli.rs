@@ -1,0 +1,228 @@
+//! The command line. `contacts` serves the app (what `make run` and cargo-leptos run);
+//! `contacts create-workspace` adds a further workspace with its first admin, for the
+//! operator of an install that hosts several teams: sign-up in the browser closes with
+//! the first workspace, and users belong to one workspace each.
+
+use crate::db::workspaces::{CreatedWorkspace, create_with_admin};
+use crate::error::AppError;
+use crate::model::account::validate_new_workspace;
+use crate::server::config::Config;
+use crate::server::password::hash_password;
+use clap::{Parser, Subcommand};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use sqlx::SqlitePool;
+use std::process::ExitCode;
+
+/// Contacts: manage the people a business messages. Settings come from the environment
+/// (see the README); the database is the one the server uses.
+#[derive(Debug, Parser)]
+#[command(name = "contacts", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the app (the default).
+    Serve,
+    /// Create a further workspace and its first admin, who signs in with the temporary
+    /// password printed here and must choose their own at once.
+    CreateWorkspace {
+        /// The workspace's name.
+        #[arg(long)]
+        name: String,
+        /// The country its numbers are read in by default (ISO code, e.g. SG).
+        #[arg(long)]
+        country: String,
+        /// The email its first admin signs in with.
+        #[arg(long)]
+        admin_email: String,
+    },
+}
+
+/// Characters of a temporary password: letters and digits, easy to pass on.
+const TEMPORARY_PASSWORD_LEN: usize = 20;
+
+/// Runs the command the arguments name.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    super::init_tracing();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => match super::serve().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!(%error, "Contacts could not start");
+                eprintln!("Contacts could not start: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::CreateWorkspace {
+            name,
+            country,
+            admin_email,
+        } => {
+            let created = async {
+                let config = Config::from_env().map_err(|e| e.to_string())?;
+                let pool = super::open_database(&config)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                create_workspace(&pool, &name, &country, &admin_email)
+                    .await
+                    .map_err(|e| explain(&e))
+            };
+            match created.await {
+                Ok((created, password)) => {
+                    println!(
+                        "Workspace \"{}\" created (id {}). Its admin {} signs in with the \
+                         temporary password\n\n    {password}\n\nand chooses their own at \
+                         once. This password is shown only now.",
+                        name.trim(),
+                        created.workspace_id,
+                        admin_email.trim(),
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("No workspace was created: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Creates a workspace and its first admin with a new temporary password; returns the
+/// ids and the password (shown once, stored only as a hash).
+pub async fn create_workspace(
+    pool: &SqlitePool,
+    name: &str,
+    country: &str,
+    admin_email: &str,
+) -> Result<(CreatedWorkspace, String), AppError> {
+    let password: String = rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(TEMPORARY_PASSWORD_LEN)
+        .map(char::from)
+        .collect();
+    let new = validate_new_workspace(name, country, admin_email, &password)?;
+    let hash = hash_password(password.clone()).await?;
+    let created = create_with_admin(pool, &new, &hash).await?;
+    tracing::info!(workspace = created.workspace_id, "workspace created");
+    Ok((created, password))
+}
+
+/// An error as one line for the terminal: each problem after the option it is about,
+/// or the error's text.
+fn explain(error: &AppError) -> String {
+    let option = |field: &str| match field {
+        "workspace_name" => "--name",
+        "default_country" => "--country",
+        "email" => "--admin-email",
+        _ => "",
+    };
+    match error {
+        AppError::Invalid(problems) => problems
+            .iter()
+            .map(|p| format!("{} {}", option(&p.field), p.message))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim()
+            .to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db;
+    use crate::model::account::NewWorkspace;
+    use crate::model::contact::ContactFilter;
+    use crate::server::password::verify_password;
+
+    async fn first_workspace(pool: &SqlitePool) -> i64 {
+        let new = NewWorkspace {
+            name: "Acme".into(),
+            default_country: "SG".into(),
+            email: "admin@acme.test".into(),
+            password: String::new(),
+        };
+        let created = db::workspaces::create_first(pool, &new, "hash")
+            .await
+            .unwrap();
+        let mut ann = db::contacts::ContactRecord {
+            first_name: "Ann".into(),
+            country: "SG".into(),
+            attributes: "[]".into(),
+            ..Default::default()
+        };
+        ann.mobile = Some("+6581234567".into());
+        ann.mobile_national = Some("81234567".into());
+        db::contacts::create(pool, created.workspace_id, &ann)
+            .await
+            .unwrap();
+        created.workspace_id
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn an_operator_adds_a_workspace_whose_admin_must_choose_a_password(pool: SqlitePool) {
+        let acme = first_workspace(&pool).await;
+        let (created, password) = create_workspace(&pool, " Globex ", "gb", "Boss@Globex.test")
+            .await
+            .unwrap();
+        assert_ne!(created.workspace_id, acme);
+        assert_eq!(password.len(), TEMPORARY_PASSWORD_LEN);
+
+        // The admin signs in with the printed password and must change it.
+        let credentials = db::users::credentials_by_email(&pool, "boss@globex.test")
+            .await
+            .unwrap()
+            .expect("the admin exists");
+        assert_eq!(credentials.workspace_id, created.workspace_id);
+        assert!(
+            verify_password(password, Some(credentials.password_hash))
+                .await
+                .unwrap()
+        );
+        let users = db::users::list(&pool, created.workspace_id).await.unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].role, crate::model::Role::Admin);
+        let must_change: bool =
+            sqlx::query_scalar("SELECT must_change_password FROM users WHERE id = ?1")
+                .bind(created.user_id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert!(
+            must_change,
+            "a temporary password is changed at first sign-in"
+        );
+
+        // Each workspace sees only its own contacts.
+        let all = ContactFilter::default();
+        assert_eq!(db::contacts::count(&pool, acme, &all).await.unwrap(), 1);
+        assert_eq!(
+            db::contacts::count(&pool, created.workspace_id, &all)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn a_taken_email_or_a_bad_country_creates_nothing(pool: SqlitePool) {
+        first_workspace(&pool).await;
+        let taken = create_workspace(&pool, "Globex", "GB", "admin@acme.test").await;
+        let error = taken.unwrap_err();
+        assert!(explain(&error).starts_with("--admin-email"), "{error:?}");
+        let bad = create_workspace(&pool, "Globex", "Atlantis", "boss@globex.test").await;
+        assert!(explain(&bad.unwrap_err()).starts_with("--country"));
+        let workspaces: i64 = sqlx::query_scalar("SELECT count(*) FROM workspaces")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(workspaces, 1, "nothing was left behind");
+    }
+}
