@@ -48,9 +48,16 @@ pub async fn signed_in_admin(pool: &sqlx::SqlitePool) -> (i64, String) {
     let hash = password::hash_password("bench password".into())
         .await
         .expect("hash");
-    let user = db::users::create(pool, workspace, "bench@bench.test", &hash, Role::Admin)
-        .await
-        .expect("user");
+    let user = db::users::create(
+        pool,
+        workspace,
+        "bench@bench.test",
+        &hash,
+        Role::Admin,
+        db::users::PasswordOwner::User,
+    )
+    .await
+    .expect("user");
     let token = session::new_token();
     db::sessions::create(
         pool,

@@ -29,8 +29,15 @@ pub async fn add_user(email: String, password: String, role: Role) -> Result<Str
         let email = validate_new_user(&email, &password)?;
         let hash = hash_password(password).await?;
         let pool = ssr::state()?.pool;
-        db::users::create_with_temporary_password(&pool, admin.workspace_id, &email, &hash, role)
-            .await?;
+        db::users::create(
+            &pool,
+            admin.workspace_id,
+            &email,
+            &hash,
+            role,
+            db::users::PasswordOwner::Admin,
+        )
+        .await?;
         Ok(email)
     })
     .await

@@ -315,9 +315,16 @@ mod tests {
 
     async fn queued(pool: &SqlitePool) -> (i64, i64) {
         let ws = workspaces::create(pool, "Acme", "SG").await.unwrap();
-        let user = users::create(pool, ws, "a@acme.test", "hash", Role::Admin)
-            .await
-            .unwrap();
+        let user = users::create(
+            pool,
+            ws,
+            "a@acme.test",
+            "hash",
+            Role::Admin,
+            users::PasswordOwner::User,
+        )
+        .await
+        .unwrap();
         let options = ImportOptions::csv_with_header(Columns::default(), "SG");
         let new = NewImport {
             workspace_id: ws,

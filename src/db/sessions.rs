@@ -114,9 +114,16 @@ mod tests {
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn a_session_finds_its_user_until_it_expires_or_ends(pool: SqlitePool) {
         let ws = workspaces::create(&pool, "Acme", "SG").await.unwrap();
-        let user = users::create(&pool, ws, "ann@acme.test", "hash", Role::Editor)
-            .await
-            .unwrap();
+        let user = users::create(
+            &pool,
+            ws,
+            "ann@acme.test",
+            "hash",
+            Role::Editor,
+            users::PasswordOwner::User,
+        )
+        .await
+        .unwrap();
         create(&pool, b"token-1", ws, user, 1_000).await.unwrap();
 
         let found = user_for_token(&pool, b"token-1", 999)
@@ -146,9 +153,16 @@ mod tests {
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn expired_sessions_are_swept(pool: SqlitePool) {
         let ws = workspaces::create(&pool, "Acme", "SG").await.unwrap();
-        let user = users::create(&pool, ws, "ann@acme.test", "hash", Role::Editor)
-            .await
-            .unwrap();
+        let user = users::create(
+            &pool,
+            ws,
+            "ann@acme.test",
+            "hash",
+            Role::Editor,
+            users::PasswordOwner::User,
+        )
+        .await
+        .unwrap();
         create(&pool, b"old", ws, user, 10).await.unwrap();
         create(&pool, b"new", ws, user, 100).await.unwrap();
         assert_eq!(delete_expired(&pool, 50).await.unwrap(), 1);

@@ -75,46 +75,18 @@ pub(crate) async fn insert(
     .map_err(email_taken)
 }
 
-/// Adds a user with a password of their own to a workspace.
+/// Adds a user to a workspace, with a password of their own or one an admin set (to be
+/// changed at first sign-in).
 pub async fn create(
     pool: &SqlitePool,
     workspace_id: i64,
     email: &str,
     password_hash: &str,
     role: Role,
+    owner: PasswordOwner,
 ) -> Result<i64, AppError> {
     let mut tx = super::begin_write(pool).await?;
-    let id = insert(
-        &mut tx,
-        workspace_id,
-        email,
-        password_hash,
-        role,
-        PasswordOwner::User,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(id)
-}
-
-/// Adds a user whose first password an admin set (to be changed at first sign-in).
-pub async fn create_with_temporary_password(
-    pool: &SqlitePool,
-    workspace_id: i64,
-    email: &str,
-    password_hash: &str,
-    role: Role,
-) -> Result<i64, AppError> {
-    let mut tx = super::begin_write(pool).await?;
-    let id = insert(
-        &mut tx,
-        workspace_id,
-        email,
-        password_hash,
-        role,
-        PasswordOwner::Admin,
-    )
-    .await?;
+    let id = insert(&mut tx, workspace_id, email, password_hash, role, owner).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -275,15 +247,36 @@ mod tests {
     async fn two_workspaces(pool: &SqlitePool) -> (i64, i64) {
         let a = workspaces::create(pool, "A", "SG").await.unwrap();
         let b = workspaces::create(pool, "B", "GB").await.unwrap();
-        create(pool, a, "ann@a.test", "hash", Role::Admin)
-            .await
-            .unwrap();
-        create(pool, a, "abe@a.test", "hash", Role::Viewer)
-            .await
-            .unwrap();
-        create(pool, b, "bob@b.test", "hash", Role::Admin)
-            .await
-            .unwrap();
+        create(
+            pool,
+            a,
+            "ann@a.test",
+            "hash",
+            Role::Admin,
+            PasswordOwner::User,
+        )
+        .await
+        .unwrap();
+        create(
+            pool,
+            a,
+            "abe@a.test",
+            "hash",
+            Role::Viewer,
+            PasswordOwner::User,
+        )
+        .await
+        .unwrap();
+        create(
+            pool,
+            b,
+            "bob@b.test",
+            "hash",
+            Role::Admin,
+            PasswordOwner::User,
+        )
+        .await
+        .unwrap();
         (a, b)
     }
 
@@ -334,7 +327,15 @@ mod tests {
     #[sqlx::test(migrator = "crate::db::MIGRATOR")]
     async fn an_email_signs_in_to_one_account_only(pool: SqlitePool) {
         let (_, b) = two_workspaces(&pool).await;
-        let again = create(&pool, b, "ann@a.test", "hash", Role::Editor).await;
+        let again = create(
+            &pool,
+            b,
+            "ann@a.test",
+            "hash",
+            Role::Editor,
+            PasswordOwner::User,
+        )
+        .await;
         assert_eq!(
             again.unwrap_err().field_message("email").as_deref(),
             Some("A user with this email already exists.")

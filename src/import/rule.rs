@@ -129,6 +129,20 @@ impl FirstLines {
         }
     }
 
+    /// The verdict on the row on `line` whose cells gave `outcome` (see [`contact_of`]).
+    pub fn verdict(&mut self, outcome: Result<ContactRecord, String>, line: u64) -> RowVerdict {
+        match outcome {
+            Err(reason) => RowVerdict::Invalid(reason),
+            Ok(contact) => {
+                let e164 = contact.mobile.unwrap_or_default();
+                match self.seen(&e164, line) {
+                    Some(first) => RowVerdict::Duplicate(first),
+                    None => RowVerdict::Contact(e164),
+                }
+            }
+        }
+    }
+
     /// The reason a repeat is not imported.
     pub fn reason(first: u64) -> String {
         format!("Same number as line {first}.")
@@ -172,16 +186,7 @@ pub fn verdicts(
                 width: fields.len(),
                 has_header: false,
             });
-            match contact_of(&fields, shape, columns, country) {
-                Err(reason) => RowVerdict::Invalid(reason),
-                Ok(contact) => {
-                    let e164 = contact.mobile.unwrap_or_default();
-                    match first_lines.seen(&e164, row.line) {
-                        Some(first) => RowVerdict::Duplicate(first),
-                        None => RowVerdict::Contact(e164),
-                    }
-                }
-            }
+            first_lines.verdict(contact_of(&fields, shape, columns, country), row.line)
         })
         .collect()
 }

@@ -180,9 +180,16 @@ async fn users_of_one_workspace_never_see_another(pool: SqlitePool) {
     // A second workspace, made by an operator (sign-up is closed).
     let b = db::workspaces::create(&pool, "B", "GB").await.unwrap();
     let hash = hash_password("correct horse battery".into()).await.unwrap();
-    db::users::create(&pool, b, "boss@b.test", &hash, Role::Admin)
-        .await
-        .unwrap();
+    db::users::create(
+        &pool,
+        b,
+        "boss@b.test",
+        &hash,
+        Role::Admin,
+        db::users::PasswordOwner::User,
+    )
+    .await
+    .unwrap();
     let signed_in = call(
         &app,
         "sign_in",

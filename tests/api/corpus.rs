@@ -21,17 +21,7 @@ fn importer_verdicts(bytes: &[u8], options: &ImportOptions) -> Vec<(u64, RowVerd
     let mut first_lines = FirstLines::default();
     let mut out = Vec::new();
     while let Some(row) = rows.next_row().unwrap() {
-        let verdict = match row.outcome {
-            Err(reason) => RowVerdict::Invalid(reason),
-            Ok(contact) => {
-                let e164 = contact.mobile.unwrap_or_default();
-                match first_lines.seen(&e164, row.line) {
-                    Some(first) => RowVerdict::Duplicate(first),
-                    None => RowVerdict::Contact(e164),
-                }
-            }
-        };
-        out.push((row.line, verdict));
+        out.push((row.line, first_lines.verdict(row.outcome, row.line)));
     }
     out
 }

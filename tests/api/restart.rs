@@ -59,6 +59,7 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
         "boss@acme.test",
         "not a real hash",
         Role::Admin,
+        db::users::PasswordOwner::User,
     )
     .await
     .unwrap();
