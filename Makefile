@@ -27,7 +27,7 @@ E2E_DATA_DIR := target/e2e-data
 # The same for `make screenshots`.
 SCREENSHOTS_DATA_DIR := target/screenshots-data
 
-.PHONY: help run test bench screenshots tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt node chromium end2end-deps lint unit e2e e2e-release
+.PHONY: help run test bench screenshots tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt node chromium postgres end2end-deps lint unit e2e e2e-release
 
 help:
 	@echo "make run    build (release) and serve Contacts on ./data/contacts.db"
@@ -66,8 +66,10 @@ lint:
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
-unit:
-	cargo test --features ssr
+# Unit and database tests; the PostgreSQL ones (ignored by a plain `cargo test`) run
+# beside a throwaway cluster.
+unit: postgres
+	tools/postgres/with-cluster cargo test --features ssr -- --include-ignored
 
 # The Playwright suite against a debug build: quick to rebuild while developing, and
 # only a debug build logs Leptos' hydration warnings, which the suite fails on.
@@ -87,7 +89,7 @@ e2e-release: test-tools
 
 tools: wasm-target cargo-leptos wasm-bindgen wasm-opt
 
-test-tools: tools chromium end2end-deps
+test-tools: tools chromium end2end-deps postgres
 
 wasm-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
@@ -108,6 +110,12 @@ wasm-opt: node
 node:
 	@command -v npm >/dev/null \
 		|| { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+
+# PostgreSQL's server binaries for the tests' throwaway cluster (tools/postgres/with-cluster).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| { $(SUDO) apt-get update -qq \
+			&& $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 chromium:
 	@command -v chromium >/dev/null \

@@ -19,8 +19,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use std::path::Path;
 use std::time::Duration;
 
-/// The migrations in `migrations/`, embedded in the binary and applied at start-up.
-pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+/// The migrations in `migrations/sqlite/`, embedded in the binary and applied at start-up.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a statement waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -100,6 +100,28 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database written by a newer release (a migration this binary does not know) is
+    /// refused, not run on a schema the code does not match.
+    #[sqlx::test(migrations = false)]
+    async fn a_schema_newer_than_the_binary_is_refused(pool: SqlitePool) {
+        MIGRATOR.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (99990101000000, 'from a newer release', 1, x'00', 0)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let refused = MIGRATOR.run(&pool).await;
+        assert!(
+            matches!(
+                refused,
+                Err(sqlx::migrate::MigrateError::VersionMissing(99990101000000))
+            ),
+            "{refused:?}"
+        );
+    }
 
     /// A write transaction that reads first must not fail when another connection writes
     /// between its read and its write: the other writer waits for it instead.

@@ -9,3 +9,4 @@ mod corpus;
 mod hardening;
 mod imports;
 mod restart;
+mod schema;
