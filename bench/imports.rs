@@ -2,7 +2,9 @@
 //! workspace of 100,000 contacts, with a group: time to completed and the server's peak
 //! RSS, for 1,000,000 rows (with and without an email and a custom field mapped) and for
 //! 10,000,000 rows (memory must not grow with the file), beside `sqlite3 .import` of the
-//! 1M-row file. Also the preview's sniffing time.
+//! 1M-row file. During the first 1M-row import, 8 editors save contacts through the real
+//! server function, to show what the import's write lock costs them. Also the preview's
+//! sniffing time.
 
 use crate::report::{Report, percentile};
 use crate::server::{SERVER_BINARY, free_addr, signed_in_admin, start_server};
@@ -15,6 +17,8 @@ use std::io::{BufWriter, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const EXISTING: usize = 100_000;
@@ -84,6 +88,8 @@ struct Scenario {
     extra: Extra,
     /// Whether the time is held to the import target (the memory always is).
     timed: bool,
+    /// Whether editors save contacts while it runs.
+    editors: bool,
 }
 
 const SCENARIOS: [Scenario; 3] = [
@@ -92,18 +98,21 @@ const SCENARIOS: [Scenario; 3] = [
         rows: 1_000_000,
         extra: Extra::Nothing,
         timed: true,
+        editors: true,
     },
     Scenario {
         name: "1M rows, email + custom field mapped",
         rows: 1_000_000,
         extra: Extra::EmailAndCustom,
         timed: true,
+        editors: false,
     },
     Scenario {
         name: "10M rows",
         rows: 10_000_000,
         extra: Extra::Nothing,
         timed: false,
+        editors: false,
     },
 ];
 
@@ -168,6 +177,25 @@ pub async fn run(report: &mut Report) {
             "MB",
             "< 150 MB",
         );
+        if let Some(mut saves) = measured.saves {
+            let name = format!("{EDITORS} editors saving contacts during the import");
+            report.add(
+                &format!("{name}: saves done / failed"),
+                format!("{} / {}", saves.done.len(), saves.failed),
+                "",
+                "0 failed",
+            );
+            report.add_ms(
+                &format!("{name}: save p50"),
+                percentile(&mut saves.done, 50.0),
+                "",
+            );
+            report.add_ms(
+                &format!("{name}: save p95"),
+                percentile(&mut saves.done, 95.0),
+                "",
+            );
+        }
         if scenario.rows == 1_000_000 && scenario.extra == Extra::Nothing {
             report.add(
                 "import: upload of the 1M-row CSV (loopback)",
@@ -193,6 +221,86 @@ struct Measured {
     upload_seconds: f64,
     seconds: f64,
     peak_rss_mb: f64,
+    /// The editors' saves during it, when the scenario has editors.
+    saves: Option<Saves>,
+}
+
+/// How many people edit contacts while an import runs.
+const EDITORS: usize = 8;
+
+/// The editors' save times, and how many saves failed.
+#[derive(Default)]
+struct Saves {
+    done: Vec<Duration>,
+    failed: usize,
+}
+
+/// Starts `EDITORS` threads, each creating a contact of its own and then saving it (a
+/// new first name each time) through `POST /api/save_contact`, pausing 50 ms between
+/// saves, until `stop` is set; joining the returned handles gives their saves.
+fn start_editors(
+    addr: std::net::SocketAddr,
+    cookie: &str,
+    stop: &Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Saves>> {
+    (0..EDITORS)
+        .map(|editor| {
+            let (cookie, stop) = (cookie.to_string(), stop.clone());
+            // +65 9800 01xx: valid mobiles outside the generated files' 81–96 range.
+            let mobile = format!("+659800{:04}", 100 + editor);
+            std::thread::spawn(move || {
+                let save = |id: Option<i64>, n: u64| {
+                    let body = serde_json::json!({
+                        "id": id,
+                        "input": {
+                            "first_name": format!("Editor {editor}"), "last_name": format!("Save {n}"),
+                            "mobile": mobile, "country": "SG", "email": "",
+                            "external_id": "", "whatsapp": "", "viber": "", "line_id": "",
+                            "wechat_id": "", "messenger_id": "", "attributes": [],
+                        },
+                        "group_ids": [], "new_groups": [],
+                    })
+                    .to_string();
+                    let mut stream = TcpStream::connect(addr).expect("connect");
+                    write!(
+                        stream,
+                        "POST /api/save_contact HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\
+                         Content-Type: application/json\r\nAccept: application/json\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .expect("send");
+                    let mut reply = String::new();
+                    let _ = stream.read_to_string(&mut reply);
+                    reply
+                };
+                let created = save(None, 0);
+                assert!(created.starts_with("HTTP/1.1 200"), "create refused: {created}");
+                let id: i64 = created
+                    .split("\r\n\r\n")
+                    .nth(1)
+                    .and_then(|b| b.trim().parse().ok())
+                    .expect("the new contact's id");
+                let mut saves = Saves::default();
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let started = Instant::now();
+                    let reply = save(Some(id), n);
+                    if reply.starts_with("HTTP/1.1 200") {
+                        saves.done.push(started.elapsed());
+                    } else {
+                        if saves.failed == 0 {
+                            eprintln!("  a save failed: {}", reply.lines().next().unwrap_or(""));
+                        }
+                        saves.failed += 1;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                saves
+            })
+        })
+        .collect()
 }
 
 /// Starts the release server on `data`, uploads the file through HTTP, waits for the
@@ -203,6 +311,12 @@ async fn import(data: &Path, cookie: &str, csv: &Path, size: u64, scenario: &Sce
     let pool = contacts::db::connect(&data.join("contacts.db"))
         .await
         .expect("database");
+    let stop_editors = Arc::new(AtomicBool::new(false));
+    let editors = if scenario.editors {
+        start_editors(addr, cookie, &stop_editors)
+    } else {
+        Vec::new()
+    };
     let uploading = Instant::now();
     let id = upload(addr, cookie, csv, size, scenario.extra);
     let upload_seconds = uploading.elapsed().as_secs_f64();
@@ -222,6 +336,17 @@ async fn import(data: &Path, cookie: &str, csv: &Path, size: u64, scenario: &Sce
         }
     };
     let seconds = accepted.elapsed().as_secs_f64();
+    stop_editors.store(true, Ordering::Relaxed);
+    let saves = (!editors.is_empty()).then(|| {
+        editors
+            .into_iter()
+            .fold(Saves::default(), |mut all, editor| {
+                let one = editor.join().expect("editor");
+                all.done.extend(one.done);
+                all.failed += one.failed;
+                all
+            })
+    });
     let peak_rss_kb = std::fs::read_to_string(format!("/proc/{}/status", server.id()))
         .ok()
         .and_then(|status| {
@@ -257,6 +382,7 @@ async fn import(data: &Path, cookie: &str, csv: &Path, size: u64, scenario: &Sce
         upload_seconds,
         seconds,
         peak_rss_mb: peak_rss_kb as f64 / 1024.0,
+        saves,
     }
 }
 

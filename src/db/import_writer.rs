@@ -6,7 +6,11 @@ use super::imports::Job;
 use crate::error::AppError;
 use crate::import::ImportCounts;
 use sqlx::SqlitePool;
+use std::time::Duration;
 use tokio::sync::mpsc;
+
+/// The pause between an import's transactions (see [`ImportWriter::write`]).
+const LET_OTHERS_WRITE: Duration = Duration::from_millis(150);
 
 /// Starts a task that copies committed pages from the write-ahead log into the database
 /// file whenever it is sent a wake-up, on a connection of the pool; it ends when the
@@ -72,6 +76,11 @@ impl ImportWriter {
         self.rows += batch.rows();
         if self.rows >= self.transaction_rows {
             self.commit().await?;
+            // SQLite keeps no queue for its write lock: other writers poll for it (every
+            // 100 ms once they have waited a while), and an import that began its next
+            // transaction at once kept people's saves out past their busy timeout. A
+            // pause longer than one poll lets the saves waiting in between.
+            tokio::time::sleep(LET_OTHERS_WRITE).await;
         }
         Ok(counts)
     }
