@@ -1,9 +1,10 @@
 //! Workspaces: the owners of all data.
 
+use super::users::PasswordOwner;
 use crate::error::AppError;
 use crate::model::Role;
 use crate::model::account::NewWorkspace;
-use sqlx::SqlitePool;
+use sqlx::{Sqlite, SqlitePool, Transaction};
 
 /// The ids created by the first-run set-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,20 +46,7 @@ pub async fn create_first(
                 .into(),
         ));
     };
-    let user_id = super::users::insert(
-        &mut tx,
-        workspace_id,
-        &new.email,
-        password_hash,
-        Role::Admin,
-        super::users::PasswordOwner::User,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(CreatedWorkspace {
-        workspace_id,
-        user_id,
-    })
+    add_admin(tx, workspace_id, new, password_hash, PasswordOwner::User).await
 }
 
 /// Creates a further workspace with its first admin, atomically (an operator's command:
@@ -77,13 +65,31 @@ pub async fn create_with_admin(
     .bind(&new.default_country)
     .fetch_one(&mut *tx)
     .await?;
+    add_admin(
+        tx,
+        workspace_id,
+        new,
+        temporary_password_hash,
+        PasswordOwner::Admin,
+    )
+    .await
+}
+
+/// Adds the new workspace's admin in its transaction and commits both.
+async fn add_admin(
+    mut tx: Transaction<'_, Sqlite>,
+    workspace_id: i64,
+    new: &NewWorkspace,
+    password_hash: &str,
+    owner: PasswordOwner,
+) -> Result<CreatedWorkspace, AppError> {
     let user_id = super::users::insert(
         &mut tx,
         workspace_id,
         &new.email,
-        temporary_password_hash,
+        password_hash,
         Role::Admin,
-        super::users::PasswordOwner::Admin,
+        owner,
     )
     .await?;
     tx.commit().await?;
