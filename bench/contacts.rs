@@ -4,10 +4,9 @@
 use crate::report::{Report, percentile};
 use axum::Router;
 use axum::body::Body;
-use contacts::db;
+use contacts::db::Db;
 use contacts::model::contact::{ContactFilter, ContactSort, Cursor, PageRequest};
 use http::{Request, header};
-use sqlx::SqlitePool;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
@@ -60,47 +59,64 @@ const LAST_NAMES: [&str; 40] = [
     "Rahman", "Abdullah", "Hassan", "Nguyen", "Tran", "Santos", "Reyes",
 ];
 
-/// Inserts `count` generated contacts into a workspace, in large transactions.
-pub async fn generate(pool: &SqlitePool, workspace_id: i64, count: usize, number_base: u64) {
-    const ROWS_PER_STATEMENT: usize = 400;
-    let mut tx = pool.begin().await.expect("begin");
-    let mut done = 0;
-    while done < count {
-        let n = ROWS_PER_STATEMENT.min(count - done);
-        let mut q = sqlx::QueryBuilder::new(
-            "INSERT INTO contacts (workspace_id, first_name, last_name, sort_name, mobile, mobile_national, country, email, created_at) ",
-        );
-        q.push_values(done..done + n, |mut row, i| {
-            let first = FIRST_NAMES[(i * 7 + i / 40) % FIRST_NAMES.len()];
-            let last = LAST_NAMES[(i * 13 + i / 1600) % LAST_NAMES.len()];
-            // Distinct 8-digit Singapore mobiles: 8xxxxxxx and 9xxxxxxx.
-            // 7,919 is prime to 18,000,000, so the numbers never repeat.
-            let national = number_base + (i as u64 * 7_919) % 18_000_000;
-            let email = (i % 2 == 0).then(|| {
-                format!(
-                    "{}.{}.{i}@example.com",
-                    first.to_lowercase(),
-                    last.to_lowercase()
-                )
-            });
-            row.push_bind(workspace_id)
-                .push_bind(first)
-                .push_bind(last)
-                .push_bind(format!("{} {}", first.to_lowercase(), last.to_lowercase()))
-                .push_bind(format!("+65{national}"))
-                .push_bind(national.to_string())
-                .push_bind("SG")
-                .push_bind(email)
-                .push_bind(1_700_000_000 + i as i64);
-        });
-        q.build().execute(&mut *tx).await.expect("insert contacts");
-        done += n;
-        if done % 100_000 == 0 {
-            tx.commit().await.expect("commit");
-            tx = pool.begin().await.expect("begin");
-        }
+/// Gathers the planner's statistics and, on SQLite, empties the write-ahead log: a
+/// running server checkpoints as it goes, so the figures start from that steady state
+/// rather than from a log holding the whole generated data set.
+pub async fn settle(db: &Db) {
+    contacts::on!(db, pool => {
+        sqlx::query("ANALYZE").execute(pool).await.expect("analyze");
+    });
+    if let Db::Sqlite(pool) = db {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(pool)
+            .await
+            .expect("checkpoint");
     }
-    tx.commit().await.expect("commit");
+}
+
+/// Inserts `count` generated contacts into a workspace, in large transactions.
+pub async fn generate(db: &Db, workspace_id: i64, count: usize, number_base: u64) {
+    contacts::on!(db, pool => {
+        const ROWS_PER_STATEMENT: usize = 400;
+        let mut tx = pool.begin().await.expect("begin");
+        let mut done = 0;
+        while done < count {
+            let n = ROWS_PER_STATEMENT.min(count - done);
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO contacts (workspace_id, first_name, last_name, sort_name, mobile, mobile_national, country, email, created_at) ",
+            );
+            q.push_values(done..done + n, |mut row, i| {
+                let first = FIRST_NAMES[(i * 7 + i / 40) % FIRST_NAMES.len()];
+                let last = LAST_NAMES[(i * 13 + i / 1600) % LAST_NAMES.len()];
+                // Distinct 8-digit Singapore mobiles: 8xxxxxxx and 9xxxxxxx.
+                // 7,919 is prime to 18,000,000, so the numbers never repeat.
+                let national = number_base + (i as u64 * 7_919) % 18_000_000;
+                let email = (i % 2 == 0).then(|| {
+                    format!(
+                        "{}.{}.{i}@example.com",
+                        first.to_lowercase(),
+                        last.to_lowercase()
+                    )
+                });
+                row.push_bind(workspace_id)
+                    .push_bind(first)
+                    .push_bind(last)
+                    .push_bind(format!("{} {}", first.to_lowercase(), last.to_lowercase()))
+                    .push_bind(format!("+65{national}"))
+                    .push_bind(national.to_string())
+                    .push_bind("SG")
+                    .push_bind(email)
+                    .push_bind(1_700_000_000 + i as i64);
+            });
+            q.build().execute(&mut *tx).await.expect("insert contacts");
+            done += n;
+            if done % 100_000 == 0 {
+                tx.commit().await.expect("commit");
+                tx = pool.begin().await.expect("begin");
+            }
+        }
+        tx.commit().await.expect("commit");
+    })
 }
 
 async fn timed_page(app: &Router, cookie: &str, body: &str, runs: usize) -> Vec<Duration> {
@@ -147,26 +163,14 @@ fn page_body(filter: &ContactFilter, page: &PageRequest) -> String {
 }
 
 /// Runs the paging and search benchmarks against the real server function.
-pub async fn run(
-    report: &mut Report,
-    pool: &SqlitePool,
-    app: &Router,
-    cookie: &str,
-    workspace_id: i64,
-) {
-    let other = db::workspaces::create(pool, "Other", "SG")
+pub async fn run(report: &mut Report, db: &Db, app: &Router, cookie: &str, workspace_id: i64) {
+    let other = contacts::db::workspaces::create(db, "Other", "SG")
         .await
         .expect("workspace");
     let started = Instant::now();
-    generate(pool, workspace_id, 1_000_000, 80_000_000).await;
-    generate(pool, other, 100_000, 80_000_000).await;
-    sqlx::query("ANALYZE").execute(pool).await.expect("analyze");
-    // A running server checkpoints as it goes; start from that steady state rather than
-    // from a WAL holding the whole generated data set.
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(pool)
-        .await
-        .expect("checkpoint");
+    generate(db, workspace_id, 1_000_000, 80_000_000).await;
+    generate(db, other, 100_000, 80_000_000).await;
+    settle(db).await;
     report.add(
         "generate 1,100,000 contacts (setup)",
         format!("{:.1}", started.elapsed().as_secs_f64()),
@@ -181,19 +185,17 @@ pub async fn run(
     };
     // The row just before page 10,001 in each order: found once with OFFSET, as a
     // user reaches it by paging; every timed request is keyset.
-    let deep_id: i64 = sqlx::query_scalar(
-        "SELECT id FROM contacts WHERE workspace_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET 499999",
-    )
-    .bind(workspace_id)
-    .fetch_one(pool)
-    .await
+    let sql = "SELECT id FROM contacts WHERE workspace_id = $1
+               ORDER BY id DESC LIMIT 1 OFFSET 499999";
+    let deep_id: i64 = contacts::on!(db, pool => {
+        sqlx::query_scalar(sql).bind(workspace_id).fetch_one(pool).await
+    })
     .expect("deep row");
-    let (deep_name, deep_name_id): (String, i64) = sqlx::query_as(
-        "SELECT sort_name, id FROM contacts WHERE workspace_id = ?1 ORDER BY sort_name, id LIMIT 1 OFFSET 499999",
-    )
-    .bind(workspace_id)
-    .fetch_one(pool)
-    .await
+    let sql = "SELECT sort_name, id FROM contacts WHERE workspace_id = $1
+               ORDER BY sort_name, id LIMIT 1 OFFSET 499999";
+    let (deep_name, deep_name_id): (String, i64) = contacts::on!(db, pool => {
+        sqlx::query_as(sql).bind(workspace_id).fetch_one(pool).await
+    })
     .expect("deep row by name");
 
     let cases = [
@@ -276,7 +278,7 @@ pub async fn run(
         let mut samples = Vec::new();
         for _ in 0..20 {
             let started = Instant::now();
-            let n = db::contacts::count(pool, workspace_id, &filter)
+            let n = contacts::db::contacts::count(db, workspace_id, &filter)
                 .await
                 .expect("count");
             samples.push(started.elapsed());
@@ -285,18 +287,12 @@ pub async fn run(
         report.add_ms(&format!("{name} p50"), percentile(&mut samples, 50.0), "");
     }
 
-    groups(report, pool, app, cookie, workspace_id).await;
+    groups(report, db, app, cookie, workspace_id).await;
 }
 
 /// Groups at scale: add 100,000 "all matching" contacts to a group, blacklist it, and
 /// page through it.
-async fn groups(
-    report: &mut Report,
-    pool: &SqlitePool,
-    app: &Router,
-    cookie: &str,
-    workspace_id: i64,
-) {
+async fn groups(report: &mut Report, db: &Db, app: &Router, cookie: &str, workspace_id: i64) {
     use contacts::db::groups;
     use contacts::model::contact::Selection;
     use contacts::model::group::GroupInput;
@@ -304,18 +300,19 @@ async fn groups(
         name: name.into(),
         ..Default::default()
     };
-    let source = groups::create(pool, workspace_id, &group("Every tenth"))
+    let source = groups::create(db, workspace_id, &group("Every tenth"))
         .await
         .expect("group");
-    sqlx::query(
-        "INSERT INTO memberships (group_id, contact_id, workspace_id)
-         SELECT ?1, id, workspace_id FROM contacts WHERE workspace_id = ?2 AND id % 10 = 0",
-    )
-    .bind(source)
-    .bind(workspace_id)
-    .execute(pool)
-    .await
-    .expect("source members");
+    let sql = "INSERT INTO memberships (group_id, contact_id, workspace_id)
+               SELECT $1, id, workspace_id FROM contacts WHERE workspace_id = $2 AND id % 10 = 0";
+    contacts::on!(db, pool => {
+        sqlx::query(sql)
+            .bind(source)
+            .bind(workspace_id)
+            .execute(pool)
+            .await
+            .expect("source members");
+    });
     let matching = Selection::AllMatching(ContactFilter {
         group: Some(source),
         ..Default::default()
@@ -324,11 +321,11 @@ async fn groups(
     let mut samples = Vec::new();
     let mut target = 0;
     for i in 0..5 {
-        target = groups::create(pool, workspace_id, &group(&format!("Campaign {i}")))
+        target = groups::create(db, workspace_id, &group(&format!("Campaign {i}")))
             .await
             .expect("group");
         let started = Instant::now();
-        let change = groups::add_members(pool, workspace_id, &[target], &[], &matching)
+        let change = groups::add_members(db, workspace_id, &[target], &[], &matching)
             .await
             .expect("add");
         samples.push(started.elapsed());
@@ -343,12 +340,12 @@ async fn groups(
     let mut samples = Vec::new();
     for i in 0..20 {
         let started = Instant::now();
-        groups::set_blacklisted(pool, workspace_id, target, i % 2 == 0)
+        groups::set_blacklisted(db, workspace_id, target, i % 2 == 0)
             .await
             .expect("toggle");
         samples.push(started.elapsed());
     }
-    groups::set_blacklisted(pool, workspace_id, target, true)
+    groups::set_blacklisted(db, workspace_id, target, true)
         .await
         .expect("toggle");
     report.add_ms(

@@ -145,10 +145,7 @@ pub async fn run(report: &mut Report) {
     let (workspace, cookie) = signed_in_admin(&pool).await;
     // The existing contacts' numbers (+65 2xxxxxxxx) are all different from the files'.
     crate::contacts::generate(&pool, workspace, EXISTING, 200_000_000).await;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&pool)
-        .await
-        .expect("checkpoint");
+    crate::contacts::settle(&pool).await;
     pool.close().await;
 
     let only_1m = std::env::var("BENCH_IMPORT_ROWS").is_ok_and(|v| v == "1M");
@@ -323,7 +320,7 @@ async fn import(data: &Path, cookie: &str, csv: &Path, size: u64, scenario: &Sce
     let accepted = Instant::now();
     let counts = loop {
         let row: (String, i64, i64, i64, i64, i64, Option<String>) = sqlx::query_as(
-            "SELECT status, rows_read, created, matched, duplicates, invalid, error FROM imports WHERE id = ?1",
+            "SELECT status, rows_read, created, matched, duplicates, invalid, error FROM imports WHERE id = $1",
         )
         .bind(id)
         .fetch_one(&pool)

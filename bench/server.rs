@@ -41,15 +41,15 @@ pub async fn run(report: &mut Report) {
 }
 
 /// A workspace with an admin and a live session; returns it and the `Cookie` header.
-pub async fn signed_in_admin(pool: &sqlx::SqlitePool) -> (i64, String) {
-    let workspace = db::workspaces::create(pool, "Bench", "SG")
+pub async fn signed_in_admin(db: &contacts::db::Db) -> (i64, String) {
+    let workspace = db::workspaces::create(db, "Bench", "SG")
         .await
         .expect("workspace");
     let hash = password::hash_password("bench password".into())
         .await
         .expect("hash");
     let user = db::users::create(
-        pool,
+        db,
         workspace,
         "bench@bench.test",
         &hash,
@@ -60,7 +60,7 @@ pub async fn signed_in_admin(pool: &sqlx::SqlitePool) -> (i64, String) {
     .expect("user");
     let token = session::new_token();
     db::sessions::create(
-        pool,
+        db,
         &session::token_hash(&token),
         workspace,
         user,

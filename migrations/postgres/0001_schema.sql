@@ -1,4 +1,4 @@
--- The schema of migrations/sqlite (through 0009) for PostgreSQL 15+, ready to be
+-- The schema of migrations/sqlite (through 0010) for PostgreSQL 15+, ready to be
 -- distributed by workspace (e.g. Citus: create_distributed_table('contacts',
 -- 'workspace_id')): every table of workspace data has `workspace_id` first in its
 -- primary key and in every foreign key, so rows that refer to each other live together.

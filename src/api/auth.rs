@@ -24,7 +24,7 @@ pub async fn create_workspace(
         }
         let new = validate_new_workspace(&workspace_name, &default_country, &email, &password)?;
         let hash = hash_password(new.password.clone()).await?;
-        let created = db::workspaces::create_first(&state.pool, &new, &hash).await?;
+        let created = db::workspaces::create_first(&state.db, &new, &hash).await?;
         tracing::info!(workspace = created.workspace_id, "workspace created");
         start::start_session(&state, created.workspace_id, created.user_id).await
     })
@@ -47,7 +47,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
             .throttle
             .reserve(ip, &email, Instant::now())
             .map_err(|limited| AppError::TooManyRequests(limited.message()))?;
-        let credentials = db::users::credentials_by_email(&state.pool, &email).await?;
+        let credentials = db::users::credentials_by_email(&state.db, &email).await?;
         let stored = credentials.as_ref().map(|c| c.password_hash.clone());
         let wrong = || AppError::invalid("password", "Wrong email or password.");
         if !verify_password(password, stored).await? {
@@ -67,7 +67,7 @@ pub async fn sign_out() -> Result<(), AppError> {
     super::ssr::respond(async move {
         let state = super::ssr::state()?;
         if let Some(session) = super::ssr::session() {
-            db::sessions::delete(&state.pool, &session.token_hash).await?;
+            db::sessions::delete(&state.db, &session.token_hash).await?;
         }
         start::clear_session_cookie(&state)
     })
@@ -81,8 +81,9 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
     super::ssr::respond(async move {
         let state = super::ssr::state()?;
         let user = super::ssr::signed_in_user()?;
-        let mut conn = state.pool.acquire().await?;
-        db::sessions::end_all_of_user(&mut conn, user.id, None).await?;
+        let mut tx = state.db.begin_write().await?;
+        db::sessions::end_all_of_user(tx.conn(), user.id, None).await?;
+        tx.commit().await?;
         start::clear_session_cookie(&state)
     })
     .await
@@ -112,7 +113,7 @@ pub async fn change_password(
                 "Choose a password different from the current one.",
             ));
         }
-        let stored = db::users::password_hash(&state.pool, user.workspace_id, user.id).await?;
+        let stored = db::users::password_hash(&state.db, user.workspace_id, user.id).await?;
         if !verify_password(current_password, Some(stored)).await? {
             return Err(AppError::invalid(
                 "current_password",
@@ -121,7 +122,7 @@ pub async fn change_password(
         }
         let hash = hash_password(new_password).await?;
         db::users::set_password(
-            &state.pool,
+            &state.db,
             user.workspace_id,
             user.id,
             &hash,
@@ -159,7 +160,7 @@ mod start {
         let token = new_token();
         let max_age = state.config.session_days * 24 * 3600;
         db::sessions::create(
-            &state.pool,
+            &state.db,
             &token_hash(&token),
             workspace_id,
             user_id,

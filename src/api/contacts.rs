@@ -20,10 +20,10 @@ pub async fn list_contacts(
     ssr::respond(async move {
         let user = ssr::require_user()?;
         let size = if PAGE_SIZES.contains(&size) { size } else { 50 };
-        let pool = ssr::state()?.pool;
-        let listed = db::contacts::page(&pool, user.workspace_id, &filter, &page, size).await?;
+        let db = ssr::state()?.db;
+        let listed = db::contacts::page(&db, user.workspace_id, &filter, &page, size).await?;
         let ids: Vec<i64> = listed.rows.iter().map(|r| r.id).collect();
-        let mut groups = db::groups::groups_of(&pool, user.workspace_id, &ids).await?;
+        let mut groups = db::groups::groups_of(&db, user.workspace_id, &ids).await?;
         Ok(ContactPage {
             rows: listed
                 .rows
@@ -56,7 +56,7 @@ pub async fn count_contacts(filter: ContactFilter) -> Result<i64, AppError> {
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_user()?;
-        db::contacts::count(&ssr::state()?.pool, user.workspace_id, &filter).await
+        db::contacts::count(&ssr::state()?.db, user.workspace_id, &filter).await
     })
     .await
 }
@@ -68,9 +68,9 @@ pub async fn get_contact(id: i64) -> Result<ContactDetail, AppError> {
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_user()?;
-        let pool = ssr::state()?.pool;
-        let stored = db::contacts::get(&pool, user.workspace_id, id).await?;
-        let groups = db::groups::groups_of(&pool, user.workspace_id, &[id])
+        let db = ssr::state()?.db;
+        let stored = db::contacts::get(&db, user.workspace_id, id).await?;
+        let groups = db::groups::groups_of(&db, user.workspace_id, &[id])
             .await?
             .remove(&id)
             .unwrap_or_default();
@@ -93,16 +93,9 @@ pub async fn save_contact(
     ssr::respond(async move {
         let user = ssr::require_editor()?;
         let record = crate::normalize::record(&input)?;
-        let pool = ssr::state()?.pool;
-        db::contacts::save_with_groups(
-            &pool,
-            user.workspace_id,
-            id,
-            &record,
-            &group_ids,
-            &new_groups,
-        )
-        .await
+        let db = ssr::state()?.db;
+        db::contacts::save_with_groups(&db, user.workspace_id, id, &record, &group_ids, &new_groups)
+            .await
     })
     .await
 }
@@ -114,7 +107,7 @@ pub async fn delete_contacts(selection: Selection) -> Result<u64, AppError> {
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_editor()?;
-        db::contacts::delete(&ssr::state()?.pool, user.workspace_id, &selection).await
+        db::contacts::delete(&ssr::state()?.db, user.workspace_id, &selection).await
     })
     .await
 }

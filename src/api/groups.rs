@@ -13,7 +13,7 @@ pub async fn list_groups(search: String) -> Result<Vec<GroupSummary>, AppError> 
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_user()?;
-        db::groups::list(&ssr::state()?.pool, user.workspace_id, &search).await
+        db::groups::list(&ssr::state()?.db, user.workspace_id, &search).await
     })
     .await
 }
@@ -27,10 +27,10 @@ pub async fn save_group(id: Option<i64>, input: GroupInput) -> Result<i64, AppEr
     ssr::respond(async move {
         let user = ssr::require_editor()?;
         let input = check_group(&input)?;
-        let pool = ssr::state()?.pool;
+        let db = ssr::state()?.db;
         match id {
-            None => db::groups::create(&pool, user.workspace_id, &input).await,
-            Some(id) => db::groups::update(&pool, user.workspace_id, id, &input)
+            None => db::groups::create(&db, user.workspace_id, &input).await,
+            Some(id) => db::groups::update(&db, user.workspace_id, id, &input)
                 .await
                 .map(|()| id),
         }
@@ -45,7 +45,7 @@ pub async fn delete_group(id: i64) -> Result<(), AppError> {
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_editor()?;
-        db::groups::delete(&ssr::state()?.pool, user.workspace_id, id).await
+        db::groups::delete(&ssr::state()?.db, user.workspace_id, id).await
     })
     .await
 }
@@ -61,15 +61,8 @@ pub async fn add_to_groups(
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_editor()?;
-        let pool = ssr::state()?.pool;
-        db::groups::add_members(
-            &pool,
-            user.workspace_id,
-            &group_ids,
-            &new_groups,
-            &selection,
-        )
-        .await
+        let db = ssr::state()?.db;
+        db::groups::add_members(&db, user.workspace_id, &group_ids, &new_groups, &selection).await
     })
     .await
 }
@@ -84,8 +77,7 @@ pub async fn remove_from_group(
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_editor()?;
-        db::groups::remove_members(&ssr::state()?.pool, user.workspace_id, group_id, &selection)
-            .await
+        db::groups::remove_members(&ssr::state()?.db, user.workspace_id, group_id, &selection).await
     })
     .await
 }

@@ -11,7 +11,7 @@ pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     use crate::db;
     ssr::respond(async move {
         let admin = ssr::require_admin()?;
-        db::users::list(&ssr::state()?.pool, admin.workspace_id).await
+        db::users::list(&ssr::state()?.db, admin.workspace_id).await
     })
     .await
 }
@@ -28,9 +28,9 @@ pub async fn add_user(email: String, password: String, role: Role) -> Result<Str
         let admin = ssr::require_admin()?;
         let email = validate_new_user(&email, &password)?;
         let hash = hash_password(password).await?;
-        let pool = ssr::state()?.pool;
+        let db = ssr::state()?.db;
         db::users::create(
-            &pool,
+            &db,
             admin.workspace_id,
             &email,
             &hash,
@@ -50,7 +50,7 @@ pub async fn change_role(user_id: i64, role: Role) -> Result<(), AppError> {
     use crate::db;
     ssr::respond(async move {
         let admin = ssr::require_admin()?;
-        db::users::set_role(&ssr::state()?.pool, admin.workspace_id, user_id, role).await
+        db::users::set_role(&ssr::state()?.db, admin.workspace_id, user_id, role).await
     })
     .await
 }
@@ -62,7 +62,7 @@ pub async fn remove_user(user_id: i64) -> Result<(), AppError> {
     use crate::db;
     ssr::respond(async move {
         let admin = ssr::require_admin()?;
-        db::users::remove(&ssr::state()?.pool, admin.workspace_id, user_id, admin.id).await
+        db::users::remove(&ssr::state()?.db, admin.workspace_id, user_id, admin.id).await
     })
     .await
 }
@@ -80,9 +80,9 @@ pub async fn reset_password(user_id: i64, password: String) -> Result<(), AppErr
         let admin = ssr::require_admin()?;
         check_new_password(&password).map_err(|message| AppError::invalid("password", message))?;
         let hash = hash_password(password).await?;
-        let pool = ssr::state()?.pool;
+        let db = ssr::state()?.db;
         db::users::set_password(
-            &pool,
+            &db,
             admin.workspace_id,
             user_id,
             &hash,

@@ -4,10 +4,11 @@
 //! lives on the group only, so marking a group changes one row however many members it
 //! has, and every query that picks recipients checks it at read time.
 
+use super::{Builder, Conn, Db, on};
 use crate::error::AppError;
 use crate::model::contact::Selection;
 use crate::model::group::{GroupInput, GroupRef, GroupSummary, MembershipChange, group_name_key};
-use sqlx::{QueryBuilder, SqliteConnection, SqlitePool};
+use sqlx::QueryBuilder;
 use std::collections::HashMap;
 
 #[derive(sqlx::FromRow)]
@@ -34,7 +35,8 @@ impl From<GroupRow> for GroupSummary {
 }
 
 const SUMMARY: &str = "SELECT g.id, g.name, g.description, g.blacklisted, g.created_at,
-        (SELECT count(*) FROM memberships m WHERE m.group_id = g.id) AS member_count
+        (SELECT count(*) FROM memberships m
+         WHERE m.workspace_id = g.workspace_id AND m.group_id = g.id) AS member_count
     FROM groups g";
 
 fn name_taken(name: &str) -> AppError {
@@ -46,22 +48,19 @@ fn gone() -> AppError {
 }
 
 /// Creates a group; a name already used (ignoring case) is a field error.
-pub async fn create(
-    pool: &SqlitePool,
-    workspace_id: i64,
-    input: &GroupInput,
-) -> Result<i64, AppError> {
-    sqlx::query_scalar(
-        "INSERT INTO groups (workspace_id, name, name_key, description, blacklisted)
-         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-    )
-    .bind(workspace_id)
-    .bind(&input.name)
-    .bind(group_name_key(&input.name))
-    .bind(&input.description)
-    .bind(input.blacklisted)
-    .fetch_one(pool)
-    .await
+pub async fn create(db: &Db, workspace_id: i64, input: &GroupInput) -> Result<i64, AppError> {
+    let sql = "INSERT INTO groups (workspace_id, name, name_key, description, blacklisted)
+               VALUES ($1, $2, $3, $4, $5) RETURNING id";
+    on!(db, pool => {
+        sqlx::query_scalar(sql)
+            .bind(workspace_id)
+            .bind(&input.name)
+            .bind(group_name_key(&input.name))
+            .bind(&input.description)
+            .bind(input.blacklisted)
+            .fetch_one(pool)
+            .await
+    })
     .map_err(|e| {
         if super::is_unique_violation(&e) {
             name_taken(&input.name)
@@ -73,24 +72,27 @@ pub async fn create(
 
 /// Changes a group's name, description and blacklisted flag.
 pub async fn update(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     id: i64,
     input: &GroupInput,
 ) -> Result<(), AppError> {
-    let done = sqlx::query(
-        "UPDATE groups SET name = ?3, name_key = ?4, description = ?5, blacklisted = ?6,
-             updated_at = unixepoch()
-         WHERE workspace_id = ?1 AND id = ?2",
-    )
-    .bind(workspace_id)
-    .bind(id)
-    .bind(&input.name)
-    .bind(group_name_key(&input.name))
-    .bind(&input.description)
-    .bind(input.blacklisted)
-    .execute(pool)
-    .await
+    let sql = "UPDATE groups SET name = $3, name_key = $4, description = $5, blacklisted = $6,
+                   updated_at = $7
+               WHERE workspace_id = $1 AND id = $2";
+    let done = on!(db, pool => {
+        sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(id)
+            .bind(&input.name)
+            .bind(group_name_key(&input.name))
+            .bind(&input.description)
+            .bind(input.blacklisted)
+            .bind(super::now())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    })
     .map_err(|e| {
         if super::is_unique_violation(&e) {
             name_taken(&input.name)
@@ -98,7 +100,7 @@ pub async fn update(
             AppError::from(e)
         }
     })?;
-    if done.rows_affected() == 0 {
+    if done == 0 {
         return Err(gone());
     }
     Ok(())
@@ -106,70 +108,81 @@ pub async fn update(
 
 /// Marks a group blacklisted or not: one row, whatever its size.
 pub async fn set_blacklisted(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     id: i64,
     blacklisted: bool,
 ) -> Result<(), AppError> {
-    let done = sqlx::query("UPDATE groups SET blacklisted = ?3, updated_at = unixepoch() WHERE workspace_id = ?1 AND id = ?2")
-        .bind(workspace_id)
-        .bind(id)
-        .bind(blacklisted)
-        .execute(pool)
-        .await?;
-    if done.rows_affected() == 0 {
+    let sql = "UPDATE groups SET blacklisted = $3, updated_at = $4
+               WHERE workspace_id = $1 AND id = $2";
+    let done = on!(db, pool => {
+        sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(id)
+            .bind(blacklisted)
+            .bind(super::now())
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if done == 0 {
         return Err(gone());
     }
     Ok(())
 }
 
 /// Deletes a group and its memberships, never its contacts.
-pub async fn delete(pool: &SqlitePool, workspace_id: i64, id: i64) -> Result<(), AppError> {
-    let done = sqlx::query("DELETE FROM groups WHERE workspace_id = ?1 AND id = ?2")
-        .bind(workspace_id)
-        .bind(id)
-        .execute(pool)
-        .await?;
-    if done.rows_affected() == 0 {
+pub async fn delete(db: &Db, workspace_id: i64, id: i64) -> Result<(), AppError> {
+    let sql = "DELETE FROM groups WHERE workspace_id = $1 AND id = $2";
+    let done = on!(db, pool => {
+        sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if done == 0 {
         return Err(gone());
     }
     Ok(())
 }
 
 /// One group with its member count.
-pub async fn get(pool: &SqlitePool, workspace_id: i64, id: i64) -> Result<GroupSummary, AppError> {
-    let row: Option<GroupRow> = sqlx::query_as(&format!(
-        "{SUMMARY} WHERE g.workspace_id = ?1 AND g.id = ?2"
-    ))
-    .bind(workspace_id)
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+pub async fn get(db: &Db, workspace_id: i64, id: i64) -> Result<GroupSummary, AppError> {
+    let sql = format!("{SUMMARY} WHERE g.workspace_id = $1 AND g.id = $2");
+    let row: Option<GroupRow> = on!(db, pool => {
+        sqlx::query_as(&sql)
+            .bind(workspace_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
     row.map(Into::into).ok_or_else(gone)
 }
 
 /// The workspace's groups whose name starts with `search` (all when empty), by name.
-pub async fn list(
-    pool: &SqlitePool,
-    workspace_id: i64,
-    search: &str,
-) -> Result<Vec<GroupSummary>, AppError> {
+pub async fn list(db: &Db, workspace_id: i64, search: &str) -> Result<Vec<GroupSummary>, AppError> {
     let prefix = group_name_key(search);
-    let rows: Vec<GroupRow> = sqlx::query_as(&format!(
-        "{SUMMARY} WHERE g.workspace_id = ?1 AND g.name_key >= ?2 AND g.name_key < ?3 ORDER BY g.name_key"
-    ))
-    .bind(workspace_id)
-    .bind(&prefix)
-    .bind(format!("{prefix}\u{10FFFF}"))
-    .fetch_all(pool)
-    .await?;
+    let sql = format!(
+        "{SUMMARY} WHERE g.workspace_id = $1 AND g.name_key >= $2 AND g.name_key < $3
+         ORDER BY g.name_key"
+    );
+    let rows: Vec<GroupRow> = on!(db, pool => {
+        sqlx::query_as(&sql)
+            .bind(workspace_id)
+            .bind(&prefix)
+            .bind(format!("{prefix}\u{10FFFF}"))
+            .fetch_all(pool)
+            .await?
+    });
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
 /// The id of the group with this name (ignoring case), creating it if there is none.
 /// Two people creating the same name at once end up with one group.
 pub async fn find_or_create(
-    conn: &mut SqliteConnection,
+    conn: Conn<'_>,
     workspace_id: i64,
     name: &str,
 ) -> Result<i64, AppError> {
@@ -177,32 +190,35 @@ pub async fn find_or_create(
         name: name.into(),
         ..Default::default()
     })?;
-    sqlx::query("INSERT INTO groups (workspace_id, name, name_key) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
-        .bind(workspace_id)
-        .bind(&input.name)
-        .bind(group_name_key(&input.name))
-        .execute(&mut *conn)
-        .await?;
-    Ok(
-        sqlx::query_scalar("SELECT id FROM groups WHERE workspace_id = ?1 AND name_key = ?2")
+    let insert = "INSERT INTO groups (workspace_id, name, name_key) VALUES ($1, $2, $3)
+                  ON CONFLICT DO NOTHING";
+    let select = "SELECT id FROM groups WHERE workspace_id = $1 AND name_key = $2";
+    Ok(on!(conn, conn => {
+        sqlx::query(insert)
+            .bind(workspace_id)
+            .bind(&input.name)
+            .bind(group_name_key(&input.name))
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query_scalar(select)
             .bind(workspace_id)
             .bind(group_name_key(&input.name))
             .fetch_one(conn)
-            .await?,
-    )
+            .await?
+    }))
 }
 
 /// The ids of the chosen groups and of the groups named in `new_names` (created if no
 /// group has the name), each once, in that order.
 pub async fn chosen_and_new(
-    conn: &mut SqliteConnection,
+    mut conn: Conn<'_>,
     workspace_id: i64,
     chosen: &[i64],
     new_names: &[String],
 ) -> Result<Vec<i64>, AppError> {
     let mut ids = chosen.to_vec();
     for name in new_names {
-        let id = find_or_create(conn, workspace_id, name).await?;
+        let id = find_or_create(conn.reborrow(), workspace_id, name).await?;
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -212,18 +228,20 @@ pub async fn chosen_and_new(
 
 /// Names of groups of the workspace, checking each still exists.
 async fn names_of(
-    conn: &mut SqliteConnection,
+    mut conn: Conn<'_>,
     workspace_id: i64,
     group_ids: &[i64],
 ) -> Result<Vec<String>, AppError> {
     let mut names = Vec::with_capacity(group_ids.len());
+    let sql = "SELECT name FROM groups WHERE workspace_id = $1 AND id = $2";
     for id in group_ids {
-        let name: Option<String> =
-            sqlx::query_scalar("SELECT name FROM groups WHERE workspace_id = ?1 AND id = ?2")
+        let name: Option<String> = on!(conn.reborrow(), conn => {
+            sqlx::query_scalar(sql)
                 .bind(workspace_id)
                 .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
+                .fetch_optional(conn)
+                .await?
+        });
         names.push(name.ok_or_else(|| {
             AppError::NotFound("One of the chosen groups no longer exists. Choose again.".into())
         })?);
@@ -235,19 +253,17 @@ async fn names_of(
 /// `new_groups` (created first), in one transaction and one set-based statement per
 /// group. `changed` counts new memberships; `unchanged` those that already existed.
 pub async fn add_members(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     group_ids: &[i64],
     new_groups: &[String],
     selection: &Selection,
 ) -> Result<MembershipChange, AppError> {
-    let selected = super::contacts::count_selection(pool, workspace_id, selection).await?;
+    let selected = super::contacts::count_selection(db, workspace_id, selection).await?;
     // Every member added comes from a contact or membership row read in this
-    // transaction, and the groups are checked in it, so the foreign-key lookup per new
-    // membership (a random read of the contacts table each) is skipped.
-    let mut conn = super::unchecked_connection(pool).await?;
-    let mut tx = sqlx::Connection::begin_with(&mut *conn, super::BEGIN_WRITE).await?;
-    let group_ids = chosen_and_new(&mut tx, workspace_id, group_ids, new_groups).await?;
+    // transaction, and the groups are checked in it.
+    let mut tx = db.begin_bulk_write().await?;
+    let group_ids = chosen_and_new(tx.conn(), workspace_id, group_ids, new_groups).await?;
     if group_ids.is_empty() {
         return Err(AppError::invalid(
             "groups",
@@ -255,38 +271,20 @@ pub async fn add_members(
         ));
     }
     let group_ids = group_ids.as_slice();
-    let groups = names_of(&mut tx, workspace_id, group_ids).await?;
+    let groups = names_of(tx.conn(), workspace_id, group_ids).await?;
     let source_group = match selection {
         Selection::AllMatching(filter) => super::contacts::group_only(filter),
         Selection::Ids(_) => None,
     };
     let mut changed = 0;
     for group in group_ids {
-        let mut q = QueryBuilder::new(
-            "INSERT OR IGNORE INTO memberships (group_id, contact_id, workspace_id) SELECT ",
-        );
-        q.push_bind(*group);
-        match selection {
-            // Another group's members: memberships carry their workspace, so no contact
-            // row is read (100,000 members: 785 ms through the contacts, now a range copy).
-            Selection::AllMatching(_) if let Some(source) = source_group => {
-                q.push(", gm.contact_id, gm.workspace_id FROM memberships gm WHERE gm.group_id = ")
-                    .push_bind(source)
-                    .push(" AND gm.workspace_id = ")
-                    .push_bind(workspace_id);
-            }
-            // Straight from the filter's own source: no second lookup per contact.
-            Selection::AllMatching(filter) => {
-                q.push(", c.id, c.workspace_id");
-                super::contacts::push_from(&mut q, workspace_id, filter, false);
-            }
-            Selection::Ids(_) => {
-                q.push(", c.id, c.workspace_id FROM contacts c WHERE c.workspace_id = ")
-                    .push_bind(workspace_id);
-                super::contacts::push_selection(&mut q, workspace_id, selection)?;
-            }
-        }
-        changed += q.build().execute(&mut *tx).await?.rows_affected() as i64;
+        changed += on!(tx.conn(), conn => {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO memberships (group_id, contact_id, workspace_id) SELECT ",
+            );
+            push_new_members(&mut q, workspace_id, *group, source_group, selection)?;
+            q.build().execute(conn).await?.rows_affected() as i64
+        });
     }
     tx.commit().await?;
     Ok(MembershipChange {
@@ -296,23 +294,62 @@ pub async fn add_members(
     })
 }
 
+/// The rest of `INSERT INTO memberships (group_id, contact_id, workspace_id) SELECT `
+/// for adding the selection to `group`; members it already has are left as they are.
+fn push_new_members(
+    q: &mut impl Builder,
+    workspace_id: i64,
+    group: i64,
+    source_group: Option<i64>,
+    selection: &Selection,
+) -> Result<(), AppError> {
+    q.push_bind(group);
+    match selection {
+        // Another group's members: memberships carry their workspace, so no contact
+        // row is read (100,000 members: 785 ms through the contacts, now a range copy).
+        Selection::AllMatching(_) if let Some(source) = source_group => {
+            q.push(", gm.contact_id, gm.workspace_id FROM memberships gm WHERE gm.group_id = ")
+                .push_bind(source)
+                .push(" AND gm.workspace_id = ")
+                .push_bind(workspace_id);
+        }
+        // Straight from the filter's own source: no second lookup per contact.
+        Selection::AllMatching(filter) => {
+            q.push(", c.id, c.workspace_id");
+            super::contacts::push_from(q, workspace_id, filter, false);
+        }
+        Selection::Ids(_) => {
+            q.push(", c.id, c.workspace_id FROM contacts c WHERE c.workspace_id = ")
+                .push_bind(workspace_id);
+            super::contacts::push_selection(q, workspace_id, selection)?;
+        }
+    }
+    // SQLite reads `ON` after a SELECT as a join's; the WHERE ends the SELECT.
+    q.push(" AND TRUE ON CONFLICT DO NOTHING");
+    Ok(())
+}
+
 /// Removes the selected contacts from a group (the contacts stay).
 pub async fn remove_members(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     group_id: i64,
     selection: &Selection,
 ) -> Result<MembershipChange, AppError> {
-    let selected = super::contacts::count_selection(pool, workspace_id, selection).await?;
-    let mut tx = super::begin_write(pool).await?;
-    let groups = names_of(&mut tx, workspace_id, &[group_id]).await?;
-    let mut q = QueryBuilder::new("DELETE FROM memberships WHERE group_id = ");
-    q.push_bind(group_id)
-        .push(" AND contact_id IN (SELECT c.id FROM contacts c WHERE c.workspace_id = ")
-        .push_bind(workspace_id);
-    super::contacts::push_selection(&mut q, workspace_id, selection)?;
-    q.push(")");
-    let changed = q.build().execute(&mut *tx).await?.rows_affected() as i64;
+    let selected = super::contacts::count_selection(db, workspace_id, selection).await?;
+    let mut tx = db.begin_write().await?;
+    let groups = names_of(tx.conn(), workspace_id, &[group_id]).await?;
+    let changed = on!(tx.conn(), conn => {
+        let mut q = QueryBuilder::new("DELETE FROM memberships WHERE workspace_id = ");
+        q.push_bind(workspace_id)
+            .push(" AND group_id = ")
+            .push_bind(group_id)
+            .push(" AND contact_id IN (SELECT c.id FROM contacts c WHERE c.workspace_id = ")
+            .push_bind(workspace_id);
+        super::contacts::push_selection(&mut q, workspace_id, selection)?;
+        q.push(")");
+        q.build().execute(conn).await?.rows_affected() as i64
+    });
     tx.commit().await?;
     Ok(MembershipChange {
         groups,
@@ -323,22 +360,26 @@ pub async fn remove_members(
 
 /// The groups of each of these contacts (of the workspace), by name.
 pub async fn groups_of(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     contact_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<GroupRef>>, AppError> {
     let json =
         serde_json::to_string(contact_ids).map_err(|e| AppError::internal("contact ids", e))?;
-    let rows: Vec<(i64, i64, String, bool)> = sqlx::query_as(
+    let sql = format!(
         "SELECT m.contact_id, g.id, g.name, g.blacklisted
-         FROM memberships m JOIN groups g ON g.id = m.group_id
-         WHERE m.contact_id IN (SELECT value FROM json_each(?1)) AND g.workspace_id = ?2
+         FROM memberships m JOIN groups g ON g.workspace_id = m.workspace_id AND g.id = m.group_id
+         WHERE m.workspace_id = $2 AND m.contact_id IN ({})
          ORDER BY g.name_key",
-    )
-    .bind(json)
-    .bind(workspace_id)
-    .fetch_all(pool)
-    .await?;
+        db.dialect().json_ids(1)
+    );
+    let rows: Vec<(i64, i64, String, bool)> = on!(db, pool => {
+        sqlx::query_as(&sql)
+            .bind(json)
+            .bind(workspace_id)
+            .fetch_all(pool)
+            .await?
+    });
     let mut map: HashMap<i64, Vec<GroupRef>> = HashMap::new();
     for (contact, id, name, blacklisted) in rows {
         map.entry(contact).or_default().push(GroupRef {
@@ -353,32 +394,34 @@ pub async fn groups_of(
 /// Makes a contact's groups exactly `group_ids` (the contact dialog's Groups field), in
 /// the caller's transaction.
 pub async fn set_groups_of_contact(
-    conn: &mut SqliteConnection,
+    mut conn: Conn<'_>,
     workspace_id: i64,
     contact_id: i64,
     group_ids: &[i64],
 ) -> Result<(), AppError> {
-    names_of(conn, workspace_id, group_ids).await?;
+    names_of(conn.reborrow(), workspace_id, group_ids).await?;
     let json = serde_json::to_string(group_ids).map_err(|e| AppError::internal("group ids", e))?;
-    sqlx::query(
-        "DELETE FROM memberships WHERE contact_id = ?1 AND workspace_id = ?2
-           AND group_id NOT IN (SELECT value FROM json_each(?3))",
-    )
-    .bind(contact_id)
-    .bind(workspace_id)
-    .bind(&json)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT OR IGNORE INTO memberships (group_id, contact_id, workspace_id)
-         SELECT value, c.id, c.workspace_id FROM json_each(?3), contacts c
-         WHERE c.id = ?1 AND c.workspace_id = ?2",
-    )
-    .bind(contact_id)
-    .bind(workspace_id)
-    .bind(&json)
-    .execute(&mut *conn)
-    .await?;
+    let ids = conn.dialect().json_ids(3);
+    let delete = format!(
+        "DELETE FROM memberships WHERE contact_id = $1 AND workspace_id = $2
+           AND group_id NOT IN ({ids})"
+    );
+    let insert = format!(
+        "INSERT INTO memberships (group_id, contact_id, workspace_id)
+         SELECT ids.value, c.id, c.workspace_id FROM ({ids}) AS ids, contacts c
+         WHERE c.id = $1 AND c.workspace_id = $2
+         ON CONFLICT DO NOTHING"
+    );
+    on!(conn, conn => {
+        for sql in [&delete, &insert] {
+            sqlx::query(sql)
+                .bind(contact_id)
+                .bind(workspace_id)
+                .bind(&json)
+                .execute(&mut *conn)
+                .await?;
+        }
+    });
     Ok(())
 }
 
@@ -406,36 +449,50 @@ pub struct Recipient {
 /// The sendable recipients of these groups: each member once, blacklisted contacts
 /// (members of any blacklisted group) left out. Everything that sends uses this.
 pub async fn sendable_recipients(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     group_ids: &[i64],
 ) -> Result<Vec<Recipient>, AppError> {
     let json = serde_json::to_string(group_ids).map_err(|e| AppError::internal("group ids", e))?;
-    Ok(sqlx::query_as(
+    let sql = format!(
         "SELECT c.id AS contact_id, c.mobile, c.whatsapp, c.viber, c.line_id, c.wechat_id,
                 c.messenger_id, c.email
          FROM contacts c
-         WHERE c.workspace_id = ?1
-           AND c.id IN (SELECT m.contact_id FROM memberships m JOIN groups g ON g.id = m.group_id
-                        WHERE g.workspace_id = ?1 AND g.id IN (SELECT value FROM json_each(?2)))
-           AND NOT EXISTS (SELECT 1 FROM memberships bm JOIN groups bg ON bg.id = bm.group_id
-                           WHERE bm.contact_id = c.id AND bg.blacklisted = 1)
+         WHERE c.workspace_id = $1
+           AND c.id IN (SELECT m.contact_id FROM memberships m
+                        WHERE m.workspace_id = $1 AND m.group_id IN ({}))
+           AND NOT EXISTS (SELECT 1 FROM memberships bm
+                           JOIN groups bg ON bg.workspace_id = bm.workspace_id AND bg.id = bm.group_id
+                           WHERE bm.workspace_id = $1 AND bm.contact_id = c.id AND bg.blacklisted)
          ORDER BY c.id",
-    )
-    .bind(workspace_id)
-    .bind(json)
-    .fetch_all(pool)
-    .await?)
+        db.dialect().json_ids(2)
+    );
+    Ok(on!(db, pool => {
+        sqlx::query_as(&sql)
+            .bind(workspace_id)
+            .bind(json)
+            .fetch_all(pool)
+            .await?
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    crate::db_tests!(
+        names_are_unique_per_workspace_ignoring_case,
+        adding_counts_new_and_existing_members,
+        a_deleted_or_foreign_group_is_refused,
+        all_members_of_one_group_are_added_to_another,
+        blacklisting_follows_the_groups_flag,
+        group_filters_page_without_gaps
+    );
     use crate::db::contacts::{self, ContactRecord};
     use crate::db::workspaces;
     use crate::model::contact::{ContactFilter, ContactSort, PageRequest};
 
-    async fn contact(pool: &SqlitePool, ws: i64, name: &str, national: u32) -> i64 {
+    async fn contact(db: &Db, ws: i64, name: &str, national: u32) -> i64 {
         let record = ContactRecord {
             first_name: name.into(),
             mobile: Some(format!("+65{national}")),
@@ -444,7 +501,7 @@ mod tests {
             attributes: "[]".into(),
             ..Default::default()
         };
-        contacts::create(pool, ws, &record).await.unwrap()
+        contacts::create(db, ws, &record).await.unwrap()
     }
 
     fn group(name: &str, blacklisted: bool) -> GroupInput {
@@ -459,14 +516,13 @@ mod tests {
         recipients.iter().map(|r| r.contact_id).collect()
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn names_are_unique_per_workspace_ignoring_case(pool: SqlitePool) {
-        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
-        let other = workspaces::create(&pool, "B", "SG").await.unwrap();
-        create(&pool, ws, &group("Unsubscribed", false))
+    async fn names_are_unique_per_workspace_ignoring_case(db: Db) {
+        let ws = workspaces::create(&db, "A", "SG").await.unwrap();
+        let other = workspaces::create(&db, "B", "SG").await.unwrap();
+        create(&db, ws, &group("Unsubscribed", false))
             .await
             .unwrap();
-        let again = create(&pool, ws, &group("UNSUBSCRIBED", false))
+        let again = create(&db, ws, &group("UNSUBSCRIBED", false))
             .await
             .unwrap_err();
         assert!(
@@ -475,119 +531,109 @@ mod tests {
                 .unwrap()
                 .contains("already exists")
         );
-        create(&pool, other, &group("Unsubscribed", false))
+        create(&db, other, &group("Unsubscribed", false))
             .await
             .unwrap();
         // Concurrent "create X" from two tabs ends with one group.
-        let (mut one, mut two) = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
+        let (mut one, mut two) = (db.acquire().await.unwrap(), db.acquire().await.unwrap());
         let (a, b) = tokio::join!(
-            find_or_create(&mut one, ws, "VIP"),
-            find_or_create(&mut two, ws, "vip")
+            find_or_create(one.conn(), ws, "VIP"),
+            find_or_create(two.conn(), ws, "vip")
         );
         assert_eq!(a.unwrap(), b.unwrap());
-        assert_eq!(list(&pool, ws, "").await.unwrap().len(), 2);
+        assert_eq!(list(&db, ws, "").await.unwrap().len(), 2);
         assert!(
-            find_or_create(&mut pool.acquire().await.unwrap(), ws, "   ")
+            find_or_create(db.acquire().await.unwrap().conn(), ws, "   ")
                 .await
                 .is_err()
         );
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn adding_counts_new_and_existing_members(pool: SqlitePool) {
-        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
-        let a = contact(&pool, ws, "Ann", 81000001).await;
-        let b = contact(&pool, ws, "Bob", 81000002).await;
-        let c = contact(&pool, ws, "Cat", 81000003).await;
-        let vip = create(&pool, ws, &group("VIP", false)).await.unwrap();
-        let first = add_members(&pool, ws, &[vip], &[], &Selection::Ids(vec![a, b]))
+    async fn adding_counts_new_and_existing_members(db: Db) {
+        let ws = workspaces::create(&db, "A", "SG").await.unwrap();
+        let a = contact(&db, ws, "Ann", 81000001).await;
+        let b = contact(&db, ws, "Bob", 81000002).await;
+        let c = contact(&db, ws, "Cat", 81000003).await;
+        let vip = create(&db, ws, &group("VIP", false)).await.unwrap();
+        let first = add_members(&db, ws, &[vip], &[], &Selection::Ids(vec![a, b]))
             .await
             .unwrap();
         assert_eq!((first.changed, first.unchanged), (2, 0));
         assert_eq!(first.groups, ["VIP"]);
         let all = Selection::AllMatching(ContactFilter::default());
-        let second = add_members(&pool, ws, &[vip], &[], &all).await.unwrap();
+        let second = add_members(&db, ws, &[vip], &[], &all).await.unwrap();
         assert_eq!((second.changed, second.unchanged), (1, 2));
-        assert_eq!(get(&pool, ws, vip).await.unwrap().member_count, 3);
+        assert_eq!(get(&db, ws, vip).await.unwrap().member_count, 3);
         // "All matching" a search: by name, and by number digits.
-        let cats = create(&pool, ws, &group("Cats", false)).await.unwrap();
+        let cats = create(&db, ws, &group("Cats", false)).await.unwrap();
         for search in ["ca", "81000003"] {
             let found = Selection::AllMatching(ContactFilter {
                 search: search.into(),
                 ..Default::default()
             });
-            add_members(&pool, ws, &[cats], &[], &found).await.unwrap();
+            add_members(&db, ws, &[cats], &[], &found).await.unwrap();
         }
-        assert_eq!(get(&pool, ws, cats).await.unwrap().member_count, 1);
-        delete(&pool, ws, cats).await.unwrap();
+        assert_eq!(get(&db, ws, cats).await.unwrap().member_count, 1);
+        delete(&db, ws, cats).await.unwrap();
 
-        let removed = remove_members(&pool, ws, vip, &Selection::Ids(vec![c]))
+        let removed = remove_members(&db, ws, vip, &Selection::Ids(vec![c]))
             .await
             .unwrap();
         assert_eq!((removed.changed, removed.unchanged), (1, 0));
         // Deleting a group keeps its contacts; deleting a contact drops its memberships.
-        contacts::delete(&pool, ws, &Selection::Ids(vec![b]))
+        contacts::delete(&db, ws, &Selection::Ids(vec![b]))
             .await
             .unwrap();
-        assert_eq!(get(&pool, ws, vip).await.unwrap().member_count, 1);
-        delete(&pool, ws, vip).await.unwrap();
+        assert_eq!(get(&db, ws, vip).await.unwrap().member_count, 1);
+        delete(&db, ws, vip).await.unwrap();
         assert_eq!(
-            contacts::count(&pool, ws, &ContactFilter::default())
+            contacts::count(&db, ws, &ContactFilter::default())
                 .await
                 .unwrap(),
             2
         );
-        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM memberships")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let sql = "SELECT count(*) FROM memberships";
+        let left: i64 = on!(&db, pool => sqlx::query_scalar(sql).fetch_one(pool).await).unwrap();
         assert_eq!(left, 0);
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn a_deleted_or_foreign_group_is_refused(pool: SqlitePool) {
-        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
-        let other = workspaces::create(&pool, "B", "SG").await.unwrap();
-        let a = contact(&pool, ws, "Ann", 81000001).await;
-        let theirs = create(&pool, other, &group("Theirs", false)).await.unwrap();
+    async fn a_deleted_or_foreign_group_is_refused(db: Db) {
+        let ws = workspaces::create(&db, "A", "SG").await.unwrap();
+        let other = workspaces::create(&db, "B", "SG").await.unwrap();
+        let a = contact(&db, ws, "Ann", 81000001).await;
+        let theirs = create(&db, other, &group("Theirs", false)).await.unwrap();
         let sel = Selection::Ids(vec![a]);
         assert!(matches!(
-            add_members(&pool, ws, &[theirs], &[], &sel).await,
+            add_members(&db, ws, &[theirs], &[], &sel).await,
             Err(AppError::NotFound(_))
         ));
-        let gone = create(&pool, ws, &group("Gone", false)).await.unwrap();
-        delete(&pool, ws, gone).await.unwrap();
+        let gone = create(&db, ws, &group("Gone", false)).await.unwrap();
+        delete(&db, ws, gone).await.unwrap();
         assert!(matches!(
-            add_members(&pool, ws, &[gone], &[], &sel).await,
+            add_members(&db, ws, &[gone], &[], &sel).await,
             Err(AppError::NotFound(_))
         ));
         // Another workspace's contacts are never added, whatever ids are sent.
-        let mine = create(&pool, ws, &group("Mine", false)).await.unwrap();
-        let b = contact(&pool, other, "Bob", 81000002).await;
-        let change = add_members(&pool, ws, &[mine], &[], &Selection::Ids(vec![a, b]))
+        let mine = create(&db, ws, &group("Mine", false)).await.unwrap();
+        let b = contact(&db, other, "Bob", 81000002).await;
+        let change = add_members(&db, ws, &[mine], &[], &Selection::Ids(vec![a, b]))
             .await
             .unwrap();
         assert_eq!(change.changed, 1);
         // Nor the members of another workspace's group, named as a filter.
-        let their_members = create(&pool, other, &group("Their members", false))
+        let their_members = create(&db, other, &group("Their members", false))
             .await
             .unwrap();
-        add_members(
-            &pool,
-            other,
-            &[their_members],
-            &[],
-            &Selection::Ids(vec![b]),
-        )
-        .await
-        .unwrap();
+        add_members(&db, other, &[their_members], &[], &Selection::Ids(vec![b]))
+            .await
+            .unwrap();
         let theirs_filter = ContactFilter {
             group: Some(their_members),
             ..Default::default()
         };
-        assert_eq!(contacts::count(&pool, ws, &theirs_filter).await.unwrap(), 0);
+        assert_eq!(contacts::count(&db, ws, &theirs_filter).await.unwrap(), 0);
         let change = add_members(
-            &pool,
+            &db,
             ws,
             &[mine],
             &[],
@@ -598,62 +644,58 @@ mod tests {
         assert_eq!((change.changed, change.unchanged), (0, 0));
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn all_members_of_one_group_are_added_to_another(pool: SqlitePool) {
-        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
-        let a = contact(&pool, ws, "Ann", 81000001).await;
-        let b = contact(&pool, ws, "Bob", 81000002).await;
-        contact(&pool, ws, "Cat", 81000003).await;
-        let source = create(&pool, ws, &group("Source", false)).await.unwrap();
-        let target = create(&pool, ws, &group("Target", false)).await.unwrap();
-        add_members(&pool, ws, &[source], &[], &Selection::Ids(vec![a, b]))
+    async fn all_members_of_one_group_are_added_to_another(db: Db) {
+        let ws = workspaces::create(&db, "A", "SG").await.unwrap();
+        let a = contact(&db, ws, "Ann", 81000001).await;
+        let b = contact(&db, ws, "Bob", 81000002).await;
+        contact(&db, ws, "Cat", 81000003).await;
+        let source = create(&db, ws, &group("Source", false)).await.unwrap();
+        let target = create(&db, ws, &group("Target", false)).await.unwrap();
+        add_members(&db, ws, &[source], &[], &Selection::Ids(vec![a, b]))
             .await
             .unwrap();
-        add_members(&pool, ws, &[target], &[], &Selection::Ids(vec![a]))
+        add_members(&db, ws, &[target], &[], &Selection::Ids(vec![a]))
             .await
             .unwrap();
         let members = ContactFilter {
             group: Some(source),
             ..Default::default()
         };
-        assert_eq!(contacts::count(&pool, ws, &members).await.unwrap(), 2);
-        let change = add_members(&pool, ws, &[target], &[], &Selection::AllMatching(members))
+        assert_eq!(contacts::count(&db, ws, &members).await.unwrap(), 2);
+        let change = add_members(&db, ws, &[target], &[], &Selection::AllMatching(members))
             .await
             .unwrap();
         assert_eq!((change.changed, change.unchanged), (1, 1));
-        assert_eq!(get(&pool, ws, target).await.unwrap().member_count, 2);
+        assert_eq!(get(&db, ws, target).await.unwrap().member_count, 2);
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn blacklisting_follows_the_groups_flag(pool: SqlitePool) {
-        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
-        let ann = contact(&pool, ws, "Ann", 81000001).await; // normal + blacklisted
-        let bob = contact(&pool, ws, "Bob", 81000002).await; // normal only
-        let cat = contact(&pool, ws, "Cat", 81000003).await; // blacklisted only
-        let news = create(&pool, ws, &group("Newsletter", false))
+    async fn blacklisting_follows_the_groups_flag(db: Db) {
+        let ws = workspaces::create(&db, "A", "SG").await.unwrap();
+        let ann = contact(&db, ws, "Ann", 81000001).await; // normal + blacklisted
+        let bob = contact(&db, ws, "Bob", 81000002).await; // normal only
+        let cat = contact(&db, ws, "Cat", 81000003).await; // blacklisted only
+        let news = create(&db, ws, &group("Newsletter", false)).await.unwrap();
+        let unsub = create(&db, ws, &group("Unsubscribed", false))
             .await
             .unwrap();
-        let unsub = create(&pool, ws, &group("Unsubscribed", false))
+        add_members(&db, ws, &[news], &[], &Selection::Ids(vec![ann, bob]))
             .await
             .unwrap();
-        add_members(&pool, ws, &[news], &[], &Selection::Ids(vec![ann, bob]))
-            .await
-            .unwrap();
-        add_members(&pool, ws, &[unsub], &[], &Selection::Ids(vec![ann, cat]))
+        add_members(&db, ws, &[unsub], &[], &Selection::Ids(vec![ann, cat]))
             .await
             .unwrap();
 
         assert_eq!(
-            ids(&sendable_recipients(&pool, ws, &[news]).await.unwrap()),
+            ids(&sendable_recipients(&db, ws, &[news]).await.unwrap()),
             [ann, bob]
         );
-        set_blacklisted(&pool, ws, unsub, true).await.unwrap();
+        set_blacklisted(&db, ws, unsub, true).await.unwrap();
         assert_eq!(
-            ids(&sendable_recipients(&pool, ws, &[news]).await.unwrap()),
+            ids(&sendable_recipients(&db, ws, &[news]).await.unwrap()),
             [bob]
         );
         assert!(
-            sendable_recipients(&pool, ws, &[unsub])
+            sendable_recipients(&db, ws, &[unsub])
                 .await
                 .unwrap()
                 .is_empty()
@@ -663,7 +705,7 @@ mod tests {
             blacklisted: Some(true),
             ..Default::default()
         };
-        let page = contacts::page(&pool, ws, &blacklisted, &PageRequest::First, 50)
+        let page = contacts::page(&db, ws, &blacklisted, &PageRequest::First, 50)
             .await
             .unwrap();
         assert_eq!(
@@ -675,26 +717,26 @@ mod tests {
             sort: ContactSort::Oldest,
             ..Default::default()
         };
-        assert_eq!(contacts::count(&pool, ws, &clean).await.unwrap(), 1);
+        assert_eq!(contacts::count(&db, ws, &clean).await.unwrap(), 1);
 
         // Removed from its only blacklisted group, Cat is sendable again.
-        remove_members(&pool, ws, unsub, &Selection::Ids(vec![cat]))
+        remove_members(&db, ws, unsub, &Selection::Ids(vec![cat]))
             .await
             .unwrap();
-        add_members(&pool, ws, &[news], &[], &Selection::Ids(vec![cat]))
+        add_members(&db, ws, &[news], &[], &Selection::Ids(vec![cat]))
             .await
             .unwrap();
         assert_eq!(
-            ids(&sendable_recipients(&pool, ws, &[news]).await.unwrap()),
+            ids(&sendable_recipients(&db, ws, &[news]).await.unwrap()),
             [bob, cat]
         );
         // Un-marking the group frees everyone at once.
-        set_blacklisted(&pool, ws, unsub, false).await.unwrap();
+        set_blacklisted(&db, ws, unsub, false).await.unwrap();
         assert_eq!(
-            ids(&sendable_recipients(&pool, ws, &[news]).await.unwrap()),
+            ids(&sendable_recipients(&db, ws, &[news]).await.unwrap()),
             [ann, bob, cat]
         );
-        let groups = groups_of(&pool, ws, &[ann]).await.unwrap();
+        let groups = groups_of(&db, ws, &[ann]).await.unwrap();
         assert_eq!(
             groups[&ann]
                 .iter()
@@ -704,18 +746,17 @@ mod tests {
         );
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn group_filters_page_without_gaps(pool: SqlitePool) {
-        let ws = workspaces::create(&pool, "A", "SG").await.unwrap();
-        let vip = create(&pool, ws, &group("VIP", false)).await.unwrap();
+    async fn group_filters_page_without_gaps(db: Db) {
+        let ws = workspaces::create(&db, "A", "SG").await.unwrap();
+        let vip = create(&db, ws, &group("VIP", false)).await.unwrap();
         let mut members = Vec::new();
         for i in 0..30 {
-            let id = contact(&pool, ws, &format!("P{i:02}"), 81000000 + i).await;
+            let id = contact(&db, ws, &format!("P{i:02}"), 81000000 + i).await;
             if i % 3 == 0 {
                 members.push(id);
             }
         }
-        add_members(&pool, ws, &[vip], &[], &Selection::Ids(members.clone()))
+        add_members(&db, ws, &[vip], &[], &Selection::Ids(members.clone()))
             .await
             .unwrap();
         for sort in ContactSort::ALL {
@@ -727,9 +768,7 @@ mod tests {
             let mut seen = Vec::new();
             let mut request = PageRequest::First;
             loop {
-                let page = contacts::page(&pool, ws, &filter, &request, 3)
-                    .await
-                    .unwrap();
+                let page = contacts::page(&db, ws, &filter, &request, 3).await.unwrap();
                 seen.extend(page.rows.iter().map(|r| r.id));
                 match page.next {
                     Some(c) => request = PageRequest::After(c),
@@ -738,13 +777,13 @@ mod tests {
             }
             seen.sort_unstable();
             assert_eq!(seen, members, "{sort:?}");
-            assert_eq!(contacts::count(&pool, ws, &filter).await.unwrap(), 10);
+            assert_eq!(contacts::count(&db, ws, &filter).await.unwrap(), 10);
         }
         let searched = ContactFilter {
             group: Some(vip),
             search: "p0".into(),
             ..Default::default()
         };
-        assert_eq!(contacts::count(&pool, ws, &searched).await.unwrap(), 4); // P00 P03 P06 P09
+        assert_eq!(contacts::count(&db, ws, &searched).await.unwrap(), 4); // P00 P03 P06 P09
     }
 }

@@ -339,7 +339,7 @@ pub async fn write_batch(
             .filter(|&i| is_new[i])
             .flat_map(|i| (batch.lines[i] as u32).to_le_bytes())
             .collect();
-        sqlx::query("INSERT INTO import_created (import_id, first_id, lines) VALUES (?1, ?2, ?3)")
+        sqlx::query("INSERT INTO import_created (import_id, first_id, lines) VALUES ($1, $2, $3)")
             .bind(job.id)
             .bind(last_id + 1)
             .bind(lines)
@@ -359,19 +359,20 @@ pub async fn write_batch(
             .map(|r| (r.line, r.reason.as_str(), r.raw.as_str()))
             .collect();
         sqlx::query(
-            "INSERT OR IGNORE INTO import_rejects (import_id, line, reason, raw)
-             SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each(?2) AS j",
+            "INSERT OR IGNORE INTO import_rejects (import_id, line, reason, raw, workspace_id)
+             SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, $3 FROM json_each($2) AS j",
         )
         .bind(job.id)
         .bind(to_json(&rows)?)
+        .bind(job.workspace_id)
         .execute(&mut *tx)
         .await?;
     }
     let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(
-        "UPDATE imports SET rows_read = rows_read + ?1, created = created + ?2,
-             matched = matched + ?3, duplicates = duplicates + ?4, invalid = invalid + ?5,
-             bytes_done = ?6
-         WHERE id = ?7
+        "UPDATE imports SET rows_read = rows_read + $1, created = created + $2,
+             matched = matched + $3, duplicates = duplicates + $4, invalid = invalid + $5,
+             bytes_done = $6
+         WHERE id = $7
          RETURNING rows_read, created, matched, duplicates, invalid",
     )
     .bind(batch.rows)
@@ -409,11 +410,11 @@ async fn insert_new(
          sort_name",
     );
     let mut values = String::from(
-        "?1, ?2, ?2, j.value ->> 0, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5",
+        "$1, $2, $2, j.value ->> 0, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5",
     );
     // As the form does: the country is the import's unless the row names another, and
     // WhatsApp is the mobile number unless the row has another.
-    let mut defaults = [("country", "?3"), ("whatsapp", "j.value ->> 0")];
+    let mut defaults = [("country", "$3"), ("whatsapp", "j.value ->> 0")];
     for (name, position) in layout.carried() {
         let value = format!("j.value ->> {position}");
         let value = match defaults.iter_mut().find(|(n, _)| *n == name) {
@@ -430,7 +431,7 @@ async fn insert_new(
         }
     }
     let sql = format!(
-        "INSERT INTO contacts ({columns}) SELECT {values} FROM json_each(?4) AS j WHERE true
+        "INSERT INTO contacts ({columns}) SELECT {values} FROM json_each($4) AS j WHERE true
          ON CONFLICT (workspace_id, mobile) WHERE mobile IS NOT NULL DO NOTHING"
     );
     let done = sqlx::query(&sql)
@@ -455,12 +456,12 @@ async fn met_before(
     let rows: Vec<MetRow> = sqlx::query_as(
         "SELECT j.key, c.id, m.line,
              (SELECT substr(r.lines, (c.id - r.first_id) * 4 + 1, 4) FROM import_created r
-              WHERE r.import_id = ?1 AND r.first_id <= c.id
+              WHERE r.import_id = $1 AND r.first_id <= c.id
               ORDER BY r.first_id DESC LIMIT 1)
-         FROM json_each(?2) AS j
-         CROSS JOIN contacts AS c ON c.workspace_id = ?3 AND c.mobile = j.value ->> 0
-         LEFT JOIN import_matched AS m ON m.import_id = ?1 AND m.contact_id = c.id
-         WHERE c.id <= ?4",
+         FROM json_each($2) AS j
+         CROSS JOIN contacts AS c ON c.workspace_id = $3 AND c.mobile = j.value ->> 0
+         LEFT JOIN import_matched AS m ON m.import_id = $1 AND m.contact_id = c.id
+         WHERE c.id <= $4",
     )
     .bind(job.id)
     .bind(&batch.contacts)
@@ -497,7 +498,7 @@ async fn record_matches(
         .collect();
     sqlx::query(
         "INSERT OR IGNORE INTO import_matched (import_id, contact_id, line)
-         SELECT ?1, j.value ->> 0, j.value ->> 1 FROM json_each(?2) AS j",
+         SELECT $1, j.value ->> 0, j.value ->> 1 FROM json_each($2) AS j",
     )
     .bind(job.id)
     .bind(to_json(&rows)?)
@@ -522,7 +523,7 @@ async fn update_matched(
         Some(_) => {
             let ids: Vec<i64> = matched.iter().map(|(id, _)| *id).collect();
             sqlx::query_as::<_, (i64, String)>(
-                "SELECT id, attributes FROM contacts WHERE id IN (SELECT value FROM json_each(?1))",
+                "SELECT id, attributes FROM contacts WHERE id IN (SELECT value FROM json_each($1))",
             )
             .bind(to_json(&ids)?)
             .fetch_all(&mut *tx)
@@ -557,11 +558,11 @@ async fn update_matched(
         ));
     }
     let sql = format!(
-        "UPDATE contacts SET {sets}, updated_at = ?1
+        "UPDATE contacts SET {sets}, updated_at = $1
          FROM (SELECT j.value ->> 0 AS id, j.value -> 1 AS row,
                       (j.value ->> '$[1][3]') <> '' OR (j.value ->> '$[1][4]') <> '' AS named
-               FROM json_each(?2) AS j) AS u
-         WHERE contacts.id = u.id AND contacts.workspace_id = ?3"
+               FROM json_each($2) AS j) AS u
+         WHERE contacts.id = u.id AND contacts.workspace_id = $3"
     );
     sqlx::query(&sql)
         .bind(now)
@@ -598,7 +599,7 @@ async fn add_to_group(
     last_id: i64,
     now: i64,
 ) -> Result<(), AppError> {
-    let group_id: Option<i64> = sqlx::query_scalar("SELECT group_id FROM imports WHERE id = ?1")
+    let group_id: Option<i64> = sqlx::query_scalar("SELECT group_id FROM imports WHERE id = $1")
         .bind(job.id)
         .fetch_one(&mut *tx)
         .await?;
@@ -608,8 +609,8 @@ async fn add_to_group(
     // The contacts created by this batch are exactly the ids after `last_id`.
     sqlx::query(
         "INSERT INTO memberships (group_id, contact_id, workspace_id, added_at, import_id)
-         SELECT ?1, c.id, ?2, ?3, ?4 FROM contacts AS c
-         WHERE c.id > ?5 AND c.workspace_id = ?2",
+         SELECT $1, c.id, $2, $3, $4 FROM contacts AS c
+         WHERE c.id > $5 AND c.workspace_id = $2",
     )
     .bind(group_id)
     .bind(job.workspace_id)
@@ -622,7 +623,7 @@ async fn add_to_group(
         let ids: Vec<i64> = matched.iter().map(|(id, _)| *id).collect();
         sqlx::query(
             "INSERT OR IGNORE INTO memberships (group_id, contact_id, workspace_id, added_at, import_id)
-             SELECT ?1, j.value, ?2, ?3, ?4 FROM json_each(?5) AS j",
+             SELECT $1, j.value, $2, $3, $4 FROM json_each($5) AS j",
         )
         .bind(group_id)
         .bind(job.workspace_id)

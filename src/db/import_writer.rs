@@ -46,7 +46,13 @@ pub struct ImportWriter {
 
 impl ImportWriter {
     /// A writer on a connection of its own, committing every `transaction_rows` rows.
-    pub async fn new(pool: &SqlitePool, transaction_rows: i64) -> Result<Self, AppError> {
+    pub async fn new(db: &super::Db, transaction_rows: i64) -> Result<Self, AppError> {
+        let super::Backend::Sqlite(pool) = db else {
+            return Err(AppError::internal(
+                "starting an import",
+                "the PostgreSQL importer is not built yet",
+            ));
+        };
         let mut conn = super::unchecked_connection(pool).await?;
         sqlx::query("PRAGMA wal_autocheckpoint = 0")
             .execute(&mut *conn)

@@ -4,9 +4,9 @@
 //! Each batch commits with the import's counts, so an import stopped at any moment
 //! resumes after its last committed batch without doubling a row.
 
+use super::{Conn, Db, on};
 use crate::error::AppError;
 use crate::import::{ImportCounts, ImportOptions, ImportStatus, ImportSummary};
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// A refused (or duplicate) row for the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,8 +79,8 @@ const SUMMARY: &str = "SELECT i.id, i.file_name, i.file_size, u.email AS user_em
         i.status, i.error, i.rows_read, i.created, i.matched, i.duplicates, i.invalid,
         i.bytes_done, g.name AS group_name, i.rejects_purged
     FROM imports i
-    LEFT JOIN users u ON u.id = i.user_id
-    LEFT JOIN groups g ON g.id = i.group_id";
+    LEFT JOIN users u ON u.workspace_id = i.workspace_id AND u.id = i.user_id
+    LEFT JOIN groups g ON g.workspace_id = i.workspace_id AND g.id = i.group_id";
 
 /// An upload to record.
 #[derive(Clone, Copy, Debug)]
@@ -101,49 +101,49 @@ pub struct NewImport<'a> {
 
 /// Records a queued import (in the caller's transaction, which commits once the file is
 /// in place: the worker never sees an import without its file).
-pub async fn create(conn: &mut SqliteConnection, new: &NewImport<'_>) -> Result<i64, AppError> {
+pub async fn create(conn: Conn<'_>, new: &NewImport<'_>) -> Result<i64, AppError> {
     let options = serde_json::to_string(new.options)
         .map_err(|e| AppError::internal("encoding import options", e))?;
-    Ok(sqlx::query_scalar(
-        "INSERT INTO imports (workspace_id, user_id, file_name, file_size, options, group_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-    )
-    .bind(new.workspace_id)
-    .bind(new.user_id)
-    .bind(new.file_name)
-    .bind(new.file_size)
-    .bind(options)
-    .bind(new.group_id)
-    .bind(super::now())
-    .fetch_one(conn)
-    .await?)
+    let sql = "INSERT INTO imports (workspace_id, user_id, file_name, file_size, options,
+                   group_id, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+    Ok(on!(conn, conn => {
+        sqlx::query_scalar(sql)
+            .bind(new.workspace_id)
+            .bind(new.user_id)
+            .bind(new.file_name)
+            .bind(new.file_size)
+            .bind(options)
+            .bind(new.group_id)
+            .bind(super::now())
+            .fetch_one(conn)
+            .await?
+    }))
 }
 
 /// The workspace's uploads, newest first.
-pub async fn list(
-    pool: &SqlitePool,
-    workspace_id: i64,
-    limit: i64,
-) -> Result<Vec<ImportSummary>, AppError> {
-    let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
-        "{SUMMARY} WHERE i.workspace_id = ?1 ORDER BY i.id DESC LIMIT ?2"
-    ))
-    .bind(workspace_id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+pub async fn list(db: &Db, workspace_id: i64, limit: i64) -> Result<Vec<ImportSummary>, AppError> {
+    let sql = format!("{SUMMARY} WHERE i.workspace_id = $1 ORDER BY i.id DESC LIMIT $2");
+    let rows: Vec<SummaryRow> = on!(db, pool => {
+        sqlx::query_as(&sql)
+            .bind(workspace_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+    });
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
 /// One upload of the workspace.
-pub async fn get(pool: &SqlitePool, workspace_id: i64, id: i64) -> Result<ImportSummary, AppError> {
-    let row: Option<SummaryRow> = sqlx::query_as(&format!(
-        "{SUMMARY} WHERE i.workspace_id = ?1 AND i.id = ?2"
-    ))
-    .bind(workspace_id)
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+pub async fn get(db: &Db, workspace_id: i64, id: i64) -> Result<ImportSummary, AppError> {
+    let sql = format!("{SUMMARY} WHERE i.workspace_id = $1 AND i.id = $2");
+    let row: Option<SummaryRow> = on!(db, pool => {
+        sqlx::query_as(&sql)
+            .bind(workspace_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
     row.map(Into::into)
         .ok_or_else(|| AppError::NotFound("This upload no longer exists.".into()))
 }
@@ -161,43 +161,45 @@ pub const STALLED: &str = "The server stopped twice while processing this file, 
 /// after their last committed batch; one stalled by [`MAX_STALLS`] stops in a row
 /// without committing anything in between is failed with [`STALLED`]. Returns how many
 /// were queued again and how many failed.
-pub async fn requeue_interrupted(pool: &SqlitePool) -> Result<(u64, u64), AppError> {
-    let mut tx = super::begin_write(pool).await?;
-    sqlx::query(
-        "UPDATE imports SET stalls = CASE WHEN rows_read > rows_at_start THEN 1 ELSE stalls + 1 END
-         WHERE status = 'processing'",
-    )
-    .execute(&mut *tx)
-    .await?;
-    let failed = sqlx::query(
-        "UPDATE imports SET status = 'failed', error = ?1, finished_at = ?2
-         WHERE status = 'processing' AND stalls >= ?3",
-    )
-    .bind(STALLED)
-    .bind(super::now())
-    .bind(MAX_STALLS)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    let queued = sqlx::query("UPDATE imports SET status = 'queued' WHERE status = 'processing'")
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+pub async fn requeue_interrupted(db: &Db) -> Result<(u64, u64), AppError> {
+    let mut tx = db.begin_write().await?;
+    let stalls = "UPDATE imports
+                  SET stalls = CASE WHEN rows_read > rows_at_start THEN 1 ELSE stalls + 1 END
+                  WHERE status = 'processing'";
+    let fail = "UPDATE imports SET status = 'failed', error = $1, finished_at = $2
+                WHERE status = 'processing' AND stalls >= $3";
+    let queue = "UPDATE imports SET status = 'queued' WHERE status = 'processing'";
+    let (failed, queued) = on!(tx.conn(), conn => {
+        sqlx::query(stalls).execute(&mut *conn).await?;
+        let failed = sqlx::query(fail)
+            .bind(STALLED)
+            .bind(super::now())
+            .bind(MAX_STALLS)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        (failed, sqlx::query(queue).execute(conn).await?.rows_affected())
+    });
     tx.commit().await?;
     Ok((queued, failed))
 }
 
 /// Takes the oldest queued import and marks it processing.
-pub async fn claim_next(pool: &SqlitePool) -> Result<Option<Job>, AppError> {
-    let row: Option<(i64, i64, String, i64)> = sqlx::query_as(
-        "UPDATE imports SET status = 'processing', started_at = coalesce(started_at, ?1),
+pub async fn claim_next(db: &Db) -> Result<Option<Job>, AppError> {
+    let sql = format!(
+        "UPDATE imports SET status = 'processing', started_at = coalesce(started_at, $1),
              rows_at_start = rows_read
-         WHERE id = (SELECT id FROM imports WHERE status = 'queued' ORDER BY id LIMIT 1)
+         WHERE (workspace_id, id) = (SELECT workspace_id, id FROM imports WHERE status = 'queued'
+                                     ORDER BY id LIMIT 1{})
          RETURNING id, workspace_id, options, rows_read",
-    )
-    .bind(super::now())
-    .fetch_optional(pool)
-    .await?;
+        db.dialect().skip_locked()
+    );
+    let row: Option<(i64, i64, String, i64)> = on!(db, pool => {
+        sqlx::query_as(&sql)
+            .bind(super::now())
+            .fetch_optional(pool)
+            .await?
+    });
     let Some((id, workspace_id, options, rows_read)) = row else {
         return Ok(None);
     };
@@ -210,18 +212,17 @@ pub async fn claim_next(pool: &SqlitePool) -> Result<Option<Job>, AppError> {
         })),
         Err(e) => {
             tracing::error!(import = id, error = %e, "unreadable import options");
-            finish(pool, id, Some("The import's settings could not be read.")).await?;
+            finish(db, id, Some("The import's settings could not be read.")).await?;
             Ok(None)
         }
     }
 }
 
 /// Whether an import is waiting for or being processed (its file is still needed).
-pub async fn is_active(pool: &SqlitePool, id: i64) -> Result<bool, AppError> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM imports WHERE id = ?1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+pub async fn is_active(db: &Db, id: i64) -> Result<bool, AppError> {
+    let sql = "SELECT status FROM imports WHERE id = $1";
+    let status: Option<String> =
+        on!(db, pool => sqlx::query_scalar(sql).bind(id).fetch_optional(pool).await?);
     Ok(status
         .as_deref()
         .and_then(ImportStatus::parse)
@@ -230,72 +231,70 @@ pub async fn is_active(pool: &SqlitePool, id: i64) -> Result<bool, AppError> {
 
 /// Deletes the rejected-row reports of imports that ended before `cutoff` (seconds since
 /// the epoch); returns how many imports' reports went.
-pub async fn purge_rejects(pool: &SqlitePool, cutoff: i64) -> Result<u64, AppError> {
-    let mut tx = super::begin_write(pool).await?;
-    sqlx::query(
-        "DELETE FROM import_rejects WHERE import_id IN (
-             SELECT id FROM imports WHERE rejects_purged = 0 AND finished_at < ?1)",
-    )
-    .bind(cutoff)
-    .execute(&mut *tx)
-    .await?;
-    let purged = sqlx::query(
-        "UPDATE imports SET rejects_purged = 1 WHERE rejects_purged = 0 AND finished_at < ?1",
-    )
-    .bind(cutoff)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+pub async fn purge_rejects(db: &Db, cutoff: i64) -> Result<u64, AppError> {
+    let mut tx = db.begin_write().await?;
+    let delete = "DELETE FROM import_rejects WHERE (workspace_id, import_id) IN (
+                      SELECT workspace_id, id FROM imports
+                      WHERE NOT rejects_purged AND finished_at < $1)";
+    let mark = "UPDATE imports SET rejects_purged = TRUE
+                WHERE NOT rejects_purged AND finished_at < $1";
+    let purged = on!(tx.conn(), conn => {
+        sqlx::query(delete).bind(cutoff).execute(&mut *conn).await?;
+        sqlx::query(mark).bind(cutoff).execute(conn).await?.rows_affected()
+    });
     tx.commit().await?;
     Ok(purged)
 }
 
 /// Marks an import completed (`error` None) or failed.
-pub async fn finish(pool: &SqlitePool, id: i64, error: Option<&str>) -> Result<(), AppError> {
+pub async fn finish(db: &Db, id: i64, error: Option<&str>) -> Result<(), AppError> {
     let status = if error.is_some() {
         ImportStatus::Failed
     } else {
         ImportStatus::Completed
     };
-    let mut tx = super::begin_write(pool).await?;
-    sqlx::query("UPDATE imports SET status = ?1, error = ?2, finished_at = ?3 WHERE id = ?4")
-        .bind(status.as_str())
-        .bind(error)
-        .bind(super::now())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    // What the import met is needed only while it runs.
-    for table in ["import_created", "import_matched"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE import_id = ?1"))
+    let mut tx = db.begin_write().await?;
+    let sql = "UPDATE imports SET status = $1, error = $2, finished_at = $3 WHERE id = $4";
+    on!(tx.conn(), conn => {
+        sqlx::query(sql)
+            .bind(status.as_str())
+            .bind(error)
+            .bind(super::now())
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-    }
+        // What the import met is needed only while it runs.
+        for table in ["import_created", "import_matched"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE import_id = $1"))
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    });
     tx.commit().await?;
     Ok(())
 }
 
 /// The rejected rows of a workspace's import, in file order, `limit` after `after_line`.
 pub async fn rejects(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     import_id: i64,
     after_line: i64,
     limit: i64,
 ) -> Result<Vec<Reject>, AppError> {
-    let rows: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT r.line, r.reason, r.raw FROM import_rejects r
-         JOIN imports i ON i.id = r.import_id AND i.workspace_id = ?1
-         WHERE r.import_id = ?2 AND r.line > ?3
-         ORDER BY r.line LIMIT ?4",
-    )
-    .bind(workspace_id)
-    .bind(import_id)
-    .bind(after_line)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    let sql = "SELECT r.line, r.reason, r.raw FROM import_rejects r
+               WHERE r.workspace_id = $1 AND r.import_id = $2 AND r.line > $3
+               ORDER BY r.line LIMIT $4";
+    let rows: Vec<(i64, String, String)> = on!(db, pool => {
+        sqlx::query_as(sql)
+            .bind(workspace_id)
+            .bind(import_id)
+            .bind(after_line)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+    });
     Ok(rows
         .into_iter()
         .map(|(line, reason, raw)| Reject {
@@ -309,14 +308,20 @@ pub async fn rejects(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    crate::db_tests!(
+        an_import_stalled_by_two_stops_in_a_row_is_failed,
+        an_import_that_progresses_between_stops_always_resumes,
+        old_reports_of_rejected_rows_are_purged
+    );
     use crate::db::{users, workspaces};
     use crate::import::columns::Columns;
     use crate::model::Role;
 
-    async fn queued(pool: &SqlitePool) -> (i64, i64) {
-        let ws = workspaces::create(pool, "Acme", "SG").await.unwrap();
+    async fn queued(db: &Db) -> (i64, i64) {
+        let ws = workspaces::create(db, "Acme", "SG").await.unwrap();
         let user = users::create(
-            pool,
+            db,
             ws,
             "a@acme.test",
             "hash",
@@ -334,75 +339,69 @@ mod tests {
             options: &options,
             group_id: None,
         };
-        let id = create(&mut pool.acquire().await.unwrap(), &new)
+        let id = create(db.acquire().await.unwrap().conn(), &new)
             .await
             .unwrap();
         (ws, id)
     }
 
-    async fn status(pool: &SqlitePool, ws: i64, id: i64) -> (ImportStatus, Option<String>) {
-        let summary = get(pool, ws, id).await.unwrap();
+    async fn status(db: &Db, ws: i64, id: i64) -> (ImportStatus, Option<String>) {
+        let summary = get(db, ws, id).await.unwrap();
         (summary.status, summary.error)
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn an_import_stalled_by_two_stops_in_a_row_is_failed(pool: SqlitePool) {
-        let (ws, id) = queued(&pool).await;
-        claim_next(&pool).await.unwrap().unwrap();
+    async fn an_import_stalled_by_two_stops_in_a_row_is_failed(db: Db) {
+        let (ws, id) = queued(&db).await;
+        claim_next(&db).await.unwrap().unwrap();
         // The server stops before the import commits anything: queued again, once.
-        assert_eq!(requeue_interrupted(&pool).await.unwrap(), (1, 0));
-        assert_eq!(status(&pool, ws, id).await.0, ImportStatus::Queued);
-        claim_next(&pool).await.unwrap().unwrap();
-        assert_eq!(requeue_interrupted(&pool).await.unwrap(), (0, 1));
+        assert_eq!(requeue_interrupted(&db).await.unwrap(), (1, 0));
+        assert_eq!(status(&db, ws, id).await.0, ImportStatus::Queued);
+        claim_next(&db).await.unwrap().unwrap();
+        assert_eq!(requeue_interrupted(&db).await.unwrap(), (0, 1));
         assert_eq!(
-            status(&pool, ws, id).await,
+            status(&db, ws, id).await,
             (ImportStatus::Failed, Some(STALLED.to_string()))
         );
         assert!(
-            claim_next(&pool).await.unwrap().is_none(),
+            claim_next(&db).await.unwrap().is_none(),
             "not started again"
         );
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn an_import_that_progresses_between_stops_always_resumes(pool: SqlitePool) {
-        let (ws, id) = queued(&pool).await;
+    async fn an_import_that_progresses_between_stops_always_resumes(db: Db) {
+        let (ws, id) = queued(&db).await;
         for _ in 0..4 {
-            claim_next(&pool).await.unwrap().unwrap();
+            claim_next(&db).await.unwrap().unwrap();
             // A batch commits before each stop.
-            sqlx::query("UPDATE imports SET rows_read = rows_read + 100 WHERE id = ?1")
-                .bind(id)
-                .execute(&pool)
-                .await
-                .unwrap();
-            assert_eq!(requeue_interrupted(&pool).await.unwrap(), (1, 0));
+            let sql = "UPDATE imports SET rows_read = rows_read + 100 WHERE id = $1";
+            on!(&db, pool => {
+                sqlx::query(sql).bind(id).execute(pool).await.unwrap();
+            });
+            assert_eq!(requeue_interrupted(&db).await.unwrap(), (1, 0));
         }
-        assert_eq!(status(&pool, ws, id).await.0, ImportStatus::Queued);
+        assert_eq!(status(&db, ws, id).await.0, ImportStatus::Queued);
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn old_reports_of_rejected_rows_are_purged(pool: SqlitePool) {
-        let (ws, id) = queued(&pool).await;
-        sqlx::query(
-            "INSERT INTO import_rejects (import_id, line, reason, raw) VALUES (?1, 2, 'x', 'y')",
-        )
-        .bind(id)
-        .execute(&pool)
-        .await
-        .unwrap();
-        finish(&pool, id, None).await.unwrap();
-        let finished_at = get(&pool, ws, id).await.unwrap().created_at;
+    async fn old_reports_of_rejected_rows_are_purged(db: Db) {
+        let (ws, id) = queued(&db).await;
+        let sql = "INSERT INTO import_rejects (workspace_id, import_id, line, reason, raw)
+                   VALUES ($1, $2, 2, 'x', 'y')";
+        on!(&db, pool => {
+            sqlx::query(sql).bind(ws).bind(id).execute(pool).await.unwrap();
+        });
+        finish(&db, id, None).await.unwrap();
+        let finished_at = get(&db, ws, id).await.unwrap().created_at;
         assert_eq!(
-            purge_rejects(&pool, finished_at - 10).await.unwrap(),
+            purge_rejects(&db, finished_at - 10).await.unwrap(),
             0,
             "too recent"
         );
-        assert!(!get(&pool, ws, id).await.unwrap().report_deleted);
+        assert!(!get(&db, ws, id).await.unwrap().report_deleted);
         assert_eq!(
-            purge_rejects(&pool, super::super::now() + 1).await.unwrap(),
+            purge_rejects(&db, super::super::now() + 1).await.unwrap(),
             1
         );
-        assert!(get(&pool, ws, id).await.unwrap().report_deleted);
-        assert!(rejects(&pool, ws, id, 0, 10).await.unwrap().is_empty());
+        assert!(get(&db, ws, id).await.unwrap().report_deleted);
+        assert!(rejects(&db, ws, id, 0, 10).await.unwrap().is_empty());
     }
 }

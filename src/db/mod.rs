@@ -13,14 +13,25 @@ pub mod sessions;
 pub mod users;
 pub mod workspaces;
 
+mod backend;
+#[doc(hidden)]
+pub mod testing;
+
+pub(crate) use backend::on;
+pub use backend::{Backend, Builder, Conn, Db, Dialect, Tx, Value};
+
 use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The migrations in `migrations/sqlite/`, embedded in the binary and applied at start-up.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The same tables for PostgreSQL (`migrations/postgres/`).
+pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// How long a statement waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -28,9 +39,60 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The size in bytes the write-ahead log file is cut back to when it starts over.
 const WAL_SIZE_LIMIT: u64 = 64 << 20;
 
+/// Where the data lives: `CONTACTS_DATABASE_URL`, or a SQLite file in the data folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite database file (created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL server, by its `postgres://` URL.
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads a database URL: `postgres://` / `postgresql://`, `sqlite:` followed by a
+    /// path, or `None` when the URL is neither.
+    pub fn from_url(url: &str) -> Option<Location> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Some(Location::Postgres(url.to_owned()));
+        }
+        let path = url.strip_prefix("sqlite:")?;
+        let path = path.strip_prefix("//").unwrap_or(path);
+        (!path.is_empty()).then(|| Location::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// Opens the database at `location` with the pool settings the app relies on and
+/// applies its migrations. A database holding a migration this binary does not know
+/// (written by a newer release) is refused.
+pub async fn open(location: &Location, max_connections: u32) -> Result<Db, OpenError> {
+    let db = match location {
+        Location::Sqlite(path) => Db::Sqlite(connect(path).await?),
+        Location::Postgres(url) => Db::Postgres(
+            PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(BUSY_TIMEOUT)
+                .connect(url)
+                .await?,
+        ),
+    };
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The database could not be reached or created.
+    #[error("{0}")]
+    Connect(#[from] sqlx::Error),
+    /// A migration failed or the schema is newer than this binary.
+    #[error("{0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
 /// Opens (creating if needed) the SQLite database at `path` with WAL, foreign keys and a
 /// busy timeout, as every connection of the app needs them.
-pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
+pub async fn connect(path: &std::path::Path) -> Result<SqlitePool, sqlx::Error> {
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -52,13 +114,6 @@ pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
 /// reads first and then writes fails at once, without waiting, if another connection
 /// wrote in between.
 pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
-
-/// Starts a transaction that will write ([`BEGIN_WRITE`]).
-pub async fn begin_write(
-    pool: &SqlitePool,
-) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-    pool.begin_with(BEGIN_WRITE).await
-}
 
 /// A connection of its own without foreign-key checks, for bulk writes whose every
 /// reference is read in the same transaction (the rows it inserts then need no lookup
@@ -134,7 +189,9 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-        let mut tx = begin_write(&pool).await.unwrap();
+        let Backend::Sqlite(mut tx) = Db::Sqlite(pool.clone()).begin_write().await.unwrap() else {
+            unreachable!("a SQLite database")
+        };
         let _: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
             .fetch_one(&mut *tx)
             .await

@@ -1,27 +1,29 @@
 //! Sign-in sessions, stored so that a restart keeps users signed in.
 
+use super::{Conn, Db, on};
 use crate::error::AppError;
 use crate::model::CurrentUser;
-use sqlx::{SqliteConnection, SqlitePool};
 
 /// Stores a new session for a user of a workspace.
 pub async fn create(
-    pool: &SqlitePool,
+    db: &Db,
     token_hash: &[u8],
     workspace_id: i64,
     user_id: i64,
     expires_at: i64,
 ) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, workspace_id, user_id, expires_at)
-         VALUES (?1, ?2, ?3, ?4)",
-    )
-    .bind(token_hash)
-    .bind(workspace_id)
-    .bind(user_id)
-    .bind(expires_at)
-    .execute(pool)
-    .await?;
+    let sql = "INSERT INTO sessions (token_hash, workspace_id, user_id, expires_at)
+               VALUES ($1, $2, $3, $4)";
+    on!(db, pool => {
+        sqlx::query(sql)
+            .bind(token_hash)
+            .bind(workspace_id)
+            .bind(user_id)
+            .bind(expires_at)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
     Ok(())
 }
 
@@ -38,22 +40,23 @@ struct SessionRow {
 
 /// The user behind an unexpired session, with their workspace.
 pub async fn user_for_token(
-    pool: &SqlitePool,
+    db: &Db,
     token_hash: &[u8],
     now: i64,
 ) -> Result<Option<CurrentUser>, AppError> {
-    let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT u.id, u.email, u.role, w.id AS workspace_id, w.name AS workspace_name,
-                w.default_country, u.must_change_password
-         FROM sessions s
-         JOIN users u ON u.id = s.user_id AND u.workspace_id = s.workspace_id
-         JOIN workspaces w ON w.id = s.workspace_id
-         WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(pool)
-    .await?;
+    let sql = "SELECT u.id, u.email, u.role, w.id AS workspace_id, w.name AS workspace_name,
+                      w.default_country, u.must_change_password
+               FROM sessions s
+               JOIN users u ON u.id = s.user_id AND u.workspace_id = s.workspace_id
+               JOIN workspaces w ON w.id = s.workspace_id
+               WHERE s.token_hash = $1 AND s.expires_at > $2";
+    let row: Option<SessionRow> = on!(db, pool => {
+        sqlx::query_as(sql)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+    })?;
     row.map(|r| {
         let role = r
             .role
@@ -73,36 +76,39 @@ pub async fn user_for_token(
 }
 
 /// Ends one session (sign out).
-pub async fn delete(pool: &SqlitePool, token_hash: &[u8]) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
-        .bind(token_hash)
-        .execute(pool)
-        .await?;
+pub async fn delete(db: &Db, token_hash: &[u8]) -> Result<(), AppError> {
+    let sql = "DELETE FROM sessions WHERE token_hash = $1";
+    on!(db, pool => sqlx::query(sql).bind(token_hash).execute(pool).await?.rows_affected());
     Ok(())
 }
 
 /// Ends every session of a user but `keep` (in the caller's transaction).
 pub async fn end_all_of_user(
-    conn: &mut SqliteConnection,
+    conn: Conn<'_>,
     user_id: i64,
     keep: Option<&[u8]>,
 ) -> Result<u64, AppError> {
-    let done =
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR token_hash <> ?2)")
-            .bind(user_id)
-            .bind(keep)
-            .execute(conn)
-            .await?;
-    Ok(done.rows_affected())
+    // Both conditions are needed: `token_hash <> NULL` is never true.
+    let sql = match keep {
+        Some(_) => "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2",
+        None => "DELETE FROM sessions WHERE user_id = $1",
+    };
+    let done = on!(conn, conn => {
+        let query = sqlx::query(sql).bind(user_id);
+        let query = match keep {
+            Some(keep) => query.bind(keep),
+            None => query,
+        };
+        query.execute(conn).await?.rows_affected()
+    });
+    Ok(done)
 }
 
 /// Removes sessions that have expired; returns how many.
-pub async fn delete_expired(pool: &SqlitePool, now: i64) -> Result<u64, AppError> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
-        .bind(now)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected())
+pub async fn delete_expired(db: &Db, now: i64) -> Result<u64, AppError> {
+    let sql = "DELETE FROM sessions WHERE expires_at <= $1";
+    let done = on!(db, pool => sqlx::query(sql).bind(now).execute(pool).await?.rows_affected());
+    Ok(done)
 }
 
 #[cfg(test)]
@@ -111,11 +117,15 @@ mod tests {
     use crate::db::{users, workspaces};
     use crate::model::Role;
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn a_session_finds_its_user_until_it_expires_or_ends(pool: SqlitePool) {
-        let ws = workspaces::create(&pool, "Acme", "SG").await.unwrap();
+    crate::db_tests!(
+        a_session_finds_its_user_until_it_expires_or_ends,
+        expired_sessions_are_swept
+    );
+
+    async fn a_session_finds_its_user_until_it_expires_or_ends(db: Db) {
+        let ws = workspaces::create(&db, "Acme", "SG").await.unwrap();
         let user = users::create(
-            &pool,
+            &db,
             ws,
             "ann@acme.test",
             "hash",
@@ -124,37 +134,33 @@ mod tests {
         )
         .await
         .unwrap();
-        create(&pool, b"token-1", ws, user, 1_000).await.unwrap();
+        create(&db, b"token-1", ws, user, 1_000).await.unwrap();
 
-        let found = user_for_token(&pool, b"token-1", 999)
-            .await
-            .unwrap()
-            .unwrap();
+        let found = user_for_token(&db, b"token-1", 999).await.unwrap().unwrap();
         assert_eq!(
             (found.id, found.workspace_id, found.role),
             (user, ws, Role::Editor)
         );
         assert_eq!(found.workspace_name, "Acme");
-        assert_eq!(user_for_token(&pool, b"token-2", 999).await.unwrap(), None);
+        assert_eq!(user_for_token(&db, b"token-2", 999).await.unwrap(), None);
         assert_eq!(
-            user_for_token(&pool, b"token-1", 1_000).await.unwrap(),
+            user_for_token(&db, b"token-1", 1_000).await.unwrap(),
             None,
             "expired"
         );
 
-        delete(&pool, b"token-1").await.unwrap();
+        delete(&db, b"token-1").await.unwrap();
         assert_eq!(
-            user_for_token(&pool, b"token-1", 999).await.unwrap(),
+            user_for_token(&db, b"token-1", 999).await.unwrap(),
             None,
             "signed out"
         );
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn expired_sessions_are_swept(pool: SqlitePool) {
-        let ws = workspaces::create(&pool, "Acme", "SG").await.unwrap();
+    async fn expired_sessions_are_swept(db: Db) {
+        let ws = workspaces::create(&db, "Acme", "SG").await.unwrap();
         let user = users::create(
-            &pool,
+            &db,
             ws,
             "ann@acme.test",
             "hash",
@@ -163,9 +169,9 @@ mod tests {
         )
         .await
         .unwrap();
-        create(&pool, b"old", ws, user, 10).await.unwrap();
-        create(&pool, b"new", ws, user, 100).await.unwrap();
-        assert_eq!(delete_expired(&pool, 50).await.unwrap(), 1);
-        assert!(user_for_token(&pool, b"new", 50).await.unwrap().is_some());
+        create(&db, b"old", ws, user, 10).await.unwrap();
+        create(&db, b"new", ws, user, 100).await.unwrap();
+        assert_eq!(delete_expired(&db, 50).await.unwrap(), 1);
+        assert!(user_for_token(&db, b"new", 50).await.unwrap().is_some());
     }
 }

@@ -1,8 +1,8 @@
 //! Users of a workspace.
 
+use super::{Conn, Db, on};
 use crate::error::AppError;
 use crate::model::{Role, UserSummary};
-use sqlx::{Sqlite, SqlitePool, Transaction};
 
 /// What sign-in needs to check a password. Looked up by email alone, since the
 /// workspace is not known before sign-in.
@@ -17,30 +17,23 @@ pub struct Credentials {
 }
 
 /// Finds the credentials for an email (already normalised to lower case).
-pub async fn credentials_by_email(
-    pool: &SqlitePool,
-    email: &str,
-) -> Result<Option<Credentials>, AppError> {
-    let found =
-        sqlx::query_as("SELECT id, workspace_id, password_hash FROM users WHERE email = ?1")
-            .bind(email)
-            .fetch_optional(pool)
-            .await?;
+pub async fn credentials_by_email(db: &Db, email: &str) -> Result<Option<Credentials>, AppError> {
+    let sql = "SELECT id, workspace_id, password_hash FROM users WHERE email = $1";
+    let found = on!(db, pool => sqlx::query_as(sql).bind(email).fetch_optional(pool).await)?;
     Ok(found)
 }
 
 /// The stored password hash of a user (to check their current password).
-pub async fn password_hash(
-    pool: &SqlitePool,
-    workspace_id: i64,
-    user_id: i64,
-) -> Result<String, AppError> {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE workspace_id = ?1 AND id = ?2")
-        .bind(workspace_id)
-        .bind(user_id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(AppError::Unauthorized)
+pub async fn password_hash(db: &Db, workspace_id: i64, user_id: i64) -> Result<String, AppError> {
+    let sql = "SELECT password_hash FROM users WHERE workspace_id = $1 AND id = $2";
+    let found: Option<String> = on!(db, pool => {
+        sqlx::query_scalar(sql)
+            .bind(workspace_id)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    found.ok_or(AppError::Unauthorized)
 }
 
 /// Whose password a new password is.
@@ -54,39 +47,40 @@ pub enum PasswordOwner {
 
 /// Inserts a user inside a transaction; a taken email becomes a field error.
 pub(crate) async fn insert(
-    tx: &mut Transaction<'_, Sqlite>,
+    conn: Conn<'_>,
     workspace_id: i64,
     email: &str,
     password_hash: &str,
     role: Role,
     owner: PasswordOwner,
 ) -> Result<i64, AppError> {
-    sqlx::query_scalar(
-        "INSERT INTO users (workspace_id, email, password_hash, role, must_change_password)
-         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-    )
-    .bind(workspace_id)
-    .bind(email)
-    .bind(password_hash)
-    .bind(role.as_str())
-    .bind(owner == PasswordOwner::Admin)
-    .fetch_one(&mut **tx)
-    .await
+    let sql = "INSERT INTO users (workspace_id, email, password_hash, role, must_change_password)
+               VALUES ($1, $2, $3, $4, $5) RETURNING id";
+    on!(conn, conn => {
+        sqlx::query_scalar(sql)
+            .bind(workspace_id)
+            .bind(email)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .bind(owner == PasswordOwner::Admin)
+            .fetch_one(conn)
+            .await
+    })
     .map_err(email_taken)
 }
 
 /// Adds a user to a workspace, with a password of their own or one an admin set (to be
 /// changed at first sign-in).
 pub async fn create(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     email: &str,
     password_hash: &str,
     role: Role,
     owner: PasswordOwner,
 ) -> Result<i64, AppError> {
-    let mut tx = super::begin_write(pool).await?;
-    let id = insert(&mut tx, workspace_id, email, password_hash, role, owner).await?;
+    let mut tx = db.begin_write().await?;
+    let id = insert(tx.conn(), workspace_id, email, password_hash, role, owner).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -94,30 +88,33 @@ pub async fn create(
 /// Gives a user of the workspace a new password and ends their sessions, all but `keep`
 /// (the session that changed its own password stays signed in).
 pub async fn set_password(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     user_id: i64,
     password_hash: &str,
     owner: PasswordOwner,
     keep: Option<&[u8]>,
 ) -> Result<(), AppError> {
-    let mut tx = super::begin_write(pool).await?;
-    let updated = sqlx::query(
-        "UPDATE users SET password_hash = ?3, must_change_password = ?4, updated_at = unixepoch()
-         WHERE workspace_id = ?1 AND id = ?2",
-    )
-    .bind(workspace_id)
-    .bind(user_id)
-    .bind(password_hash)
-    .bind(owner == PasswordOwner::Admin)
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 0 {
+    let mut tx = db.begin_write().await?;
+    let sql = "UPDATE users SET password_hash = $3, must_change_password = $4, updated_at = $5
+               WHERE workspace_id = $1 AND id = $2";
+    let updated = on!(tx.conn(), conn => {
+        sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(user_id)
+            .bind(password_hash)
+            .bind(owner == PasswordOwner::Admin)
+            .bind(super::now())
+            .execute(conn)
+            .await?
+            .rows_affected()
+    });
+    if updated == 0 {
         return Err(AppError::NotFound(
             "That user is not in this workspace.".into(),
         ));
     }
-    super::sessions::end_all_of_user(&mut tx, user_id, keep).await?;
+    super::sessions::end_all_of_user(tx.conn(), user_id, keep).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -125,7 +122,7 @@ pub async fn set_password(
 /// Removes a user from the workspace: their sessions end at once, their uploads stay
 /// (shown as by a removed user). Nobody removes themselves, and the last admin stays.
 pub async fn remove(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     user_id: i64,
     acting_user_id: i64,
@@ -135,33 +132,32 @@ pub async fn remove(
             "You cannot remove yourself. Ask another admin.".into(),
         ));
     }
-    let mut tx = super::begin_write(pool).await?;
-    super::sessions::end_all_of_user(&mut tx, user_id, None).await?;
-    let removed = sqlx::query("DELETE FROM users WHERE workspace_id = ?1 AND id = ?2")
-        .bind(workspace_id)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    if removed.rows_affected() == 0 {
+    let mut tx = db.begin_write().await?;
+    super::sessions::end_all_of_user(tx.conn(), user_id, None).await?;
+    let sql = "DELETE FROM users WHERE workspace_id = $1 AND id = $2";
+    let removed = on!(tx.conn(), conn => {
+        sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(user_id)
+            .execute(conn)
+            .await?
+            .rows_affected()
+    });
+    if removed == 0 {
         return Err(AppError::NotFound(
             "That user is not in this workspace.".into(),
         ));
     }
-    ensure_an_admin(&mut tx, workspace_id).await?;
+    ensure_an_admin(tx.conn(), workspace_id).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Fails (so the caller's transaction is rolled back) if the workspace has no admin left.
-async fn ensure_an_admin(
-    tx: &mut Transaction<'_, Sqlite>,
-    workspace_id: i64,
-) -> Result<(), AppError> {
+async fn ensure_an_admin(conn: Conn<'_>, workspace_id: i64) -> Result<(), AppError> {
+    let sql = "SELECT count(*) FROM users WHERE workspace_id = $1 AND role = 'admin'";
     let admins: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM users WHERE workspace_id = ?1 AND role = 'admin'")
-            .bind(workspace_id)
-            .fetch_one(&mut **tx)
-            .await?;
+        on!(conn, conn => sqlx::query_scalar(sql).bind(workspace_id).fetch_one(conn).await)?;
     if admins == 0 {
         return Err(AppError::Conflict(
             "A workspace needs at least one admin. Make someone else admin first.".into(),
@@ -202,39 +198,39 @@ impl UserRow {
 }
 
 /// The users of one workspace, by email.
-pub async fn list(pool: &SqlitePool, workspace_id: i64) -> Result<Vec<UserSummary>, AppError> {
-    let rows: Vec<UserRow> = sqlx::query_as(
-        "SELECT id, email, role, created_at FROM users WHERE workspace_id = ?1 ORDER BY email",
-    )
-    .bind(workspace_id)
-    .fetch_all(pool)
-    .await?;
+pub async fn list(db: &Db, workspace_id: i64) -> Result<Vec<UserSummary>, AppError> {
+    let sql =
+        "SELECT id, email, role, created_at FROM users WHERE workspace_id = $1 ORDER BY email";
+    let rows: Vec<UserRow> =
+        on!(db, pool => sqlx::query_as(sql).bind(workspace_id).fetch_all(pool).await)?;
     rows.into_iter().map(UserRow::into_summary).collect()
 }
 
 /// Changes a user's role; refuses to leave the workspace without an admin.
 pub async fn set_role(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     user_id: i64,
     role: Role,
 ) -> Result<(), AppError> {
-    let mut tx = super::begin_write(pool).await?;
-    let updated = sqlx::query(
-        "UPDATE users SET role = ?3, updated_at = unixepoch()
-         WHERE workspace_id = ?1 AND id = ?2",
-    )
-    .bind(workspace_id)
-    .bind(user_id)
-    .bind(role.as_str())
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 0 {
+    let mut tx = db.begin_write().await?;
+    let sql = "UPDATE users SET role = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2";
+    let updated = on!(tx.conn(), conn => {
+        sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(user_id)
+            .bind(role.as_str())
+            .bind(super::now())
+            .execute(conn)
+            .await?
+            .rows_affected()
+    });
+    if updated == 0 {
         return Err(AppError::NotFound(
             "That user is not in this workspace.".into(),
         ));
     }
-    ensure_an_admin(&mut tx, workspace_id).await?;
+    ensure_an_admin(tx.conn(), workspace_id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -244,11 +240,18 @@ mod tests {
     use super::*;
     use crate::db::workspaces;
 
-    async fn two_workspaces(pool: &SqlitePool) -> (i64, i64) {
-        let a = workspaces::create(pool, "A", "SG").await.unwrap();
-        let b = workspaces::create(pool, "B", "GB").await.unwrap();
+    crate::db_tests!(
+        a_workspace_lists_only_its_own_users,
+        roles_of_another_workspace_cannot_be_changed,
+        the_last_admin_keeps_the_role,
+        an_email_signs_in_to_one_account_only
+    );
+
+    async fn two_workspaces(db: &Db) -> (i64, i64) {
+        let a = workspaces::create(db, "A", "SG").await.unwrap();
+        let b = workspaces::create(db, "B", "GB").await.unwrap();
         create(
-            pool,
+            db,
             a,
             "ann@a.test",
             "hash",
@@ -258,7 +261,7 @@ mod tests {
         .await
         .unwrap();
         create(
-            pool,
+            db,
             a,
             "abe@a.test",
             "hash",
@@ -268,7 +271,7 @@ mod tests {
         .await
         .unwrap();
         create(
-            pool,
+            db,
             b,
             "bob@b.test",
             "hash",
@@ -280,42 +283,39 @@ mod tests {
         (a, b)
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn a_workspace_lists_only_its_own_users(pool: SqlitePool) {
-        let (a, b) = two_workspaces(&pool).await;
+    async fn a_workspace_lists_only_its_own_users(db: Db) {
+        let (a, b) = two_workspaces(&db).await;
         let emails =
             |users: Vec<UserSummary>| users.into_iter().map(|u| u.email).collect::<Vec<_>>();
         assert_eq!(
-            emails(list(&pool, a).await.unwrap()),
+            emails(list(&db, a).await.unwrap()),
             ["abe@a.test", "ann@a.test"]
         );
-        assert_eq!(emails(list(&pool, b).await.unwrap()), ["bob@b.test"]);
+        assert_eq!(emails(list(&db, b).await.unwrap()), ["bob@b.test"]);
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn roles_of_another_workspace_cannot_be_changed(pool: SqlitePool) {
-        let (a, b) = two_workspaces(&pool).await;
-        let bob = list(&pool, b).await.unwrap()[0].id;
+    async fn roles_of_another_workspace_cannot_be_changed(db: Db) {
+        let (a, b) = two_workspaces(&db).await;
+        let bob = list(&db, b).await.unwrap()[0].id;
         assert!(matches!(
-            set_role(&pool, a, bob, Role::Viewer).await,
+            set_role(&db, a, bob, Role::Viewer).await,
             Err(AppError::NotFound(_))
         ));
-        assert_eq!(list(&pool, b).await.unwrap()[0].role, Role::Admin);
+        assert_eq!(list(&db, b).await.unwrap()[0].role, Role::Admin);
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn the_last_admin_keeps_the_role(pool: SqlitePool) {
-        let (a, _) = two_workspaces(&pool).await;
-        let users = list(&pool, a).await.unwrap();
+    async fn the_last_admin_keeps_the_role(db: Db) {
+        let (a, _) = two_workspaces(&db).await;
+        let users = list(&db, a).await.unwrap();
         let ann = users.iter().find(|u| u.email == "ann@a.test").unwrap().id;
         let abe = users.iter().find(|u| u.email == "abe@a.test").unwrap().id;
         assert!(matches!(
-            set_role(&pool, a, ann, Role::Editor).await,
+            set_role(&db, a, ann, Role::Editor).await,
             Err(AppError::Conflict(_))
         ));
-        set_role(&pool, a, abe, Role::Admin).await.unwrap();
-        set_role(&pool, a, ann, Role::Editor).await.unwrap();
-        let roles: Vec<_> = list(&pool, a)
+        set_role(&db, a, abe, Role::Admin).await.unwrap();
+        set_role(&db, a, ann, Role::Editor).await.unwrap();
+        let roles: Vec<_> = list(&db, a)
             .await
             .unwrap()
             .into_iter()
@@ -324,11 +324,10 @@ mod tests {
         assert_eq!(roles, [Role::Admin, Role::Editor]);
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn an_email_signs_in_to_one_account_only(pool: SqlitePool) {
-        let (_, b) = two_workspaces(&pool).await;
+    async fn an_email_signs_in_to_one_account_only(db: Db) {
+        let (_, b) = two_workspaces(&db).await;
         let again = create(
-            &pool,
+            &db,
             b,
             "ann@a.test",
             "hash",

@@ -3,6 +3,7 @@
 //! operator of an install that hosts several teams: sign-up in the browser closes with
 //! the first workspace, and users belong to one workspace each.
 
+use crate::db::Db;
 use crate::db::workspaces::{CreatedWorkspace, create_with_admin};
 use crate::error::AppError;
 use crate::model::account::validate_new_workspace;
@@ -11,7 +12,6 @@ use crate::server::password::hash_password;
 use clap::{Parser, Subcommand};
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use sqlx::SqlitePool;
 use std::process::ExitCode;
 
 /// Contacts: manage the people a business messages. Settings come from the environment
@@ -65,10 +65,10 @@ pub async fn main() -> ExitCode {
         } => {
             let created = async {
                 let config = Config::from_env().map_err(|e| e.to_string())?;
-                let pool = super::open_database(&config)
+                let db = super::open_database(&config)
                     .await
                     .map_err(|e| e.to_string())?;
-                create_workspace(&pool, &name, &country, &admin_email)
+                create_workspace(&db, &name, &country, &admin_email)
                     .await
                     .map_err(|e| explain(&e))
             };
@@ -96,7 +96,7 @@ pub async fn main() -> ExitCode {
 /// Creates a workspace and its first admin with a new temporary password; returns the
 /// ids and the password (shown once, stored only as a hash).
 pub async fn create_workspace(
-    pool: &SqlitePool,
+    db: &Db,
     name: &str,
     country: &str,
     admin_email: &str,
@@ -108,7 +108,7 @@ pub async fn create_workspace(
         .collect();
     let new = validate_new_workspace(name, country, admin_email, &password)?;
     let hash = hash_password(password.clone()).await?;
-    let created = create_with_admin(pool, &new, &hash).await?;
+    let created = create_with_admin(db, &new, &hash).await?;
     tracing::info!(workspace = created.workspace_id, "workspace created");
     Ok((created, password))
 }
@@ -137,19 +137,24 @@ fn explain(error: &AppError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    crate::db_tests!(
+        an_operator_adds_a_workspace_whose_admin_must_choose_a_password,
+        a_taken_email_or_a_bad_country_creates_nothing
+    );
     use crate::db;
     use crate::model::account::NewWorkspace;
     use crate::model::contact::ContactFilter;
     use crate::server::password::verify_password;
 
-    async fn first_workspace(pool: &SqlitePool) -> i64 {
+    async fn first_workspace(db: &Db) -> i64 {
         let new = NewWorkspace {
             name: "Acme".into(),
             default_country: "SG".into(),
             email: "admin@acme.test".into(),
             password: String::new(),
         };
-        let created = db::workspaces::create_first(pool, &new, "hash")
+        let created = db::workspaces::create_first(db, &new, "hash")
             .await
             .unwrap();
         let mut ann = db::contacts::ContactRecord {
@@ -160,23 +165,22 @@ mod tests {
         };
         ann.mobile = Some("+6581234567".into());
         ann.mobile_national = Some("81234567".into());
-        db::contacts::create(pool, created.workspace_id, &ann)
+        db::contacts::create(db, created.workspace_id, &ann)
             .await
             .unwrap();
         created.workspace_id
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn an_operator_adds_a_workspace_whose_admin_must_choose_a_password(pool: SqlitePool) {
-        let acme = first_workspace(&pool).await;
-        let (created, password) = create_workspace(&pool, " Globex ", "gb", "Boss@Globex.test")
+    async fn an_operator_adds_a_workspace_whose_admin_must_choose_a_password(db: Db) {
+        let acme = first_workspace(&db).await;
+        let (created, password) = create_workspace(&db, " Globex ", "gb", "Boss@Globex.test")
             .await
             .unwrap();
         assert_ne!(created.workspace_id, acme);
         assert_eq!(password.len(), TEMPORARY_PASSWORD_LEN);
 
         // The admin signs in with the printed password and must change it.
-        let credentials = db::users::credentials_by_email(&pool, "boss@globex.test")
+        let credentials = db::users::credentials_by_email(&db, "boss@globex.test")
             .await
             .unwrap()
             .expect("the admin exists");
@@ -186,15 +190,14 @@ mod tests {
                 .await
                 .unwrap()
         );
-        let users = db::users::list(&pool, created.workspace_id).await.unwrap();
+        let users = db::users::list(&db, created.workspace_id).await.unwrap();
         assert_eq!(users.len(), 1);
         assert_eq!(users[0].role, crate::model::Role::Admin);
-        let must_change: bool =
-            sqlx::query_scalar("SELECT must_change_password FROM users WHERE id = ?1")
-                .bind(created.user_id)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+        let sql = "SELECT must_change_password FROM users WHERE id = $1";
+        let must_change: bool = db::on!(&db, pool => {
+            sqlx::query_scalar(sql).bind(created.user_id).fetch_one(pool).await
+        })
+        .unwrap();
         assert!(
             must_change,
             "a temporary password is changed at first sign-in"
@@ -202,27 +205,25 @@ mod tests {
 
         // Each workspace sees only its own contacts.
         let all = ContactFilter::default();
-        assert_eq!(db::contacts::count(&pool, acme, &all).await.unwrap(), 1);
+        assert_eq!(db::contacts::count(&db, acme, &all).await.unwrap(), 1);
         assert_eq!(
-            db::contacts::count(&pool, created.workspace_id, &all)
+            db::contacts::count(&db, created.workspace_id, &all)
                 .await
                 .unwrap(),
             0
         );
     }
 
-    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
-    async fn a_taken_email_or_a_bad_country_creates_nothing(pool: SqlitePool) {
-        first_workspace(&pool).await;
-        let taken = create_workspace(&pool, "Globex", "GB", "admin@acme.test").await;
+    async fn a_taken_email_or_a_bad_country_creates_nothing(db: Db) {
+        first_workspace(&db).await;
+        let taken = create_workspace(&db, "Globex", "GB", "admin@acme.test").await;
         let error = taken.unwrap_err();
         assert!(explain(&error).starts_with("--admin-email"), "{error:?}");
-        let bad = create_workspace(&pool, "Globex", "Atlantis", "boss@globex.test").await;
+        let bad = create_workspace(&db, "Globex", "Atlantis", "boss@globex.test").await;
         assert!(explain(&bad.unwrap_err()).starts_with("--country"));
-        let workspaces: i64 = sqlx::query_scalar("SELECT count(*) FROM workspaces")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let sql = "SELECT count(*) FROM workspaces";
+        let workspaces: i64 =
+            db::on!(&db, pool => sqlx::query_scalar(sql).fetch_one(pool).await).unwrap();
         assert_eq!(workspaces, 1, "nothing was left behind");
     }
 }

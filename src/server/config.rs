@@ -1,5 +1,6 @@
 //! Server configuration from environment variables, with defaults that work out of the box.
 
+use crate::db::Location;
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -20,6 +21,11 @@ pub enum CookieSecurity {
 pub struct Config {
     /// Folder for the SQLite database and uploads (`CONTACTS_DATA_DIR`, default `./data`).
     pub data_dir: PathBuf,
+    /// The database when not the SQLite file in the data folder (`CONTACTS_DATABASE_URL`:
+    /// `postgres://user:password@host/name` or `sqlite:path`).
+    pub database_url: Option<Location>,
+    /// Connections the server keeps to PostgreSQL (`CONTACTS_DATABASE_POOL`, default 16).
+    pub database_pool: u32,
     /// Largest accepted upload in bytes (`CONTACTS_MAX_UPLOAD_MB`, default 1024 MB).
     pub max_upload_bytes: u64,
     /// How long a sign-in lasts (`CONTACTS_SESSION_DAYS`, default 30).
@@ -106,7 +112,17 @@ impl Config {
                 value,
             })?,
         };
+        let database_url = match lookup("CONTACTS_DATABASE_URL") {
+            None => None,
+            Some(value) => Some(Location::from_url(&value).ok_or(ConfigError {
+                name: "CONTACTS_DATABASE_URL",
+                expected: "a URL like postgres://user:password@host/contacts or sqlite:path/to/file.db",
+                value: redact_password(&value),
+            })?),
+        };
         Ok(Config {
+            database_url,
+            database_pool: number("CONTACTS_DATABASE_POOL", 16)?.clamp(1, 1000) as u32,
             data_dir: lookup("CONTACTS_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("data")),
@@ -121,9 +137,16 @@ impl Config {
         })
     }
 
-    /// The SQLite database file.
+    /// The SQLite database file used when `CONTACTS_DATABASE_URL` is unset.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("contacts.db")
+    }
+
+    /// Where the data lives: `CONTACTS_DATABASE_URL`, or the SQLite file.
+    pub fn database(&self) -> Location {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| Location::Sqlite(self.database_path()))
     }
 
     /// Whether requests arriving from `peer` may name the client and scheme in
@@ -160,6 +183,18 @@ fn parse_origin(value: &str) -> Option<String> {
     Some(format!("{scheme}://{authority}"))
 }
 
+/// A database URL as it may be shown in an error: without its password.
+fn redact_password(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(_)) => {
+            let (user_info, host) = rest.rsplit_once('@').unwrap_or(("", rest));
+            let user = user_info.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:…@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// `10.0.0.0/8, ::1` → the ranges (a bare address is a range of one).
 fn parse_proxies(value: &str) -> Option<Vec<IpNet>> {
     value
@@ -190,7 +225,10 @@ mod tests {
     #[test]
     fn defaults_need_no_environment() {
         let config = config(&[]).unwrap();
-        assert_eq!(config.database_path(), PathBuf::from("data/contacts.db"));
+        assert_eq!(
+            config.database(),
+            Location::Sqlite(PathBuf::from("data/contacts.db"))
+        );
         assert_eq!(config.max_upload_bytes, 1024 * 1024 * 1024);
         assert_eq!(config.session_days, 30);
         assert_eq!(config.cookie_security, CookieSecurity::Auto);
@@ -252,6 +290,26 @@ mod tests {
                 .unwrap()
                 .cookie_security,
             CookieSecurity::Always
+        );
+    }
+
+    #[test]
+    fn the_database_is_chosen_by_url() {
+        let postgres = "postgres://contacts:secret@db.internal:5432/contacts";
+        let on_postgres = config(&[("CONTACTS_DATABASE_URL", postgres)]).unwrap();
+        assert_eq!(on_postgres.database(), Location::Postgres(postgres.into()));
+        let on_file = config(&[("CONTACTS_DATABASE_URL", "sqlite:/srv/contacts.db")]).unwrap();
+        assert_eq!(
+            on_file.database(),
+            Location::Sqlite(PathBuf::from("/srv/contacts.db"))
+        );
+        let refused = config(&[("CONTACTS_DATABASE_URL", "mysql://root:secret@db/contacts")])
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("CONTACTS_DATABASE_URL"), "{refused}");
+        assert!(
+            !refused.contains("secret"),
+            "the password is not shown: {refused}"
         );
     }
 }

@@ -55,7 +55,7 @@ pub async fn export_contacts(
     let Form(form) = form.map_err(|_| malformed())?;
     let selection: Selection = serde_json::from_str(&form.selection).map_err(|_| malformed())?;
     let workspace_id = session.user.workspace_id;
-    let pool = state.pool.clone();
+    let pool = state.db.clone();
     let start = Some((0_i64, true));
     let stream = futures::stream::unfold(start, move |cursor| {
         let pool = pool.clone();

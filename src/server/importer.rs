@@ -65,7 +65,7 @@ pub async fn sweep_uploads(state: &AppState) -> Result<(), AppError> {
         let leftover = if name.starts_with(INCOMING_PREFIX) && name.ends_with(INCOMING_SUFFIX) {
             true
         } else if let Some(id) = name.strip_suffix(".upload").and_then(|id| id.parse().ok()) {
-            !db::imports::is_active(&state.pool, id).await?
+            !db::imports::is_active(&state.db, id).await?
         } else {
             false
         };
@@ -84,7 +84,7 @@ pub async fn sweep_uploads(state: &AppState) -> Result<(), AppError> {
 /// upload arrives (and every few seconds, in case a wake-up was missed).
 pub fn spawn_worker(state: AppState) {
     tokio::spawn(async move {
-        match db::imports::requeue_interrupted(&state.pool).await {
+        match db::imports::requeue_interrupted(&state.db).await {
             Ok((0, 0)) | Err(_) => {}
             Ok((queued, failed)) => {
                 tracing::info!(queued, failed, "imports interrupted by a stop")
@@ -105,7 +105,7 @@ pub fn spawn_worker(state: AppState) {
 /// Runs every queued import to its end; returns how many ran.
 pub async fn run_queued(state: &AppState) -> Result<usize, AppError> {
     let mut ran = 0;
-    while let Some(job) = db::imports::claim_next(&state.pool).await? {
+    while let Some(job) = db::imports::claim_next(&state.db).await? {
         run(state, &job).await?;
         ran += 1;
     }
@@ -129,7 +129,7 @@ impl From<AppError> for Stop {
 async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
     let path = upload_path(&state.config, job.id);
     let started = std::time::Instant::now();
-    let outcome = process(&state.pool, &path, job).await;
+    let outcome = process(&state.db, &path, job).await;
     let error = match &outcome {
         Ok(counts) => {
             tracing::info!(import = job.id, ?counts, elapsed = ?started.elapsed(), "import completed");
@@ -143,7 +143,7 @@ async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
                 .to_string(),
         ),
     };
-    db::imports::finish(&state.pool, job.id, error.as_deref()).await?;
+    db::imports::finish(&state.db, job.id, error.as_deref()).await?;
     if let Err(e) = std::fs::remove_file(&path) {
         tracing::warn!(import = job.id, error = %e, "cannot remove the finished upload");
     }
@@ -151,11 +151,11 @@ async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
 }
 
 async fn process(
-    pool: &sqlx::SqlitePool,
+    db: &crate::db::Db,
     path: &Path,
     job: &Job,
 ) -> Result<crate::import::ImportCounts, Stop> {
-    let mut writer = ImportWriter::new(pool, TRANSACTION_ROWS).await?;
+    let mut writer = ImportWriter::new(db, TRANSACTION_ROWS).await?;
     let (sender, mut batches) = mpsc::channel::<Result<EncodedBatch, Stop>>(1);
     let parser = {
         let (path, job) = (path.to_path_buf(), job.clone());

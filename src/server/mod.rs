@@ -96,14 +96,12 @@ pub fn test_leptos_options() -> LeptosOptions {
 }
 
 /// Opens the database and applies the migrations; refuses to go on if either fails.
-pub async fn open_database(config: &Config) -> Result<sqlx::SqlitePool, StartError> {
+pub async fn open_database(config: &Config) -> Result<db::Db, StartError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::DataDir {
         path: config.data_dir.display().to_string(),
         source: e,
     })?;
-    let pool = db::connect(&config.database_path()).await?;
-    db::MIGRATOR.run(&pool).await?;
-    Ok(pool)
+    Ok(db::open(&config.database(), config.database_pool).await?)
 }
 
 /// Why the server could not start.
@@ -123,12 +121,10 @@ pub enum StartError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The database could not be opened.
+    /// The database could not be opened or migrated; the server does not run on a
+    /// half-migrated schema or one newer than it knows.
     #[error("cannot open the database: {0}")]
-    Database(#[from] sqlx::Error),
-    /// A migration failed; the server does not run on a half-migrated schema.
-    #[error("cannot apply the database migrations: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
+    Database(#[from] db::OpenError),
     /// Leftover uploads could not be swept (already logged).
     #[error("cannot tidy the uploads folder")]
     Uploads(#[from] crate::error::AppError),
@@ -184,11 +180,11 @@ fn spawn_sweeper(state: AppState) {
             every_hour.tick().await;
             let now = db::now();
             // Errors are logged by AppError; the next hour tries again.
-            if let Ok(n @ 1..) = db::sessions::delete_expired(&state.pool, now).await {
+            if let Ok(n @ 1..) = db::sessions::delete_expired(&state.db, now).await {
                 tracing::info!(sessions = n, "removed expired sessions");
             }
             let cutoff = now - state.config.rejects_retention_days * 24 * 3600;
-            if let Ok(n @ 1..) = db::imports::purge_rejects(&state.pool, cutoff).await {
+            if let Ok(n @ 1..) = db::imports::purge_rejects(&state.db, cutoff).await {
                 tracing::info!(imports = n, "removed old reports of rejected rows");
             }
         }

@@ -169,7 +169,7 @@ pub async fn resolve_session(
     let session = match token_from_headers(request.headers()) {
         Some(token) => {
             let hash = token_hash(&token);
-            match db::sessions::user_for_token(&state.pool, &hash, db::now()).await {
+            match db::sessions::user_for_token(&state.db, &hash, db::now()).await {
                 Ok(user) => user.map(|user| Session {
                     user,
                     token_hash: hash,

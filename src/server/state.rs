@@ -1,12 +1,11 @@
 //! The state every handler and server function shares.
 
-use crate::db;
+use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::server::config::Config;
 use crate::server::throttle::LoginThrottle;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
-use sqlx::SqlitePool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -16,7 +15,7 @@ pub struct AppState {
     /// Leptos' own settings (site root, output name, address).
     pub leptos_options: LeptosOptions,
     /// The database.
-    pub pool: SqlitePool,
+    pub db: Db,
     /// The server's configuration.
     pub config: Arc<Config>,
     /// Failed sign-ins per address.
@@ -29,10 +28,10 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state around an open, migrated pool.
-    pub fn new(leptos_options: LeptosOptions, pool: SqlitePool, config: Config) -> Self {
+    pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> Self {
         AppState {
             leptos_options,
-            pool,
+            db,
             config: Arc::new(config),
             throttle: Arc::default(),
             import_wakeup: Arc::default(),
@@ -45,7 +44,7 @@ impl AppState {
         if self.workspace_created.load(Ordering::Relaxed) {
             return Ok(true);
         }
-        let exists = db::workspaces::any_exists(&self.pool).await?;
+        let exists = db::workspaces::any_exists(&self.db).await?;
         if exists {
             self.workspace_created.store(true, Ordering::Relaxed);
         }

@@ -216,9 +216,9 @@ async fn queue(
         .as_deref()
         .map(str::trim)
         .filter(|g| !g.is_empty());
-    let mut tx = db::begin_write(&state.pool).await?;
+    let mut tx = state.db.begin_write().await?;
     let group_id = match group {
-        Some(name) => Some(db::groups::find_or_create(&mut tx, user.workspace_id, name).await?),
+        Some(name) => Some(db::groups::find_or_create(tx.conn(), user.workspace_id, name).await?),
         None => None,
     };
     let new = db::imports::NewImport {
@@ -229,7 +229,7 @@ async fn queue(
         options: &options,
         group_id,
     };
-    let id = db::imports::create(&mut tx, &new).await?;
+    let id = db::imports::create(tx.conn(), &new).await?;
     let path = upload_path(&state.config, id);
     tokio::fs::rename(&saved.path, &path)
         .await
@@ -251,8 +251,8 @@ pub async fn rejected_rows(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let workspace_id = session.user.workspace_id;
-    let summary = db::imports::get(&state.pool, workspace_id, id).await?;
-    let pool = state.pool.clone();
+    let summary = db::imports::get(&state.db, workspace_id, id).await?;
+    let pool = state.db.clone();
     let stream = futures::stream::unfold(Some((0_i64, true)), move |cursor| {
         let pool = pool.clone();
         async move {

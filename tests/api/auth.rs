@@ -2,14 +2,24 @@
 
 use crate::common::{add_user, app, call, get, set_up};
 use contacts::db;
+use contacts::db::{Db, Dialect};
 use contacts::model::Role;
 use contacts::server::password::hash_password;
 use http::StatusCode;
-use sqlx::SqlitePool;
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn a_fresh_install_leads_to_set_up_and_closes_sign_up_after(pool: SqlitePool) {
-    let app = app(pool);
+contacts::db_tests!(
+    a_fresh_install_leads_to_set_up_and_closes_sign_up_after,
+    the_set_up_form_reports_bad_fields,
+    sign_in_does_not_reveal_who_has_an_account,
+    repeated_failures_are_slowed_down,
+    signing_out_ends_the_session,
+    users_of_one_workspace_never_see_another,
+    only_admins_manage_users,
+    server_errors_do_not_leak_their_cause
+);
+
+async fn a_fresh_install_leads_to_set_up_and_closes_sign_up_after(db: Db) {
+    let app = app(db);
     let reply = get(&app, "/contacts", None).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert_eq!(reply.headers["location"], "/setup");
@@ -43,9 +53,8 @@ async fn a_fresh_install_leads_to_set_up_and_closes_sign_up_after(pool: SqlitePo
     );
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn the_set_up_form_reports_bad_fields(pool: SqlitePool) {
-    let app = app(pool);
+async fn the_set_up_form_reports_bad_fields(db: Db) {
+    let app = app(db);
     let reply = call(
         &app,
         "create_workspace",
@@ -68,9 +77,8 @@ async fn the_set_up_form_reports_bad_fields(pool: SqlitePool) {
     }
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn sign_in_does_not_reveal_who_has_an_account(pool: SqlitePool) {
-    let app = app(pool);
+async fn sign_in_does_not_reveal_who_has_an_account(db: Db) {
+    let app = app(db);
     set_up(&app, "boss@acme.test").await;
     let wrong_password = call(
         &app,
@@ -112,9 +120,8 @@ async fn sign_in_does_not_reveal_who_has_an_account(pool: SqlitePool) {
     assert!(cookie_header.contains("HttpOnly") && cookie_header.contains("SameSite=Lax"));
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn repeated_failures_are_slowed_down(pool: SqlitePool) {
-    let app = app(pool);
+async fn repeated_failures_are_slowed_down(db: Db) {
+    let app = app(db);
     set_up(&app, "boss@acme.test").await;
     let mut last = None;
     for _ in 0..7 {
@@ -147,9 +154,8 @@ async fn repeated_failures_are_slowed_down(pool: SqlitePool) {
     assert_eq!(even_right.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn signing_out_ends_the_session(pool: SqlitePool) {
-    let app = app(pool);
+async fn signing_out_ends_the_session(db: Db) {
+    let app = app(db);
     let cookie = set_up(&app, "boss@acme.test").await;
     assert_eq!(
         get(&app, "/contacts", Some(&cookie)).await.status,
@@ -173,15 +179,14 @@ async fn signing_out_ends_the_session(pool: SqlitePool) {
     );
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn users_of_one_workspace_never_see_another(pool: SqlitePool) {
-    let app = app(pool.clone());
+async fn users_of_one_workspace_never_see_another(db: Db) {
+    let app = app(db.clone());
     let admin_a = set_up(&app, "boss@a.test").await;
     // A second workspace, made by an operator (sign-up is closed).
-    let b = db::workspaces::create(&pool, "B", "GB").await.unwrap();
+    let b = db::workspaces::create(&db, "B", "GB").await.unwrap();
     let hash = hash_password("correct horse battery".into()).await.unwrap();
     db::users::create(
-        &pool,
+        &db,
         b,
         "boss@b.test",
         &hash,
@@ -223,7 +228,7 @@ async fn users_of_one_workspace_never_see_another(pool: SqlitePool) {
     assert!(!list_b.contains("@a.test"), "{list_b}");
 
     // An id from the other workspace is refused, whatever the browser sends.
-    let a_users = db::users::list(&pool, 1).await.unwrap();
+    let a_users = db::users::list(&db, 1).await.unwrap();
     let ed = a_users.iter().find(|u| u.email == "ed@a.test").unwrap().id;
     let hijack = call(
         &app,
@@ -235,9 +240,8 @@ async fn users_of_one_workspace_never_see_another(pool: SqlitePool) {
     assert_eq!(hijack.status, StatusCode::NOT_FOUND);
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn only_admins_manage_users(pool: SqlitePool) {
-    let app = app(pool);
+async fn only_admins_manage_users(db: Db) {
+    let app = app(db);
     let admin = set_up(&app, "boss@acme.test").await;
     for (email, role) in [("ed@acme.test", "editor"), ("vi@acme.test", "viewer")] {
         let cookie = add_user(&app, &admin, email, role).await;
@@ -263,11 +267,17 @@ async fn only_admins_manage_users(pool: SqlitePool) {
     );
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn server_errors_do_not_leak_their_cause(pool: SqlitePool) {
-    let app = app(pool.clone());
+async fn server_errors_do_not_leak_their_cause(db: Db) {
+    let app = app(db.clone());
     let admin = set_up(&app, "boss@acme.test").await;
-    sqlx::query("DROP TABLE users").execute(&pool).await.ok();
+    // PostgreSQL refuses to drop a table others refer to without CASCADE; SQLite has none.
+    let drop = match db.dialect() {
+        Dialect::Sqlite => "DROP TABLE users",
+        Dialect::Postgres => "DROP TABLE users CASCADE",
+    };
+    contacts::on!(&db, pool => {
+        sqlx::query(drop).execute(pool).await.expect("drop users");
+    });
     // The session lookup joins users, so the middleware reports the database as unavailable.
     let reply = call(&app, "list_users", &[], Some(&admin)).await;
     assert!(reply.status.is_server_error());

@@ -2,17 +2,30 @@
 
 use axum::Router;
 use axum::body::Body;
+use contacts::db::Db;
 use contacts::server::config::Config;
 use contacts::server::state::AppState;
 use contacts::server::{router, test_leptos_options};
 use http::{Request, StatusCode, header};
-use sqlx::SqlitePool;
 use tower::ServiceExt;
 
 /// The app around a test database.
-pub fn app(pool: SqlitePool) -> Router {
+pub fn app(db: Db) -> Router {
     let config = Config::from_lookup(|_| None).expect("default config");
-    router(AppState::new(test_leptos_options(), pool, config))
+    router(AppState::new(test_leptos_options(), db, config))
+}
+
+/// The single number a query with integer parameters `$1`… returns (a count), on
+/// either database.
+pub async fn count(db: &Db, sql: &str, params: &[i64]) -> i64 {
+    contacts::on!(db, pool => {
+        let mut query = sqlx::query_scalar(sql);
+        for param in params {
+            query = query.bind(*param);
+        }
+        query.fetch_one(pool).await
+    })
+    .expect(sql)
 }
 
 /// What a request got back.
@@ -167,7 +180,7 @@ pub async fn add_user(app: &Router, admin: &str, email: &str, role: &str) -> Str
 
 /// The app around a test database, with its own data folder (for uploads) and a small
 /// upload limit; returns the state too, to run the importer.
-pub fn app_with_uploads(pool: SqlitePool, max_upload_mb: u64) -> (Router, AppState) {
+pub fn app_with_uploads(db: Db, max_upload_mb: u64) -> (Router, AppState) {
     let dir = std::env::temp_dir().join(format!(
         "contacts-test-{}-{:x}",
         std::process::id(),
@@ -181,7 +194,7 @@ pub fn app_with_uploads(pool: SqlitePool, max_upload_mb: u64) -> (Router, AppSta
         _ => None,
     })
     .expect("config");
-    let state = AppState::new(test_leptos_options(), pool, config);
+    let state = AppState::new(test_leptos_options(), db, config);
     (router(state.clone()), state)
 }
 

@@ -2,8 +2,15 @@
 
 use crate::common::{add_user, app, call_json, send, set_up};
 use axum::body::Body;
+use contacts::db::Db;
 use http::{Request, StatusCode, header};
-use sqlx::SqlitePool;
+
+contacts::db_tests!(
+    saving_normalises_the_number_and_reports_bad_fields,
+    viewers_read_but_cannot_write,
+    export_is_a_formula_safe_utf8_csv,
+    groups_are_changed_by_editors_only_and_report_counts
+);
 
 pub(crate) fn contact_json(first: &str, mobile: &str, extra: &str) -> String {
     format!(
@@ -13,9 +20,8 @@ pub(crate) fn contact_json(first: &str, mobile: &str, extra: &str) -> String {
     )
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn saving_normalises_the_number_and_reports_bad_fields(pool: SqlitePool) {
-    let app = app(pool);
+async fn saving_normalises_the_number_and_reports_bad_fields(db: Db) {
+    let app = app(db);
     let admin = set_up(&app, "boss@acme.test").await;
     let created = call_json(
         &app,
@@ -86,9 +92,8 @@ async fn saving_normalises_the_number_and_reports_bad_fields(pool: SqlitePool) {
     );
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn viewers_read_but_cannot_write(pool: SqlitePool) {
-    let app = app(pool);
+async fn viewers_read_but_cannot_write(db: Db) {
+    let app = app(db);
     let admin = set_up(&app, "boss@acme.test").await;
     call_json(
         &app,
@@ -133,9 +138,8 @@ async fn viewers_read_but_cannot_write(pool: SqlitePool) {
     assert_eq!(count.body, "1");
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn export_is_a_formula_safe_utf8_csv(pool: SqlitePool) {
-    let app = app(pool);
+async fn export_is_a_formula_safe_utf8_csv(db: Db) {
+    let app = app(db);
     let admin = set_up(&app, "boss@acme.test").await;
     call_json(
         &app,
@@ -184,9 +188,8 @@ async fn export_is_a_formula_safe_utf8_csv(pool: SqlitePool) {
     assert_eq!(send(&app, anonymous).await.status, StatusCode::UNAUTHORIZED);
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn groups_are_changed_by_editors_only_and_report_counts(pool: SqlitePool) {
-    let app = app(pool);
+async fn groups_are_changed_by_editors_only_and_report_counts(db: Db) {
+    let app = app(db);
     let admin = set_up(&app, "boss@acme.test").await;
     call_json(
         &app,

@@ -2,14 +2,27 @@
 //! sites, guessing passwords, half-done changes, security headers.
 
 use crate::common::{
-    TEMPORARY_PASSWORD, add_user, app, app_with_uploads, call, call_json, get, send, set_up,
+    TEMPORARY_PASSWORD, add_user, app, app_with_uploads, call, call_json, count, get, send, set_up,
 };
 use crate::contacts::contact_json;
 use crate::imports::{BOUNDARY, multipart, options};
 use axum::body::Body;
+use contacts::db::Db;
 use contacts::server::limits::{MAX_ACCOUNT_FORM_BYTES, MAX_BODY_BYTES};
 use http::{Request, StatusCode, header};
-use sqlx::SqlitePool;
+
+contacts::db_tests!(
+    an_oversized_body_is_refused_before_it_is_read,
+    a_malformed_request_is_a_400_not_a_server_error,
+    requests_from_other_sites_change_nothing,
+    every_response_carries_the_security_headers,
+    guesses_sent_at_once_are_counted_before_they_are_checked,
+    saving_a_contact_with_a_deleted_group_leaves_nothing_behind,
+    an_admin_set_password_must_be_changed_first,
+    changing_a_password_ends_the_other_sessions,
+    a_removed_user_is_signed_out_at_once_and_their_uploads_stay,
+    uploads_are_refused_when_the_disk_is_nearly_full
+);
 
 /// A POST to `path` with these headers and body.
 fn post(path: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Request<Body> {
@@ -20,9 +33,8 @@ fn post(path: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> Request<
     request.body(body.into()).unwrap()
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn an_oversized_body_is_refused_before_it_is_read(pool: SqlitePool) {
-    let app = app(pool);
+async fn an_oversized_body_is_refused_before_it_is_read(db: Db) {
+    let app = app(db);
     set_up(&app, "boss@acme.test").await;
     // A 64 MiB "password", without a cookie: refused by its declared length, unread.
     let huge = vec![b'a'; 64 << 20];
@@ -75,9 +87,8 @@ async fn an_oversized_body_is_refused_before_it_is_read(pool: SqlitePool) {
     }
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn a_malformed_request_is_a_400_not_a_server_error(pool: SqlitePool) {
-    let app = app(pool);
+async fn a_malformed_request_is_a_400_not_a_server_error(db: Db) {
+    let app = app(db);
     let admin = set_up(&app, "boss@acme.test").await;
     let reply = call_json(&app, "list_contacts", "{\"filter\": 3", &admin).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
@@ -87,9 +98,8 @@ async fn a_malformed_request_is_a_400_not_a_server_error(pool: SqlitePool) {
 }
 
 /// Each kind of state-changing route, sent with a valid cookie from another site.
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn requests_from_other_sites_change_nothing(pool: SqlitePool) {
-    let (app, _state) = app_with_uploads(pool.clone(), 1);
+async fn requests_from_other_sites_change_nothing(db: Db) {
+    let (app, _state) = app_with_uploads(db.clone(), 1);
     let admin = set_up(&app, "boss@acme.test").await;
     let evil = [
         ("origin", "https://evil.example"),
@@ -151,14 +161,8 @@ async fn requests_from_other_sites_change_nothing(pool: SqlitePool) {
             assert!(reply.body.contains("CrossOrigin"), "{path}: {}", reply.body);
         }
     }
-    let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM groups")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let imports: i64 = sqlx::query_scalar("SELECT count(*) FROM imports")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let groups: i64 = count(&db, "SELECT count(*) FROM groups", &[]).await;
+    let imports: i64 = count(&db, "SELECT count(*) FROM imports", &[]).await;
     assert_eq!((groups, imports), (0, 0), "nothing was written");
     let still_signed_in = call(&app, "current_user", &[], Some(&admin)).await;
     assert_eq!(
@@ -187,9 +191,8 @@ async fn requests_from_other_sites_change_nothing(pool: SqlitePool) {
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn every_response_carries_the_security_headers(pool: SqlitePool) {
-    let app = app(pool);
+async fn every_response_carries_the_security_headers(db: Db) {
+    let app = app(db);
     set_up(&app, "boss@acme.test").await;
     let page = get(&app, "/login", None).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -246,9 +249,8 @@ async fn every_response_carries_the_security_headers(pool: SqlitePool) {
     );
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn guesses_sent_at_once_are_counted_before_they_are_checked(pool: SqlitePool) {
-    let app = app(pool);
+async fn guesses_sent_at_once_are_counted_before_they_are_checked(db: Db) {
+    let app = app(db);
     set_up(&app, "boss@acme.test").await;
     let guesses = (0..40).map(|i| {
         let app = app.clone();
@@ -276,9 +278,8 @@ async fn guesses_sent_at_once_are_counted_before_they_are_checked(pool: SqlitePo
     assert_eq!((checked, refused), (5, 35), "{statuses:?}");
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn saving_a_contact_with_a_deleted_group_leaves_nothing_behind(pool: SqlitePool) {
-    let app = app(pool.clone());
+async fn saving_a_contact_with_a_deleted_group_leaves_nothing_behind(db: Db) {
+    let app = app(db.clone());
     let admin = set_up(&app, "boss@acme.test").await;
     let group = call_json(
         &app,
@@ -321,14 +322,8 @@ async fn saving_a_contact_with_a_deleted_group_leaves_nothing_behind(pool: Sqlit
     .await;
     assert_eq!(add.status, StatusCode::NOT_FOUND, "{}", add.body);
 
-    let contacts: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM groups")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let contacts: i64 = count(&db, "SELECT count(*) FROM contacts", &[]).await;
+    let groups: i64 = count(&db, "SELECT count(*) FROM groups", &[]).await;
     assert_eq!(
         (contacts, groups),
         (0, 1),
@@ -336,9 +331,8 @@ async fn saving_a_contact_with_a_deleted_group_leaves_nothing_behind(pool: Sqlit
     );
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn an_admin_set_password_must_be_changed_first(pool: SqlitePool) {
-    let app = app(pool);
+async fn an_admin_set_password_must_be_changed_first(db: Db) {
+    let app = app(db);
     let admin = set_up(&app, "boss@acme.test").await;
     let added = call(
         &app,
@@ -409,9 +403,8 @@ async fn an_admin_set_password_must_be_changed_first(pool: SqlitePool) {
     );
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn changing_a_password_ends_the_other_sessions(pool: SqlitePool) {
-    let app = app(pool);
+async fn changing_a_password_ends_the_other_sessions(db: Db) {
+    let app = app(db);
     let admin = set_up(&app, "boss@acme.test").await;
     let sign_in = |password: &'static str| {
         let app = app.clone();
@@ -473,9 +466,8 @@ async fn changing_a_password_ends_the_other_sessions(pool: SqlitePool) {
     assert_eq!(status(phone).await, StatusCode::UNAUTHORIZED);
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn a_removed_user_is_signed_out_at_once_and_their_uploads_stay(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(pool, 1);
+async fn a_removed_user_is_signed_out_at_once_and_their_uploads_stay(db: Db) {
+    let (app, state) = app_with_uploads(db, 1);
     let admin = set_up(&app, "boss@acme.test").await;
     let editor = add_user(&app, &admin, "ed@acme.test", "editor").await;
     let body = multipart(
@@ -542,8 +534,7 @@ async fn a_removed_user_is_signed_out_at_once_and_their_uploads_stay(pool: Sqlit
     assert_eq!(imports[0].user_email, "", "shown as by a removed user");
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn uploads_are_refused_when_the_disk_is_nearly_full(pool: SqlitePool) {
+async fn uploads_are_refused_when_the_disk_is_nearly_full(db: Db) {
     let dir = std::env::temp_dir().join(format!("contacts-disk-{}", std::process::id()));
     let config = contacts::server::config::Config::from_lookup(|name| match name {
         "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
@@ -554,7 +545,7 @@ async fn uploads_are_refused_when_the_disk_is_nearly_full(pool: SqlitePool) {
     .unwrap();
     let state = contacts::server::state::AppState::new(
         contacts::server::test_leptos_options(),
-        pool.clone(),
+        db.clone(),
         config,
     );
     let app = contacts::server::router(state);
@@ -590,10 +581,7 @@ async fn uploads_are_refused_when_the_disk_is_nearly_full(pool: SqlitePool) {
         "{}",
         reply.body
     );
-    let imports: i64 = sqlx::query_scalar("SELECT count(*) FROM imports")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let imports: i64 = count(&db, "SELECT count(*) FROM imports", &[]).await;
     assert_eq!(imports, 0);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,6 +4,7 @@
 use crate::common::{app_with_uploads, call, send, set_up};
 use axum::body::Body;
 use contacts::db;
+use contacts::db::Db;
 use contacts::import::columns::Columns;
 use contacts::import::{ImportOptions, ImportStatus, ImportSummary};
 use contacts::server::importer::run_queued;
@@ -90,7 +91,7 @@ async fn names(pool: &SqlitePool, mobile: &str) -> (String, String) {
 
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]
 async fn counts_add_up_and_the_report_lists_each_refused_row(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     let file = "First Name,Last Name,Mobile\r\n\
                 Ann,Lee,+65 8123 4567\r\n\
@@ -162,7 +163,7 @@ async fn counts_add_up_and_the_report_lists_each_refused_row(pool: SqlitePool) {
 
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]
 async fn existing_numbers_are_matched_and_keep_their_names_unless_asked(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     let first = "first,last,mobile\nAnn,Lee,81234567\n";
     import(&app, &state, &cookie, &options(None, false), first).await;
@@ -188,7 +189,7 @@ async fn existing_numbers_are_matched_and_keep_their_names_unless_asked(pool: Sq
             search: search.into(),
             ..Default::default()
         };
-        let count = contacts::db::contacts::count(&pool, workspace, &filter)
+        let count = contacts::db::contacts::count(&Db::Sqlite(pool.clone()), workspace, &filter)
             .await
             .unwrap();
         assert_eq!(count, found, "contacts found by {search:?}");
@@ -197,7 +198,7 @@ async fn existing_numbers_are_matched_and_keep_their_names_unless_asked(pool: Sq
 
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]
 async fn an_import_never_touches_blacklisting_or_other_groups(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     import(
         &app,
@@ -273,7 +274,7 @@ async fn an_import_never_touches_blacklisting_or_other_groups(pool: SqlitePool) 
     }
     drop(connections);
     db::contacts::delete(
-        &pool,
+        &Db::Sqlite(pool.clone()),
         workspace_of(&pool, "+6581234567").await,
         &contacts::model::contact::Selection::AllMatching(Default::default()),
     )
@@ -296,7 +297,7 @@ async fn workspace_of(pool: &SqlitePool, mobile: &str) -> i64 {
 
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]
 async fn files_that_cannot_be_imported_say_why_and_import_nothing(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     let opts = options(None, false);
 
@@ -373,7 +374,7 @@ async fn files_that_cannot_be_imported_say_why_and_import_nothing(pool: SqlitePo
 
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]
 async fn uploads_queue_and_stay_inside_their_workspace(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     for n in 0..2 {
         let file = format!("first,last,mobile\nAnn,Lee,8123456{n}\n");
@@ -398,17 +399,23 @@ async fn uploads_queue_and_stay_inside_their_workspace(pool: SqlitePool) {
             .all(|i| i.status == ImportStatus::Completed)
     );
 
-    let other = db::workspaces::create(&pool, "Other", "SG").await.unwrap();
+    let other = db::workspaces::create(&Db::Sqlite(pool.clone()), "Other", "SG")
+        .await
+        .unwrap();
     assert!(
-        db::imports::list(&pool, other, 50)
+        db::imports::list(&Db::Sqlite(pool.clone()), other, 50)
             .await
             .unwrap()
             .is_empty()
     );
     let id = queued[0].id;
-    assert!(db::imports::get(&pool, other, id).await.is_err());
     assert!(
-        db::imports::rejects(&pool, other, id, 0, 10)
+        db::imports::get(&Db::Sqlite(pool.clone()), other, id)
+            .await
+            .is_err()
+    );
+    assert!(
+        db::imports::rejects(&Db::Sqlite(pool.clone()), other, id, 0, 10)
             .await
             .unwrap()
             .is_empty()
@@ -426,7 +433,7 @@ async fn uploads_queue_and_stay_inside_their_workspace(pool: SqlitePool) {
 
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]
 async fn viewers_see_uploads_but_cannot_upload(pool: SqlitePool) {
-    let (app, _state) = app_with_uploads(pool.clone(), 1);
+    let (app, _state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
     let admin = set_up(&app, "boss@acme.test").await;
     let viewer = crate::common::add_user(&app, &admin, "look@acme.test", "viewer").await;
     let file = b"first,last,mobile\nAnn,Lee,81234567\n";
@@ -447,7 +454,7 @@ async fn viewers_see_uploads_but_cannot_upload(pool: SqlitePool) {
 
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]
 async fn leftovers_of_a_stop_are_swept_at_start(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     let reply = upload(
         &app,
@@ -498,7 +505,7 @@ async fn report(app: &axum::Router, cookie: &str, id: i64) -> Vec<(u64, String)>
 
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]
 async fn repeats_across_batches_are_found_in_the_database(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(pool.clone(), 8);
+    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 8);
     let cookie = set_up(&app, "boss@acme.test").await;
     let before = "first,last,mobile\nOld,One,+6591000001\nOld,Two,+6591000002\n";
     import(&app, &state, &cookie, &options(None, false), before).await;
@@ -558,7 +565,7 @@ async fn repeats_across_batches_are_found_in_the_database(pool: SqlitePool) {
 #[sqlx::test(migrator = "contacts::db::MIGRATOR")]
 async fn any_column_maps_to_a_field_and_updates_fill_every_mapped_field(pool: SqlitePool) {
     use contacts::import::columns::{Field, Tag};
-    let (app, state) = app_with_uploads(pool.clone(), 1);
+    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     let mut columns = Columns::default();
     for (index, tag) in [

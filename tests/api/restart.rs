@@ -2,14 +2,14 @@
 //! and started again; the import resumes after its last committed batch and ends with
 //! exact counts, no contact doubled and none half-written.
 
-use contacts::db;
+use crate::common::count;
+use contacts::db::{self, Db};
 use contacts::import::ImportOptions;
 use contacts::import::columns::Columns;
 use contacts::model::Role;
 use contacts::server::config::Config;
 use contacts::server::importer::upload_path;
 use contacts::server::open_database;
-use sqlx::SqlitePool;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
@@ -35,12 +35,9 @@ fn start_server(dir: &Path) -> Child {
         .expect("start the server")
 }
 
-async fn progress(pool: &SqlitePool, id: i64) -> (String, i64) {
-    sqlx::query_as("SELECT status, rows_read FROM imports WHERE id = ?1")
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .expect("import row")
+async fn progress(db: &Db, id: i64) -> (String, i64) {
+    let sql = "SELECT status, rows_read FROM imports WHERE id = $1";
+    contacts::on!(db, db => sqlx::query_as(sql).bind(id).fetch_one(db).await).expect("import row")
 }
 
 #[tokio::test]
@@ -51,10 +48,10 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
         (name == "CONTACTS_DATA_DIR").then(|| dir.display().to_string())
     })
     .expect("config");
-    let pool = open_database(&config).await.expect("database");
-    let workspace = db::workspaces::create(&pool, "Acme", "SG").await.unwrap();
+    let db = open_database(&config).await.expect("database");
+    let workspace = db::workspaces::create(&db, "Acme", "SG").await.unwrap();
     let user = db::users::create(
-        &pool,
+        &db,
         workspace,
         "boss@acme.test",
         "not a real hash",
@@ -63,10 +60,10 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
     )
     .await
     .unwrap();
-    let group =
-        db::groups::find_or_create(&mut pool.acquire().await.unwrap(), workspace, "Restarted")
-            .await
-            .unwrap();
+    let mut conn = db.acquire().await.unwrap();
+    let group = db::groups::find_or_create(conn.conn(), workspace, "Restarted")
+        .await
+        .unwrap();
 
     // Every 10th row repeats the row before it; every 50th is invalid.
     let csv = dir.join("input.csv");
@@ -101,9 +98,8 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
         options: &options,
         group_id: Some(group),
     };
-    let id = db::imports::create(&mut pool.acquire().await.unwrap(), &new)
-        .await
-        .unwrap();
+    let id = db::imports::create(conn.conn(), &new).await.unwrap();
+    drop(conn);
     std::fs::create_dir_all(upload_path(&config, id).parent().unwrap()).unwrap();
     std::fs::rename(&csv, upload_path(&config, id)).unwrap();
 
@@ -111,7 +107,7 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
     let mut server = start_server(&dir);
     let deadline = Instant::now() + Duration::from_secs(120);
     let killed_at = loop {
-        let (status, rows) = progress(&pool, id).await;
+        let (status, rows) = progress(&db, id).await;
         assert_ne!(
             status, "completed",
             "the import ended before it could be interrupted"
@@ -124,7 +120,7 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
     server.kill().expect("SIGKILL");
     server.wait().unwrap();
     assert!(killed_at > 0, "the import never started");
-    let (status, rows) = progress(&pool, id).await;
+    let (status, rows) = progress(&db, id).await;
     assert_eq!(status, "processing", "killed mid-way");
     assert!(rows < ROWS as i64, "killed before the end ({rows} rows)");
     assert!(rows >= killed_at);
@@ -132,7 +128,7 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
     let mut server = start_server(&dir);
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let (status, _) = progress(&pool, id).await;
+        let (status, _) = progress(&db, id).await;
         // The worker removes the upload just after recording the end.
         let ended = status == "completed" || status == "failed";
         if ended && !upload_path(&config, id).exists() {
@@ -147,7 +143,7 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
     server.kill().unwrap();
     server.wait().unwrap();
 
-    let summary = db::imports::get(&pool, workspace, id).await.unwrap();
+    let summary = db::imports::get(&db, workspace, id).await.unwrap();
     assert_eq!(summary.error, None);
     let c = summary.counts;
     let invalid = ROWS.div_ceil(50) as i64;
@@ -158,25 +154,15 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
         (invalid, duplicates, 0)
     );
     assert_eq!(c.created, ROWS as i64 - invalid - duplicates);
-    let contacts: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts WHERE workspace_id = ?1")
-        .bind(workspace)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let sql = "SELECT count(*) FROM contacts WHERE workspace_id = $1";
+    let contacts = count(&db, sql, &[workspace]).await;
     assert_eq!(contacts, c.created, "no contact doubled or lost");
-    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM memberships WHERE group_id = ?1")
-        .bind(group)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let sql = "SELECT count(*) FROM memberships WHERE group_id = $1";
+    let members = count(&db, sql, &[group]).await;
     assert_eq!(members, c.created);
-    let rejects: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM import_rejects WHERE import_id = ?1")
-            .bind(id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let sql = "SELECT count(*) FROM import_rejects WHERE import_id = $1";
+    let rejects = count(&db, sql, &[id]).await;
     assert_eq!(rejects, invalid + duplicates);
-    pool.close().await;
+    db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,13 +1,10 @@
-//! The two schemas: `migrations/sqlite` (what the app runs on today) and
+//! The two schemas: `migrations/sqlite` (the embedded default) and
 //! `migrations/postgres` (the same tables for PostgreSQL, keyed for distribution by
 //! workspace). The PostgreSQL tests need a server: `make test` starts a throwaway one
 //! (tools/postgres/with-cluster) and runs them; plain `cargo test` skips them.
 
-use sqlx::migrate::Migrator;
 use sqlx::{PgPool, SqlitePool};
 use std::collections::{BTreeMap, BTreeSet};
-
-static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// A column as both schemas describe it: its name, its kind and whether it may be null.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -118,7 +115,10 @@ async fn postgres_has_every_table_and_column_of_sqlite() {
     let sqlite = SqlitePool::connect("sqlite::memory:").await.unwrap();
     contacts::db::MIGRATOR.run(&sqlite).await.unwrap();
     let postgres = postgres_database("contacts_schema_parity").await;
-    POSTGRES.run(&postgres).await.unwrap();
+    contacts::db::POSTGRES_MIGRATOR
+        .run(&postgres)
+        .await
+        .unwrap();
 
     let lite = sqlite_tables(&sqlite).await;
     let pg = postgres_tables(&postgres).await;
@@ -146,7 +146,10 @@ async fn postgres_has_every_table_and_column_of_sqlite() {
 #[ignore = "needs a PostgreSQL server: make test starts one"]
 async fn postgres_keys_start_with_the_workspace() {
     let postgres = postgres_database("contacts_schema_keys").await;
-    POSTGRES.run(&postgres).await.unwrap();
+    contacts::db::POSTGRES_MIGRATOR
+        .run(&postgres)
+        .await
+        .unwrap();
     // Each key (primary, unique, foreign) with its columns in order.
     let keys: Vec<(String, String, String, Vec<String>)> = sqlx::query_as(
         "SELECT c.conrelid::regclass::TEXT, c.conname::TEXT, c.contype::TEXT,

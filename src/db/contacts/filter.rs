@@ -2,9 +2,10 @@
 //! query of contacts (aliased `c`), and how many contacts match.
 
 use super::search::{DIGITS_END, Ranges, national_digits, push_calling_codes};
+use crate::db::{Builder, Db, on};
 use crate::error::AppError;
 use crate::model::contact::{ContactFilter, SearchTerm, Selection};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::QueryBuilder;
 
 /// Where the rows of a filtered query come from.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub(crate) enum Source {
 
 /// Appends `FROM … WHERE …` for the filter, contacts aliased `c`; returns the source.
 pub(crate) fn push_from(
-    q: &mut QueryBuilder<'_, Sqlite>,
+    q: &mut impl Builder,
     workspace_id: i64,
     filter: &ContactFilter,
     order_by_id: bool,
@@ -69,12 +70,12 @@ pub(crate) fn push_from(
             // Without SQLite's STAT4 the planner guesses that a workspace is half the
             // table and may scan it in id order from the end, through every newer row of
             // other workspaces; the (workspace_id, id) index is always right for id order.
-            q.push(if order_by_id {
-                " FROM contacts c INDEXED BY contacts_by_workspace WHERE c.workspace_id = "
-            } else {
-                " FROM contacts c WHERE c.workspace_id = "
-            })
-            .push_bind(workspace_id);
+            let hint = match order_by_id {
+                true => q.dialect().indexed_by("contacts_by_workspace"),
+                false => String::new(),
+            };
+            q.push(format!(" FROM contacts c{hint} WHERE c.workspace_id = "))
+                .push_bind(workspace_id);
             Source::All
         }
     };
@@ -83,7 +84,7 @@ pub(crate) fn push_from(
 }
 
 /// Appends the "member of this group" condition on contacts aliased `c`.
-pub(super) fn push_group(q: &mut QueryBuilder<'_, Sqlite>, group: Option<i64>) {
+pub(super) fn push_group(q: &mut impl Builder, group: Option<i64>) {
     if let Some(group) = group {
         q.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ")
             .push_bind(group)
@@ -92,7 +93,7 @@ pub(super) fn push_group(q: &mut QueryBuilder<'_, Sqlite>, group: Option<i64>) {
 }
 
 /// Appends the blacklisted / not blacklisted condition on contacts aliased `c`.
-pub(super) fn push_blacklisted(q: &mut QueryBuilder<'_, Sqlite>, blacklisted: Option<bool>) {
+pub(super) fn push_blacklisted(q: &mut impl Builder, blacklisted: Option<bool>) {
     if let Some(flag) = blacklisted {
         q.push(if flag {
             " AND EXISTS"
@@ -101,7 +102,7 @@ pub(super) fn push_blacklisted(q: &mut QueryBuilder<'_, Sqlite>, blacklisted: Op
         })
         .push(
             " (SELECT 1 FROM memberships bm JOIN groups bg ON bg.id = bm.group_id
-               WHERE bm.contact_id = c.id AND bg.blacklisted = 1)",
+               WHERE bm.contact_id = c.id AND bg.blacklisted)",
         );
     }
 }
@@ -123,29 +124,28 @@ pub(crate) fn group_only(filter: &ContactFilter) -> Option<i64> {
 }
 
 /// How many contacts match the filter.
-pub async fn count(
-    pool: &SqlitePool,
-    workspace_id: i64,
-    filter: &ContactFilter,
-) -> Result<i64, AppError> {
+pub async fn count(db: &Db, workspace_id: i64, filter: &ContactFilter) -> Result<i64, AppError> {
     if let Some(group) = group_only(filter) {
         // Memberships carry their contact's workspace: the count reads no contact row.
-        return Ok(sqlx::query_scalar(
-            "SELECT count(*) FROM memberships WHERE group_id = ?1 AND workspace_id = ?2",
-        )
-        .bind(group)
-        .bind(workspace_id)
-        .fetch_one(pool)
-        .await?);
+        let sql = "SELECT count(*) FROM memberships WHERE group_id = $1 AND workspace_id = $2";
+        return Ok(on!(db, pool => {
+            sqlx::query_scalar(sql)
+                .bind(group)
+                .bind(workspace_id)
+                .fetch_one(pool)
+                .await?
+        }));
     }
-    let mut q = QueryBuilder::new("SELECT count(*)");
-    push_from(&mut q, workspace_id, filter, false);
-    Ok(q.build_query_scalar().fetch_one(pool).await?)
+    Ok(on!(db, pool => {
+        let mut q = QueryBuilder::new("SELECT count(*)");
+        push_from(&mut q, workspace_id, filter, false);
+        q.build_query_scalar().fetch_one(pool).await?
+    }))
 }
 
 /// Appends `AND c.id IN (…the selection…)` for contacts aliased `c`.
 pub(crate) fn push_selection(
-    q: &mut QueryBuilder<'_, Sqlite>,
+    q: &mut impl Builder,
     workspace_id: i64,
     selection: &Selection,
 ) -> Result<(), AppError> {
@@ -153,9 +153,7 @@ pub(crate) fn push_selection(
         Selection::Ids(ids) => {
             let json =
                 serde_json::to_string(ids).map_err(|e| AppError::internal("selection", e))?;
-            q.push(" AND c.id IN (SELECT value FROM json_each(")
-                .push_bind(json)
-                .push("))");
+            q.push(" AND c.id IN (").push_json_ids(json).push(")");
         }
         Selection::AllMatching(filter) => {
             let unfiltered = SearchTerm::parse(&filter.search).prefix().is_none()
@@ -173,18 +171,18 @@ pub(crate) fn push_selection(
 
 /// How many contacts of the workspace a selection holds.
 pub async fn count_selection(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     selection: &Selection,
 ) -> Result<i64, AppError> {
     match selection {
-        Selection::AllMatching(filter) => count(pool, workspace_id, filter).await,
-        Selection::Ids(_) => {
+        Selection::AllMatching(filter) => count(db, workspace_id, filter).await,
+        Selection::Ids(_) => Ok(on!(db, pool => {
             let mut q =
                 QueryBuilder::new("SELECT count(*) FROM contacts c WHERE c.workspace_id = ");
             q.push_bind(workspace_id);
             push_selection(&mut q, workspace_id, selection)?;
-            Ok(q.build_query_scalar().fetch_one(pool).await?)
-        }
+            q.build_query_scalar().fetch_one(pool).await?
+        })),
     }
 }

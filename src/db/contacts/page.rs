@@ -4,13 +4,14 @@
 use super::filter::{Source, direction, push_from};
 use super::search::{Ranges, SearchPage, calling_codes};
 use super::{ListedContact, ListedPage};
+use crate::db::{Builder, Db, on};
 use crate::error::AppError;
 use crate::model::contact::{ContactFilter, ContactSort, Cursor, PageRequest, SearchTerm};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::QueryBuilder;
 
 /// One page of the table, in the filter's order, before or after a cursor.
 pub async fn page(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     filter: &ContactFilter,
     request: &PageRequest,
@@ -30,7 +31,7 @@ pub async fn page(
     let ranges = match &search {
         SearchTerm::Digits(digits) => Some(Ranges::digits(
             digits,
-            &calling_codes(pool, workspace_id).await?,
+            &calling_codes(db, workspace_id).await?,
         )),
         SearchTerm::Text(text) => Some(Ranges::text(text)),
         SearchTerm::None => None,
@@ -38,7 +39,7 @@ pub async fn page(
     let mut rows = match &ranges {
         Some(ranges) => {
             let search = SearchPage {
-                pool,
+                db,
                 workspace_id,
                 filter,
                 ranges,
@@ -47,7 +48,7 @@ pub async fn page(
             };
             search.rows(cursor).await?
         }
-        None => table_rows(pool, workspace_id, filter, cursor, descending, limit).await?,
+        None => table_rows(db, workspace_id, filter, cursor, descending, limit).await?,
     };
     let more = rows.len() > size as usize;
     rows.truncate(size as usize);
@@ -72,21 +73,37 @@ pub async fn page(
 
 /// Rows of the table without a search, `limit` in the filter's order from the cursor.
 async fn table_rows(
-    pool: &SqlitePool,
+    db: &Db,
     workspace_id: i64,
     filter: &ContactFilter,
     cursor: Option<&Cursor>,
     descending: bool,
     limit: i64,
 ) -> Result<Vec<ListedContact>, AppError> {
+    let by_name = matches!(filter.sort, ContactSort::NameAsc | ContactSort::NameDesc);
+    Ok(on!(db, pool => {
+        let mut q = QueryBuilder::new(
+            "SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, ",
+        );
+        q.push(if by_name { "c.sort_name" } else { "''" });
+        q.push(" AS sort_key");
+        push_table_rows(&mut q, workspace_id, filter, cursor, descending, limit);
+        q.build_query_as().fetch_all(pool).await?
+    }))
+}
+
+/// The rest of [`table_rows`]' query after its columns.
+fn push_table_rows(
+    q: &mut impl Builder,
+    workspace_id: i64,
+    filter: &ContactFilter,
+    cursor: Option<&Cursor>,
+    descending: bool,
+    limit: i64,
+) {
     let (cmp, ord) = direction(descending);
     let by_name = matches!(filter.sort, ContactSort::NameAsc | ContactSort::NameDesc);
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, ",
-    );
-    q.push(if by_name { "c.sort_name" } else { "''" });
-    q.push(" AS sort_key");
-    let source = push_from(&mut q, workspace_id, filter, !by_name);
+    let source = push_from(q, workspace_id, filter, !by_name);
     // The key the order runs on: the name, or the id (ids grow with creation, so the id
     // is the date order; for a group, its membership key).
     let (key, id) = match (source, by_name) {
@@ -113,5 +130,4 @@ async fn table_rows(
         None => q.push(format!(" ORDER BY {id} {ord}")),
     };
     q.push(" LIMIT ").push_bind(limit);
-    Ok(q.build_query_as().fetch_all(pool).await?)
 }

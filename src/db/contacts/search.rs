@@ -32,9 +32,10 @@
 
 use super::ListedContact;
 use super::filter::{direction, push_blacklisted, push_group};
+use crate::db::{Builder, Db, on};
 use crate::error::AppError;
 use crate::model::contact::{ContactFilter, Cursor};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row};
 
 /// Sorts after every digit: `+65` … `+65:` spans the numbers starting `+65`.
 pub(super) const DIGITS_END: char = ':';
@@ -139,7 +140,7 @@ impl Ranges {
     }
 
     /// Appends `AND c.id IN (…every head's range…)`.
-    pub(super) fn push_ids(&self, q: &mut QueryBuilder<'_, Sqlite>, workspace_id: i64) {
+    pub(super) fn push_ids(&self, q: &mut impl Builder, workspace_id: i64) {
         q.push(" AND c.id IN (");
         for (i, head) in self.heads.iter().enumerate() {
             if i > 0 {
@@ -156,7 +157,7 @@ impl Ranges {
     /// SQLite seeks straight to it).
     fn push_range(
         &self,
-        q: &mut QueryBuilder<'_, Sqlite>,
+        q: &mut impl Builder,
         head: &Head,
         cursor: Option<&Cursor>,
         descending: bool,
@@ -218,7 +219,7 @@ struct Stream {
 /// Appends a query of the workspace's calling codes (one column, `code`): a skip-scan
 /// of the number index, one seek per code, since codes are prefix-free and each stored
 /// number is `+`, its code, then `mobile_national`.
-pub(super) fn push_calling_codes(q: &mut QueryBuilder<'_, Sqlite>, workspace_id: i64) {
+pub(super) fn push_calling_codes(q: &mut impl Builder, workspace_id: i64) {
     const CODE: &str = "substr(m.mobile, 2, length(m.mobile) - 1 - length(m.mobile_national))";
     q.push(format!(
         "WITH RECURSIVE codes(code) AS (SELECT (SELECT {CODE} FROM contacts m WHERE m.workspace_id = "
@@ -236,18 +237,17 @@ pub(super) fn push_calling_codes(q: &mut QueryBuilder<'_, Sqlite>, workspace_id:
 }
 
 /// The calling codes of the workspace's numbers.
-pub(super) async fn calling_codes(
-    pool: &SqlitePool,
-    workspace_id: i64,
-) -> Result<Vec<String>, AppError> {
-    let mut q = QueryBuilder::new("");
-    push_calling_codes(&mut q, workspace_id);
-    Ok(q.build_query_scalar().fetch_all(pool).await?)
+pub(super) async fn calling_codes(db: &Db, workspace_id: i64) -> Result<Vec<String>, AppError> {
+    Ok(on!(db, pool => {
+        let mut q = QueryBuilder::new("");
+        push_calling_codes(&mut q, workspace_id);
+        q.build_query_scalar().fetch_all(pool).await?
+    }))
 }
 
 /// A page of a search being read: the heads' queries and the page's direction and size.
 pub(super) struct SearchPage<'a> {
-    pub(super) pool: &'a SqlitePool,
+    pub(super) db: &'a Db,
     pub(super) workspace_id: i64,
     pub(super) filter: &'a ContactFilter,
     pub(super) ranges: &'a Ranges,
@@ -316,23 +316,49 @@ impl SearchPage<'_> {
         others: &[(usize, &str)],
         cursor: Option<&Cursor>,
     ) -> Result<Vec<(ListedContact, Vec<String>)>, AppError> {
-        let (cmp, ord) = direction(self.descending);
         let head = &self.ranges.heads[i];
-        let ranged = head.ranged;
-        let mut q = QueryBuilder::new(format!(
+        let select = format!(
             "SELECT c.id, c.first_name, c.last_name, c.mobile, c.email, c.created_at, \
              {} AS sort_key",
             head.term
-        ));
+        );
+        let columns = 7; // the listed contact's, then the other heads' terms
+        on!(self.db, pool => {
+            let mut q = QueryBuilder::new(select);
+            self.push_head_page(&mut q, head, others, cursor);
+            let found = q.build().fetch_all(pool).await?;
+            found
+                .iter()
+                .map(|row| {
+                    let listed = <ListedContact as sqlx::FromRow<_>>::from_row(row)?;
+                    let terms = (0..others.len())
+                        .map(|k| row.try_get::<String, _>(columns + k))
+                        .collect::<Result<_, _>>()?;
+                    Ok((listed, terms))
+                })
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(Into::into)
+        })
+    }
+
+    /// The rest of [`SearchPage::head_page`]'s query after its first columns.
+    fn push_head_page(
+        &self,
+        q: &mut impl Builder,
+        head: &Head,
+        others: &[(usize, &str)],
+        cursor: Option<&Cursor>,
+    ) {
+        let (cmp, ord) = direction(self.descending);
+        let ranged = head.ranged;
         for (_, any) in others {
             q.push(format!(", {any}"));
         }
         q.push(" FROM contacts c WHERE c.workspace_id = ")
             .push_bind(self.workspace_id);
-        self.ranges
-            .push_range(&mut q, head, cursor, self.descending);
-        push_group(&mut q, self.filter.group);
-        push_blacklisted(&mut q, self.filter.blacklisted);
+        self.ranges.push_range(q, head, cursor, self.descending);
+        push_group(q, self.filter.group);
+        push_blacklisted(q, self.filter.blacklisted);
         if let Some(c) = cursor {
             // The same lead before both sides keeps their order; the id settles a tie.
             q.push(format!(" AND ({ranged}, c.id) {cmp} ("))
@@ -343,18 +369,5 @@ impl SearchPage<'_> {
         }
         q.push(format!(" ORDER BY {ranged} {ord}, c.id {ord} LIMIT "))
             .push_bind(self.limit);
-        let found = q.build().fetch_all(self.pool).await?;
-        let columns = 7; // the listed contact's, then the other heads' terms
-        found
-            .iter()
-            .map(|row| {
-                let listed = <ListedContact as sqlx::FromRow<_>>::from_row(row)?;
-                let terms = (0..others.len())
-                    .map(|k| row.try_get::<String, _>(columns + k))
-                    .collect::<Result<_, _>>()?;
-                Ok((listed, terms))
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
     }
 }

@@ -1,8 +1,21 @@
 use super::*;
+use crate::db::Db;
 use crate::db::workspaces;
 use crate::error::AppError;
 use crate::model::contact::{ContactFilter, ContactSort, PageRequest, Selection};
-use sqlx::SqlitePool;
+
+crate::db_tests!(
+    create_get_update_delete,
+    a_number_belongs_to_one_contact_per_workspace,
+    another_workspace_cannot_read_change_or_delete,
+    paging_never_skips_or_repeats_even_with_equal_names,
+    search_by_name_email_and_phone_digits,
+    search_pages_list_each_match_once,
+    a_search_reads_past_matches_listed_under_another_term,
+    phone_search_pages_list_each_match_once_across_countries,
+    delete_all_matching_spares_the_rest,
+    export_reads_the_selection_in_batches
+);
 
 fn person(first: &str, last: &str, mobile: Option<(&str, &str)>) -> ContactRecord {
     ContactRecord {
@@ -16,8 +29,8 @@ fn person(first: &str, last: &str, mobile: Option<(&str, &str)>) -> ContactRecor
     }
 }
 
-async fn workspace(pool: &SqlitePool) -> i64 {
-    workspaces::create(pool, "Acme", "SG").await.unwrap()
+async fn workspace(db: &Db) -> i64 {
+    workspaces::create(db, "Acme", "SG").await.unwrap()
 }
 
 fn names(page: &ListedPage) -> Vec<String> {
@@ -40,17 +53,12 @@ fn filter(search: &str, sort: ContactSort) -> ContactFilter {
 }
 
 /// Walks every page forward, then back, and returns the ids in order.
-async fn walk(
-    pool: &SqlitePool,
-    ws: i64,
-    filter: &ContactFilter,
-    size: u32,
-) -> (Vec<i64>, Vec<i64>) {
+async fn walk(db: &Db, ws: i64, filter: &ContactFilter, size: u32) -> (Vec<i64>, Vec<i64>) {
     let mut forward = Vec::new();
     let mut request = PageRequest::First;
     let mut last;
     loop {
-        let page = page(pool, ws, filter, &request, size).await.unwrap();
+        let page = page(db, ws, filter, &request, size).await.unwrap();
         forward.extend(page.rows.iter().map(|r| r.id));
         last = page.clone();
         match page.next {
@@ -61,7 +69,7 @@ async fn walk(
     let mut backward: Vec<i64> = last.rows.iter().rev().map(|r| r.id).collect();
     let mut previous = last.previous;
     while let Some(c) = previous {
-        let page = page(pool, ws, filter, &PageRequest::Before(c), size)
+        let page = page(db, ws, filter, &PageRequest::Before(c), size)
             .await
             .unwrap();
         backward.extend(page.rows.iter().rev().map(|r| r.id));
@@ -71,29 +79,28 @@ async fn walk(
     (forward, backward)
 }
 
-#[sqlx::test(migrator = "crate::db::MIGRATOR")]
-async fn create_get_update_delete(pool: SqlitePool) {
-    let ws = workspace(&pool).await;
+async fn create_get_update_delete(db: Db) {
+    let ws = workspace(&db).await;
     let id = create(
-        &pool,
+        &db,
         ws,
         &person("Ann", "Lee", Some(("+6581234567", "81234567"))),
     )
     .await
     .unwrap();
-    let stored = get(&pool, ws, id).await.unwrap();
+    let stored = get(&db, ws, id).await.unwrap();
     assert_eq!(stored.record.first_name, "Ann");
     assert_eq!(stored.record.mobile.as_deref(), Some("+6581234567"));
 
     let mut changed = stored.record.clone();
     changed.last_name = "Tan".into();
-    update(&mut pool.acquire().await.unwrap(), ws, id, &changed)
+    update(db.acquire().await.unwrap().conn(), ws, id, &changed)
         .await
         .unwrap();
-    assert_eq!(get(&pool, ws, id).await.unwrap().record.last_name, "Tan");
+    assert_eq!(get(&db, ws, id).await.unwrap().record.last_name, "Tan");
     // Search follows the change.
     let found = page(
-        &pool,
+        &db,
         ws,
         &filter("tan", ContactSort::Newest),
         &PageRequest::First,
@@ -103,7 +110,7 @@ async fn create_get_update_delete(pool: SqlitePool) {
     .unwrap();
     assert_eq!(names(&found), ["Ann Tan"]);
     let gone = page(
-        &pool,
+        &db,
         ws,
         &filter("lee", ContactSort::Newest),
         &PageRequest::First,
@@ -113,25 +120,18 @@ async fn create_get_update_delete(pool: SqlitePool) {
     .unwrap();
     assert!(gone.rows.is_empty());
 
-    assert_eq!(
-        delete(&pool, ws, &Selection::Ids(vec![id])).await.unwrap(),
-        1
-    );
-    assert!(matches!(
-        get(&pool, ws, id).await,
-        Err(AppError::NotFound(_))
-    ));
+    assert_eq!(delete(&db, ws, &Selection::Ids(vec![id])).await.unwrap(), 1);
+    assert!(matches!(get(&db, ws, id).await, Err(AppError::NotFound(_))));
 }
 
-#[sqlx::test(migrator = "crate::db::MIGRATOR")]
-async fn a_number_belongs_to_one_contact_per_workspace(pool: SqlitePool) {
-    let ws = workspace(&pool).await;
-    let other = workspaces::create(&pool, "Other", "SG").await.unwrap();
+async fn a_number_belongs_to_one_contact_per_workspace(db: Db) {
+    let ws = workspace(&db).await;
+    let other = workspaces::create(&db, "Other", "SG").await.unwrap();
     let number = Some(("+6581234567", "81234567"));
-    create(&pool, ws, &person("Ann", "Lee", number))
+    create(&db, ws, &person("Ann", "Lee", number))
         .await
         .unwrap();
-    let again = create(&pool, ws, &person("Bob", "Ng", number))
+    let again = create(&db, ws, &person("Bob", "Ng", number))
         .await
         .unwrap_err();
     assert_eq!(
@@ -139,28 +139,25 @@ async fn a_number_belongs_to_one_contact_per_workspace(pool: SqlitePool) {
         Some("This number already belongs to Ann Lee.")
     );
     // Another workspace may hold the same number.
-    create(&pool, other, &person("Cat", "Ong", number))
+    create(&db, other, &person("Cat", "Ong", number))
         .await
         .unwrap();
     // Contacts without numbers do not clash.
-    create(&pool, ws, &person("Dan", "", None)).await.unwrap();
-    create(&pool, ws, &person("Eve", "", None)).await.unwrap();
+    create(&db, ws, &person("Dan", "", None)).await.unwrap();
+    create(&db, ws, &person("Eve", "", None)).await.unwrap();
 }
 
-#[sqlx::test(migrator = "crate::db::MIGRATOR")]
-async fn another_workspace_cannot_read_change_or_delete(pool: SqlitePool) {
-    let ws = workspace(&pool).await;
-    let other = workspaces::create(&pool, "Other", "SG").await.unwrap();
-    let id = create(&pool, ws, &person("Ann", "Lee", None))
-        .await
-        .unwrap();
+async fn another_workspace_cannot_read_change_or_delete(db: Db) {
+    let ws = workspace(&db).await;
+    let other = workspaces::create(&db, "Other", "SG").await.unwrap();
+    let id = create(&db, ws, &person("Ann", "Lee", None)).await.unwrap();
     assert!(matches!(
-        get(&pool, other, id).await,
+        get(&db, other, id).await,
         Err(AppError::NotFound(_))
     ));
     assert!(matches!(
         update(
-            &mut pool.acquire().await.unwrap(),
+            db.acquire().await.unwrap().conn(),
             other,
             id,
             &person("X", "Y", None)
@@ -169,14 +166,12 @@ async fn another_workspace_cannot_read_change_or_delete(pool: SqlitePool) {
         Err(AppError::NotFound(_))
     ));
     assert_eq!(
-        delete(&pool, other, &Selection::Ids(vec![id]))
-            .await
-            .unwrap(),
+        delete(&db, other, &Selection::Ids(vec![id])).await.unwrap(),
         0
     );
     assert_eq!(
         delete(
-            &pool,
+            &db,
             other,
             &Selection::AllMatching(ContactFilter::default())
         )
@@ -185,14 +180,12 @@ async fn another_workspace_cannot_read_change_or_delete(pool: SqlitePool) {
         0
     );
     assert_eq!(
-        count(&pool, other, &ContactFilter::default())
-            .await
-            .unwrap(),
+        count(&db, other, &ContactFilter::default()).await.unwrap(),
         0
     );
     assert!(
         page(
-            &pool,
+            &db,
             other,
             &ContactFilter::default(),
             &PageRequest::First,
@@ -203,24 +196,19 @@ async fn another_workspace_cannot_read_change_or_delete(pool: SqlitePool) {
         .rows
         .is_empty()
     );
-    assert_eq!(get(&pool, ws, id).await.unwrap().record.first_name, "Ann");
+    assert_eq!(get(&db, ws, id).await.unwrap().record.first_name, "Ann");
 }
 
-#[sqlx::test(migrator = "crate::db::MIGRATOR")]
-async fn paging_never_skips_or_repeats_even_with_equal_names(pool: SqlitePool) {
-    let ws = workspace(&pool).await;
+async fn paging_never_skips_or_repeats_even_with_equal_names(db: Db) {
+    let ws = workspace(&db).await;
     let mut ids = Vec::new();
     for i in 0..23 {
         // Many contacts share a name, so only the id tells them apart.
         let first = ["Ann", "Bob", "ann", "Cat"][i % 4];
-        ids.push(
-            create(&pool, ws, &person(first, "Lee", None))
-                .await
-                .unwrap(),
-        );
+        ids.push(create(&db, ws, &person(first, "Lee", None)).await.unwrap());
     }
     for sort in ContactSort::ALL {
-        let (forward, backward) = walk(&pool, ws, &filter("", sort), 5).await;
+        let (forward, backward) = walk(&db, ws, &filter("", sort), 5).await;
         let mut sorted = forward.clone();
         sorted.sort_unstable();
         let mut expected = ids.clone();
@@ -228,10 +216,10 @@ async fn paging_never_skips_or_repeats_even_with_equal_names(pool: SqlitePool) {
         assert_eq!(sorted, expected, "{sort:?}: every contact exactly once");
         assert_eq!(forward, backward, "{sort:?}: Previous retraces Next");
     }
-    let (newest, _) = walk(&pool, ws, &filter("", ContactSort::Newest), 7).await;
+    let (newest, _) = walk(&db, ws, &filter("", ContactSort::Newest), 7).await;
     assert_eq!(newest, ids.iter().rev().copied().collect::<Vec<_>>());
     let first = page(
-        &pool,
+        &db,
         ws,
         &filter("", ContactSort::NameAsc),
         &PageRequest::First,
@@ -247,43 +235,42 @@ async fn paging_never_skips_or_repeats_even_with_equal_names(pool: SqlitePool) {
     assert!(first.previous.is_none() && first.next.is_none());
 }
 
-#[sqlx::test(migrator = "crate::db::MIGRATOR")]
-async fn search_by_name_email_and_phone_digits(pool: SqlitePool) {
-    let ws = workspace(&pool).await;
+async fn search_by_name_email_and_phone_digits(db: Db) {
+    let ws = workspace(&db).await;
     create(
-        &pool,
+        &db,
         ws,
         &person("Ann", "Smith", Some(("+6581234567", "81234567"))),
     )
     .await
     .unwrap();
     create(
-        &pool,
+        &db,
         ws,
         &person("Annabel", "Ng", Some(("+6591234567", "91234567"))),
     )
     .await
     .unwrap();
-    create(&pool, ws, &person("Bob", "Annan", None))
+    create(&db, ws, &person("Bob", "Annan", None))
         .await
         .unwrap();
     let mut with_email = person("Zed", "Zhu", None);
     with_email.email = Some("ann.z@example.com".into());
-    create(&pool, ws, &with_email).await.unwrap();
-    create(&pool, ws, &person("Émile", "Zola", None))
+    create(&db, ws, &with_email).await.unwrap();
+    create(&db, ws, &person("Émile", "Zola", None))
         .await
         .unwrap();
     // Its email equals its sort name: two heads match with the same term.
     let mut quill = person("", "Quill", None);
     quill.email = Some("quill".into());
-    create(&pool, ws, &quill).await.unwrap();
+    create(&db, ws, &quill).await.unwrap();
     // İ lower-cases to two characters; the last name must still be found.
-    create(&pool, ws, &person("İlker", "Yılmaz", None))
+    create(&db, ws, &person("İlker", "Yılmaz", None))
         .await
         .unwrap();
     // A UK number, typed the national way with its trunk zero.
     create(
-        &pool,
+        &db,
         ws,
         &person("Gwen", "Jones", Some(("+447911123456", "7911123456"))),
     )
@@ -291,7 +278,7 @@ async fn search_by_name_email_and_phone_digits(pool: SqlitePool) {
     .unwrap();
     // A number whose national digits keep their leading zero (Côte d'Ivoire).
     create(
-        &pool,
+        &db,
         ws,
         &person("Awa", "Koné", Some(("+2250701020304", "0701020304"))),
     )
@@ -299,12 +286,12 @@ async fn search_by_name_email_and_phone_digits(pool: SqlitePool) {
     .unwrap();
 
     let search = |q: &str| {
-        let pool = pool.clone();
+        let db = db.clone();
         let q = q.to_string();
         async move {
             let f = filter(&q, ContactSort::Newest);
-            let page = page(&pool, ws, &f, &PageRequest::First, 50).await.unwrap();
-            let count = count(&pool, ws, &f).await.unwrap();
+            let page = page(&db, ws, &f, &PageRequest::First, 50).await.unwrap();
+            let count = count(&db, ws, &f).await.unwrap();
             assert_eq!(
                 count as usize,
                 page.rows.len(),
@@ -347,51 +334,48 @@ async fn search_by_name_email_and_phone_digits(pool: SqlitePool) {
     assert_eq!(search("0701").await, ["Awa Koné"]);
 }
 
-#[sqlx::test(migrator = "crate::db::MIGRATOR")]
-async fn search_pages_list_each_match_once(pool: SqlitePool) {
-    let ws = workspace(&pool).await;
+async fn search_pages_list_each_match_once(db: Db) {
+    let ws = workspace(&db).await;
     for i in 0..17 {
         let mut p = person("Ann", &format!("Anders{i:02}"), None);
         p.email = Some(format!("ann{i}@example.com"));
-        create(&pool, ws, &p).await.unwrap();
+        create(&db, ws, &p).await.unwrap();
     }
-    create(&pool, ws, &person("Bob", "Brown", None))
+    create(&db, ws, &person("Bob", "Brown", None))
         .await
         .unwrap();
-    let (forward, backward) = walk(&pool, ws, &filter("an", ContactSort::Newest), 4).await;
+    let (forward, backward) = walk(&db, ws, &filter("an", ContactSort::Newest), 4).await;
     assert_eq!(forward.len(), 17);
     let unique: std::collections::BTreeSet<_> = forward.iter().collect();
     assert_eq!(unique.len(), 17);
     assert_eq!(forward, backward);
 }
 
-#[sqlx::test(migrator = "crate::db::MIGRATOR")]
-async fn a_search_reads_past_matches_listed_under_another_term(pool: SqlitePool) {
-    let ws = workspace(&pool).await;
+async fn a_search_reads_past_matches_listed_under_another_term(db: Db) {
+    let ws = workspace(&db).await;
     // Each Mara's email also starts with "mar", after her name: listed by name only,
     // so the email range holds 30 rows to pass over before Mary's.
     for i in 0..30 {
         let mut p = person("Mara", &format!("X{i:02}"), None);
         p.email = Some(format!("mara.x{i:02}@example.com"));
-        create(&pool, ws, &p).await.unwrap();
+        create(&db, ws, &p).await.unwrap();
     }
-    create(&pool, ws, &person("Zed", "Marley", None))
+    create(&db, ws, &person("Zed", "Marley", None))
         .await
         .unwrap();
     let mut mary = person("Bob", "Quinn", None);
     mary.email = Some("mary@example.com".into());
-    let mary = create(&pool, ws, &mary).await.unwrap();
+    let mary = create(&db, ws, &mary).await.unwrap();
     let search = filter("mar", ContactSort::Newest);
-    let (forward, backward) = walk(&pool, ws, &search, 5).await;
+    let (forward, backward) = walk(&db, ws, &search, 5).await;
     assert_eq!(forward.len(), 32);
     assert_eq!(forward.last(), Some(&mary), "the email match comes last");
     assert_eq!(forward, backward);
-    assert_eq!(count(&pool, ws, &search).await.unwrap(), 32);
+    assert_eq!(count(&db, ws, &search).await.unwrap(), 32);
 }
 
-#[sqlx::test(migrator = "crate::db::MIGRATOR")]
-async fn phone_search_pages_list_each_match_once_across_countries(pool: SqlitePool) {
-    let ws = workspace(&pool).await;
+async fn phone_search_pages_list_each_match_once_across_countries(db: Db) {
+    let ws = workspace(&db).await;
     let numbers = [
         // International and national digits both start with 65.
         ("+6565000001", "65000001"),
@@ -409,11 +393,11 @@ async fn phone_search_pages_list_each_match_once_across_countries(pool: SqlitePo
     let mut ids = Vec::new();
     for (i, number) in numbers.iter().enumerate() {
         let p = person("Ann", &format!("Lee{i}"), Some(*number));
-        ids.push(create(&pool, ws, &p).await.unwrap());
+        ids.push(create(&db, ws, &p).await.unwrap());
     }
-    let other = workspaces::create(&pool, "B", "SG").await.unwrap();
+    let other = workspaces::create(&db, "B", "SG").await.unwrap();
     create(
-        &pool,
+        &db,
         other,
         &person("Not", "Mine", Some(("+6565000009", "65000009"))),
     )
@@ -421,7 +405,7 @@ async fn phone_search_pages_list_each_match_once_across_countries(pool: SqlitePo
     .unwrap();
 
     let f = filter("65", ContactSort::Newest);
-    let (forward, backward) = walk(&pool, ws, &f, 2).await;
+    let (forward, backward) = walk(&db, ws, &f, 2).await;
     assert_eq!(forward, backward);
     let mut found = forward.clone();
     found.sort();
@@ -430,51 +414,46 @@ async fn phone_search_pages_list_each_match_once_across_countries(pool: SqlitePo
         ids[..6].to_vec(),
         "each match once, no other workspace"
     );
-    assert_eq!(count(&pool, ws, &f).await.unwrap(), 6);
+    assert_eq!(count(&db, ws, &f).await.unwrap(), 6);
     // In term order: national "65000001…" before "6505550123", then "6581…".
     assert_eq!(forward, [ids[0], ids[1], ids[2], ids[5], ids[3], ids[4]]);
     // National digits of another country, and international ones with the code.
     let us = filter("650", ContactSort::Newest);
-    assert_eq!(count(&pool, ws, &us).await.unwrap(), 4);
+    assert_eq!(count(&db, ws, &us).await.unwrap(), 4);
     let gb = filter("+44 7911", ContactSort::Newest);
-    let rows = page(&pool, ws, &gb, &PageRequest::First, 10).await.unwrap();
+    let rows = page(&db, ws, &gb, &PageRequest::First, 10).await.unwrap();
     assert_eq!(rows.rows.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[6]]);
     let selection = Selection::AllMatching(f);
-    assert_eq!(count_selection(&pool, ws, &selection).await.unwrap(), 6);
+    assert_eq!(count_selection(&db, ws, &selection).await.unwrap(), 6);
 }
 
-#[sqlx::test(migrator = "crate::db::MIGRATOR")]
-async fn delete_all_matching_spares_the_rest(pool: SqlitePool) {
-    let ws = workspace(&pool).await;
+async fn delete_all_matching_spares_the_rest(db: Db) {
+    let ws = workspace(&db).await;
     for name in ["Ann", "Anna", "Bob"] {
-        create(&pool, ws, &person(name, "", None)).await.unwrap();
+        create(&db, ws, &person(name, "", None)).await.unwrap();
     }
     let matching = Selection::AllMatching(filter("ann", ContactSort::Newest));
-    assert_eq!(delete(&pool, ws, &matching).await.unwrap(), 2);
-    assert_eq!(
-        count(&pool, ws, &ContactFilter::default()).await.unwrap(),
-        1
-    );
+    assert_eq!(delete(&db, ws, &matching).await.unwrap(), 2);
+    assert_eq!(count(&db, ws, &ContactFilter::default()).await.unwrap(), 1);
 }
 
-#[sqlx::test(migrator = "crate::db::MIGRATOR")]
-async fn export_reads_the_selection_in_batches(pool: SqlitePool) {
-    let ws = workspace(&pool).await;
+async fn export_reads_the_selection_in_batches(db: Db) {
+    let ws = workspace(&db).await;
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(
-            create(&pool, ws, &person(&format!("P{i}"), "", None))
+            create(&db, ws, &person(&format!("P{i}"), "", None))
                 .await
                 .unwrap(),
         );
     }
     let all = Selection::AllMatching(ContactFilter::default());
-    let first = export_batch(&pool, ws, &all, 0, 3).await.unwrap();
-    let rest = export_batch(&pool, ws, &all, first.last().unwrap().id, 3)
+    let first = export_batch(&db, ws, &all, 0, 3).await.unwrap();
+    let rest = export_batch(&db, ws, &all, first.last().unwrap().id, 3)
         .await
         .unwrap();
     assert_eq!(first.len() + rest.len(), 5);
-    let picked = export_batch(&pool, ws, &Selection::Ids(vec![ids[1], ids[3]]), 0, 100)
+    let picked = export_batch(&db, ws, &Selection::Ids(vec![ids[1], ids[3]]), 0, 100)
         .await
         .unwrap();
     assert_eq!(

@@ -1,0 +1,66 @@
+//! Databases for tests: each test gets an empty, migrated database of its own, on SQLite
+//! and, where a server is given, on PostgreSQL ([`db_tests!`](crate::db_tests)).
+
+use super::Db;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, Executor, PgConnection};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Where the PostgreSQL tests find a server they may create databases on (a throwaway
+/// one: `make unit` starts it with tools/postgres/with-cluster).
+pub const POSTGRES_URL_VARIABLE: &str = "CONTACTS_TEST_POSTGRES_URL";
+
+/// A new, migrated database on the test server.
+pub async fn postgres() -> Db {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let server = std::env::var(POSTGRES_URL_VARIABLE).unwrap_or_else(|_| {
+        panic!("{POSTGRES_URL_VARIABLE} is not set: run `make unit`, which starts a server")
+    });
+    let name = format!(
+        "contacts_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut admin = PgConnection::connect(&server).await.expect("test server");
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create the test database");
+    admin.close().await.ok();
+    let (base, _) = server
+        .rsplit_once('/')
+        .expect("a URL ending in a database name");
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&format!("{base}/{name}"))
+        .await
+        .expect("connect to the test database");
+    let db = Db::Postgres(pool);
+    db.migrate().await.expect("migrations");
+    db
+}
+
+/// Runs database tests written once, as `async fn name(db: Db)`, on both databases:
+/// `db_tests!(name, ...)` adds for each a module `name` with a test `sqlite` (always)
+/// and a test `postgres` (ignored unless run with `--include-ignored` beside a server).
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[sqlx::test(migrations = false)]
+            async fn sqlite(pool: sqlx::SqlitePool) {
+                let db = $crate::db::Db::Sqlite(pool);
+                db.migrate().await.expect("migrations");
+                super::$name(db).await
+            }
+
+            #[tokio::test]
+            #[ignore = "needs a PostgreSQL server: `make unit` starts one"]
+            async fn postgres() {
+                let db = $crate::db::testing::postgres().await;
+                super::$name(db.clone()).await;
+                db.close().await
+            }
+        }
+    )+};
+}
