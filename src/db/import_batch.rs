@@ -37,7 +37,7 @@ pub struct Layout {
 }
 
 /// The optional columns, in the order a row carries them (see [`Layout`]).
-const OPTIONAL: [&str; 9] = [
+pub(super) const OPTIONAL: [&str; 9] = [
     "country",
     "email",
     "external_id",
@@ -71,7 +71,7 @@ impl Layout {
     }
 
     /// The carried optional columns with their position in a row.
-    fn carried(&self) -> impl Iterator<Item = (&'static str, usize)> + '_ {
+    pub(super) fn carried(&self) -> impl Iterator<Item = (&'static str, usize)> + '_ {
         OPTIONAL
             .iter()
             .zip(self.columns)
@@ -261,21 +261,21 @@ impl Batch {
 /// A batch ready to write (see [`Batch::encode`]).
 #[derive(Clone, Debug)]
 pub struct EncodedBatch {
-    layout: Layout,
+    pub(super) layout: Layout,
     /// The contact rows (see [`Layout`]), by number.
-    contacts: String,
+    pub(super) contacts: String,
     /// Where each contact row is in `contacts`.
-    rows_at: Vec<(usize, usize)>,
+    pub(super) rows_at: Vec<(usize, usize)>,
     /// The line of each contact row.
-    lines: Vec<u64>,
+    pub(super) lines: Vec<u64>,
     /// The raw text of the contact rows, for the report if one turns out a duplicate.
     raws: String,
     /// Where each contact row's raw text is in `raws`.
     raws_at: Vec<(usize, usize)>,
-    rejects: Vec<Reject>,
-    rows: i64,
-    duplicates: i64,
-    invalid: i64,
+    pub(super) rejects: Vec<Reject>,
+    pub(super) rows: i64,
+    pub(super) duplicates: i64,
+    pub(super) invalid: i64,
     bytes_done: i64,
 }
 
@@ -284,6 +284,71 @@ impl EncodedBatch {
     pub fn rows(&self) -> i64 {
         self.rows
     }
+
+    /// The `index`th contact row: `[mobile, line, national, first, last, sort, …]`.
+    pub(super) fn contact_row(&self, index: usize) -> &str {
+        let (start, end) = self.rows_at[index];
+        &self.contacts[start..end]
+    }
+
+    /// Sorts the rows that met a contact before this batch into matches and duplicates
+    /// of earlier rows of the import: returns the matched (contact, row index) pairs and
+    /// every rejected row (the parser's and the duplicates).
+    pub(super) fn classify(&self, met: &[Met]) -> (Vec<(i64, usize)>, Vec<Reject>) {
+        let (mut matched, mut rejects) = (Vec::new(), self.rejects.clone());
+        for m in met {
+            match m.earlier_line {
+                Some(first) => rejects.push(self.reject_of(m.index, &FirstLines::reason(first))),
+                None => matched.push((m.contact_id, m.index)),
+            }
+        }
+        (matched, rejects)
+    }
+
+    /// The `index`th contact row refused for `reason`.
+    pub(super) fn reject_of(&self, index: usize, reason: &str) -> Reject {
+        let (start, end) = self.raws_at[index];
+        Reject {
+            line: self.lines[index],
+            reason: reason.to_string(),
+            raw: self.raws[start..end].to_string(),
+        }
+    }
+
+    /// Adds the batch's counts (its rows, and what the writer made of them) to the
+    /// import's, with its progress, in the batch's transaction; returns the import's
+    /// counts after it.
+    pub(super) async fn record_counts(
+        &self,
+        conn: super::Conn<'_>,
+        job: &Job,
+        made: ImportCounts,
+    ) -> Result<ImportCounts, AppError> {
+        let sql = "UPDATE imports SET rows_read = rows_read + $1, created = created + $2,
+                       matched = matched + $3, duplicates = duplicates + $4,
+                       invalid = invalid + $5, bytes_done = $6
+                   WHERE id = $7
+                   RETURNING rows_read, created, matched, duplicates, invalid";
+        let counts: (i64, i64, i64, i64, i64) = super::on!(conn, conn => {
+            sqlx::query_as(sql)
+                .bind(self.rows)
+                .bind(made.created)
+                .bind(made.matched)
+                .bind(made.duplicates)
+                .bind(made.invalid)
+                .bind(self.bytes_done)
+                .bind(job.id)
+                .fetch_one(conn)
+                .await?
+        });
+        Ok(ImportCounts {
+            rows_read: counts.0,
+            created: counts.1,
+            matched: counts.2,
+            duplicates: counts.3,
+            invalid: counts.4,
+        })
+    }
 }
 
 /// A row that met an existing contact: its position, the contact, the line that matched
@@ -291,12 +356,12 @@ impl EncodedBatch {
 type MetRow = (i64, i64, Option<i64>, Option<Vec<u8>>);
 
 /// What an earlier batch of this import made of the contact a row met.
-struct Met {
+pub(super) struct Met {
     /// The row's position in the batch.
-    index: usize,
-    contact_id: i64,
+    pub(super) index: usize,
+    pub(super) contact_id: i64,
     /// The line of the row that created or matched the contact earlier in the import.
-    earlier_line: Option<u64>,
+    pub(super) earlier_line: Option<u64>,
 }
 
 /// Writes one batch in the caller's transaction (see the module documentation).
@@ -318,21 +383,10 @@ pub async fn write_batch(
         met_before(tx, job, batch, last_id).await?
     };
     let mut is_new = vec![true; count];
-    let (mut matched, mut rejects) = (Vec::new(), batch.rejects.clone());
     for m in &met {
         is_new[m.index] = false;
-        match m.earlier_line {
-            Some(first) => rejects.push(Reject {
-                line: batch.lines[m.index],
-                reason: FirstLines::reason(first),
-                raw: {
-                    let (start, end) = batch.raws_at[m.index];
-                    batch.raws[start..end].to_string()
-                },
-            }),
-            None => matched.push((m.contact_id, m.index)),
-        }
     }
+    let (matched, rejects) = batch.classify(&met);
     let duplicates = batch.duplicates + (met.len() - matched.len()) as i64;
     if created > 0 {
         let lines: Vec<u8> = (0..count)
@@ -368,29 +422,16 @@ pub async fn write_batch(
         .execute(&mut *tx)
         .await?;
     }
-    let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(
-        "UPDATE imports SET rows_read = rows_read + $1, created = created + $2,
-             matched = matched + $3, duplicates = duplicates + $4, invalid = invalid + $5,
-             bytes_done = $6
-         WHERE id = $7
-         RETURNING rows_read, created, matched, duplicates, invalid",
-    )
-    .bind(batch.rows)
-    .bind(created as i64)
-    .bind(matched.len() as i64)
-    .bind(duplicates)
-    .bind(batch.invalid)
-    .bind(batch.bytes_done)
-    .bind(job.id)
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(ImportCounts {
-        rows_read: counts.0,
-        created: counts.1,
-        matched: counts.2,
-        duplicates: counts.3,
-        invalid: counts.4,
-    })
+    let made = ImportCounts {
+        rows_read: batch.rows,
+        created: created as i64,
+        matched: matched.len() as i64,
+        duplicates,
+        invalid: batch.invalid,
+    };
+    batch
+        .record_counts(super::Backend::Sqlite(tx), job, made)
+        .await
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, AppError> {
@@ -535,8 +576,7 @@ async fn update_matched(
     let updates = matched
         .iter()
         .map(|&(id, index)| {
-            let (start, end) = batch.rows_at[index];
-            let mut row: serde_json::Value = serde_json::from_str(&batch.contacts[start..end])
+            let mut row: serde_json::Value = serde_json::from_str(batch.contact_row(index))
                 .map_err(|e| AppError::internal("reading an import batch", e))?;
             if let Some((_, position)) = attributes {
                 let incoming = row[position].as_str().unwrap_or("[]");
@@ -575,7 +615,7 @@ async fn update_matched(
 
 /// Custom fields merged by key: a key in `incoming` replaces the same key's value (keys
 /// compare ignoring case) in place, new keys go at the end.
-fn merge_attributes(current: &str, incoming: &str) -> String {
+pub(super) fn merge_attributes(current: &str, incoming: &str) -> String {
     let mut pairs: Vec<(String, String)> = serde_json::from_str(current).unwrap_or_default();
     let new: Vec<(String, String)> = serde_json::from_str(incoming).unwrap_or_default();
     for (key, value) in new {

@@ -1,11 +1,14 @@
-//! The importer's writes: batches in large transactions on a connection of their own,
-//! with checkpoints beside them.
+//! The importer's writes. On SQLite: batches in large transactions on a connection of
+//! their own, with checkpoints beside them. On PostgreSQL: each batch in a transaction
+//! of its own, through COPY ([`super::import_copy`]).
 
+use super::Backend;
 use super::import_batch::EncodedBatch;
 use super::imports::Job;
 use crate::error::AppError;
 use crate::import::ImportCounts;
-use sqlx::SqlitePool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Postgres, Sqlite, SqlitePool};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -29,14 +32,68 @@ fn checkpointer(pool: SqlitePool) -> mpsc::Sender<()> {
     wake
 }
 
+/// Writes an import's batches, on a connection of its own.
+pub enum ImportWriter {
+    /// See [`SqliteWriter`].
+    Sqlite(SqliteWriter),
+    /// Each batch commits on its own: PostgreSQL locks rows, not the database, so a
+    /// larger transaction would gain little and hold its rows' locks longer.
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl ImportWriter {
+    /// A writer on a connection of its own; on SQLite it commits every
+    /// `transaction_rows` rows.
+    pub async fn new(db: &super::Db, transaction_rows: i64) -> Result<Self, AppError> {
+        Ok(match db {
+            Backend::Sqlite(pool) => {
+                ImportWriter::Sqlite(SqliteWriter::new(pool, transaction_rows).await?)
+            }
+            Backend::Postgres(pool) => ImportWriter::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// Writes a batch; returns the import's counts after it.
+    pub async fn write(
+        &mut self,
+        job: &Job,
+        batch: &EncodedBatch,
+    ) -> Result<ImportCounts, AppError> {
+        match self {
+            ImportWriter::Sqlite(writer) => writer.write(job, batch).await,
+            ImportWriter::Postgres(conn) => {
+                let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+                let counts = super::import_copy::write_batch(&mut tx, job, batch).await?;
+                tx.commit().await?;
+                Ok(counts)
+            }
+        }
+    }
+
+    /// Commits what is open.
+    pub async fn commit(&mut self) -> Result<(), AppError> {
+        match self {
+            ImportWriter::Sqlite(writer) => writer.commit().await,
+            ImportWriter::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// Undoes what is open.
+    pub async fn rollback(&mut self) {
+        if let ImportWriter::Sqlite(writer) = self {
+            writer.rollback().await
+        }
+    }
+}
+
 /// Writes an import's batches in transactions of about `transaction_rows` rows, on a
 /// connection of its own without foreign-key lookups ([`super::unchecked_connection`]):
 /// every row it writes refers to the import's workspace and group, read in the same transaction (an
 /// import deleted with its workspace fails the transaction), or to contacts it just
 /// wrote or matched. Its commits leave checkpoints to the checkpointer. Dropping it
 /// closes the connection, which undoes an open transaction.
-pub struct ImportWriter {
-    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+pub struct SqliteWriter {
+    conn: PoolConnection<Sqlite>,
     checkpointer: mpsc::Sender<()>,
     open: bool,
     rows: i64,
@@ -44,20 +101,14 @@ pub struct ImportWriter {
     transaction_rows: i64,
 }
 
-impl ImportWriter {
+impl SqliteWriter {
     /// A writer on a connection of its own, committing every `transaction_rows` rows.
-    pub async fn new(db: &super::Db, transaction_rows: i64) -> Result<Self, AppError> {
-        let super::Backend::Sqlite(pool) = db else {
-            return Err(AppError::internal(
-                "starting an import",
-                "the PostgreSQL importer is not built yet",
-            ));
-        };
+    async fn new(pool: &SqlitePool, transaction_rows: i64) -> Result<Self, AppError> {
         let mut conn = super::unchecked_connection(pool).await?;
         sqlx::query("PRAGMA wal_autocheckpoint = 0")
             .execute(&mut *conn)
             .await?;
-        Ok(ImportWriter {
+        Ok(SqliteWriter {
             conn,
             checkpointer: checkpointer(pool.clone()),
             open: false,
@@ -67,11 +118,7 @@ impl ImportWriter {
     }
 
     /// Writes a batch, in the open transaction or a new one.
-    pub async fn write(
-        &mut self,
-        job: &Job,
-        batch: &EncodedBatch,
-    ) -> Result<ImportCounts, AppError> {
+    async fn write(&mut self, job: &Job, batch: &EncodedBatch) -> Result<ImportCounts, AppError> {
         if !self.open {
             sqlx::query(super::BEGIN_WRITE)
                 .execute(&mut *self.conn)
@@ -92,7 +139,7 @@ impl ImportWriter {
     }
 
     /// Commits what is open.
-    pub async fn commit(&mut self) -> Result<(), AppError> {
+    async fn commit(&mut self) -> Result<(), AppError> {
         self.rows = 0;
         if self.open {
             sqlx::query("COMMIT").execute(&mut *self.conn).await?;
@@ -104,7 +151,7 @@ impl ImportWriter {
     }
 
     /// Undoes what is open (closing the connection undoes it if this fails).
-    pub async fn rollback(&mut self) {
+    async fn rollback(&mut self) {
         if self.open
             && let Err(e) = sqlx::query("ROLLBACK").execute(&mut *self.conn).await
         {

@@ -7,6 +7,7 @@
 pub mod contacts;
 pub mod groups;
 pub mod import_batch;
+mod import_copy;
 pub mod import_writer;
 pub mod imports;
 pub mod sessions;

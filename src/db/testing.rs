@@ -12,6 +12,18 @@ pub const POSTGRES_URL_VARIABLE: &str = "CONTACTS_TEST_POSTGRES_URL";
 
 /// A new, migrated database on the test server.
 pub async fn postgres() -> Db {
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&new_postgres_database().await)
+        .await
+        .expect("connect to the test database");
+    let db = Db::Postgres(pool);
+    db.migrate().await.expect("migrations");
+    db
+}
+
+/// The URL of a new, empty database on the test server.
+pub async fn new_postgres_database() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let server = std::env::var(POSTGRES_URL_VARIABLE).unwrap_or_else(|_| {
         panic!("{POSTGRES_URL_VARIABLE} is not set: run `make unit`, which starts a server")
@@ -30,14 +42,7 @@ pub async fn postgres() -> Db {
     let (base, _) = server
         .rsplit_once('/')
         .expect("a URL ending in a database name");
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect(&format!("{base}/{name}"))
-        .await
-        .expect("connect to the test database");
-    let db = Db::Postgres(pool);
-    db.migrate().await.expect("migrations");
-    db
+    format!("{base}/{name}")
 }
 
 /// Runs database tests written once, as `async fn name(db: Db)`, on both databases:

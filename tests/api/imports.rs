@@ -1,7 +1,7 @@
 //! CSV imports through the real upload endpoint and importer: counts, dedupe, names kept
 //! or updated, the group, blacklisting untouched, refusals, the report, and a restart.
 
-use crate::common::{app_with_uploads, call, send, set_up};
+use crate::common::{app_with_uploads, call, count, send, set_up};
 use axum::body::Body;
 use contacts::db;
 use contacts::db::Db;
@@ -10,7 +10,18 @@ use contacts::import::{ImportOptions, ImportStatus, ImportSummary};
 use contacts::server::importer::run_queued;
 use contacts::server::state::AppState;
 use http::{Request, StatusCode, header};
-use sqlx::SqlitePool;
+
+contacts::db_tests!(
+    counts_add_up_and_the_report_lists_each_refused_row,
+    existing_numbers_are_matched_and_keep_their_names_unless_asked,
+    an_import_never_touches_blacklisting_or_other_groups,
+    files_that_cannot_be_imported_say_why_and_import_nothing,
+    uploads_queue_and_stay_inside_their_workspace,
+    viewers_see_uploads_but_cannot_upload,
+    leftovers_of_a_stop_are_swept_at_start,
+    repeats_across_batches_are_found_in_the_database,
+    any_column_maps_to_a_field_and_updates_fill_every_mapped_field
+);
 
 pub(crate) const BOUNDARY: &str = "----contacts-test-boundary";
 
@@ -81,17 +92,13 @@ async fn import(
     imports(app, cookie).await.remove(0)
 }
 
-async fn names(pool: &SqlitePool, mobile: &str) -> (String, String) {
-    sqlx::query_as("SELECT first_name, last_name FROM contacts WHERE mobile = ?1")
-        .bind(mobile)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+async fn names(db: &Db, mobile: &str) -> (String, String) {
+    let sql = "SELECT first_name, last_name FROM contacts WHERE mobile = $1";
+    contacts::on!(db, pool => sqlx::query_as(sql).bind(mobile).fetch_one(pool).await).unwrap()
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn counts_add_up_and_the_report_lists_each_refused_row(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
+async fn counts_add_up_and_the_report_lists_each_refused_row(db: Db) {
+    let (app, state) = app_with_uploads(db.clone(), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     let file = "First Name,Last Name,Mobile\r\n\
                 Ann,Lee,+65 8123 4567\r\n\
@@ -121,14 +128,9 @@ async fn counts_add_up_and_the_report_lists_each_refused_row(pool: SqlitePool) {
     assert_eq!(done.group_name.as_deref(), Some("Spring fair"));
     assert_eq!(done.user_email, "boss@acme.test");
 
-    let members: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id
-         WHERE g.name = 'Spring fair' AND m.import_id = ?1",
-    )
-    .bind(done.id)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let sql = "SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id
+               WHERE g.name = 'Spring fair' AND m.import_id = $1";
+    let members = count(&db, sql, &[done.id]).await;
     assert_eq!(members, 2);
 
     let report = send(
@@ -161,9 +163,8 @@ async fn counts_add_up_and_the_report_lists_each_refused_row(pool: SqlitePool) {
     assert!(lines[4].contains("scientific notation"), "{}", lines[4]);
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn existing_numbers_are_matched_and_keep_their_names_unless_asked(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
+async fn existing_numbers_are_matched_and_keep_their_names_unless_asked(db: Db) {
+    let (app, state) = app_with_uploads(db.clone(), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     let first = "first,last,mobile\nAnn,Lee,81234567\n";
     import(&app, &state, &cookie, &options(None, false), first).await;
@@ -172,33 +173,32 @@ async fn existing_numbers_are_matched_and_keep_their_names_unless_asked(pool: Sq
     let kept = import(&app, &state, &cookie, &options(None, false), renamed).await;
     assert_eq!((kept.counts.created, kept.counts.matched), (1, 1));
     assert_eq!(
-        names(&pool, "+6581234567").await,
+        names(&db, "+6581234567").await,
         ("Ann".into(), "Lee".into())
     );
 
     let updated = import(&app, &state, &cookie, &options(None, true), renamed).await;
     assert_eq!((updated.counts.created, updated.counts.matched), (0, 2));
     assert_eq!(
-        names(&pool, "+6581234567").await,
+        names(&db, "+6581234567").await,
         ("Annie".into(), "Li".into())
     );
     // Search finds the contact by its new names, not by the old ones.
-    let workspace = workspace_of(&pool, "+6581234567").await;
+    let workspace = workspace_of(&db, "+6581234567").await;
     for (search, found) in [("annie li", 1), ("li", 1), ("ann", 1), ("lee", 0)] {
         let filter = contacts::model::contact::ContactFilter {
             search: search.into(),
             ..Default::default()
         };
-        let count = contacts::db::contacts::count(&Db::Sqlite(pool.clone()), workspace, &filter)
+        let count = contacts::db::contacts::count(&db, workspace, &filter)
             .await
             .unwrap();
         assert_eq!(count, found, "contacts found by {search:?}");
     }
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn an_import_never_touches_blacklisting_or_other_groups(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
+async fn an_import_never_touches_blacklisting_or_other_groups(db: Db) {
+    let (app, state) = app_with_uploads(db.clone(), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     import(
         &app,
@@ -208,10 +208,10 @@ async fn an_import_never_touches_blacklisting_or_other_groups(pool: SqlitePool) 
         "first,last,mobile\nAnn,Lee,81234567\n",
     )
     .await;
-    sqlx::query("UPDATE groups SET blacklisted = 1 WHERE name = 'Opted out'")
-        .execute(&pool)
-        .await
-        .unwrap();
+    let sql = "UPDATE groups SET blacklisted = TRUE WHERE name = 'Opted out'";
+    contacts::on!(&db, pool => {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    });
 
     let done = import(
         &app,
@@ -236,13 +236,11 @@ async fn an_import_never_touches_blacklisting_or_other_groups(pool: SqlitePool) 
     .await;
     assert_eq!(done.counts.matched, 1);
 
-    let groups: Vec<(String, bool)> = sqlx::query_as(
-        "SELECT g.name, g.blacklisted FROM memberships m JOIN groups g ON g.id = m.group_id
-         JOIN contacts c ON c.id = m.contact_id WHERE c.mobile = '+6581234567' ORDER BY g.name",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let sql = "SELECT g.name, g.blacklisted FROM memberships m JOIN groups g ON g.id = m.group_id
+               JOIN contacts c ON c.id = m.contact_id WHERE c.mobile = '+6581234567'
+               ORDER BY g.name";
+    let groups: Vec<(String, bool)> =
+        contacts::on!(&db, pool => sqlx::query_as(sql).fetch_all(pool).await).unwrap();
     assert_eq!(
         groups,
         vec![
@@ -251,11 +249,14 @@ async fn an_import_never_touches_blacklisting_or_other_groups(pool: SqlitePool) 
         ]
     );
 
-    // The importer writes on a connection without foreign-key checks or automatic
-    // checkpoints, closed after the import: every connection of the pool still has both.
+    // On SQLite the importer writes on a connection without foreign-key checks or
+    // automatic checkpoints, closed after the import: every connection of the pool still
+    // has both.
     let mut connections = Vec::new();
-    for _ in 0..pool.size() {
-        connections.push(pool.acquire().await.unwrap());
+    if let Db::Sqlite(pool) = &db {
+        for _ in 0..pool.size() {
+            connections.push(pool.acquire().await.unwrap());
+        }
     }
     for conn in &mut connections {
         let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
@@ -274,30 +275,23 @@ async fn an_import_never_touches_blacklisting_or_other_groups(pool: SqlitePool) 
     }
     drop(connections);
     db::contacts::delete(
-        &Db::Sqlite(pool.clone()),
-        workspace_of(&pool, "+6581234567").await,
+        &db,
+        workspace_of(&db, "+6581234567").await,
         &contacts::model::contact::Selection::AllMatching(Default::default()),
     )
     .await
     .unwrap();
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM memberships")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let left = count(&db, "SELECT count(*) FROM memberships", &[]).await;
     assert_eq!(left, 0, "deleting contacts deletes their memberships");
 }
 
-async fn workspace_of(pool: &SqlitePool, mobile: &str) -> i64 {
-    sqlx::query_scalar("SELECT workspace_id FROM contacts WHERE mobile = ?1")
-        .bind(mobile)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+async fn workspace_of(db: &Db, mobile: &str) -> i64 {
+    let sql = "SELECT workspace_id FROM contacts WHERE mobile = $1";
+    contacts::on!(db, pool => sqlx::query_scalar(sql).bind(mobile).fetch_one(pool).await).unwrap()
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn files_that_cannot_be_imported_say_why_and_import_nothing(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
+async fn files_that_cannot_be_imported_say_why_and_import_nothing(db: Db) {
+    let (app, state) = app_with_uploads(db.clone(), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     let opts = options(None, false);
 
@@ -365,16 +359,12 @@ async fn files_that_cannot_be_imported_say_why_and_import_nothing(pool: SqlitePo
         failed.error
     );
     assert_eq!(failed.counts.rows_read, 0);
-    let contacts: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let contacts = count(&db, "SELECT count(*) FROM contacts", &[]).await;
     assert_eq!(contacts, 0, "nothing half-imported");
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn uploads_queue_and_stay_inside_their_workspace(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
+async fn uploads_queue_and_stay_inside_their_workspace(db: Db) {
+    let (app, state) = app_with_uploads(db.clone(), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     for n in 0..2 {
         let file = format!("first,last,mobile\nAnn,Lee,8123456{n}\n");
@@ -399,23 +389,12 @@ async fn uploads_queue_and_stay_inside_their_workspace(pool: SqlitePool) {
             .all(|i| i.status == ImportStatus::Completed)
     );
 
-    let other = db::workspaces::create(&Db::Sqlite(pool.clone()), "Other", "SG")
-        .await
-        .unwrap();
-    assert!(
-        db::imports::list(&Db::Sqlite(pool.clone()), other, 50)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let other = db::workspaces::create(&db, "Other", "SG").await.unwrap();
+    assert!(db::imports::list(&db, other, 50).await.unwrap().is_empty());
     let id = queued[0].id;
+    assert!(db::imports::get(&db, other, id).await.is_err());
     assert!(
-        db::imports::get(&Db::Sqlite(pool.clone()), other, id)
-            .await
-            .is_err()
-    );
-    assert!(
-        db::imports::rejects(&Db::Sqlite(pool.clone()), other, id, 0, 10)
+        db::imports::rejects(&db, other, id, 0, 10)
             .await
             .unwrap()
             .is_empty()
@@ -431,9 +410,8 @@ async fn uploads_queue_and_stay_inside_their_workspace(pool: SqlitePool) {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn viewers_see_uploads_but_cannot_upload(pool: SqlitePool) {
-    let (app, _state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
+async fn viewers_see_uploads_but_cannot_upload(db: Db) {
+    let (app, _state) = app_with_uploads(db.clone(), 1);
     let admin = set_up(&app, "boss@acme.test").await;
     let viewer = crate::common::add_user(&app, &admin, "look@acme.test", "viewer").await;
     let file = b"first,last,mobile\nAnn,Lee,81234567\n";
@@ -452,9 +430,8 @@ async fn viewers_see_uploads_but_cannot_upload(pool: SqlitePool) {
     );
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn leftovers_of_a_stop_are_swept_at_start(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
+async fn leftovers_of_a_stop_are_swept_at_start(db: Db) {
+    let (app, state) = app_with_uploads(db.clone(), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     let reply = upload(
         &app,
@@ -503,9 +480,8 @@ async fn report(app: &axum::Router, cookie: &str, id: i64) -> Vec<(u64, String)>
         .collect()
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn repeats_across_batches_are_found_in_the_database(pool: SqlitePool) {
-    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 8);
+async fn repeats_across_batches_are_found_in_the_database(db: Db) {
+    let (app, state) = app_with_uploads(db.clone(), 8);
     let cookie = set_up(&app, "boss@acme.test").await;
     let before = "first,last,mobile\nOld,One,+6591000001\nOld,Two,+6591000002\n";
     import(&app, &state, &cookie, &options(None, false), before).await;
@@ -541,31 +517,20 @@ async fn repeats_across_batches_are_found_in_the_database(pool: SqlitePool) {
             (105_002, "Same number as line 60003.".to_string()),
         ]
     );
-    let contacts: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let contacts = count(&db, "SELECT count(*) FROM contacts", &[]).await;
     assert_eq!(contacts, 2 + c.created, "no contact doubled");
-    let members: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id WHERE g.name = 'Big'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(members, c.created + c.matched);
-    let left: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM import_created) + (SELECT count(*) FROM import_matched)",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let sql = "SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id
+               WHERE g.name = 'Big'";
+    assert_eq!(count(&db, sql, &[]).await, c.created + c.matched);
+    let sql =
+        "SELECT (SELECT count(*) FROM import_created) + (SELECT count(*) FROM import_matched)";
+    let left = count(&db, sql, &[]).await;
     assert_eq!(left, 0, "what the import met is forgotten when it ends");
 }
 
-#[sqlx::test(migrator = "contacts::db::MIGRATOR")]
-async fn any_column_maps_to_a_field_and_updates_fill_every_mapped_field(pool: SqlitePool) {
+async fn any_column_maps_to_a_field_and_updates_fill_every_mapped_field(db: Db) {
     use contacts::import::columns::{Field, Tag};
-    let (app, state) = app_with_uploads(Db::Sqlite(pool.clone()), 1);
+    let (app, state) = app_with_uploads(db.clone(), 1);
     let cookie = set_up(&app, "boss@acme.test").await;
     let mut columns = Columns::default();
     for (index, tag) in [
@@ -597,14 +562,16 @@ async fn any_column_maps_to_a_field_and_updates_fill_every_mapped_field(pool: Sq
     assert_eq!(reasons.len(), 1);
     assert!(reasons[0].1.starts_with("Email: "), "{reasons:?}");
     let stored = |mobile: &'static str| {
-        let pool = pool.clone();
+        let db = db.clone();
         async move {
-            sqlx::query_as::<_, (String, Option<String>, String, Option<String>)>(
-                "SELECT first_name, email, attributes, whatsapp FROM contacts WHERE mobile = ?1",
-            )
-            .bind(mobile)
-            .fetch_one(&pool)
-            .await
+            let sql =
+                "SELECT first_name, email, attributes, whatsapp FROM contacts WHERE mobile = $1";
+            contacts::on!(&db, pool => {
+                sqlx::query_as::<_, (String, Option<String>, String, Option<String>)>(sql)
+                    .bind(mobile)
+                    .fetch_one(pool)
+                    .await
+            })
             .unwrap()
         }
     };

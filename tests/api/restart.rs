@@ -18,12 +18,16 @@ use std::time::{Duration, Instant};
 
 const ROWS: u64 = 150_000;
 
-fn start_server(dir: &Path) -> Child {
+fn start_server(dir: &Path, database_url: Option<&str>) -> Child {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    Command::new(env!("CARGO_BIN_EXE_contacts"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_contacts"));
+    if let Some(url) = database_url {
+        command.env("CONTACTS_DATABASE_URL", url);
+    }
+    command
         .env("CONTACTS_DATA_DIR", dir)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_SITE_ROOT", "target/site")
@@ -37,17 +41,36 @@ fn start_server(dir: &Path) -> Child {
 
 async fn progress(db: &Db, id: i64) -> (String, i64) {
     let sql = "SELECT status, rows_read FROM imports WHERE id = $1";
-    contacts::on!(db, db => sqlx::query_as(sql).bind(id).fetch_one(db).await).expect("import row")
+    contacts::on!(db, pool => sqlx::query_as(sql).bind(id).fetch_one(pool).await)
+        .expect("import row")
 }
 
 #[tokio::test]
-async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
-    let dir = std::env::temp_dir().join(format!("contacts-restart-{}", std::process::id()));
+async fn an_import_killed_mid_way_resumes_after_its_last_batch_sqlite() {
+    killed_mid_way_resumes(None).await
+}
+
+#[tokio::test]
+#[ignore = "needs a PostgreSQL server: `make unit` starts one"]
+async fn an_import_killed_mid_way_resumes_after_its_last_batch_postgres() {
+    killed_mid_way_resumes(Some(db::testing::new_postgres_database().await)).await
+}
+
+async fn killed_mid_way_resumes(database_url: Option<String>) {
+    let kind = if database_url.is_some() {
+        "pg"
+    } else {
+        "sqlite"
+    };
+    let dir = std::env::temp_dir().join(format!("contacts-restart-{kind}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let config = Config::from_lookup(|name| {
-        (name == "CONTACTS_DATA_DIR").then(|| dir.display().to_string())
+    let config = Config::from_lookup(|name| match name {
+        "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
+        "CONTACTS_DATABASE_URL" => database_url.clone(),
+        _ => None,
     })
     .expect("config");
+    let url = database_url.as_deref();
     let db = open_database(&config).await.expect("database");
     let workspace = db::workspaces::create(&db, "Acme", "SG").await.unwrap();
     let user = db::users::create(
@@ -104,7 +127,7 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
     std::fs::rename(&csv, upload_path(&config, id)).unwrap();
 
     // The server picks the queued import up at start; kill it once a batch is committed.
-    let mut server = start_server(&dir);
+    let mut server = start_server(&dir, url);
     let deadline = Instant::now() + Duration::from_secs(120);
     let killed_at = loop {
         let (status, rows) = progress(&db, id).await;
@@ -125,7 +148,7 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch() {
     assert!(rows < ROWS as i64, "killed before the end ({rows} rows)");
     assert!(rows >= killed_at);
 
-    let mut server = start_server(&dir);
+    let mut server = start_server(&dir, url);
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let (status, _) = progress(&db, id).await;
