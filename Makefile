@@ -27,7 +27,7 @@ E2E_DATA_DIR := target/e2e-data
 # The same for `make screenshots`.
 SCREENSHOTS_DATA_DIR := target/screenshots-data
 
-.PHONY: help run test bench screenshots tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt node chromium postgres end2end-deps lint unit e2e e2e-release
+.PHONY: help run test bench screenshots tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt node chromium postgres end2end-deps lint unit e2e e2e-postgres e2e-release
 
 help:
 	@echo "make run    build (release) and serve Contacts on ./data/contacts.db"
@@ -43,13 +43,16 @@ run: tools
 	LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=contacts LEPTOS_HASH_FILES=true \
 		LEPTOS_ENV=PROD ./target/release/contacts
 
-test: test-tools lint unit e2e e2e-release
+test: test-tools lint unit e2e e2e-postgres e2e-release
 
 # The benchmark builds the server the way cargo-leptos does (views erased), so the release
 # build is reused instead of rebuilt with other flags.
-bench: tools
+# The database figures are measured on SQLite and on PostgreSQL, in a throwaway cluster
+# that flushes at each commit as a real server does.
+bench: tools postgres
 	cargo leptos build $(RELEASE)
-	RUSTFLAGS="--cfg erase_components" cargo bench --features ssr --bench contacts
+	CONTACTS_POSTGRES_DURABLE=1 RUSTFLAGS="--cfg erase_components" \
+		tools/postgres/with-cluster cargo bench --features ssr --bench contacts
 
 # The README's pictures (docs/screenshots/), taken from the release build on a fresh database.
 screenshots: test-tools
@@ -77,6 +80,13 @@ e2e: test-tools
 	rm -rf $(E2E_DATA_DIR)
 	cargo leptos build --split
 	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) CI=$${CI:-} cargo leptos end-to-end --split
+
+# The same suite against the debug build on PostgreSQL, in a throwaway cluster.
+e2e-postgres: test-tools
+	rm -rf $(E2E_DATA_DIR)
+	cargo leptos build --split
+	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) CI=$${CI:-} tools/postgres/with-cluster \
+		sh -c 'CONTACTS_DATABASE_URL=$$CONTACTS_TEST_POSTGRES_URL cargo leptos end-to-end --split'
 
 # The Playwright suite against the release build that `make run` serves: only this
 # build runs wasm-opt, so only this catches a bundle that does not start.

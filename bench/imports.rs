@@ -7,7 +7,10 @@
 //! sniffing time.
 
 use crate::report::{Report, percentile};
-use crate::server::{SERVER_BINARY, free_addr, signed_in_admin, start_server};
+use crate::server::{
+    SERVER_BINARY, free_addr, postgres_database, signed_in_admin, start_server_on,
+};
+use contacts::db::Location;
 use contacts::import::ImportOptions;
 use contacts::import::columns::{Columns, Field, Tag};
 use contacts::import::sniff::{Delimiter, PREVIEW_BYTES, sniff};
@@ -116,8 +119,9 @@ const SCENARIOS: [Scenario; 3] = [
     },
 ];
 
-/// Runs this file's benchmarks. `BENCH_IMPORT_ROWS=1M` skips the 10M-row scenario.
-pub async fn run(report: &mut Report) {
+/// Runs this file's benchmarks. `BENCH_IMPORT_ROWS=1M` skips the 10M-row scenario. With
+/// a PostgreSQL server, the first scenario (1M rows, editors saving) runs on it too.
+pub async fn run(report: &mut Report, postgres: Option<&str>) {
     let dir = std::env::temp_dir().join(format!("contacts-bench-import-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
@@ -158,41 +162,8 @@ pub async fn run(report: &mut Report) {
         let _ = std::fs::remove_dir_all(&data);
         std::fs::create_dir_all(&data).expect("data dir");
         std::fs::copy(template.join("contacts.db"), data.join("contacts.db")).expect("copy db");
-        let measured = import(&data, &cookie, &csv, size, scenario).await;
-        report.add(
-            &format!(
-                "import {} into 100k contacts + group (accepted → completed)",
-                scenario.name
-            ),
-            format!("{:.2}", measured.seconds),
-            "s",
-            if scenario.timed { "< 5 s" } else { "" },
-        );
-        report.add(
-            &format!("import {}: peak server RSS", scenario.name),
-            format!("{:.0}", measured.peak_rss_mb),
-            "MB",
-            "< 150 MB",
-        );
-        if let Some(mut saves) = measured.saves {
-            let name = format!("{EDITORS} editors saving contacts during the import");
-            report.add(
-                &format!("{name}: saves done / failed"),
-                format!("{} / {}", saves.done.len(), saves.failed),
-                "",
-                "0 failed",
-            );
-            report.add_ms(
-                &format!("{name}: save p50"),
-                percentile(&mut saves.done, 50.0),
-                "",
-            );
-            report.add_ms(
-                &format!("{name}: save p95"),
-                percentile(&mut saves.done, 95.0),
-                "",
-            );
-        }
+        let measured = import(&data, None, &cookie, &csv, size, scenario).await;
+        add_figures(report, scenario, &measured);
         if scenario.rows == 1_000_000 && scenario.extra == Extra::Nothing {
             report.add(
                 "import: upload of the 1M-row CSV (loopback)",
@@ -210,7 +181,78 @@ pub async fn run(report: &mut Report) {
             }
         }
     }
+    if let Some(server) = postgres {
+        on_postgres(report, server, &dir, &csv).await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The first scenario (1M rows, editors saving) on PostgreSQL, into a copy of a
+/// template database holding the same workspace of 100,000 contacts.
+async fn on_postgres(report: &mut Report, server: &str, dir: &Path, csv: &Path) {
+    const TEMPLATE: &str = "contacts_bench_template";
+    let template = postgres_database(server, TEMPLATE, None).await;
+    let config = Config::from_lookup(|name| match name {
+        "CONTACTS_DATA_DIR" => Some(dir.join("template").display().to_string()),
+        "CONTACTS_DATABASE_URL" => Some(template.clone()),
+        _ => None,
+    })
+    .expect("config");
+    let db = open_database(&config).await.expect("PostgreSQL database");
+    let (workspace, cookie) = signed_in_admin(&db).await;
+    crate::contacts::generate(&db, workspace, EXISTING, 200_000_000).await;
+    crate::contacts::settle(&db).await;
+    db.close().await;
+
+    let scenario = &SCENARIOS[0];
+    let size = write_csv(csv, scenario.rows, scenario.extra);
+    let url = postgres_database(server, "contacts_bench_import", Some(TEMPLATE)).await;
+    let data = dir.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("data dir");
+    let measured = import(&data, Some(&url), &cookie, csv, size, scenario).await;
+    report.on_database(Some("PostgreSQL"));
+    add_figures(report, scenario, &measured);
+    report.on_database(None);
+}
+
+/// Adds an import's time, memory and (if any) the editors' saves to the report.
+fn add_figures(report: &mut Report, scenario: &Scenario, measured: &Measured) {
+    report.add(
+        &format!(
+            "import {} into 100k contacts + group (accepted → completed)",
+            scenario.name
+        ),
+        format!("{:.2}", measured.seconds),
+        "s",
+        if scenario.timed { "< 5 s" } else { "" },
+    );
+    report.add(
+        &format!("import {}: peak server RSS", scenario.name),
+        format!("{:.0}", measured.peak_rss_mb),
+        "MB",
+        "< 150 MB",
+    );
+    if let Some(saves) = &measured.saves {
+        let mut done = saves.done.clone();
+        let name = format!("{EDITORS} editors saving contacts during the import");
+        report.add(
+            &format!("{name}: saves done / failed"),
+            format!("{} / {}", done.len(), saves.failed),
+            "",
+            "0 failed",
+        );
+        report.add_ms(
+            &format!("{name}: save p50"),
+            percentile(&mut done, 50.0),
+            "",
+        );
+        report.add_ms(
+            &format!("{name}: save p95"),
+            percentile(&mut done, 95.0),
+            "",
+        );
+    }
 }
 
 /// What one import took.
@@ -300,14 +342,24 @@ fn start_editors(
         .collect()
 }
 
-/// Starts the release server on `data`, uploads the file through HTTP, waits for the
-/// import to complete, and checks its counts add up.
-async fn import(data: &Path, cookie: &str, csv: &Path, size: u64, scenario: &Scenario) -> Measured {
+/// Starts the release server on `data` (and the database at `database_url`, if given),
+/// uploads the file through HTTP, waits for the import to complete, and checks its
+/// counts add up.
+async fn import(
+    data: &Path,
+    database_url: Option<&str>,
+    cookie: &str,
+    csv: &Path,
+    size: u64,
+    scenario: &Scenario,
+) -> Measured {
     let addr = free_addr();
-    let mut server = start_server(data, addr);
-    let pool = contacts::db::connect(&data.join("contacts.db"))
-        .await
-        .expect("database");
+    let mut server = start_server_on(data, database_url, addr);
+    let location = match database_url {
+        Some(url) => Location::Postgres(url.to_string()),
+        None => Location::Sqlite(data.join("contacts.db")),
+    };
+    let pool = contacts::db::open(&location, 2).await.expect("database");
     let stop_editors = Arc::new(AtomicBool::new(false));
     let editors = if scenario.editors {
         start_editors(addr, cookie, &stop_editors)
@@ -319,13 +371,11 @@ async fn import(data: &Path, cookie: &str, csv: &Path, size: u64, scenario: &Sce
     let upload_seconds = uploading.elapsed().as_secs_f64();
     let accepted = Instant::now();
     let counts = loop {
-        let row: (String, i64, i64, i64, i64, i64, Option<String>) = sqlx::query_as(
-            "SELECT status, rows_read, created, matched, duplicates, invalid, error FROM imports WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .expect("import row");
+        let sql = "SELECT status, rows_read, created, matched, duplicates, invalid, error
+                   FROM imports WHERE id = $1";
+        let row: (String, i64, i64, i64, i64, i64, Option<String>) =
+            contacts::on!(&pool, pool => sqlx::query_as(sql).bind(id).fetch_one(pool).await)
+                .expect("import row");
         match row.0.as_str() {
             "completed" => break row,
             "failed" => panic!("import failed: {:?}", row.6),

@@ -2,7 +2,8 @@
 //!
 //! Run after a release build (`cargo leptos build --release`), which `make bench` does:
 //! the start-up figure runs the real server binary and the bundle figure reads the real
-//! WASM file.
+//! WASM file. The figures that depend on the database are measured on SQLite and, when
+//! `make bench` started a PostgreSQL cluster beside it, on PostgreSQL too.
 
 mod contacts;
 mod imports;
@@ -17,13 +18,17 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let mut report = Report::default();
+    // `make bench` runs beside a PostgreSQL cluster of its own (tools/postgres/with-cluster)
+    // and names it here; without one, the PostgreSQL figures are left out.
+    let postgres = std::env::var(::contacts::db::testing::POSTGRES_URL_VARIABLE).ok();
+    let postgres = postgres.as_deref();
     // `BENCH_ONLY=imports` (or `contacts`) runs one part, for quicker iterations.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     if only != "imports" {
-        runtime.block_on(server::run(&mut report));
+        runtime.block_on(server::run(&mut report, postgres));
     }
     if only != "contacts" {
-        runtime.block_on(imports::run(&mut report));
+        runtime.block_on(imports::run(&mut report, postgres));
     }
     report.print();
 }

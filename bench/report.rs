@@ -14,14 +14,25 @@ pub struct Row {
 #[derive(Default)]
 pub struct Report {
     rows: Vec<Row>,
+    /// The database the figures being added are on, when not the default SQLite.
+    database: Option<&'static str>,
 }
 
 impl Report {
+    /// Names the figures added from now on as measured on `database` (`None`: SQLite).
+    pub fn on_database(&mut self, database: Option<&'static str>) {
+        self.database = database;
+    }
+
     /// Adds a figure; `target` is the goal it is held to ("" when there is none).
     pub fn add(&mut self, name: &str, value: String, unit: &'static str, target: &str) {
+        let name = match self.database {
+            Some(database) => format!("{name} [{database}]"),
+            None => name.to_string(),
+        };
         eprintln!("  {name}: {value} {unit}");
         self.rows.push(Row {
-            name: name.to_string(),
+            name,
             value,
             unit,
             target: target.to_string(),

@@ -18,8 +18,9 @@ use tower::ServiceExt;
 
 pub const SERVER_BINARY: &str = "target/release/contacts";
 
-/// Runs this file's benchmarks.
-pub async fn run(report: &mut Report) {
+/// Runs this file's benchmarks; the contacts table's on PostgreSQL too when a server is
+/// given.
+pub async fn run(report: &mut Report, postgres: Option<&str>) {
     let dir = std::env::temp_dir().join(format!("contacts-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = Config::from_lookup(|name| {
@@ -35,9 +36,46 @@ pub async fn run(report: &mut Report) {
     page_render(report, &app, &cookie).await;
     first_visit(report, &dir, &cookie);
     crate::contacts::run(report, &pool, &app, &cookie, workspace).await;
-
     pool.close().await;
+
+    if let Some(server) = postgres {
+        let url = postgres_database(server, "contacts_bench_pages", None).await;
+        let config = Config::from_lookup(|name| match name {
+            "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
+            "CONTACTS_DATABASE_URL" => Some(url.clone()),
+            _ => None,
+        })
+        .expect("config");
+        let db = open_database(&config).await.expect("PostgreSQL database");
+        let (workspace, cookie) = signed_in_admin(&db).await;
+        let app = router(AppState::new(test_leptos_options(), db.clone(), config));
+        report.on_database(Some("PostgreSQL"));
+        crate::contacts::run(report, &db, &app, &cookie, workspace).await;
+        report.on_database(None);
+        db.close().await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The URL of a new database `name` on the PostgreSQL server at `server` (dropped first
+/// if it exists), empty or a copy of `template`.
+pub async fn postgres_database(server: &str, name: &str, template: Option<&str>) -> String {
+    use sqlx::{Connection, Executor};
+    let mut admin = sqlx::PgConnection::connect(server)
+        .await
+        .expect("PostgreSQL server");
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+        .await
+        .expect("drop database");
+    let template = template.map_or(String::new(), |t| format!(" TEMPLATE {t}"));
+    admin
+        .execute(format!("CREATE DATABASE {name}{template}").as_str())
+        .await
+        .expect("create database");
+    let _ = admin.close().await;
+    let (base, _) = server.rsplit_once('/').expect("a URL ending in a database");
+    format!("{base}/{name}")
 }
 
 /// A workspace with an admin and a live session; returns it and the `Cookie` header.
@@ -157,8 +195,21 @@ fn hostile_body(report: &mut Report, data_dir: &Path) {
 
 /// Starts the release server on a data folder and waits until it answers.
 pub fn start_server(data_dir: &Path, addr: SocketAddr) -> std::process::Child {
+    start_server_on(data_dir, None, addr)
+}
+
+/// [`start_server`] on the database at `database_url` (SQLite in `data_dir` if `None`).
+pub fn start_server_on(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    addr: SocketAddr,
+) -> std::process::Child {
     let started = Instant::now();
-    let child = Command::new(SERVER_BINARY)
+    let mut command = Command::new(SERVER_BINARY);
+    if let Some(url) = database_url {
+        command.env("CONTACTS_DATABASE_URL", url);
+    }
+    let child = command
         .env("CONTACTS_DATA_DIR", data_dir)
         .env("LEPTOS_SITE_ADDR", addr.to_string())
         .env("LEPTOS_SITE_ROOT", "target/site")
