@@ -59,11 +59,12 @@ pub(crate) fn push_from(
         }
         (SearchTerm::None, Some(group)) => {
             q.push(
-                " FROM memberships gm JOIN contacts c ON c.id = gm.contact_id WHERE gm.group_id = ",
+                " FROM memberships gm JOIN contacts c ON c.workspace_id = gm.workspace_id \
+                 AND c.id = gm.contact_id WHERE gm.workspace_id = ",
             )
-            .push_bind(group)
-            .push(" AND c.workspace_id = ")
-            .push_bind(workspace_id);
+            .push_bind(workspace_id)
+            .push(" AND gm.group_id = ")
+            .push_bind(group);
             Source::Group
         }
         (SearchTerm::None, None) => {
@@ -86,9 +87,12 @@ pub(crate) fn push_from(
 /// Appends the "member of this group" condition on contacts aliased `c`.
 pub(super) fn push_group(q: &mut impl Builder, group: Option<i64>) {
     if let Some(group) = group {
-        q.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.group_id = ")
-            .push_bind(group)
-            .push(" AND m.contact_id = c.id)");
+        q.push(
+            " AND EXISTS (SELECT 1 FROM memberships m \
+             WHERE m.workspace_id = c.workspace_id AND m.group_id = ",
+        )
+        .push_bind(group)
+        .push(" AND m.contact_id = c.id)");
     }
 }
 
@@ -101,8 +105,10 @@ pub(super) fn push_blacklisted(q: &mut impl Builder, blacklisted: Option<bool>) 
             " AND NOT EXISTS"
         })
         .push(
-            " (SELECT 1 FROM memberships bm JOIN groups bg ON bg.id = bm.group_id
-               WHERE bm.contact_id = c.id AND bg.blacklisted)",
+            " (SELECT 1 FROM memberships bm
+               JOIN groups bg ON bg.workspace_id = bm.workspace_id AND bg.id = bm.group_id
+               WHERE bm.workspace_id = c.workspace_id AND bm.contact_id = c.id
+                 AND bg.blacklisted)",
         );
     }
 }
