@@ -62,6 +62,28 @@ impl Location {
     }
 }
 
+impl std::fmt::Display for Location {
+    /// The file's path, or the server's URL without its password (for logs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => f.write_str(&without_password(url)),
+        }
+    }
+}
+
+/// A database URL as it may be shown in a log or an error: without its password.
+pub fn without_password(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) if rest.contains('@') => {
+            let (user_info, host) = rest.rsplit_once('@').unwrap_or(("", rest));
+            let user = user_info.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:…@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Opens the database at `location` with the pool settings the app relies on and
 /// applies its migrations. A database holding a migration this binary does not know
 /// (written by a newer release) is refused.

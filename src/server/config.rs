@@ -117,7 +117,7 @@ impl Config {
             Some(value) => Some(Location::from_url(&value).ok_or(ConfigError {
                 name: "CONTACTS_DATABASE_URL",
                 expected: "a URL like postgres://user:password@host/contacts or sqlite:path/to/file.db",
-                value: redact_password(&value),
+                value: crate::db::without_password(&value),
             })?),
         };
         Ok(Config {
@@ -181,18 +181,6 @@ fn parse_origin(value: &str) -> Option<String> {
         .strip_suffix(&format!(":{default_port}"))
         .unwrap_or(&authority);
     Some(format!("{scheme}://{authority}"))
-}
-
-/// A database URL as it may be shown in an error: without its password.
-fn redact_password(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, rest)), Some(_)) => {
-            let (user_info, host) = rest.rsplit_once('@').unwrap_or(("", rest));
-            let user = user_info.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:…@{host}")
-        }
-        _ => url.to_owned(),
-    }
 }
 
 /// `10.0.0.0/8, ::1` → the ranges (a bare address is a range of one).

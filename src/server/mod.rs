@@ -146,7 +146,7 @@ pub async fn serve() -> Result<(), StartError> {
         .leptos_options;
     let addr = leptos_options.site_addr;
     let pool = open_database(&config).await?;
-    tracing::info!(database = %config.database_path().display(), "database ready");
+    tracing::info!(database = %config.database(), "database ready");
 
     let state = AppState::new(leptos_options, pool.clone(), config);
     importer::sweep_uploads(&state).await?;
