@@ -93,6 +93,18 @@ impl Db {
         }
     }
 
+    /// After a bulk change to `tables`: PostgreSQL's planner goes by statistics that its
+    /// autovacuum renews only some time later, and until then it planned pages of a
+    /// group that had just grown by 100,000 members as if the group were empty (a page:
+    /// 250–380 ms instead of 0.3 ms). SQLite's plans here do not depend on statistics.
+    pub async fn refresh_statistics(&self, tables: &[&str]) -> Result<(), sqlx::Error> {
+        if let Backend::Postgres(pool) = self {
+            let sql = format!("ANALYZE {}", tables.join(", "));
+            sqlx::query(&sql).execute(pool).await?;
+        }
+        Ok(())
+    }
+
     /// A connection of the pool, for statements outside a transaction.
     pub async fn acquire(&self) -> Result<PoolConn, sqlx::Error> {
         Ok(match self {

@@ -287,6 +287,9 @@ pub async fn add_members(
         });
     }
     tx.commit().await?;
+    if changed >= super::BULK_ROWS {
+        db.refresh_statistics(&["memberships"]).await?;
+    }
     Ok(MembershipChange {
         groups,
         changed,

@@ -254,14 +254,15 @@ pub async fn finish(db: &Db, id: i64, error: Option<&str>) -> Result<(), AppErro
         ImportStatus::Completed
     };
     let mut tx = db.begin_write().await?;
-    let sql = "UPDATE imports SET status = $1, error = $2, finished_at = $3 WHERE id = $4";
-    on!(tx.conn(), conn => {
-        sqlx::query(sql)
+    let sql = "UPDATE imports SET status = $1, error = $2, finished_at = $3 WHERE id = $4
+               RETURNING rows_read";
+    let rows: Option<i64> = on!(tx.conn(), conn => {
+        let rows = sqlx::query_scalar(sql)
             .bind(status.as_str())
             .bind(error)
             .bind(super::now())
             .bind(id)
-            .execute(&mut *conn)
+            .fetch_optional(&mut *conn)
             .await?;
         // What the import met is needed only while it runs.
         for table in ["import_created", "import_matched"] {
@@ -270,8 +271,12 @@ pub async fn finish(db: &Db, id: i64, error: Option<&str>) -> Result<(), AppErro
                 .execute(&mut *conn)
                 .await?;
         }
+        rows
     });
     tx.commit().await?;
+    if rows.unwrap_or_default() >= super::BULK_ROWS {
+        db.refresh_statistics(&["contacts", "memberships"]).await?;
+    }
     Ok(())
 }
 

@@ -34,6 +34,10 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// The same tables for PostgreSQL (`migrations/postgres/`).
 pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Rows changed at once from which a change counts as bulk (see
+/// [`Db::refresh_statistics`]).
+pub(crate) const BULK_ROWS: i64 = 10_000;
+
 /// How long a statement waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 

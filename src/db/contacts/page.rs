@@ -1,7 +1,7 @@
 //! One page of the table: a search's merged ranges, or the filter's rows in the chosen
 //! order, before or after a cursor.
 
-use super::filter::{Source, direction, push_from};
+use super::filter::{Source, direction, group_only, push_from};
 use super::search::{Ranges, SearchPage, calling_codes};
 use super::{ListedContact, ListedPage};
 use crate::db::{Builder, Db, on};
@@ -103,6 +103,17 @@ fn push_table_rows(
 ) {
     let (cmp, ord) = direction(descending);
     let by_name = matches!(filter.sort, ContactSort::NameAsc | ContactSort::NameDesc);
+    if let (Some(group), false) = (group_only(filter), by_name) {
+        push_group_page(
+            q,
+            workspace_id,
+            group,
+            cursor.map(|c| (cmp, c.id)),
+            ord,
+            limit,
+        );
+        return;
+    }
     let source = push_from(q, workspace_id, filter, !by_name);
     // The key the order runs on: the name, or the id (ids grow with creation, so the id
     // is the date order; for a group, its membership key).
@@ -130,4 +141,33 @@ fn push_table_rows(
         None => q.push(format!(" ORDER BY {id} {ord}")),
     };
     q.push(" LIMIT ").push_bind(limit);
+}
+
+/// `FROM …` for a page of one group's members in id order, after the cursor's id (with
+/// its comparison): the page's memberships are picked first, on their (workspace, group,
+/// contact) key, and only they are joined with their contacts. As a plain join the plan
+/// depends on statistics, and PostgreSQL's, until autovacuum analyzed a group that had
+/// just grown by 100,000 members, walked the contacts table instead: 250–380 ms a page
+/// rather than 0.3 ms.
+fn push_group_page(
+    q: &mut impl Builder,
+    workspace_id: i64,
+    group: i64,
+    after: Option<(&str, i64)>,
+    ord: &str,
+    limit: i64,
+) {
+    q.push(" FROM (SELECT m.workspace_id, m.contact_id FROM memberships m WHERE m.workspace_id = ")
+        .push_bind(workspace_id)
+        .push(" AND m.group_id = ")
+        .push_bind(group);
+    if let Some((cmp, id)) = after {
+        q.push(format!(" AND m.contact_id {cmp} ")).push_bind(id);
+    }
+    q.push(format!(" ORDER BY m.contact_id {ord} LIMIT "))
+        .push_bind(limit)
+        .push(
+            ") AS gm JOIN contacts c ON c.workspace_id = gm.workspace_id AND c.id = gm.contact_id",
+        )
+        .push(format!(" ORDER BY gm.contact_id {ord}"));
 }
