@@ -7,9 +7,7 @@
 //! sniffing time.
 
 use crate::report::{Report, percentile};
-use crate::server::{
-    SERVER_BINARY, free_addr, postgres_database, signed_in_admin, start_server_on,
-};
+use crate::server::{SERVER_BINARY, free_addr, signed_in_admin, start_server_on};
 use contacts::db::Location;
 use contacts::import::ImportOptions;
 use contacts::import::columns::{Columns, Field, Tag};
@@ -191,7 +189,7 @@ pub async fn run(report: &mut Report, postgres: Option<&str>) {
 /// template database holding the same workspace of 100,000 contacts.
 async fn on_postgres(report: &mut Report, server: &str, dir: &Path, csv: &Path) {
     const TEMPLATE: &str = "contacts_bench_template";
-    let template = postgres_database(server, TEMPLATE, None).await;
+    let template = contacts::db::testing::create_database(server, TEMPLATE, None).await;
     let config = Config::from_lookup(|name| match name {
         "CONTACTS_DATA_DIR" => Some(dir.join("template").display().to_string()),
         "CONTACTS_DATABASE_URL" => Some(template.clone()),
@@ -206,7 +204,9 @@ async fn on_postgres(report: &mut Report, server: &str, dir: &Path, csv: &Path) 
 
     let scenario = &SCENARIOS[0];
     let size = write_csv(csv, scenario.rows, scenario.extra);
-    let url = postgres_database(server, "contacts_bench_import", Some(TEMPLATE)).await;
+    let url =
+        contacts::db::testing::create_database(server, "contacts_bench_import", Some(TEMPLATE))
+            .await;
     let data = dir.join("data");
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data).expect("data dir");

@@ -39,7 +39,8 @@ pub async fn run(report: &mut Report, postgres: Option<&str>) {
     pool.close().await;
 
     if let Some(server) = postgres {
-        let url = postgres_database(server, "contacts_bench_pages", None).await;
+        let url =
+            contacts::db::testing::create_database(server, "contacts_bench_pages", None).await;
         let config = Config::from_lookup(|name| match name {
             "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
             "CONTACTS_DATABASE_URL" => Some(url.clone()),
@@ -55,27 +56,6 @@ pub async fn run(report: &mut Report, postgres: Option<&str>) {
         db.close().await;
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The URL of a new database `name` on the PostgreSQL server at `server` (dropped first
-/// if it exists), empty or a copy of `template`.
-pub async fn postgres_database(server: &str, name: &str, template: Option<&str>) -> String {
-    use sqlx::{Connection, Executor};
-    let mut admin = sqlx::PgConnection::connect(server)
-        .await
-        .expect("PostgreSQL server");
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
-        .await
-        .expect("drop database");
-    let template = template.map_or(String::new(), |t| format!(" TEMPLATE {t}"));
-    admin
-        .execute(format!("CREATE DATABASE {name}{template}").as_str())
-        .await
-        .expect("create database");
-    let _ = admin.close().await;
-    let (base, _) = server.rsplit_once('/').expect("a URL ending in a database");
-    format!("{base}/{name}")
 }
 
 /// A workspace with an admin and a live session; returns it and the `Cookie` header.

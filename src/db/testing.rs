@@ -33,11 +33,24 @@ pub async fn new_postgres_database() -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let mut admin = PgConnection::connect(&server).await.expect("test server");
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
+    create_database(&server, &name, None).await
+}
+
+/// The URL of a new database `name` on the PostgreSQL server at `server` (dropped first
+/// if it exists), empty or a copy of `template`: for tests and benchmarks.
+pub async fn create_database(server: &str, name: &str, template: Option<&str>) -> String {
+    let mut admin = PgConnection::connect(server)
         .await
-        .expect("create the test database");
+        .expect("PostgreSQL server");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!(
+            "CREATE DATABASE {name}{}",
+            template.map_or(String::new(), |t| format!(" TEMPLATE {t}"))
+        ),
+    ] {
+        admin.execute(sql.as_str()).await.expect(&sql);
+    }
     admin.close().await.ok();
     let (base, _) = server
         .rsplit_once('/')
