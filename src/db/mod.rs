@@ -76,15 +76,16 @@ impl std::fmt::Display for Location {
     }
 }
 
-/// A database URL as it may be shown in a log or an error: without its password.
+/// A database URL as it may be shown in a log or an error: without its password (text
+/// that is not a URL at all is not shown, since it could be one with a typo).
 pub fn without_password(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) if rest.contains('@') => {
-            let (user_info, host) = rest.rsplit_once('@').unwrap_or(("", rest));
-            let user = user_info.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:…@{host}")
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            // Only URLs that cannot have a password refuse this, and they have none.
+            let _ = parsed.set_password(None);
+            parsed.to_string()
         }
-        _ => url.to_owned(),
+        Err(_) => "(not a URL)".to_owned(),
     }
 }
 

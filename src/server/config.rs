@@ -299,5 +299,6 @@ mod tests {
             !refused.contains("secret"),
             "the password is not shown: {refused}"
         );
+        assert!(refused.contains("mysql://root@db/contacts"), "{refused}");
     }
 }
