@@ -105,6 +105,20 @@ impl Db {
         Ok(())
     }
 
+    /// [`Db::refresh_statistics`] after the reply: ANALYZE of a table of a million rows
+    /// took 0.4 s here, and the user need not wait for it: until it ends, a page of the
+    /// grown group is planned on the old statistics (40–56 ms in `psql`, 0.3 ms after).
+    pub fn refresh_statistics_soon(&self, tables: &'static [&'static str]) {
+        if let Backend::Postgres(_) = self {
+            let db = self.clone();
+            tokio::spawn(async move {
+                if let Err(error) = db.refresh_statistics(tables).await {
+                    tracing::warn!(%error, ?tables, "could not renew the planner's statistics");
+                }
+            });
+        }
+    }
+
     /// A connection of the pool, for statements outside a transaction.
     pub async fn acquire(&self) -> Result<PoolConn, sqlx::Error> {
         Ok(match self {

@@ -288,7 +288,7 @@ pub async fn add_members(
     }
     tx.commit().await?;
     if changed >= super::BULK_ROWS {
-        db.refresh_statistics(&["memberships"]).await?;
+        db.refresh_statistics_soon(&["memberships"]);
     }
     Ok(MembershipChange {
         groups,
