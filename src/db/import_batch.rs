@@ -327,7 +327,7 @@ impl EncodedBatch {
         let sql = "UPDATE imports SET rows_read = rows_read + $1, created = created + $2,
                        matched = matched + $3, duplicates = duplicates + $4,
                        invalid = invalid + $5, bytes_done = $6
-                   WHERE id = $7
+                   WHERE workspace_id = $7 AND id = $8
                    RETURNING rows_read, created, matched, duplicates, invalid";
         let counts: (i64, i64, i64, i64, i64) = super::on!(conn, conn => {
             sqlx::query_as(sql)
@@ -337,6 +337,7 @@ impl EncodedBatch {
                 .bind(made.duplicates)
                 .bind(made.invalid)
                 .bind(self.bytes_done)
+                .bind(job.workspace_id)
                 .bind(job.id)
                 .fetch_one(conn)
                 .await?
@@ -564,8 +565,10 @@ async fn update_matched(
         Some(_) => {
             let ids: Vec<i64> = matched.iter().map(|(id, _)| *id).collect();
             sqlx::query_as::<_, (i64, String)>(
-                "SELECT id, attributes FROM contacts WHERE id IN (SELECT value FROM json_each($1))",
+                "SELECT id, attributes FROM contacts
+                 WHERE workspace_id = $1 AND id IN (SELECT value FROM json_each($2))",
             )
+            .bind(job.workspace_id)
             .bind(to_json(&ids)?)
             .fetch_all(&mut *tx)
             .await?
@@ -639,7 +642,9 @@ async fn add_to_group(
     last_id: i64,
     now: i64,
 ) -> Result<(), AppError> {
-    let group_id: Option<i64> = sqlx::query_scalar("SELECT group_id FROM imports WHERE id = $1")
+    let sql = "SELECT group_id FROM imports WHERE workspace_id = $1 AND id = $2";
+    let group_id: Option<i64> = sqlx::query_scalar(sql)
+        .bind(job.workspace_id)
         .bind(job.id)
         .fetch_one(&mut *tx)
         .await?;

@@ -212,7 +212,13 @@ pub async fn claim_next(db: &Db) -> Result<Option<Job>, AppError> {
         })),
         Err(e) => {
             tracing::error!(import = id, error = %e, "unreadable import options");
-            finish(db, id, Some("The import's settings could not be read.")).await?;
+            finish(
+                db,
+                workspace_id,
+                id,
+                Some("The import's settings could not be read."),
+            )
+            .await?;
             Ok(None)
         }
     }
@@ -247,29 +253,44 @@ pub async fn purge_rejects(db: &Db, cutoff: i64) -> Result<u64, AppError> {
 }
 
 /// Marks an import completed (`error` None) or failed.
-pub async fn finish(db: &Db, id: i64, error: Option<&str>) -> Result<(), AppError> {
+pub async fn finish(
+    db: &Db,
+    workspace_id: i64,
+    id: i64,
+    error: Option<&str>,
+) -> Result<(), AppError> {
     let status = if error.is_some() {
         ImportStatus::Failed
     } else {
         ImportStatus::Completed
     };
     let mut tx = db.begin_write().await?;
-    let sql = "UPDATE imports SET status = $1, error = $2, finished_at = $3 WHERE id = $4
+    let sql = "UPDATE imports SET status = $1, error = $2, finished_at = $3
+               WHERE workspace_id = $4 AND id = $5
                RETURNING rows_read";
+    // SQLite's notes of what an import met carry no workspace (they live only while
+    // the import runs, on one server); PostgreSQL's keys start with it.
+    let notes_scope = match db.dialect() {
+        super::Dialect::Sqlite => "",
+        super::Dialect::Postgres => " AND workspace_id = $2",
+    };
     let rows: Option<i64> = on!(tx.conn(), conn => {
         let rows = sqlx::query_scalar(sql)
             .bind(status.as_str())
             .bind(error)
             .bind(super::now())
+            .bind(workspace_id)
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?;
         // What the import met is needed only while it runs.
         for table in ["import_created", "import_matched"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE import_id = $1"))
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            let sql = format!("DELETE FROM {table} WHERE import_id = $1{notes_scope}");
+            let mut delete = sqlx::query(&sql).bind(id);
+            if !notes_scope.is_empty() {
+                delete = delete.bind(workspace_id);
+            }
+            delete.execute(&mut *conn).await?;
         }
         rows
     });
@@ -394,7 +415,7 @@ mod tests {
         on!(&db, pool => {
             sqlx::query(sql).bind(ws).bind(id).execute(pool).await.unwrap();
         });
-        finish(&db, id, None).await.unwrap();
+        finish(&db, ws, id, None).await.unwrap();
         let finished_at = get(&db, ws, id).await.unwrap().created_at;
         assert_eq!(
             purge_rejects(&db, finished_at - 10).await.unwrap(),

@@ -143,7 +143,7 @@ async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
                 .to_string(),
         ),
     };
-    db::imports::finish(&state.db, job.id, error.as_deref()).await?;
+    db::imports::finish(&state.db, job.workspace_id, job.id, error.as_deref()).await?;
     if let Err(e) = std::fs::remove_file(&path) {
         tracing::warn!(import = job.id, error = %e, "cannot remove the finished upload");
     }
