@@ -193,16 +193,17 @@ pub async fn find_or_create(
     let insert = "INSERT INTO groups (workspace_id, name, name_key) VALUES ($1, $2, $3)
                   ON CONFLICT DO NOTHING";
     let select = "SELECT id FROM groups WHERE workspace_id = $1 AND name_key = $2";
+    let key = group_name_key(&input.name);
     Ok(on!(conn, conn => {
         sqlx::query(insert)
             .bind(workspace_id)
             .bind(&input.name)
-            .bind(group_name_key(&input.name))
+            .bind(&key)
             .execute(&mut *conn)
             .await?;
         sqlx::query_scalar(select)
             .bind(workspace_id)
-            .bind(group_name_key(&input.name))
+            .bind(&key)
             .fetch_one(conn)
             .await?
     }))
