@@ -325,7 +325,11 @@ async fn groups(report: &mut Report, db: &Db, app: &Router, cookie: &str, worksp
             .await
             .expect("group");
         let started = Instant::now();
-        let change = groups::add_members(db, workspace_id, &[target], &[], &matching)
+        let picks = contacts::model::group::GroupPicks {
+            ids: vec![target],
+            new_names: Vec::new(),
+        };
+        let change = groups::add_members(db, workspace_id, &picks, &matching)
             .await
             .expect("add");
         samples.push(started.elapsed());

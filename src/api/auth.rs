@@ -41,7 +41,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     use std::time::Instant;
     super::ssr::respond(async move {
         let state = super::ssr::state()?;
-        let ip = super::ssr::client_ip(&state.config)?;
+        let ip = super::ssr::client()?.ip;
         let email = email.trim().to_lowercase();
         state
             .throttle
@@ -90,7 +90,8 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
 }
 
 /// Replaces the signed-in user's password (the current one is required); every other
-/// session of theirs ends, this one stays signed in.
+/// session of theirs ends, this one stays signed in. Guesses of the current password are
+/// counted as failed sign-ins are, so a borrowed session cannot try passwords freely.
 #[server(endpoint = "change_password")]
 pub async fn change_password(
     current_password: String,
@@ -100,10 +101,12 @@ pub async fn change_password(
     use crate::db::users::PasswordOwner;
     use crate::model::account::check_new_password;
     use crate::server::password::{hash_password, verify_password};
+    use std::time::Instant;
     super::ssr::respond(async move {
         let state = super::ssr::state()?;
         let session = super::ssr::session().ok_or(AppError::Unauthorized)?;
         let user = &session.user;
+        let ip = super::ssr::client()?.ip;
         if let Err(message) = check_new_password(&new_password) {
             return Err(AppError::invalid("new_password", message));
         }
@@ -113,6 +116,10 @@ pub async fn change_password(
                 "Choose a password different from the current one.",
             ));
         }
+        state
+            .throttle
+            .reserve(ip, &user.email, Instant::now())
+            .map_err(|limited| AppError::TooManyRequests(limited.message()))?;
         let stored = db::users::password_hash(&state.db, user.workspace_id, user.id).await?;
         if !verify_password(current_password, Some(stored)).await? {
             return Err(AppError::invalid(
@@ -120,6 +127,7 @@ pub async fn change_password(
                 "That is not your current password.",
             ));
         }
+        state.throttle.succeeded(ip, &user.email);
         let hash = hash_password(new_password).await?;
         db::users::set_password(
             &state.db,
@@ -143,20 +151,22 @@ pub async fn current_user() -> Result<CurrentUser, AppError> {
 
 #[cfg(feature = "ssr")]
 mod start {
-    use crate::api::ssr::{headers, set_cookie};
+    use crate::api::ssr::{client, session, set_cookie};
     use crate::db;
     use crate::error::AppError;
-    use crate::server::session::{
-        clear_cookie, cookie_is_secure, new_token, session_cookie, token_hash,
-    };
+    use crate::server::session::{clear_cookie, new_token, session_cookie, token_hash};
     use crate::server::state::AppState;
 
-    /// Stores a new session and sets its cookie.
+    /// Stores a new session and sets its cookie. The session the browser's old cookie
+    /// named, if any, ends: one browser, one session.
     pub async fn start_session(
         state: &AppState,
         workspace_id: i64,
         user_id: i64,
     ) -> Result<(), AppError> {
+        if let Some(old) = session() {
+            db::sessions::delete(&state.db, &old.token_hash).await?;
+        }
         let token = new_token();
         let max_age = state.config.session_days * 24 * 3600;
         db::sessions::create(
@@ -167,13 +177,13 @@ mod start {
             db::now() + max_age,
         )
         .await?;
-        let secure = cookie_is_secure(&state.config, &headers()?);
+        let secure = client()?.secure_cookie(&state.config);
         set_cookie(&session_cookie(&token, max_age, secure))
     }
 
     /// Tells the browser to forget its session cookie.
     pub fn clear_session_cookie(state: &AppState) -> Result<(), AppError> {
-        let secure = cookie_is_secure(&state.config, &headers()?);
+        let secure = client()?.secure_cookie(&state.config);
         set_cookie(&clear_cookie(secure))
     }
 }

@@ -90,12 +90,13 @@ pub async fn save_contact(
 ) -> Result<i64, AppError> {
     use super::ssr;
     use crate::db;
+    use crate::model::group::{GroupPicks, MAX_GROUPS_PER_CONTACT};
     ssr::respond(async move {
         let user = ssr::require_editor()?;
+        let groups = GroupPicks::checked(&group_ids, &new_groups, MAX_GROUPS_PER_CONTACT)?;
         let record = crate::normalize::record(&input)?;
         let db = ssr::state()?.db;
-        db::contacts::save_with_groups(&db, user.workspace_id, id, &record, &group_ids, &new_groups)
-            .await
+        db::contacts::save_with_groups(&db, user.workspace_id, id, &record, &groups).await
     })
     .await
 }

@@ -59,10 +59,12 @@ pub async fn add_to_groups(
 ) -> Result<MembershipChange, AppError> {
     use super::ssr;
     use crate::db;
+    use crate::model::group::{GroupPicks, MAX_GROUPS_PER_REQUEST};
     ssr::respond(async move {
         let user = ssr::require_editor()?;
+        let picks = GroupPicks::checked(&group_ids, &new_groups, MAX_GROUPS_PER_REQUEST)?;
         let db = ssr::state()?.db;
-        db::groups::add_members(&db, user.workspace_id, &group_ids, &new_groups, &selection).await
+        db::groups::add_members(&db, user.workspace_id, &picks, &selection).await
     })
     .await
 }

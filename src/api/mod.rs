@@ -14,14 +14,12 @@ pub mod users;
 pub(crate) mod ssr {
     use crate::error::AppError;
     use crate::model::CurrentUser;
-    use crate::server::config::Config;
+    use crate::server::auth::{Access, Caller};
+    use crate::server::client::Client;
     use crate::server::session::Session;
     use crate::server::state::AppState;
-    use crate::server::throttle::client_address;
-    use axum::extract::ConnectInfo;
     use http::request::Parts;
     use leptos::prelude::*;
-    use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
     /// The shared state, provided as context by the router.
     pub fn state() -> Result<AppState, AppError> {
@@ -34,7 +32,7 @@ pub(crate) mod ssr {
             .ok_or_else(|| AppError::internal("server function context", "request parts missing"))
     }
 
-    /// The request's session, resolved by the session middleware.
+    /// The request's session, resolved by the authentication middleware.
     pub fn session() -> Option<Session> {
         use_context::<Parts>().and_then(|parts| parts.extensions.get::<Session>().cloned())
     }
@@ -45,50 +43,29 @@ pub(crate) mod ssr {
         session().map(|s| s.user).ok_or(AppError::Unauthorized)
     }
 
-    /// The signed-in user, or `Unauthorized` (`PasswordChangeRequired` until they have
-    /// replaced a password an admin set).
-    pub fn require_user() -> Result<CurrentUser, AppError> {
-        let user = signed_in_user()?;
-        if user.must_change_password {
-            return Err(AppError::PasswordChangeRequired);
-        }
-        Ok(user)
+    /// The request's caller if its role allows `access` (see [`crate::server::auth`]).
+    pub fn require(access: Access) -> Result<Caller, AppError> {
+        crate::server::auth::caller(&parts()?.extensions)?.require(access)
     }
 
-    /// The signed-in user if they are an admin.
-    pub fn require_admin() -> Result<CurrentUser, AppError> {
-        let user = require_user()?;
-        if user.role.is_admin() {
-            Ok(user)
-        } else {
-            Err(AppError::Forbidden)
-        }
+    /// The caller, whatever its role: every role reads.
+    pub fn require_user() -> Result<Caller, AppError> {
+        require(Access::Read)
     }
 
-    /// The signed-in user if they may change contacts and groups.
-    pub fn require_editor() -> Result<CurrentUser, AppError> {
-        let user = require_user()?;
-        if user.role.can_edit() {
-            Ok(user)
-        } else {
-            Err(AppError::Forbidden)
-        }
+    /// The caller if they may change contacts and groups.
+    pub fn require_editor() -> Result<Caller, AppError> {
+        require(Access::Edit)
     }
 
-    /// The request's headers.
-    pub fn headers() -> Result<http::HeaderMap, AppError> {
-        Ok(parts()?.headers)
+    /// The caller if they are an admin.
+    pub fn require_admin() -> Result<Caller, AppError> {
+        require(Access::Admin)
     }
 
-    /// The client's address: the connection's, or the one a trusted proxy forwarded
-    /// (unspecified when the server runs without connect info, as in tests).
-    pub fn client_ip(config: &Config) -> Result<IpAddr, AppError> {
-        let parts = parts()?;
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |info| info.0.ip());
-        Ok(client_address(config, peer, &parts.headers))
+    /// The client: its address and whether it came over https.
+    pub fn client() -> Result<Client, AppError> {
+        Ok(Client::from_extensions(&parts()?.extensions))
     }
 
     /// Adds a `Set-Cookie` header to the response.

@@ -62,7 +62,9 @@ pub async fn remove_user(user_id: i64) -> Result<(), AppError> {
     use crate::db;
     ssr::respond(async move {
         let admin = ssr::require_admin()?;
-        db::users::remove(&ssr::state()?.db, admin.workspace_id, user_id, admin.id).await
+        // Only users are admins (keys are editors or viewers).
+        let me = admin.user_id().ok_or(AppError::Forbidden)?;
+        db::users::remove(&ssr::state()?.db, admin.workspace_id, user_id, me).await
     })
     .await
 }

@@ -4,10 +4,13 @@
 //! lives on the group only, so marking a group changes one row however many members it
 //! has, and every query that picks recipients checks it at read time.
 
-use super::{Builder, Conn, Db, on};
+use super::{Backend, Builder, Conn, Db, on};
 use crate::error::AppError;
 use crate::model::contact::Selection;
-use crate::model::group::{GroupInput, GroupRef, GroupSummary, MembershipChange, group_name_key};
+use crate::model::group::{
+    GroupInput, GroupPicks, GroupRef, GroupSummary, MAX_GROUPS_PER_WORKSPACE, MembershipChange,
+    group_name_key,
+};
 use sqlx::QueryBuilder;
 use std::collections::HashMap;
 
@@ -49,25 +52,54 @@ fn gone() -> AppError {
 
 /// Creates a group; a name already used (ignoring case) is a field error.
 pub async fn create(db: &Db, workspace_id: i64, input: &GroupInput) -> Result<i64, AppError> {
+    let mut tx = db.begin_write().await?;
+    ensure_room_for_group(tx.conn(), workspace_id).await?;
     let sql = "INSERT INTO groups (workspace_id, name, name_key, description, blacklisted)
                VALUES ($1, $2, $3, $4, $5) RETURNING id";
-    on!(db, pool => {
+    let id = on!(tx.conn(), conn => {
         sqlx::query_scalar(sql)
             .bind(workspace_id)
             .bind(&input.name)
             .bind(group_name_key(&input.name))
             .bind(&input.description)
             .bind(input.blacklisted)
-            .fetch_one(pool)
+            .fetch_one(conn)
             .await
     })
     .map_err(|e| {
         if super::is_unique_violation(&e) {
             name_taken(&input.name)
         } else {
-            e.into()
+            AppError::from(e)
         }
-    })
+    })?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Refuses a new group once the workspace has [`MAX_GROUPS_PER_WORKSPACE`], in the
+/// caller's write transaction. On PostgreSQL the workspace's row stays locked until it
+/// commits, so two transactions creating groups in one workspace take turns and cannot
+/// both pass the count (the lock does not stop rows that only refer to the workspace).
+/// SQLite's write transactions always take turns.
+async fn ensure_room_for_group(mut conn: Conn<'_>, workspace_id: i64) -> Result<(), AppError> {
+    if let Backend::Postgres(conn) = conn.reborrow() {
+        sqlx::query("SELECT id FROM workspaces WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(workspace_id)
+            .execute(conn)
+            .await?;
+    }
+    let sql = "SELECT count(*) FROM groups WHERE workspace_id = $1";
+    let groups: i64 = on!(conn, conn => {
+        sqlx::query_scalar(sql).bind(workspace_id).fetch_one(conn).await?
+    });
+    if groups >= MAX_GROUPS_PER_WORKSPACE {
+        return Err(AppError::Conflict(format!(
+            "This workspace has {MAX_GROUPS_PER_WORKSPACE} groups, the most it may have. \
+             Delete groups you no longer need first."
+        )));
+    }
+    Ok(())
 }
 
 /// Changes a group's name, description and blacklisted flag.
@@ -182,7 +214,7 @@ pub async fn list(db: &Db, workspace_id: i64, search: &str) -> Result<Vec<GroupS
 /// The id of the group with this name (ignoring case), creating it if there is none.
 /// Two people creating the same name at once end up with one group.
 pub async fn find_or_create(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     workspace_id: i64,
     name: &str,
 ) -> Result<i64, AppError> {
@@ -194,6 +226,17 @@ pub async fn find_or_create(
                   ON CONFLICT DO NOTHING";
     let select = "SELECT id FROM groups WHERE workspace_id = $1 AND name_key = $2";
     let key = group_name_key(&input.name);
+    let existing: Option<i64> = on!(conn.reborrow(), conn => {
+        sqlx::query_scalar(select)
+            .bind(workspace_id)
+            .bind(&key)
+            .fetch_optional(conn)
+            .await?
+    });
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    ensure_room_for_group(conn.reborrow(), workspace_id).await?;
     Ok(on!(conn, conn => {
         sqlx::query(insert)
             .bind(workspace_id)
@@ -209,16 +252,15 @@ pub async fn find_or_create(
     }))
 }
 
-/// The ids of the chosen groups and of the groups named in `new_names` (created if no
-/// group has the name), each once, in that order.
+/// The ids of the picked groups and of the groups named as new (created if no group has
+/// the name), each once, in that order.
 pub async fn chosen_and_new(
     mut conn: Conn<'_>,
     workspace_id: i64,
-    chosen: &[i64],
-    new_names: &[String],
+    picks: &GroupPicks,
 ) -> Result<Vec<i64>, AppError> {
-    let mut ids = chosen.to_vec();
-    for name in new_names {
+    let mut ids = picks.ids.clone();
+    for name in &picks.new_names {
         let id = find_or_create(conn.reborrow(), workspace_id, name).await?;
         if !ids.contains(&id) {
             ids.push(id);
@@ -227,27 +269,36 @@ pub async fn chosen_and_new(
     Ok(ids)
 }
 
-/// Names of groups of the workspace, checking each still exists.
+/// Names of groups of the workspace, in the order of `group_ids`, checking each still
+/// exists: one statement for the whole list.
 async fn names_of(
-    mut conn: Conn<'_>,
+    conn: Conn<'_>,
     workspace_id: i64,
     group_ids: &[i64],
 ) -> Result<Vec<String>, AppError> {
-    let mut names = Vec::with_capacity(group_ids.len());
-    let sql = "SELECT name FROM groups WHERE workspace_id = $1 AND id = $2";
-    for id in group_ids {
-        let name: Option<String> = on!(conn.reborrow(), conn => {
-            sqlx::query_scalar(sql)
-                .bind(workspace_id)
-                .bind(id)
-                .fetch_optional(conn)
-                .await?
-        });
-        names.push(name.ok_or_else(|| {
-            AppError::NotFound("One of the chosen groups no longer exists. Choose again.".into())
-        })?);
-    }
-    Ok(names)
+    let json = serde_json::to_string(group_ids).map_err(|e| AppError::internal("group ids", e))?;
+    let sql = format!(
+        "SELECT id, name FROM groups WHERE workspace_id = $1 AND id IN ({})",
+        conn.dialect().json_ids(2)
+    );
+    let rows: Vec<(i64, String)> = on!(conn, conn => {
+        sqlx::query_as(&sql)
+            .bind(workspace_id)
+            .bind(json)
+            .fetch_all(conn)
+            .await?
+    });
+    let names: HashMap<i64, String> = rows.into_iter().collect();
+    group_ids
+        .iter()
+        .map(|id| {
+            names.get(id).cloned().ok_or_else(|| {
+                AppError::NotFound(
+                    "One of the chosen groups no longer exists. Choose again.".into(),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Adds the selected contacts to each chosen group and to the groups named in
@@ -256,21 +307,20 @@ async fn names_of(
 pub async fn add_members(
     db: &Db,
     workspace_id: i64,
-    group_ids: &[i64],
-    new_groups: &[String],
+    picks: &GroupPicks,
     selection: &Selection,
 ) -> Result<MembershipChange, AppError> {
-    let selected = super::contacts::count_selection(db, workspace_id, selection).await?;
-    // Every member added comes from a contact or membership row read in this
-    // transaction, and the groups are checked in it.
-    let mut tx = db.begin_bulk_write().await?;
-    let group_ids = chosen_and_new(tx.conn(), workspace_id, group_ids, new_groups).await?;
-    if group_ids.is_empty() {
+    if picks.is_empty() {
         return Err(AppError::invalid(
             "groups",
             "Choose a group, or type the name of a new one.",
         ));
     }
+    let selected = super::contacts::count_selection(db, workspace_id, selection).await?;
+    // Every member added comes from a contact or membership row read in this
+    // transaction, and the groups are checked in it.
+    let mut tx = db.begin_bulk_write().await?;
+    let group_ids = chosen_and_new(tx.conn(), workspace_id, picks).await?;
     let group_ids = group_ids.as_slice();
     let groups = names_of(tx.conn(), workspace_id, group_ids).await?;
     let source_group = match selection {
@@ -516,6 +566,13 @@ mod tests {
         }
     }
 
+    fn picked(group: i64) -> GroupPicks {
+        GroupPicks {
+            ids: vec![group],
+            new_names: Vec::new(),
+        }
+    }
+
     fn ids(recipients: &[Recipient]) -> Vec<i64> {
         recipients.iter().map(|r| r.contact_id).collect()
     }
@@ -559,13 +616,13 @@ mod tests {
         let b = contact(&db, ws, "Bob", 81000002).await;
         let c = contact(&db, ws, "Cat", 81000003).await;
         let vip = create(&db, ws, &group("VIP", false)).await.unwrap();
-        let first = add_members(&db, ws, &[vip], &[], &Selection::Ids(vec![a, b]))
+        let first = add_members(&db, ws, &picked(vip), &Selection::Ids(vec![a, b]))
             .await
             .unwrap();
         assert_eq!((first.changed, first.unchanged), (2, 0));
         assert_eq!(first.groups, ["VIP"]);
         let all = Selection::AllMatching(ContactFilter::default());
-        let second = add_members(&db, ws, &[vip], &[], &all).await.unwrap();
+        let second = add_members(&db, ws, &picked(vip), &all).await.unwrap();
         assert_eq!((second.changed, second.unchanged), (1, 2));
         assert_eq!(get(&db, ws, vip).await.unwrap().member_count, 3);
         // "All matching" a search: by name, and by number digits.
@@ -575,7 +632,7 @@ mod tests {
                 search: search.into(),
                 ..Default::default()
             });
-            add_members(&db, ws, &[cats], &[], &found).await.unwrap();
+            add_members(&db, ws, &picked(cats), &found).await.unwrap();
         }
         assert_eq!(get(&db, ws, cats).await.unwrap().member_count, 1);
         delete(&db, ws, cats).await.unwrap();
@@ -608,19 +665,19 @@ mod tests {
         let theirs = create(&db, other, &group("Theirs", false)).await.unwrap();
         let sel = Selection::Ids(vec![a]);
         assert!(matches!(
-            add_members(&db, ws, &[theirs], &[], &sel).await,
+            add_members(&db, ws, &picked(theirs), &sel).await,
             Err(AppError::NotFound(_))
         ));
         let gone = create(&db, ws, &group("Gone", false)).await.unwrap();
         delete(&db, ws, gone).await.unwrap();
         assert!(matches!(
-            add_members(&db, ws, &[gone], &[], &sel).await,
+            add_members(&db, ws, &picked(gone), &sel).await,
             Err(AppError::NotFound(_))
         ));
         // Another workspace's contacts are never added, whatever ids are sent.
         let mine = create(&db, ws, &group("Mine", false)).await.unwrap();
         let b = contact(&db, other, "Bob", 81000002).await;
-        let change = add_members(&db, ws, &[mine], &[], &Selection::Ids(vec![a, b]))
+        let change = add_members(&db, ws, &picked(mine), &Selection::Ids(vec![a, b]))
             .await
             .unwrap();
         assert_eq!(change.changed, 1);
@@ -628,7 +685,7 @@ mod tests {
         let their_members = create(&db, other, &group("Their members", false))
             .await
             .unwrap();
-        add_members(&db, other, &[their_members], &[], &Selection::Ids(vec![b]))
+        add_members(&db, other, &picked(their_members), &Selection::Ids(vec![b]))
             .await
             .unwrap();
         let theirs_filter = ContactFilter {
@@ -639,8 +696,7 @@ mod tests {
         let change = add_members(
             &db,
             ws,
-            &[mine],
-            &[],
+            &picked(mine),
             &Selection::AllMatching(theirs_filter),
         )
         .await
@@ -655,10 +711,10 @@ mod tests {
         contact(&db, ws, "Cat", 81000003).await;
         let source = create(&db, ws, &group("Source", false)).await.unwrap();
         let target = create(&db, ws, &group("Target", false)).await.unwrap();
-        add_members(&db, ws, &[source], &[], &Selection::Ids(vec![a, b]))
+        add_members(&db, ws, &picked(source), &Selection::Ids(vec![a, b]))
             .await
             .unwrap();
-        add_members(&db, ws, &[target], &[], &Selection::Ids(vec![a]))
+        add_members(&db, ws, &picked(target), &Selection::Ids(vec![a]))
             .await
             .unwrap();
         let members = ContactFilter {
@@ -666,7 +722,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(contacts::count(&db, ws, &members).await.unwrap(), 2);
-        let change = add_members(&db, ws, &[target], &[], &Selection::AllMatching(members))
+        let change = add_members(&db, ws, &picked(target), &Selection::AllMatching(members))
             .await
             .unwrap();
         assert_eq!((change.changed, change.unchanged), (1, 1));
@@ -682,10 +738,10 @@ mod tests {
         let unsub = create(&db, ws, &group("Unsubscribed", false))
             .await
             .unwrap();
-        add_members(&db, ws, &[news], &[], &Selection::Ids(vec![ann, bob]))
+        add_members(&db, ws, &picked(news), &Selection::Ids(vec![ann, bob]))
             .await
             .unwrap();
-        add_members(&db, ws, &[unsub], &[], &Selection::Ids(vec![ann, cat]))
+        add_members(&db, ws, &picked(unsub), &Selection::Ids(vec![ann, cat]))
             .await
             .unwrap();
 
@@ -727,7 +783,7 @@ mod tests {
         remove_members(&db, ws, unsub, &Selection::Ids(vec![cat]))
             .await
             .unwrap();
-        add_members(&db, ws, &[news], &[], &Selection::Ids(vec![cat]))
+        add_members(&db, ws, &picked(news), &Selection::Ids(vec![cat]))
             .await
             .unwrap();
         assert_eq!(
@@ -760,7 +816,7 @@ mod tests {
                 members.push(id);
             }
         }
-        add_members(&db, ws, &[vip], &[], &Selection::Ids(members.clone()))
+        add_members(&db, ws, &picked(vip), &Selection::Ids(members.clone()))
             .await
             .unwrap();
         for sort in ContactSort::ALL {

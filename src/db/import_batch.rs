@@ -23,6 +23,7 @@ use crate::import::ImportCounts;
 use crate::import::columns::Columns;
 use crate::import::pipeline::Row;
 use crate::import::rule::{FirstLines, number_key};
+use crate::model::contact::MAX_ATTRIBUTES;
 use crate::normalize::ContactRecord;
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
@@ -617,17 +618,20 @@ async fn update_matched(
 }
 
 /// Custom fields merged by key: a key in `incoming` replaces the same key's value (keys
-/// compare ignoring case) in place, new keys go at the end.
+/// compare ignoring case) in place, new keys go at the end while the contact has fewer
+/// than [`MAX_ATTRIBUTES`] (the form's cap holds for imports too).
 pub(super) fn merge_attributes(current: &str, incoming: &str) -> String {
     let mut pairs: Vec<(String, String)> = serde_json::from_str(current).unwrap_or_default();
     let new: Vec<(String, String)> = serde_json::from_str(incoming).unwrap_or_default();
     for (key, value) in new {
+        let key_folded = key.to_lowercase();
         match pairs
-            .iter_mut()
-            .find(|(k, _)| k.to_lowercase() == key.to_lowercase())
+            .iter()
+            .position(|(k, _)| k.to_lowercase() == key_folded)
         {
-            Some(pair) => pair.1 = value,
-            None => pairs.push((key, value)),
+            Some(at) => pairs[at].1 = value,
+            None if pairs.len() < MAX_ATTRIBUTES => pairs.push((key, value)),
+            None => {}
         }
     }
     serde_json::to_string(&pairs).unwrap_or_else(|_| current.to_string())
@@ -695,6 +699,19 @@ mod tests {
             r#"[["Tier","Gold"],["Since","2020"],["Club","A"]]"#
         );
         assert_eq!(merge_attributes("[]", "[]"), "[]");
+    }
+
+    #[test]
+    fn a_merge_keeps_a_contact_within_the_custom_field_cap() {
+        let full: Vec<(String, String)> = (0..MAX_ATTRIBUTES)
+            .map(|i| (format!("k{i}"), "old".to_string()))
+            .collect();
+        let full = serde_json::to_string(&full).unwrap();
+        let merged = merge_attributes(&full, r#"[["K0","new"],["extra","x"]]"#);
+        let pairs: Vec<(String, String)> = serde_json::from_str(&merged).unwrap();
+        assert_eq!(pairs.len(), MAX_ATTRIBUTES);
+        assert_eq!(pairs[0], ("k0".to_string(), "new".to_string()));
+        assert!(pairs.iter().all(|(k, _)| k != "extra"));
     }
 
     #[test]

@@ -87,8 +87,8 @@ const SUMMARY: &str = "SELECT i.id, i.file_name, i.file_size, u.email AS user_em
 pub struct NewImport<'a> {
     /// Its workspace.
     pub workspace_id: i64,
-    /// Who uploaded it.
-    pub user_id: i64,
+    /// The user who uploaded it (none when an API key did).
+    pub user_id: Option<i64>,
     /// The file's name as uploaded.
     pub file_name: &'a str,
     /// The file's size in bytes.
@@ -359,7 +359,7 @@ mod tests {
         let options = ImportOptions::csv_with_header(Columns::default(), "SG");
         let new = NewImport {
             workspace_id: ws,
-            user_id: user,
+            user_id: Some(user),
             file_name: "a.csv",
             file_size: 10,
             options: &options,

@@ -5,6 +5,7 @@
 //! "E-mail Address"), Google Contacts ("Given Name", "Phone 1 - Value"), Excel sheets
 //! people make themselves ("Mobile", "Surname"), and the peers' own exports.
 
+use crate::import::records::MAX_FIELDS;
 use crate::model::contact::{MAX_ATTRIBUTES, MAX_ID_LEN};
 use serde::{Deserialize, Serialize};
 
@@ -231,10 +232,32 @@ impl Columns {
     }
 
     /// What is wrong with the tags, in words, if anything: the mobile number's column is
-    /// required, and custom keys are needed, short, and different from one another.
+    /// required; a column holds one tag and lies within the most fields a row may have;
+    /// custom keys are needed, short, different from one another and at most
+    /// [`MAX_ATTRIBUTES`]. The preview and the server both ask this before an import.
     pub fn problem(&self) -> Option<String> {
         if self.mobile.is_none() {
             return Some("Tag the column that holds the mobile number.".into());
+        }
+        if self.custom.len() > MAX_ATTRIBUTES {
+            return Some(format!(
+                "A contact has at most {MAX_ATTRIBUTES} custom fields."
+            ));
+        }
+        let mut indexes: Vec<usize> = Field::ALL
+            .into_iter()
+            .filter_map(|f| self.get(f))
+            .chain(self.custom.iter().map(|c| c.index))
+            .collect();
+        indexes.sort_unstable();
+        if let Some(&past) = indexes.iter().find(|&&i| i >= MAX_FIELDS) {
+            return Some(format!(
+                "Column {} is past the last column a row may have ({MAX_FIELDS}).",
+                past.saturating_add(1)
+            ));
+        }
+        if let Some(pair) = indexes.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Some(format!("Column {} has two tags.", pair[0] + 1));
         }
         let mut seen: Vec<String> = Vec::new();
         for column in &self.custom {
@@ -248,11 +271,6 @@ impl Columns {
             if key.chars().count() > MAX_ID_LEN {
                 return Some(format!(
                     "A custom field name has at most {MAX_ID_LEN} characters."
-                ));
-            }
-            if seen.len() == MAX_ATTRIBUTES {
-                return Some(format!(
-                    "A contact has at most {MAX_ATTRIBUTES} custom fields."
                 ));
             }
             let folded = key.to_lowercase();
@@ -467,6 +485,63 @@ mod tests {
         columns.set(1, Some(Tag::Custom("Tier".into())));
         columns.set(2, Some(Tag::Custom("tier".into())));
         assert!(columns.problem().unwrap().contains("Two columns"));
+    }
+
+    #[test]
+    fn crafted_tags_are_refused() {
+        let mobile = Columns {
+            mobile: Some(0),
+            ..Columns::default()
+        };
+        let many = Columns {
+            custom: (1..=10_000)
+                .map(|index| CustomColumn {
+                    index,
+                    key: format!("k{index}"),
+                })
+                .collect(),
+            ..mobile.clone()
+        };
+        assert!(
+            many.problem()
+                .unwrap()
+                .contains("at most 100 custom fields")
+        );
+        let far = Columns {
+            email: Some(MAX_FIELDS),
+            ..mobile.clone()
+        };
+        assert!(far.problem().unwrap().contains("past the last column"));
+        let twice = Columns {
+            custom: vec![CustomColumn {
+                index: 0,
+                key: "Tier".into(),
+            }],
+            ..mobile.clone()
+        };
+        assert_eq!(twice.problem().unwrap(), "Column 1 has two tags.");
+        let same_custom = Columns {
+            custom: vec![
+                CustomColumn {
+                    index: 3,
+                    key: "A".into(),
+                },
+                CustomColumn {
+                    index: 3,
+                    key: "B".into(),
+                },
+            ],
+            ..mobile.clone()
+        };
+        assert!(same_custom.problem().unwrap().contains("two tags"));
+        let empty_key = Columns {
+            custom: vec![CustomColumn {
+                index: 3,
+                key: String::new(),
+            }],
+            ..mobile
+        };
+        assert!(empty_key.problem().unwrap().contains("give it a name"));
     }
 
     #[test]

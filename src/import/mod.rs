@@ -11,6 +11,8 @@ pub mod records;
 pub mod rule;
 pub mod sniff;
 
+use crate::error::AppError;
+use crate::model::country::normalize_country;
 use columns::Columns;
 use encoding::Encoding;
 use serde::{Deserialize, Serialize};
@@ -58,6 +60,25 @@ pub struct ImportOptions {
 }
 
 impl ImportOptions {
+    /// The settings as the importer may use them (the country code normalised), or what
+    /// is wrong with them: the checks the preview makes before it offers "Start
+    /// processing", made again on the server for settings that did not come from it.
+    pub fn checked(mut self) -> Result<ImportOptions, AppError> {
+        if self.columns.mobile.is_none() {
+            return Err(AppError::invalid(
+                "mobile",
+                "Tag the column that holds the mobile number.",
+            ));
+        }
+        if let Some(problem) = self.columns.problem() {
+            return Err(AppError::invalid("columns", problem));
+        }
+        self.country = normalize_country(&self.country)
+            .ok_or_else(|| AppError::invalid("country", "Choose a default country."))?
+            .to_string();
+        Ok(self)
+    }
+
     /// A UTF-8, comma-separated file with a header row, read with `country` as the default
     /// country; no group, names of existing contacts kept.
     pub fn csv_with_header(columns: Columns, country: &str) -> Self {

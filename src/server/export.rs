@@ -8,14 +8,14 @@ use crate::db::contacts::StoredContact;
 use crate::error::AppError;
 use crate::model::contact::Selection;
 use crate::model::date::format_date;
-use crate::server::session::Session;
+use crate::server::auth::{Access, Caller};
+use crate::server::csv_file::{CsvChunk, csv_download};
 use crate::server::state::AppState;
 use axum::Form;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::response::{IntoResponse, Response};
-use http::{StatusCode, header};
+use axum::response::Response;
 
 /// Rows read per query.
 const BATCH: i64 = 2_000;
@@ -48,13 +48,14 @@ pub struct ExportForm {
 /// Streams the selection as CSV (UTF-8 with BOM, formula-safe cells).
 pub async fn export_contacts(
     State(state): State<AppState>,
-    session: Session,
+    caller: Caller,
     form: Result<Form<ExportForm>, FormRejection>,
 ) -> Result<Response, AppError> {
+    let caller = caller.require(Access::Read)?;
     let malformed = || AppError::BadRequest("The export request was malformed.".into());
     let Form(form) = form.map_err(|_| malformed())?;
     let selection: Selection = serde_json::from_str(&form.selection).map_err(|_| malformed())?;
-    let workspace_id = session.user.workspace_id;
+    let workspace_id = caller.workspace_id;
     let pool = state.db.clone();
     let start = Some((0_i64, true));
     let stream = futures::stream::unfold(start, move |cursor| {
@@ -81,82 +82,31 @@ pub async fn export_contacts(
     Ok(csv_download(&filename, Body::from_stream(stream)))
 }
 
-/// A CSV file the browser saves as `filename` (never cached).
-pub fn csv_download(filename: &str, body: Body) -> Response {
-    Response::builder()
-        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
-        .header(
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        )
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(body)
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
-}
-
 fn csv_chunk(batch: &[StoredContact], with_header: bool) -> Result<Bytes, std::io::Error> {
-    let mut out = Vec::with_capacity(batch.len() * 128 + 256);
+    let mut chunk = CsvChunk::new(with_header, batch.len());
     if with_header {
-        out.extend_from_slice("\u{feff}".as_bytes()); // so spreadsheets read UTF-8
+        chunk.row(COLUMNS)?;
     }
-    {
-        let mut writer = csv::Writer::from_writer(&mut out);
-        if with_header {
-            writer.write_record(COLUMNS)?;
-        }
-        for c in batch {
-            let r = &c.record;
-            let text = |v: &Option<String>| v.clone().unwrap_or_default();
-            let id = c.id.to_string();
-            let created = format_date(c.created_at);
-            let updated = format_date(c.updated_at);
-            let fields: [String; 15] = [
-                id,
-                r.first_name.clone(),
-                r.last_name.clone(),
-                text(&r.mobile),
-                r.country.clone(),
-                text(&r.email),
-                text(&r.external_id),
-                text(&r.whatsapp),
-                text(&r.viber),
-                text(&r.line_id),
-                text(&r.wechat_id),
-                text(&r.messenger_id),
-                r.attributes.clone(),
-                created,
-                updated,
-            ];
-            writer.write_record(fields.iter().map(|f| neutralize_formula(f).into_owned()))?;
-        }
-        writer.flush()?;
+    for c in batch {
+        let r = &c.record;
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        chunk.row([
+            c.id.to_string(),
+            r.first_name.clone(),
+            r.last_name.clone(),
+            text(&r.mobile),
+            r.country.clone(),
+            text(&r.email),
+            text(&r.external_id),
+            text(&r.whatsapp),
+            text(&r.viber),
+            text(&r.line_id),
+            text(&r.wechat_id),
+            text(&r.messenger_id),
+            r.attributes.clone(),
+            format_date(c.created_at),
+            format_date(c.updated_at),
+        ])?;
     }
-    Ok(Bytes::from(out))
-}
-
-/// Prefixes a cell that a spreadsheet would run as a formula with `'` (OWASP's advice
-/// against CSV injection); the apostrophe is hidden by spreadsheets.
-pub fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
-        _ => cell.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formulas_are_neutralised_and_plain_text_kept() {
-        assert_eq!(
-            neutralize_formula("=HYPERLINK(\"x\")"),
-            "'=HYPERLINK(\"x\")"
-        );
-        assert_eq!(neutralize_formula("+6581234567"), "'+6581234567");
-        assert_eq!(neutralize_formula("-1"), "'-1");
-        assert_eq!(neutralize_formula("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(neutralize_formula("Ann"), "Ann");
-        assert_eq!(neutralize_formula(""), "");
-    }
+    chunk.finish()
 }

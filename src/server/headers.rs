@@ -6,8 +6,7 @@
 //! response gets the same policy without a nonce. The WASM is compiled by the browser,
 //! which the policy must allow (`'wasm-unsafe-eval'`).
 
-use crate::server::state::AppState;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderValue, header};
@@ -43,13 +42,8 @@ pub fn page_policy() {
 }
 
 /// Adds the security headers to every response (a page's own policy is kept).
-pub async fn security_headers(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let https = crate::server::session::is_https(&state.config, request.headers())
-        || state.config.cookie_security == crate::server::config::CookieSecurity::Always;
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let https = crate::server::client::Client::from_extensions(request.extensions()).https;
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY)

@@ -1,7 +1,11 @@
 //! The HTTP server: state, router, middleware and start-up (compiled with `ssr` only).
 
+pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod csv_file;
+pub mod disk;
 pub mod export;
 pub mod headers;
 pub mod importer;
@@ -18,7 +22,7 @@ use crate::app::{App, shell};
 use crate::db;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use config::Config;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -26,9 +30,49 @@ use state::AppState;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// A route other than the pages, the server functions and the static files.
+pub struct Route {
+    /// Its method (what the route answers, beside HEAD for a GET).
+    pub method: http::Method,
+    /// Its path, with `{name}` for each parameter.
+    pub path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+/// Every such route: the router is built from this list, and tests go through it, so a
+/// new route is tested for who may call it without anyone adding it to a test.
+pub fn routes(state: &AppState) -> Vec<Route> {
+    let upload_limit = usize::try_from(state.config.max_upload_bytes + upload::FORM_OVERHEAD)
+        .unwrap_or(usize::MAX);
+    let route = |method, path, handler| Route {
+        method,
+        path,
+        handler,
+    };
+    use http::Method;
+    vec![
+        route(Method::GET, "/healthz", get(|| async { "ok" })),
+        route(
+            Method::POST,
+            "/contacts/export.csv",
+            post(export::export_contacts),
+        ),
+        route(
+            Method::POST,
+            "/imports",
+            post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        ),
+        route(
+            Method::GET,
+            "/imports/{id}/rejected.csv",
+            get(upload::rejected_rows),
+        ),
+    ]
+}
+
 /// Builds the whole application router (pages, server functions, static files).
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let pages = generate_route_list(App);
     let context = {
         let state = state.clone();
         move || {
@@ -40,17 +84,13 @@ pub fn router(state: AppState) -> Router {
         let options = state.leptos_options.clone();
         move || shell(options.clone())
     };
-    let upload_limit = usize::try_from(state.config.max_upload_bytes + upload::FORM_OVERHEAD)
-        .unwrap_or(usize::MAX);
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/contacts/export.csv", post(export::export_contacts))
-        .route(
-            "/imports",
-            post(upload::upload).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/imports/{id}/rejected.csv", get(upload::rejected_rows))
-        .leptos_routes_with_context(&state, routes, context.clone(), page)
+    let plain = routes(&state)
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler)
+        });
+    plain
+        .leptos_routes_with_context(&state, pages, context.clone(), page)
         // Static files first; what is not one gets the app's "not found" page.
         .fallback_service(
             static_files::serve_dir(&state.leptos_options.site_root).fallback(
@@ -60,12 +100,12 @@ pub fn router(state: AppState) -> Router {
                 ),
             ),
         )
-        // Listed innermost first: a request passes the security headers, the origin
-        // check, the body limit, then the session; whatever refuses it, the answer gets
-        // the security headers.
+        // Listed innermost first: a request is identified (address, https), passes the
+        // security headers, the origin check, the body limit, then authentication;
+        // whatever refuses it, the answer gets the security headers.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            session::resolve_session,
+            auth::authenticate,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -80,9 +120,10 @@ pub fn router(state: AppState) -> Router {
             state.leptos_options.hash_files,
             static_files::cache_headers,
         ))
+        .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            headers::security_headers,
+            client::identify,
         ))
         .with_state(state)
 }

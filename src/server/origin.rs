@@ -31,7 +31,7 @@ pub fn check(method: &Method, headers: &HeaderMap, public_origin: Option<&str>) 
         return Verdict::Allowed;
     }
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    let origin = header(header::ORIGIN).filter(|o| *o != "null");
+    let origin = header(header::ORIGIN);
     // A configured public origin is trusted whatever else the request says.
     if let (Some(origin), Some(public)) = (origin, public_origin)
         && origin.eq_ignore_ascii_case(public)
@@ -141,6 +141,17 @@ mod tests {
             ("host", "127.0.0.1:3000"),
         ]);
         assert_eq!(check(&POST, &other_port, None), Verdict::CrossOrigin);
+        // An opaque origin is nobody's, whatever the Referer or the public origin say.
+        let opaque = headers(&[
+            ("origin", "null"),
+            ("referer", "http://a.test/contacts"),
+            ("host", "a.test"),
+        ]);
+        assert_eq!(check(&POST, &opaque, None), Verdict::CrossOrigin);
+        assert_eq!(
+            check(&POST, &opaque, Some("http://a.test")),
+            Verdict::CrossOrigin
+        );
         // No Origin: the Referer is checked the same way.
         let referer = headers(&[("referer", "https://evil.example/x"), ("host", "a.test")]);
         assert_eq!(check(&POST, &referer, None), Verdict::CrossOrigin);

@@ -1,17 +1,10 @@
 //! Session cookies: a random token in an HttpOnly cookie, its SHA-256 in the database.
 //!
-//! A middleware resolves the cookie once per request and puts the [`Session`] into the
-//! request's extensions, where server functions and page renders find it. The same
-//! middleware sends visitors who are not signed in to the sign-in page.
+//! Over https the cookie is named `__Host-contacts_session`: browsers accept a cookie of
+//! that name only if it is `Secure`, for the whole site and not set by another
+//! subdomain, so a sibling subdomain cannot plant a session of its choosing.
 
-use crate::db;
-use crate::error::AppError;
 use crate::model::CurrentUser;
-use crate::server::config::{Config, CookieSecurity};
-use crate::server::state::AppState;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, Method, header};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -19,44 +12,28 @@ use sha2::{Digest, Sha256};
 /// The page where users change their password (and must, after an admin set it).
 pub const ACCOUNT_PAGE: &str = "/account";
 
-/// The cookie that carries the session token.
+/// The cookie that carries the session token over plain http.
 pub const COOKIE_NAME: &str = "contacts_session";
 
-/// A signed-in request: who it is and which stored session it uses.
+/// The cookie that carries the session token over https.
+pub const SECURE_COOKIE_NAME: &str = "__Host-contacts_session";
+
+/// The name of the session cookie, `Secure` or not.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
+
+/// A signed-in browser: who it is and which stored session it uses.
 #[derive(Clone, Debug)]
 pub struct Session {
     /// The user and their workspace.
     pub user: CurrentUser,
     /// The hash of the token, to end this session on sign-out.
     pub token_hash: [u8; 32],
-}
-
-/// Plain axum handlers take the session as an extractor: without one, the request is
-/// answered `AppError::Unauthorized` the way server functions answer it.
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Session {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Session>()
-            .cloned()
-            .ok_or(AppError::Unauthorized)
-    }
-}
-
-impl Session {
-    /// The signed-in user, if they may change contacts and groups.
-    pub fn editor(&self) -> Result<&CurrentUser, AppError> {
-        if self.user.role.can_edit() {
-            Ok(&self.user)
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
 }
 
 /// A new unguessable session token (256 random bits, hex).
@@ -71,52 +48,51 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// The session token from the request's cookies, if any.
-pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+/// The session token from the request's cookies, if any: only the `Secure` cookie's
+/// over https, only the plain one over http.
+pub fn token_from_headers(headers: &HeaderMap, secure: bool) -> Option<String> {
+    let name = cookie_name(secure);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(cookie, _)| *cookie == name)
         .map(|(_, value)| value.trim().to_string())
         .filter(|token| !token.is_empty())
 }
 
-/// Whether the browser reached the app over https: a public origin that is https, or
-/// `X-Forwarded-Proto: https` from the proxy that terminated TLS. (A client that sends
-/// the header itself over plain http only changes its own response: a `Secure` cookie
-/// its browser will not send back, and an HSTS header browsers ignore over http.)
-pub fn is_https(config: &Config, headers: &HeaderMap) -> bool {
-    config
-        .public_origin
-        .as_deref()
-        .is_some_and(|origin| origin.starts_with("https://"))
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
-}
-
-/// Whether the cookie should be `Secure` for a request with these headers.
-pub fn cookie_is_secure(config: &Config, headers: &HeaderMap) -> bool {
-    match config.cookie_security {
-        CookieSecurity::Always => true,
-        CookieSecurity::Never => false,
-        CookieSecurity::Auto => is_https(config, headers),
-    }
-}
-
 /// The `Set-Cookie` value that signs a browser in.
 pub fn session_cookie(token: &str, max_age_secs: i64, secure: bool) -> String {
+    let name = cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE_NAME}={token}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}")
+    format!("{name}={token}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}")
 }
 
 /// The `Set-Cookie` value that signs a browser out.
 pub fn clear_cookie(secure: bool) -> String {
     session_cookie("", 0, secure)
+}
+
+/// The calls a session may make before it has replaced an admin-set password: the page
+/// frame's, changing the password and signing out.
+pub const CALLS_BEFORE_PASSWORD_CHANGE: [&str; 4] = [
+    "/api/current_user",
+    "/api/change_password",
+    "/api/sign_out",
+    "/api/sign_out_everywhere",
+];
+
+/// Whether a session that must still replace an admin-set password may make this request:
+/// the account page, its static files (under `/pkg/`, or a file at the top such as
+/// `/favicon.ico`) and [`CALLS_BEFORE_PASSWORD_CHANGE`]. Everything else is refused,
+/// so a route added later is refused too without anyone listing it.
+pub fn allowed_before_password_change(method: &Method, path: &str) -> bool {
+    let read = matches!(*method, Method::GET | Method::HEAD);
+    let top_level_file = path.matches('/').count() == 1 && path.contains('.');
+    (read && (path == ACCOUNT_PAGE || path.starts_with("/pkg/") || top_level_file))
+        || CALLS_BEFORE_PASSWORD_CHANGE.contains(&path)
 }
 
 /// Who is asking for a page, as far as where it may go is concerned.
@@ -160,60 +136,6 @@ pub fn page_redirect(
     }
 }
 
-/// Resolves the session cookie and gates page loads (see [`page_redirect`]).
-pub async fn resolve_session(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let session = match token_from_headers(request.headers()) {
-        Some(token) => {
-            let hash = token_hash(&token);
-            match db::sessions::user_for_token(&state.db, &hash, db::now()).await {
-                Ok(user) => user.map(|user| Session {
-                    user,
-                    token_hash: hash,
-                }),
-                Err(_) => {
-                    return (
-                        http::StatusCode::SERVICE_UNAVAILABLE,
-                        "The database is unavailable.",
-                    )
-                        .into_response();
-                }
-            }
-        }
-        None => None,
-    };
-    let has_workspace = match state.has_workspace().await {
-        Ok(has) => has,
-        Err(_) => {
-            return (
-                http::StatusCode::SERVICE_UNAVAILABLE,
-                "The database is unavailable.",
-            )
-                .into_response();
-        }
-    };
-    let visitor = match &session {
-        None => Visitor::Anonymous,
-        Some(s) if s.user.must_change_password => Visitor::MustChangePassword,
-        Some(_) => Visitor::SignedIn,
-    };
-    if let Some(to) = page_redirect(
-        request.method(),
-        request.uri().path(),
-        visitor,
-        has_workspace,
-    ) {
-        return Redirect::to(to).into_response();
-    }
-    if let Some(session) = session {
-        request.extensions_mut().insert(session);
-    }
-    next.run(request).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,36 +158,74 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("theme=dark; contacts_session=abc123 ; other=1"),
         );
-        assert_eq!(token_from_headers(&headers).as_deref(), Some("abc123"));
+        assert_eq!(
+            token_from_headers(&headers, false).as_deref(),
+            Some("abc123")
+        );
         headers.insert(
             header::COOKIE,
             HeaderValue::from_static("contacts_session="),
         );
-        assert_eq!(token_from_headers(&headers), None);
+        assert_eq!(token_from_headers(&headers, false), None);
+    }
+
+    #[test]
+    fn over_https_only_the_host_prefixed_cookie_counts() {
+        let mut headers = HeaderMap::new();
+        // A cookie planted by a sibling subdomain cannot carry the `__Host-` prefix.
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("contacts_session=planted"),
+        );
+        assert_eq!(token_from_headers(&headers, true), None);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("contacts_session=planted; __Host-contacts_session=mine"),
+        );
+        assert_eq!(token_from_headers(&headers, true).as_deref(), Some("mine"));
+        assert_eq!(
+            token_from_headers(&headers, false).as_deref(),
+            Some("planted")
+        );
     }
 
     #[test]
     fn the_cookie_is_http_only_and_lax_and_secure_over_https() {
         let cookie = session_cookie("t", 60, false);
+        assert!(cookie.starts_with("contacts_session=t;"));
         assert!(cookie.contains("HttpOnly"));
         assert!(cookie.contains("SameSite=Lax"));
         assert!(!cookie.contains("Secure"));
-        assert!(session_cookie("t", 60, true).ends_with("; Secure"));
+        let secure = session_cookie("t", 60, true);
+        assert!(secure.starts_with("__Host-contacts_session=t; Path=/;"));
+        assert!(secure.ends_with("; Secure"));
+        assert!(!secure.contains("Domain"));
+    }
 
-        let config = |security| {
-            let mut config = Config::from_lookup(|_| None).unwrap();
-            config.cookie_security = security;
-            config
-        };
-        let mut headers = HeaderMap::new();
-        assert!(!cookie_is_secure(&config(CookieSecurity::Auto), &headers));
-        assert!(cookie_is_secure(&config(CookieSecurity::Always), &headers));
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-        assert!(cookie_is_secure(&config(CookieSecurity::Auto), &headers));
-        assert!(!cookie_is_secure(&config(CookieSecurity::Never), &headers));
-        let mut public = config(CookieSecurity::Auto);
-        public.public_origin = Some("https://contacts.example.com".into());
-        assert!(cookie_is_secure(&public, &HeaderMap::new()));
+    #[test]
+    fn before_the_password_change_only_the_account_page_works() {
+        let get = Method::GET;
+        let post = Method::POST;
+        assert!(allowed_before_password_change(&get, ACCOUNT_PAGE));
+        assert!(allowed_before_password_change(
+            &get,
+            "/pkg/contacts-1a2b.wasm"
+        ));
+        assert!(allowed_before_password_change(&get, "/favicon.ico"));
+        assert!(allowed_before_password_change(
+            &post,
+            "/api/change_password"
+        ));
+        assert!(!allowed_before_password_change(&post, "/api/list_contacts"));
+        assert!(!allowed_before_password_change(
+            &post,
+            "/contacts/export.csv"
+        ));
+        assert!(!allowed_before_password_change(
+            &get,
+            "/imports/3/rejected.csv"
+        ));
+        assert!(!allowed_before_password_change(&post, ACCOUNT_PAGE));
     }
 
     #[test]

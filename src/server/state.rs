@@ -3,6 +3,7 @@
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::server::config::Config;
+use crate::server::disk::DiskReservations;
 use crate::server::throttle::LoginThrottle;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Failed sign-ins per address.
     pub throttle: Arc<LoginThrottle>,
+    /// Disk space promised to uploads still arriving.
+    pub disk: Arc<DiskReservations>,
     /// Wakes the importer when an upload is queued.
     pub import_wakeup: Arc<tokio::sync::Notify>,
     /// Set once the first workspace exists; it never goes back, so it is cached.
@@ -34,6 +37,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             throttle: Arc::default(),
+            disk: Arc::default(),
             import_wakeup: Arc::default(),
             workspace_created: Arc::default(),
         }

@@ -7,8 +7,6 @@
 //! allows more failures than an address, so that a stranger guessing at someone's email
 //! does not lock them out for long.
 
-use crate::server::config::Config;
-use http::HeaderMap;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -98,6 +96,7 @@ impl LoginThrottle {
     /// otherwise. Check and count happen under one lock, so concurrent attempts are
     /// counted one after another.
     pub fn reserve(&self, ip: IpAddr, account: &str, now: Instant) -> Result<(), Limited> {
+        let ip = address_key(ip);
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(wait) = counts
             .by_address
@@ -120,39 +119,32 @@ impl LoginThrottle {
 
     /// Forgets the failures of `ip` and `account` after a successful sign-in.
     pub fn succeeded(&self, ip: IpAddr, account: &str) {
+        let ip = address_key(ip);
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         counts.by_address.remove(&ip);
         counts.by_account.remove(account);
     }
 }
 
-/// The client's address: the connection's, or behind a trusted proxy the last address in
-/// `X-Forwarded-For` that is not itself a trusted proxy (proxies append the address they
-/// received from, so anything left of that could have been written by the client).
-pub fn client_address(config: &Config, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-    if !config.trusts_proxy(peer) {
-        return peer;
+/// The part of an address that one client controls: an IPv6 address by its /64 (a
+/// customer network gets at least that many, so counting each address would give one
+/// attacker 2^64 counters), an IPv4 address (or one mapped into IPv6) whole.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(network.into())
+            }
+        },
     }
-    let forwarded: Vec<IpAddr> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
-        .collect();
-    forwarded
-        .iter()
-        .rev()
-        .find(|a| !config.trusts_proxy(**a))
-        .or(forwarded.first())
-        .copied()
-        .unwrap_or(peer)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
     use std::net::Ipv4Addr;
 
     const IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
@@ -249,26 +241,24 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("203.0.113.9, 198.51.100.7, 10.0.0.2"),
-        );
-        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
-        let direct = Config::from_lookup(|_| None).unwrap();
-        assert_eq!(client_address(&direct, proxy, &headers), proxy);
-        let behind = Config::from_lookup(|name| {
-            (name == "CONTACTS_TRUSTED_PROXIES").then(|| "10.0.0.0/8".to_string())
-        })
-        .unwrap();
-        // The client may have written 203.0.113.9 itself; 198.51.100.7 is what the proxy saw.
+    fn one_ipv6_network_shares_a_counter() {
+        let throttle = LoginThrottle::default();
+        let t0 = Instant::now();
+        for i in 0..FREE_PER_ADDRESS {
+            let ip: IpAddr = format!("2001:db8:1:2::{:x}", i + 1).parse().unwrap();
+            assert_eq!(throttle.reserve(ip, &format!("u{i}@a.test"), t0), Ok(()));
+        }
+        let same_network: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert!(matches!(
+            throttle.reserve(same_network, "x@a.test", t0),
+            Err(Limited::Address(_))
+        ));
+        let next_network: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(throttle.reserve(next_network, "x@a.test", t0), Ok(()));
+        // An IPv4 address counts the same whether it arrives mapped into IPv6 or not.
         assert_eq!(
-            client_address(&behind, proxy, &headers),
-            "198.51.100.7".parse::<IpAddr>().unwrap()
+            address_key("::ffff:192.0.2.1".parse().unwrap()),
+            address_key(IP)
         );
-        assert_eq!(client_address(&behind, proxy, &HeaderMap::new()), proxy);
-        // A client connecting directly cannot claim another address.
-        assert_eq!(client_address(&behind, IP, &headers), IP);
     }
 }

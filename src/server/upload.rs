@@ -5,20 +5,18 @@ use crate::db;
 use crate::error::AppError;
 use crate::import::sniff::{PREVIEW_BYTES, sniff};
 use crate::import::{ImportOptions, accepted_file_name, format_size, not_csv_message};
-use crate::model::CurrentUser;
-use crate::model::country::normalize_country;
 use crate::model::date::format_date;
-use crate::server::config::Config;
-use crate::server::export::{csv_download, neutralize_formula};
+use crate::server::auth::{Access, Caller};
+use crate::server::csv_file::{CsvChunk, csv_download};
+use crate::server::disk::{Reservation, free_disk_bytes};
 use crate::server::importer::{self, upload_path, uploads_dir};
-use crate::server::session::Session;
 use crate::server::state::AppState;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::multipart::{Field, Multipart, MultipartRejection};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::{HeaderMap, StatusCode, header};
 use serde_json::json;
 use std::io::Read;
 use tokio::io::AsyncWriteExt;
@@ -41,15 +39,26 @@ fn interrupted() -> AppError {
     )
 }
 
+/// The most a part of the upload form other than the file may hold (the settings: the
+/// largest the preview sends, 100 custom columns with 200-character keys, is ~25 KiB).
+pub const MAX_FORM_PART_BYTES: usize = 512 << 10;
+
 /// Accepts an upload, answers `202 {"id": N}` once the file is on disk and queued.
 pub async fn upload(
     State(state): State<AppState>,
-    session: Session,
+    caller: Caller,
+    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let user = session.editor()?;
-    ensure_free_space(&state.config).await?;
+    let caller = caller.require(Access::Edit)?;
     let limit = state.config.max_upload_bytes;
+    // What the request says it will send, or the most it may: the space it may take.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(limit, |n| n.min(limit));
+    let mut reservation = reserve_disk(&state, declared).await?;
     let mut multipart =
         multipart.map_err(|_| AppError::BadRequest("The upload was not a file form.".into()))?;
     let mut options: Option<ImportOptions> = None;
@@ -62,8 +71,8 @@ pub async fn upload(
             Err(_) => return Err(interrupted()),
         };
         match field.name() {
-            Some("options") => {
-                let text = field.text().await.map_err(|_| interrupted())?;
+            Some("options") if options.is_none() => {
+                let text = read_form_part(field).await?;
                 options = Some(serde_json::from_str(&text).map_err(|_| {
                     AppError::BadRequest("The upload settings were malformed.".into())
                 })?);
@@ -73,15 +82,25 @@ pub async fn upload(
                 if !accepted_file_name(&name) {
                     return Err(AppError::invalid("file", not_csv_message(&name)));
                 }
-                saved = Some(save(&state, field, name, limit).await?);
+                saved = Some(save(&state, field, name, limit, &mut reservation).await?);
             }
-            _ => {}
+            other => {
+                let name = other
+                    .unwrap_or_default()
+                    .chars()
+                    .take(40)
+                    .collect::<String>();
+                return Err(AppError::BadRequest(format!(
+                    "The upload has an unexpected part \"{name}\": send one \"options\" and one \"file\"."
+                )));
+            }
         }
     }
     let Some(saved) = saved else {
         return Err(AppError::invalid("file", "Choose a file to upload."));
     };
-    let queued = queue(&state, user, options, &saved).await;
+    drop(reservation);
+    let queued = queue(&state, &caller, options, &saved).await;
     if queued.is_err() {
         let _ = tokio::fs::remove_file(&saved.path).await;
     }
@@ -90,10 +109,34 @@ pub async fn upload(
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response())
 }
 
-/// Refuses an upload while the data folder's disk has less free space than the margin
-/// (`CONTACTS_MIN_FREE_DISK_MB`), so an upload never fills the disk the database is on.
-async fn ensure_free_space(config: &Config) -> Result<(), AppError> {
-    let dir = uploads_dir(config);
+/// Reads a small part of the form (the settings), refusing it with 413 as soon as it
+/// grows past [`MAX_FORM_PART_BYTES`], before reading on.
+async fn read_form_part(mut field: Field<'_>) -> Result<String, AppError> {
+    let mut bytes = Vec::new();
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                if bytes.len() + chunk.len() > MAX_FORM_PART_BYTES {
+                    return Err(AppError::TooLarge(format!(
+                        "The upload settings are larger than {}, the most they may be.",
+                        format_size(MAX_FORM_PART_BYTES as u64)
+                    )));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(_) => return Err(interrupted()),
+        }
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| AppError::BadRequest("The upload settings were malformed.".into()))
+}
+
+/// Reserves room for `bytes` of upload on the data folder's disk, keeping the margin
+/// (`CONTACTS_MIN_FREE_DISK_MB`) free even when every upload in flight has arrived, so
+/// uploads never fill the disk the database is on.
+async fn reserve_disk(state: &AppState, bytes: u64) -> Result<Reservation, AppError> {
+    let dir = uploads_dir(&state.config);
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| AppError::internal("creating the uploads folder", e))?;
@@ -101,25 +144,21 @@ async fn ensure_free_space(config: &Config) -> Result<(), AppError> {
         .await
         .map_err(|e| AppError::internal("checking free disk space", e))?
         .map_err(|e| AppError::internal("checking free disk space", e))?;
-    if free < config.min_free_disk_bytes {
+    let margin = state.config.min_free_disk_bytes;
+    state.disk.reserve(free, margin, bytes).ok_or_else(|| {
         tracing::warn!(
             free,
-            margin = config.min_free_disk_bytes,
+            margin,
+            bytes,
+            in_flight = state.disk.outstanding(),
             "upload refused: disk nearly full"
         );
-        return Err(AppError::Unavailable(
+        AppError::Unavailable(
             "The server is running out of disk space, so it cannot take uploads right now. \
-             Try again later, or ask your administrator to free some space."
+                 Try again later, or ask your administrator to free some space."
                 .into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Bytes an unprivileged process may still write on the disk that holds `path`.
-pub fn free_disk_bytes(path: &std::path::Path) -> std::io::Result<u64> {
-    let stats = rustix::fs::statvfs(path)?;
-    Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
+        )
+    })
 }
 
 /// A file received in full, waiting to be queued.
@@ -135,6 +174,7 @@ async fn save(
     mut field: Field<'_>,
     name: String,
     limit: u64,
+    reservation: &mut Reservation,
 ) -> Result<Saved, AppError> {
     let dir = uploads_dir(&state.config);
     let server_error = |e: std::io::Error| AppError::internal("saving an upload", e);
@@ -156,6 +196,7 @@ async fn save(
                 if let Err(e) = file.write_all(&chunk).await {
                     break Err(server_error(e));
                 }
+                reservation.written(chunk.len() as u64);
             }
             Ok(None) => break file.flush().await.map_err(server_error),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => break Err(too_large(limit)),
@@ -177,25 +218,17 @@ async fn save(
 /// the import only once its file is in place.
 async fn queue(
     state: &AppState,
-    user: &CurrentUser,
+    caller: &Caller,
     options: Option<ImportOptions>,
     saved: &Saved,
 ) -> Result<i64, AppError> {
-    let Some(mut options) = options else {
+    let Some(options) = options else {
         return Err(AppError::invalid(
             "options",
             "The upload settings are missing.",
         ));
     };
-    if options.columns.mobile.is_none() {
-        return Err(AppError::invalid(
-            "mobile",
-            "Tag the column that holds the mobile number.",
-        ));
-    }
-    options.country = normalize_country(&options.country)
-        .ok_or_else(|| AppError::invalid("country", "Choose a default country."))?
-        .to_string();
+    let options = options.checked()?;
     let head = {
         let path = saved.path.clone();
         tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
@@ -218,12 +251,12 @@ async fn queue(
         .filter(|g| !g.is_empty());
     let mut tx = state.db.begin_write().await?;
     let group_id = match group {
-        Some(name) => Some(db::groups::find_or_create(tx.conn(), user.workspace_id, name).await?),
+        Some(name) => Some(db::groups::find_or_create(tx.conn(), caller.workspace_id, name).await?),
         None => None,
     };
     let new = db::imports::NewImport {
-        workspace_id: user.workspace_id,
-        user_id: user.id,
+        workspace_id: caller.workspace_id,
+        user_id: caller.user_id(),
         file_name: &saved.name,
         file_size: saved.size as i64,
         options: &options,
@@ -247,10 +280,10 @@ const REPORT_BATCH: i64 = 2_000;
 /// The rows an import refused or found twice: line, reason and the row as in the file.
 pub async fn rejected_rows(
     State(state): State<AppState>,
-    session: Session,
+    caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let workspace_id = session.user.workspace_id;
+    let workspace_id = caller.require(Access::Read)?.workspace_id;
     let summary = db::imports::get(&state.db, workspace_id, id).await?;
     let pool = state.db.clone();
     let stream = futures::stream::unfold(Some((0_i64, true)), move |cursor| {
@@ -280,23 +313,12 @@ pub async fn rejected_rows(
 }
 
 fn report_chunk(rows: &[db::imports::Reject], with_header: bool) -> Result<Bytes, std::io::Error> {
-    let mut out = Vec::with_capacity(rows.len() * 96 + 64);
+    let mut chunk = CsvChunk::new(with_header, rows.len());
     if with_header {
-        out.extend_from_slice("\u{feff}".as_bytes());
+        chunk.row(["line", "reason", "row"])?;
     }
-    {
-        let mut writer = csv::Writer::from_writer(&mut out);
-        if with_header {
-            writer.write_record(["line", "reason", "row"])?;
-        }
-        for row in rows {
-            writer.write_record([
-                row.line.to_string().as_str(),
-                &row.reason,
-                &neutralize_formula(&row.raw),
-            ])?;
-        }
-        writer.flush()?;
+    for row in rows {
+        chunk.row([row.line.to_string().as_str(), &row.reason, &row.raw])?;
     }
-    Ok(Bytes::from(out))
+    chunk.finish()
 }

@@ -206,3 +206,57 @@ fn rand_suffix() -> u64 {
         .map_or(0, |d| d.subsec_nanos() as u64);
     nanos ^ (NEXT.fetch_add(1, Ordering::Relaxed) << 32)
 }
+
+/// Every route of the app but pages and static files, as `(method, path)` with each
+/// path parameter set to 1: the server functions Leptos registered and the plain routes
+/// the router is built from. Tests that go through this list cover routes added later.
+pub fn every_route(state: &AppState) -> Vec<(http::Method, String)> {
+    let functions =
+        leptos::server_fn::axum::server_fn_paths().map(|(path, method)| (method, path.to_string()));
+    let plain = contacts::server::routes(state)
+        .into_iter()
+        .map(|route| (route.method, with_parameters(route.path)));
+    let mut all: Vec<_> = functions.chain(plain).collect();
+    all.sort_by(|a, b| (a.1.as_str(), a.0.as_str()).cmp(&(b.1.as_str(), b.0.as_str())));
+    all
+}
+
+/// `/imports/{id}/rejected.csv` → `/imports/1/rejected.csv`.
+fn with_parameters(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "1"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Adds a user as the admin and signs them in with the temporary password, without
+/// replacing it; returns their session cookie.
+pub async fn temporary_session(app: &Router, admin: &str, email: &str, role: &str) -> String {
+    let reply = call(
+        app,
+        "add_user",
+        &[
+            ("email", email),
+            ("password", TEMPORARY_PASSWORD),
+            ("role", role),
+        ],
+        Some(admin),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    call(
+        app,
+        "sign_in",
+        &[("email", email), ("password", TEMPORARY_PASSWORD)],
+        None,
+    )
+    .await
+    .session_cookie()
+    .expect("signed in with the temporary password")
+}

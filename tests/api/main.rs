@@ -10,3 +10,4 @@ mod hardening;
 mod imports;
 mod restart;
 mod schema;
+mod security;

@@ -115,7 +115,7 @@ async fn killed_mid_way_resumes(database_url: Option<String>) {
     let size = std::fs::metadata(&csv).unwrap().len() as i64;
     let new = db::imports::NewImport {
         workspace_id: workspace,
-        user_id: user,
+        user_id: Some(user),
         file_name: "input.csv",
         file_size: size,
         options: &options,

@@ -5,6 +5,7 @@ use super::{COLUMNS, ContactRecord, StoredContact};
 use crate::db::{Conn, Db, on};
 use crate::error::AppError;
 use crate::model::contact::Selection;
+use crate::model::group::GroupPicks;
 use sqlx::{QueryBuilder, Row};
 
 /// Binds `$1` (the workspace) and `$2`…`$15` (the record's columns, in table order) to
@@ -119,8 +120,7 @@ pub async fn save_with_groups(
     workspace_id: i64,
     id: Option<i64>,
     record: &ContactRecord,
-    group_ids: &[i64],
-    new_groups: &[String],
+    groups: &GroupPicks,
 ) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
     let id = match id {
@@ -130,8 +130,7 @@ pub async fn save_with_groups(
             id
         }
     };
-    let groups =
-        crate::db::groups::chosen_and_new(tx.conn(), workspace_id, group_ids, new_groups).await?;
+    let groups = crate::db::groups::chosen_and_new(tx.conn(), workspace_id, groups).await?;
     crate::db::groups::set_groups_of_contact(tx.conn(), workspace_id, id, &groups).await?;
     tx.commit().await?;
     Ok(id)
