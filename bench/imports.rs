@@ -479,12 +479,10 @@ fn baseline(report: &mut Report, csv: &Path) {
 /// POSTs the file as the browser does (multipart, streamed); returns the import's id.
 fn upload(addr: std::net::SocketAddr, cookie: &str, csv: &Path, size: u64, extra: Extra) -> i64 {
     const BOUNDARY: &str = "----contacts-bench";
-    let mut columns = Columns {
-        mobile: Some(2),
-        first_name: Some(0),
-        last_name: Some(1),
-        ..Columns::default()
-    };
+    let mut columns = Columns::default()
+        .with(Field::Mobile, 2)
+        .with(Field::FirstName, 0)
+        .with(Field::LastName, 1);
     if extra == Extra::EmailAndCustom {
         columns.set(3, Some(Tag::Field(Field::Email)));
         columns.set(4, Some(Tag::Custom("Tier".into())));

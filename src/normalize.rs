@@ -4,37 +4,81 @@
 
 use crate::error::{AppError, FieldError};
 use crate::model::contact::{ContactInput, check_contact};
+use crate::model::field::{ContactField, FieldKind};
 use crate::phone::normalize_msisdn;
 
-/// A contact's stored values, normalised (numbers in E.164).
-#[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+/// A contact's stored values, normalised (numbers in E.164); an empty field is `None`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContactRecord {
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    pub last_name: String,
-    /// Mobile number, E.164.
-    pub mobile: Option<String>,
+    values: [Option<String>; ContactField::COUNT],
     /// The mobile number without its country code (for search by local digits).
     pub mobile_national: Option<String>,
-    /// ISO 3166 alpha-2.
-    pub country: String,
-    /// Email, lower case.
-    pub email: Option<String>,
-    /// Id in another system.
-    pub external_id: Option<String>,
-    /// WhatsApp number, E.164.
-    pub whatsapp: Option<String>,
-    /// Viber number, E.164.
-    pub viber: Option<String>,
-    /// LINE user id.
-    pub line_id: Option<String>,
-    /// WeChat user id.
-    pub wechat_id: Option<String>,
-    /// Messenger user id.
-    pub messenger_id: Option<String>,
     /// JSON array of `[key, value]` pairs.
     pub attributes: String,
+}
+
+impl Default for ContactRecord {
+    fn default() -> Self {
+        ContactRecord {
+            values: Default::default(),
+            mobile_national: None,
+            attributes: "[]".into(),
+        }
+    }
+}
+
+impl ContactRecord {
+    /// A field's value, if it has one.
+    pub fn get(&self, field: ContactField) -> Option<&str> {
+        self.values[field.index()].as_deref()
+    }
+
+    /// Sets a field's value (an empty text is no value).
+    pub fn set(&mut self, field: ContactField, value: Option<String>) {
+        self.values[field.index()] = value.filter(|v| !v.is_empty());
+    }
+
+    /// The record with a field set (for building one in a line).
+    pub fn with(mut self, field: ContactField, value: impl Into<String>) -> Self {
+        self.set(field, Some(value.into()));
+        self
+    }
+
+    /// A field as its column holds it: names are never null, only empty.
+    pub fn column(&self, field: ContactField) -> Option<&str> {
+        match field.kind() {
+            FieldKind::Name => Some(self.get(field).unwrap_or_default()),
+            _ => self.get(field),
+        }
+    }
+
+    /// The text names are sorted and searched by.
+    pub fn sort_name(&self) -> String {
+        crate::model::contact::sort_name(
+            self.get(ContactField::FirstName).unwrap_or_default(),
+            self.get(ContactField::LastName).unwrap_or_default(),
+        )
+    }
+}
+
+/// Read from a row with a column per field key, `mobile_national` and `attributes`.
+impl<'r, R> sqlx::FromRow<'r, R> for ContactRecord
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let mut record = ContactRecord {
+            mobile_national: row.try_get("mobile_national")?,
+            attributes: row.try_get("attributes")?,
+            ..ContactRecord::default()
+        };
+        for field in ContactField::ALL {
+            record.set(field, row.try_get(field.key())?);
+        }
+        Ok(record)
+    }
 }
 
 /// Validates the form and normalises it for storage, reporting every bad field.
@@ -44,52 +88,44 @@ pub fn record(input: &ContactInput) -> Result<ContactRecord, AppError> {
         Err(AppError::Invalid(errors)) => (input.clone(), errors),
         Err(other) => return Err(other),
     };
-    let has_error = |errors: &[FieldError], field: &str| errors.iter().any(|e| e.field == field);
-    let country = checked.country.clone();
-    let mut number = |field: &str, value: &str| -> Option<crate::phone::Msisdn> {
-        if value.is_empty() || has_error(&errors, field) {
-            return None;
+    let country = checked.get(ContactField::Country).to_string();
+    let mut record = ContactRecord::default();
+    for field in ContactField::ALL {
+        let value = checked.get(field);
+        if field.kind() != FieldKind::Phone {
+            record.set(field, Some(value.to_string()));
+            continue;
+        }
+        if value.is_empty() || errors.iter().any(|e| e.field == field.key()) {
+            continue;
         }
         match normalize_msisdn(value, &country) {
-            Ok(n) => Some(n),
-            Err(e) => {
-                errors.push(FieldError {
-                    field: field.into(),
-                    message: e.0,
-                });
-                None
+            Ok(number) => {
+                if field == ContactField::Mobile {
+                    record.mobile_national = Some(number.national);
+                }
+                record.set(field, Some(number.e164));
             }
+            Err(e) => errors.push(FieldError {
+                field: field.key().into(),
+                message: e.0,
+            }),
         }
-    };
-    let mobile = number("mobile", &checked.mobile);
-    let whatsapp = number("whatsapp", &checked.whatsapp);
-    let viber = number("viber", &checked.viber);
+    }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let optional = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    // WhatsApp defaults to the mobile number.
+    if record.get(ContactField::WhatsApp).is_none() {
+        let mobile = record.get(ContactField::Mobile).map(str::to_string);
+        record.set(ContactField::WhatsApp, mobile);
+    }
     let pairs: Vec<(&str, &str)> = checked
         .attributes
         .iter()
         .map(|a| (a.key.as_str(), a.value.as_str()))
         .collect();
-    Ok(ContactRecord {
-        first_name: checked.first_name.clone(),
-        last_name: checked.last_name.clone(),
-        // WhatsApp defaults to the mobile number.
-        whatsapp: whatsapp
-            .map(|n| n.e164)
-            .or_else(|| mobile.as_ref().map(|n| n.e164.clone())),
-        mobile_national: mobile.as_ref().map(|n| n.national.clone()),
-        mobile: mobile.map(|n| n.e164),
-        country: checked.country.clone(),
-        email: optional(&checked.email),
-        external_id: optional(&checked.external_id),
-        viber: viber.map(|n| n.e164),
-        line_id: optional(&checked.line_id),
-        wechat_id: optional(&checked.wechat_id),
-        messenger_id: optional(&checked.messenger_id),
-        attributes: serde_json::to_string(&pairs)
-            .map_err(|e| AppError::internal("attributes", e))?,
-    })
+    record.attributes =
+        serde_json::to_string(&pairs).map_err(|e| AppError::internal("attributes", e))?;
+    Ok(record)
 }

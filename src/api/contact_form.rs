@@ -3,32 +3,28 @@
 
 use crate::db::contacts::StoredContact;
 use crate::model::contact::{Attribute, ContactDetail, ContactInput};
+use crate::model::field::{ContactField, FieldKind};
 use crate::phone::format_international;
 
 /// A stored contact as the dialog shows it.
 pub fn detail(stored: StoredContact, groups: Vec<crate::model::group::GroupRef>) -> ContactDetail {
     let r = stored.record;
-    let number = |n: Option<String>| n.as_deref().map(format_international).unwrap_or_default();
+    let mut input = ContactInput::default();
+    for field in ContactField::ALL {
+        let value = r.get(field).unwrap_or_default();
+        match field.kind() {
+            FieldKind::Phone if !value.is_empty() => input.set(field, format_international(value)),
+            _ => input.set(field, value),
+        }
+    }
     let attributes: Vec<(String, String)> = serde_json::from_str(&r.attributes).unwrap_or_default();
+    input.attributes = attributes
+        .into_iter()
+        .map(|(key, value)| Attribute { key, value })
+        .collect();
     ContactDetail {
         id: stored.id,
-        input: ContactInput {
-            first_name: r.first_name,
-            last_name: r.last_name,
-            mobile: number(r.mobile),
-            country: r.country,
-            email: r.email.unwrap_or_default(),
-            external_id: r.external_id.unwrap_or_default(),
-            whatsapp: number(r.whatsapp),
-            viber: number(r.viber),
-            line_id: r.line_id.unwrap_or_default(),
-            wechat_id: r.wechat_id.unwrap_or_default(),
-            messenger_id: r.messenger_id.unwrap_or_default(),
-            attributes: attributes
-                .into_iter()
-                .map(|(key, value)| Attribute { key, value })
-                .collect(),
-        },
+        input,
         groups,
         created_at: stored.created_at,
         updated_at: stored.updated_at,

@@ -547,14 +547,12 @@ mod tests {
     use crate::model::contact::{ContactFilter, ContactSort, PageRequest};
 
     async fn contact(db: &Db, ws: i64, name: &str, national: u32) -> i64 {
-        let record = ContactRecord {
-            first_name: name.into(),
-            mobile: Some(format!("+65{national}")),
-            mobile_national: Some(national.to_string()),
-            country: "SG".into(),
-            attributes: "[]".into(),
-            ..Default::default()
-        };
+        use crate::model::field::ContactField::*;
+        let mut record = ContactRecord::default()
+            .with(FirstName, name)
+            .with(Mobile, format!("+65{national}"))
+            .with(Country, "SG");
+        record.mobile_national = Some(national.to_string());
         contacts::create(db, ws, &record).await.unwrap()
     }
 

@@ -24,6 +24,7 @@ use crate::import::columns::Columns;
 use crate::import::pipeline::Row;
 use crate::import::rule::{FirstLines, number_key};
 use crate::model::contact::MAX_ATTRIBUTES;
+use crate::model::field::ContactField;
 use crate::normalize::ContactRecord;
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
@@ -34,21 +35,32 @@ use super::imports::{Job, Reject};
 /// the number, the line, the names and the sort name that every row has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout {
-    columns: [bool; OPTIONAL.len()],
+    columns: [bool; OPTIONAL_COUNT],
 }
 
-/// The optional columns, in the order a row carries them (see [`Layout`]).
-pub(super) const OPTIONAL: [&str; 9] = [
-    "country",
-    "email",
-    "external_id",
-    "whatsapp",
-    "viber",
-    "line_id",
-    "wechat_id",
-    "messenger_id",
-    "attributes",
+/// The fields every row carries, whether the file maps them or not.
+const FIXED_FIELDS: [ContactField; 3] = [
+    ContactField::Mobile,
+    ContactField::FirstName,
+    ContactField::LastName,
 ];
+
+/// How many optional columns there are: every other field, and the custom fields.
+const OPTIONAL_COUNT: usize = ContactField::COUNT - FIXED_FIELDS.len() + 1;
+
+/// The optional columns, in the order a row carries them (see [`Layout`]): every field
+/// but [`FIXED_FIELDS`] by its column name, then `attributes`.
+pub(super) fn optional() -> impl Iterator<Item = &'static str> {
+    optional_fields()
+        .map(ContactField::key)
+        .chain(["attributes"])
+}
+
+fn optional_fields() -> impl Iterator<Item = ContactField> {
+    ContactField::ALL
+        .into_iter()
+        .filter(|f| !FIXED_FIELDS.contains(f))
+}
 
 /// Columns every row carries first: `[mobile, line, national, first, last, sort]`.
 const FIXED: usize = 6;
@@ -56,49 +68,38 @@ const FIXED: usize = 6;
 impl Layout {
     /// The columns a file with this mapping fills.
     pub fn of(columns: &Columns) -> Layout {
-        Layout {
-            columns: [
-                columns.country.is_some(),
-                columns.email.is_some(),
-                columns.external_id.is_some(),
-                columns.whatsapp.is_some(),
-                columns.viber.is_some(),
-                columns.line_id.is_some(),
-                columns.wechat_id.is_some(),
-                columns.messenger_id.is_some(),
-                !columns.custom.is_empty(),
-            ],
+        let mut carried = [false; OPTIONAL_COUNT];
+        for (slot, field) in carried.iter_mut().zip(optional_fields()) {
+            *slot = columns.get(field).is_some();
         }
+        carried[OPTIONAL_COUNT - 1] = !columns.custom.is_empty();
+        Layout { columns: carried }
     }
 
     /// The carried optional columns with their position in a row.
     pub(super) fn carried(&self) -> impl Iterator<Item = (&'static str, usize)> + '_ {
-        OPTIONAL
-            .iter()
+        optional()
             .zip(self.columns)
             .filter(|(_, carried)| *carried)
             .enumerate()
-            .map(|(i, (name, _))| (*name, FIXED + i))
+            .map(|(i, (name, _))| (name, FIXED + i))
     }
 
     /// The values of a record's optional columns, in row order. A country that is the
     /// import's own and a WhatsApp number that is the mobile number are left empty: they
     /// are what an empty cell gives, and must not replace an existing contact's values.
     fn values<'a>(&self, r: &'a ContactRecord, country: &str) -> Vec<Option<&'a str>> {
-        let all = [
-            Some(r.country.as_str()).filter(|c| *c != country),
-            r.email.as_deref(),
-            r.external_id.as_deref(),
-            r.whatsapp
-                .as_deref()
-                .filter(|w| *w != r.mobile.as_deref().unwrap_or_default()),
-            r.viber.as_deref(),
-            r.line_id.as_deref(),
-            r.wechat_id.as_deref(),
-            r.messenger_id.as_deref(),
-            Some(r.attributes.as_str()),
-        ];
-        all.into_iter()
+        let mobile = r.get(ContactField::Mobile);
+        let fields = optional_fields().map(|field| {
+            let value = r.get(field);
+            match field {
+                ContactField::Country => value.filter(|c| *c != country),
+                ContactField::WhatsApp => value.filter(|w| Some(*w) != mobile),
+                _ => value,
+            }
+        });
+        fields
+            .chain([Some(r.attributes.as_str())])
             .zip(self.columns)
             .filter(|(_, carried)| *carried)
             .map(|(value, _)| value)
@@ -182,7 +183,7 @@ impl Batch {
                 return Ok(());
             }
         };
-        let mobile = record.mobile.as_deref().unwrap_or_default();
+        let mobile = record.get(ContactField::Mobile).unwrap_or_default();
         if let Some(first) = self.first_lines.seen(mobile, row.line) {
             self.duplicates += 1;
             self.reject(row.line, FirstLines::reason(first), row.raw);
@@ -194,10 +195,10 @@ impl Batch {
             Some(mobile),
             None, // the line, written as a number below
             record.mobile_national.as_deref(),
-            Some(record.first_name.as_str()),
-            Some(record.last_name.as_str()),
+            record.column(ContactField::FirstName),
+            record.column(ContactField::LastName),
         ];
-        let sort_name = crate::model::contact::sort_name(&record.first_name, &record.last_name);
+        let sort_name = record.sort_name();
         values.push(Some(&sort_name));
         values.extend(self.layout.values(&record, &self.country));
         let mut row_json = serde_json::to_value(&values)
@@ -716,14 +717,21 @@ mod tests {
 
     #[test]
     fn a_row_carries_only_the_columns_its_file_maps() {
-        let mut columns = Columns {
-            mobile: Some(0),
-            ..Columns::default()
-        };
+        let mut columns = Columns::default().with(ContactField::Mobile, 0);
         assert_eq!(Layout::of(&columns).carried().count(), 0);
-        columns.email = Some(1);
+        columns = columns.with(ContactField::Email, 1);
         columns.set(2, Some(crate::import::columns::Tag::Custom("Tier".into())));
         let carried: Vec<_> = Layout::of(&columns).carried().collect();
         assert_eq!(carried, [("email", 6), ("attributes", 7)]);
+    }
+
+    #[test]
+    fn the_postgresql_staging_table_holds_every_optional_column() {
+        for column in optional() {
+            assert!(
+                super::super::import_copy::STAGING.contains(&format!(" {column} TEXT")),
+                "{column}"
+            );
+        }
     }
 }

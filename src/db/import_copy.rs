@@ -11,7 +11,7 @@
 //! later row with its number is a duplicate of that line. Each batch commits on its own
 //! and locks only the rows it writes: nobody's edits of other contacts wait for it.
 
-use super::import_batch::{EncodedBatch, Met, OPTIONAL, merge_attributes};
+use super::import_batch::{EncodedBatch, Met, merge_attributes, optional};
 use super::imports::{Job, Reject};
 use crate::error::AppError;
 use crate::import::ImportCounts;
@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 /// The staging table: a row's position in the batch, then the columns of a contact row
 /// in their order (see [`super::import_batch::Layout`]). Dropped at the commit.
-const STAGING: &str = "CREATE TEMP TABLE import_rows (
+pub(super) const STAGING: &str = "CREATE TEMP TABLE import_rows (
     position INT NOT NULL, mobile TEXT NOT NULL, line BIGINT NOT NULL, mobile_national TEXT,
     first_name TEXT NOT NULL, last_name TEXT NOT NULL, sort_name TEXT NOT NULL,
     country TEXT, email TEXT, external_id TEXT, whatsapp TEXT, viber TEXT, line_id TEXT,
@@ -186,7 +186,7 @@ pub async fn write_batch(
 async fn stage(conn: &mut PgConnection, batch: &EncodedBatch) -> Result<(), AppError> {
     sqlx::query(STAGING).execute(&mut *conn).await?;
     let carried: Vec<&str> = batch.layout.carried().map(|(name, _)| name).collect();
-    debug_assert!(carried.iter().all(|name| OPTIONAL.contains(name)));
+    debug_assert!(carried.iter().all(|name| optional().any(|o| o == *name)));
     let columns = FIXED.iter().chain(&carried).copied().collect::<Vec<_>>();
     let mut csv = csv::WriterBuilder::new()
         .has_headers(false)

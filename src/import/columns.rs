@@ -7,89 +7,19 @@
 
 use crate::import::records::MAX_FIELDS;
 use crate::model::contact::{MAX_ATTRIBUTES, MAX_ID_LEN};
+use crate::model::field::{ContactField, header_key};
 use serde::{Deserialize, Serialize};
 
-/// A contact field a column can fill.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Field {
-    /// The mobile number (required).
-    Mobile,
-    /// The first name.
-    FirstName,
-    /// The last name.
-    LastName,
-    /// The email address.
-    Email,
-    /// The contact's id in another system.
-    ExternalId,
-    /// The contact's country (ISO code), also for reading its numbers.
-    Country,
-    /// The WhatsApp number (without one, the mobile number).
-    WhatsApp,
-    /// The Viber number.
-    Viber,
-    /// The LINE user id.
-    Line,
-    /// The WeChat user id.
-    WeChat,
-    /// The Facebook Messenger user id.
-    Messenger,
-}
+/// A contact field a column can fill: any of the contact's fields.
+pub type Field = ContactField;
 
-impl Field {
-    /// Every field, in menu order.
-    pub const ALL: [Field; 11] = [
-        Field::Mobile,
-        Field::FirstName,
-        Field::LastName,
-        Field::Email,
-        Field::ExternalId,
-        Field::Country,
-        Field::WhatsApp,
-        Field::Viber,
-        Field::Line,
-        Field::WeChat,
-        Field::Messenger,
-    ];
-
-    /// The name shown to users.
-    pub fn label(self) -> &'static str {
-        match self {
-            Field::Mobile => "Mobile number",
-            Field::FirstName => "First name",
-            Field::LastName => "Last name",
-            Field::Email => "Email",
-            Field::ExternalId => "External ID",
-            Field::Country => "Country",
-            Field::WhatsApp => "WhatsApp",
-            Field::Viber => "Viber",
-            Field::Line => "LINE user ID",
-            Field::WeChat => "WeChat user ID",
-            Field::Messenger => "Messenger user ID",
-        }
-    }
-
-    /// The value that names it in the column menu.
-    pub fn key(self) -> &'static str {
-        match self {
-            Field::Mobile => "mobile",
-            Field::FirstName => "first_name",
-            Field::LastName => "last_name",
-            Field::Email => "email",
-            Field::ExternalId => "external_id",
-            Field::Country => "country",
-            Field::WhatsApp => "whatsapp",
-            Field::Viber => "viber",
-            Field::Line => "line_id",
-            Field::WeChat => "wechat_id",
-            Field::Messenger => "messenger_id",
-        }
-    }
-
-    /// The field a menu value names.
-    pub fn from_key(key: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|f| f.key() == key)
-    }
+/// The fields in the column menu's order: the required mobile number first.
+pub fn menu() -> impl Iterator<Item = Field> {
+    std::iter::once(Field::Mobile).chain(
+        ContactField::ALL
+            .into_iter()
+            .filter(|f| *f != Field::Mobile),
+    )
 }
 
 /// What a column is tagged as.
@@ -110,87 +40,81 @@ pub struct CustomColumn {
     pub key: String,
 }
 
-/// The columns (0-based) the user tagged. (Named fields rather than a list, so the
-/// settings of uploads made before more fields could be mapped still read.)
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The columns (0-based) the user tagged. On the wire an object with a member per field
+/// key (its column, or null) and `custom`, so the settings of uploads stored before a
+/// field could be mapped still read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Columns {
-    /// The mobile number's column; required before processing.
-    pub mobile: Option<usize>,
-    /// The first name's column.
-    pub first_name: Option<usize>,
-    /// The last name's column.
-    pub last_name: Option<usize>,
-    /// The email's column.
-    #[serde(default)]
-    pub email: Option<usize>,
-    /// The external id's column.
-    #[serde(default)]
-    pub external_id: Option<usize>,
-    /// The country's column.
-    #[serde(default)]
-    pub country: Option<usize>,
-    /// The WhatsApp number's column.
-    #[serde(default)]
-    pub whatsapp: Option<usize>,
-    /// The Viber number's column.
-    #[serde(default)]
-    pub viber: Option<usize>,
-    /// The LINE user id's column.
-    #[serde(default)]
-    pub line_id: Option<usize>,
-    /// The WeChat user id's column.
-    #[serde(default)]
-    pub wechat_id: Option<usize>,
-    /// The Messenger user id's column.
-    #[serde(default)]
-    pub messenger_id: Option<usize>,
+    fields: [Option<usize>; ContactField::COUNT],
     /// Columns imported as custom fields, in column order.
-    #[serde(default)]
     pub custom: Vec<CustomColumn>,
 }
 
-impl Columns {
-    fn slot(&mut self, field: Field) -> &mut Option<usize> {
-        match field {
-            Field::Mobile => &mut self.mobile,
-            Field::FirstName => &mut self.first_name,
-            Field::LastName => &mut self.last_name,
-            Field::Email => &mut self.email,
-            Field::ExternalId => &mut self.external_id,
-            Field::Country => &mut self.country,
-            Field::WhatsApp => &mut self.whatsapp,
-            Field::Viber => &mut self.viber,
-            Field::Line => &mut self.line_id,
-            Field::WeChat => &mut self.wechat_id,
-            Field::Messenger => &mut self.messenger_id,
+impl Serialize for Columns {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(ContactField::COUNT + 1))?;
+        for field in ContactField::ALL {
+            map.serialize_entry(field.key(), &self.get(field))?;
         }
+        map.serialize_entry("custom", &self.custom)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Columns {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Columns;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("the column of each field")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Columns, A::Error> {
+                let mut columns = Columns::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match ContactField::from_key(&key) {
+                        Some(field) => columns.fields[field.index()] = map.next_value()?,
+                        None if key == "custom" => columns.custom = map.next_value()?,
+                        None => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(columns)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+impl Columns {
+    /// The columns with `field` in `column` (for building them in a line).
+    pub fn with(mut self, field: Field, column: usize) -> Columns {
+        self.set(column, Some(Tag::Field(field)));
+        self
     }
 
     /// The column tagged with `field`.
     pub fn get(&self, field: Field) -> Option<usize> {
-        match field {
-            Field::Mobile => self.mobile,
-            Field::FirstName => self.first_name,
-            Field::LastName => self.last_name,
-            Field::Email => self.email,
-            Field::ExternalId => self.external_id,
-            Field::Country => self.country,
-            Field::WhatsApp => self.whatsapp,
-            Field::Viber => self.viber,
-            Field::Line => self.line_id,
-            Field::WeChat => self.wechat_id,
-            Field::Messenger => self.messenger_id,
-        }
+        self.fields[field.index()]
     }
 
     /// The fields that have a column.
     pub fn mapped(&self) -> impl Iterator<Item = Field> + '_ {
-        Field::ALL.into_iter().filter(|f| self.get(*f).is_some())
+        ContactField::ALL
+            .into_iter()
+            .filter(|f| self.get(*f).is_some())
     }
 
     /// The tag on column `index`, if any.
     pub fn tag_of(&self, index: usize) -> Option<Tag> {
-        Field::ALL
+        ContactField::ALL
             .into_iter()
             .find(|&field| self.get(field) == Some(index))
             .map(Tag::Field)
@@ -205,15 +129,14 @@ impl Columns {
     /// Tags column `index` (or untags it with `None`); a field is on one column only, and
     /// a column holds one tag.
     pub fn set(&mut self, index: usize, tag: Option<Tag>) {
-        for field in Field::ALL {
-            let slot = self.slot(field);
+        for slot in &mut self.fields {
             if *slot == Some(index) {
                 *slot = None;
             }
         }
         self.custom.retain(|c| c.index != index);
         match tag {
-            Some(Tag::Field(field)) => *self.slot(field) = Some(index),
+            Some(Tag::Field(field)) => self.fields[field.index()] = Some(index),
             Some(Tag::Custom(key)) => {
                 self.custom.push(CustomColumn { index, key });
                 self.custom.sort_by_key(|c| c.index);
@@ -224,9 +147,10 @@ impl Columns {
 
     /// The highest column any tag points at.
     pub fn widest(&self) -> Option<usize> {
-        Field::ALL
-            .into_iter()
-            .filter_map(|f| self.get(f))
+        self.fields
+            .iter()
+            .flatten()
+            .copied()
             .chain(self.custom.iter().map(|c| c.index))
             .max()
     }
@@ -236,7 +160,7 @@ impl Columns {
     /// custom keys are needed, short, different from one another and at most
     /// [`MAX_ATTRIBUTES`]. The preview and the server both ask this before an import.
     pub fn problem(&self) -> Option<String> {
-        if self.mobile.is_none() {
+        if self.get(Field::Mobile).is_none() {
             return Some("Tag the column that holds the mobile number.".into());
         }
         if self.custom.len() > MAX_ATTRIBUTES {
@@ -244,9 +168,11 @@ impl Columns {
                 "A contact has at most {MAX_ATTRIBUTES} custom fields."
             ));
         }
-        let mut indexes: Vec<usize> = Field::ALL
-            .into_iter()
-            .filter_map(|f| self.get(f))
+        let mut indexes: Vec<usize> = self
+            .fields
+            .iter()
+            .flatten()
+            .copied()
             .chain(self.custom.iter().map(|c| c.index))
             .collect();
         indexes.sort_unstable();
@@ -300,89 +226,10 @@ pub fn suggest(headers: &[String]) -> Columns {
 
 /// The field a header name suggests: case, spaces and punctuation do not matter.
 pub fn suggest_tag(header: &str) -> Option<Field> {
-    let key: String = header
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect();
-    const NAMES: [(Field, &[&str]); 11] = [
-        (
-            Field::Mobile,
-            &[
-                "mobile",
-                "mobilenumber",
-                "mobileno",
-                "mobilephone",
-                "phone",
-                "phonenumber",
-                "phoneno",
-                "phone1value",
-                "primaryphone",
-                "msisdn",
-                "cell",
-                "cellphone",
-                "cellnumber",
-                "handphone",
-                "number",
-                "telephone",
-                "tel",
-            ],
-        ),
-        (
-            Field::FirstName,
-            &["firstname", "givenname", "first", "forename", "fname"],
-        ),
-        (
-            Field::LastName,
-            &[
-                "lastname",
-                "surname",
-                "familyname",
-                "last",
-                "lname",
-                "name2",
-            ],
-        ),
-        (
-            Field::Email,
-            &[
-                "email",
-                "emailaddress",
-                "email1value",
-                "mail",
-                "emailaddr",
-                "e",
-            ],
-        ),
-        (
-            Field::ExternalId,
-            &["externalid", "customerid", "clientid", "crmid", "memberid"],
-        ),
-        (
-            Field::Country,
-            &["country", "countryregion", "countrycode", "nation"],
-        ),
-        (Field::WhatsApp, &["whatsapp", "whatsappnumber", "wa"]),
-        (Field::Viber, &["viber", "vibernumber"]),
-        (Field::Line, &["line", "lineid", "lineuserid"]),
-        (
-            Field::WeChat,
-            &["wechat", "wechatid", "wechatuserid", "weixin"],
-        ),
-        (
-            Field::Messenger,
-            &[
-                "messenger",
-                "messengerid",
-                "facebookmessenger",
-                "messengeruserid",
-            ],
-        ),
-    ];
-    NAMES
-        .iter()
-        .find(|(_, names)| names.contains(&key.as_str()))
-        .map(|(field, _)| *field)
+    let key = header_key(header);
+    ContactField::ALL
+        .into_iter()
+        .find(|field| field.spec().headers.contains(&key.as_str()))
 }
 
 #[cfg(test)]
@@ -449,9 +296,12 @@ mod tests {
             "Cell",
             "Notes",
         ]));
-        assert_eq!(columns.mobile, Some(3));
-        assert_eq!((columns.first_name, columns.last_name), (Some(1), Some(2)));
-        assert_eq!(columns.email, Some(0));
+        assert_eq!(columns.get(Field::Mobile), Some(3));
+        assert_eq!(
+            (columns.get(Field::FirstName), columns.get(Field::LastName)),
+            (Some(1), Some(2))
+        );
+        assert_eq!(columns.get(Field::Email), Some(0));
         assert_eq!(
             columns.tag_of(4),
             None,
@@ -466,9 +316,9 @@ mod tests {
         let mut columns = Columns::default();
         columns.set(0, Some(Tag::Field(Field::Mobile)));
         columns.set(2, Some(Tag::Field(Field::Mobile)));
-        assert_eq!(columns.mobile, Some(2));
+        assert_eq!(columns.get(Field::Mobile), Some(2));
         columns.set(2, Some(Tag::Custom("Tier".into())));
-        assert_eq!(columns.mobile, None);
+        assert_eq!(columns.get(Field::Mobile), None);
         assert_eq!(columns.tag_of(2), Some(Tag::Custom("Tier".into())));
         columns.set(2, None);
         assert_eq!(columns, Columns::default());
@@ -489,10 +339,7 @@ mod tests {
 
     #[test]
     fn crafted_tags_are_refused() {
-        let mobile = Columns {
-            mobile: Some(0),
-            ..Columns::default()
-        };
+        let mobile = Columns::default().with(Field::Mobile, 0);
         let many = Columns {
             custom: (1..=10_000)
                 .map(|index| CustomColumn {
@@ -507,10 +354,7 @@ mod tests {
                 .unwrap()
                 .contains("at most 100 custom fields")
         );
-        let far = Columns {
-            email: Some(MAX_FIELDS),
-            ..mobile.clone()
-        };
+        let far = mobile.clone().with(Field::Email, MAX_FIELDS);
         assert!(far.problem().unwrap().contains("past the last column"));
         let twice = Columns {
             custom: vec![CustomColumn {
@@ -548,8 +392,9 @@ mod tests {
     fn settings_of_older_uploads_still_read() {
         let old: Columns =
             serde_json::from_str(r#"{"mobile":2,"first_name":0,"last_name":null}"#).unwrap();
-        assert_eq!(old.mobile, Some(2));
-        assert_eq!(old.email, None);
+        assert_eq!(old.get(Field::Mobile), Some(2));
+        assert_eq!(old.get(Field::FirstName), Some(0));
+        assert_eq!(old.get(Field::Email), None);
         assert!(old.custom.is_empty());
     }
 }

@@ -64,7 +64,7 @@ impl ImportOptions {
     /// is wrong with them: the checks the preview makes before it offers "Start
     /// processing", made again on the server for settings that did not come from it.
     pub fn checked(mut self) -> Result<ImportOptions, AppError> {
-        if self.columns.mobile.is_none() {
+        if self.columns.get(columns::Field::Mobile).is_none() {
             return Err(AppError::invalid(
                 "mobile",
                 "Tag the column that holds the mobile number.",

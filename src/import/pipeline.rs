@@ -153,7 +153,7 @@ pub fn unclosed_quote(input: impl Read, options: &ImportOptions) -> io::Result<O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::columns::Columns;
+    use crate::import::columns::{Columns, Field};
     use crate::import::encoding::Encoding;
     use crate::import::sniff::Delimiter;
 
@@ -162,12 +162,10 @@ mod tests {
             encoding: Encoding::Utf8,
             delimiter: Delimiter::Comma,
             has_header,
-            columns: Columns {
-                mobile: Some(2),
-                first_name: Some(0),
-                last_name: Some(1),
-                ..Columns::default()
-            },
+            columns: Columns::default()
+                .with(Field::Mobile, 2)
+                .with(Field::FirstName, 0)
+                .with(Field::LastName, 1),
             country: "SG".into(),
             group: None,
             update_existing: false,
@@ -197,7 +195,7 @@ mod tests {
         assert_eq!(out.len(), 3);
         assert_eq!(out[0].line, 2);
         assert_eq!(
-            out[0].outcome.as_ref().unwrap().mobile.as_deref(),
+            out[0].outcome.as_ref().unwrap().get(Field::Mobile),
             Some("+6581234567")
         );
         assert_eq!(out[1].line, 3);
@@ -224,8 +222,8 @@ mod tests {
         let out = rows(b"first,last,mobile\nJos\xE9,L\xF3pez,81234567\n", latin);
         let contact = out[0].outcome.as_ref().unwrap();
         assert_eq!(
-            (contact.first_name.as_str(), contact.last_name.as_str()),
-            ("José", "López")
+            (contact.get(Field::FirstName), contact.get(Field::LastName)),
+            (Some("José"), Some("López"))
         );
         // Read as UTF-8, the same bytes are refused with a hint about the encoding.
         let out = rows(b"first,last,mobile\nJos\xE9,Lee,81234567\n", options(true));
@@ -263,7 +261,7 @@ mod tests {
 mod properties {
     use super::*;
     use crate::db::import_batch::{Batch, Layout};
-    use crate::import::columns::Columns;
+    use crate::import::columns::{Columns, Field};
     use crate::import::encoding::Encoding;
     use crate::import::records::{MAX_FIELDS, RecordReader};
     use crate::import::sniff::{Delimiter, sniff};
@@ -311,7 +309,7 @@ mod properties {
                 encoding: Encoding::Utf8,
                 delimiter: Delimiter::Comma,
                 has_header,
-                columns: Columns { mobile: Some(0), first_name: Some(1), ..Columns::default() },
+                columns: Columns::default().with(Field::Mobile, 0).with(Field::FirstName, 1),
                 country: "SG".into(),
                 group: None,
                 update_existing: false,

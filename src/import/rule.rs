@@ -9,9 +9,10 @@
 
 use crate::error::FieldError;
 use crate::import::RowVerdict;
-use crate::import::columns::{Columns, Field};
+use crate::import::columns::Columns;
 use crate::import::sniff::SampleRow;
 use crate::model::contact::{Attribute, ContactInput};
+use crate::model::field::ContactField;
 use crate::normalize::{ContactRecord, record};
 use crate::phone::{format_international, normalize_msisdn};
 use std::collections::HashMap;
@@ -66,8 +67,8 @@ pub fn contact_of<S: AsRef<str>>(
         }
         Ok(text.to_string())
     };
-    let field = |f: Field| cell(columns.get(f));
-    let mobile = field(Field::Mobile)?;
+    let field = |f: ContactField| cell(columns.get(f));
+    let mobile = field(ContactField::Mobile)?;
     if mobile.is_empty() {
         return Err("No mobile number.".into());
     }
@@ -77,35 +78,24 @@ pub fn contact_of<S: AsRef<str>>(
             "The mobile number cell is {length} characters long: that is not a phone number."
         ));
     }
-    let row_country = field(Field::Country)?;
-    let input = ContactInput {
-        first_name: field(Field::FirstName)?,
-        last_name: field(Field::LastName)?,
-        country: if row_country.is_empty() {
-            country.to_string()
-        } else {
-            row_country
-        },
-        email: field(Field::Email)?,
-        external_id: field(Field::ExternalId)?,
-        whatsapp: field(Field::WhatsApp)?,
-        viber: field(Field::Viber)?,
-        line_id: field(Field::Line)?,
-        wechat_id: field(Field::WeChat)?,
-        messenger_id: field(Field::Messenger)?,
-        attributes: columns
-            .custom
-            .iter()
-            .map(|c| {
-                Ok(Attribute {
-                    key: c.key.trim().to_string(),
-                    value: cell(Some(c.index))?,
-                })
+    let mut input = ContactInput::default();
+    for f in ContactField::ALL {
+        input.set(f, field(f)?);
+    }
+    if input.get(ContactField::Country).is_empty() {
+        input.set(ContactField::Country, country);
+    }
+    input.attributes = columns
+        .custom
+        .iter()
+        .map(|c| {
+            Ok(Attribute {
+                key: c.key.trim().to_string(),
+                value: cell(Some(c.index))?,
             })
-            .filter(|a: &Result<Attribute, String>| a.as_ref().is_ok_and(|a| !a.value.is_empty()))
-            .collect::<Result<_, _>>()?,
-        mobile,
-    };
+        })
+        .filter(|a: &Result<Attribute, String>| a.as_ref().is_ok_and(|a| !a.value.is_empty()))
+        .collect::<Result<_, _>>()?;
     record(&input).map_err(|error| match error {
         crate::error::AppError::Invalid(errors) => reason(&errors, &input),
         other => other.to_string(),
@@ -134,7 +124,10 @@ impl FirstLines {
         match outcome {
             Err(reason) => RowVerdict::Invalid(reason),
             Ok(contact) => {
-                let e164 = contact.mobile.unwrap_or_default();
+                let e164 = contact
+                    .get(ContactField::Mobile)
+                    .unwrap_or_default()
+                    .to_string();
                 match self.seen(&e164, line) {
                     Some(first) => RowVerdict::Duplicate(first),
                     None => RowVerdict::Contact(e164),
@@ -198,7 +191,7 @@ fn reason(errors: &[FieldError], input: &ContactInput) -> String {
         .iter()
         .map(|error| {
             let message = if error.field == "mobile" {
-                with_lost_plus_hint(&input.mobile, &error.message)
+                with_lost_plus_hint(input.get(ContactField::Mobile), &error.message)
             } else {
                 error.message.clone()
             };
@@ -220,7 +213,7 @@ fn label_of(field: &str, input: &ContactInput) -> Option<String> {
     {
         return input.attributes.get(index).map(|a| a.key.clone());
     }
-    Field::from_key(field).map(|f| f.label().to_string())
+    ContactField::from_key(field).map(|f| f.label().to_string())
 }
 
 /// Spreadsheets drop the `+` of international numbers stored as numbers; when the digits
@@ -240,6 +233,7 @@ fn with_lost_plus_hint(input: &str, reason: &str) -> String {
 mod tests {
     use super::*;
     use crate::import::columns::Tag;
+    use ContactField::*;
 
     const SHAPE: Shape = Shape {
         width: 3,
@@ -247,12 +241,10 @@ mod tests {
     };
 
     fn columns() -> Columns {
-        Columns {
-            mobile: Some(2),
-            first_name: Some(0),
-            last_name: Some(1),
-            ..Columns::default()
-        }
+        Columns::default()
+            .with(Mobile, 2)
+            .with(FirstName, 0)
+            .with(LastName, 1)
     }
 
     fn judge(cells: &[&str]) -> Result<ContactRecord, String> {
@@ -262,15 +254,11 @@ mod tests {
     #[test]
     fn numbers_are_normalised_as_the_form_does() {
         let contact = judge(&["Ann", "Lee", "+65 8123 4567"]).unwrap();
-        assert_eq!(contact.mobile.as_deref(), Some("+6581234567"));
+        assert_eq!(contact.get(Mobile), Some("+6581234567"));
         assert_eq!(contact.mobile_national.as_deref(), Some("81234567"));
-        assert_eq!(
-            contact.whatsapp.as_deref(),
-            Some("+6581234567"),
-            "as the form"
-        );
-        assert_eq!(contact.country, "SG");
-        assert_eq!(judge(&["", "", "8123 4567"]).unwrap().first_name, "");
+        assert_eq!(contact.get(WhatsApp), Some("+6581234567"), "as the form");
+        assert_eq!(contact.get(Country), Some("SG"));
+        assert_eq!(judge(&["", "", "8123 4567"]).unwrap().get(FirstName), None);
     }
 
     #[test]
@@ -332,10 +320,7 @@ mod tests {
     #[test]
     fn every_mapped_field_is_checked_like_the_form() {
         let mut columns = Columns::default();
-        for (index, field) in [Field::Mobile, Field::Email, Field::Country, Field::Viber]
-            .into_iter()
-            .enumerate()
-        {
+        for (index, field) in [Mobile, Email, Country, Viber].into_iter().enumerate() {
             columns.set(index, Some(Tag::Field(field)));
         }
         columns.set(4, Some(Tag::Custom("Tier".into())));
@@ -351,12 +336,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            contact.mobile.as_deref(),
+            contact.get(Mobile),
             Some("+447911123456"),
             "read as the row's country"
         );
-        assert_eq!(contact.country, "GB");
-        assert_eq!(contact.email.as_deref(), Some("ann@example.com"));
+        assert_eq!(contact.get(Country), Some("GB"));
+        assert_eq!(contact.get(Email), Some("ann@example.com"));
         assert_eq!(contact.attributes, r#"[["Tier","Gold"]]"#);
         let bad = contact_of(
             &["81234567", "not-an-email", "", "12", ""],

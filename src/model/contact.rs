@@ -3,12 +3,11 @@
 use crate::error::{AppError, FieldError};
 use crate::model::account::normalize_email;
 use crate::model::country::normalize_country;
+use crate::model::field::{ContactField, FieldKind};
 use serde::{Deserialize, Serialize};
 
-/// Longest first or last name.
-pub const MAX_NAME_LEN: usize = 200;
-/// Longest channel id, external id or attribute key.
-pub const MAX_ID_LEN: usize = 200;
+pub use crate::model::field::{FormTab, MAX_ID_LEN, MAX_NAME_LEN};
+
 /// Longest custom attribute value.
 pub const MAX_ATTRIBUTE_VALUE_LEN: usize = 2_000;
 /// Most custom attributes on one contact.
@@ -16,33 +15,74 @@ pub const MAX_ATTRIBUTES: usize = 100;
 /// Page sizes the table offers.
 pub const PAGE_SIZES: [u32; 3] = [25, 50, 100];
 
-/// What the Create/Edit Contact form sends.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What the Create/Edit Contact form sends: each field as typed, and the custom
+/// attributes. On the wire an object with a member per field key and `attributes`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContactInput {
-    /// First name (may be empty).
-    pub first_name: String,
-    /// Last name (may be empty).
-    pub last_name: String,
-    /// Mobile number as typed.
-    pub mobile: String,
-    /// ISO 3166 alpha-2 country; numbers without a country code are read as its.
-    pub country: String,
-    /// Email address.
-    pub email: String,
-    /// The contact's id in another system.
-    pub external_id: String,
-    /// WhatsApp number (empty: the mobile number).
-    pub whatsapp: String,
-    /// Viber number.
-    pub viber: String,
-    /// LINE user id.
-    pub line_id: String,
-    /// WeChat user id.
-    pub wechat_id: String,
-    /// Facebook Messenger user id.
-    pub messenger_id: String,
+    values: [String; ContactField::COUNT],
     /// Custom attributes, in order.
     pub attributes: Vec<Attribute>,
+}
+
+impl ContactInput {
+    /// The text of a field (empty when not given).
+    pub fn get(&self, field: ContactField) -> &str {
+        &self.values[field.index()]
+    }
+
+    /// Sets a field's text.
+    pub fn set(&mut self, field: ContactField, value: impl Into<String>) {
+        self.values[field.index()] = value.into();
+    }
+
+    /// The input with a field set (for building one in a line).
+    pub fn with(mut self, field: ContactField, value: impl Into<String>) -> Self {
+        self.set(field, value);
+        self
+    }
+}
+
+impl Serialize for ContactInput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(ContactField::COUNT + 1))?;
+        for field in ContactField::ALL {
+            map.serialize_entry(field.key(), self.get(field))?;
+        }
+        map.serialize_entry("attributes", &self.attributes)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ContactInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ContactInput;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a contact's fields")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ContactInput, A::Error> {
+                let mut input = ContactInput::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match ContactField::from_key(&key) {
+                        Some(field) => input.set(field, map.next_value::<String>()?),
+                        None if key == "attributes" => input.attributes = map.next_value()?,
+                        None => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(input)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 /// "1 contact", "3 contacts".
@@ -63,25 +103,13 @@ pub struct Attribute {
     pub value: String,
 }
 
-/// The tabs of the contact dialog, for marking the one that holds an error.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FormTab {
-    /// First/last name, mobile, country, email, external id.
-    Basic,
-    /// Channel identifiers.
-    Channels,
-    /// Custom attributes.
-    Additional,
-}
-
 impl FormTab {
-    /// The tab that shows a field.
+    /// The tab that shows a field of the form (custom fields: `attributes…`).
     pub fn of_field(field: &str) -> FormTab {
-        match field {
-            "whatsapp" | "viber" | "line_id" | "wechat_id" | "messenger_id" => FormTab::Channels,
-            f if f.starts_with("attributes") => FormTab::Additional,
-            _ => FormTab::Basic,
+        if field.starts_with("attributes") {
+            return FormTab::Additional;
         }
+        ContactField::from_key(field).map_or(FormTab::Basic, |f| f.spec().tab)
     }
 }
 
@@ -91,52 +119,40 @@ pub fn attribute_field(index: usize, part: &str) -> String {
 }
 
 /// The checks that need no phone metadata, shared by browser and server: lengths,
-/// emails, attribute keys, and that a contact can be reached somehow. Returns the input
-/// trimmed, with the email lower-cased and the country upper-cased.
+/// emails, countries, attribute keys, and that a contact can be reached somehow. Returns
+/// the input trimmed, with the email lower-cased and the country code normalised.
 pub fn check_contact(input: &ContactInput) -> Result<ContactInput, AppError> {
     let mut errors = Vec::new();
     let mut add = |field: String, message: String| errors.push(FieldError { field, message });
-    let trimmed = |s: &str| s.trim().to_string();
-    let mut out = ContactInput {
-        first_name: trimmed(&input.first_name),
-        last_name: trimmed(&input.last_name),
-        mobile: trimmed(&input.mobile),
-        country: trimmed(&input.country).to_ascii_uppercase(),
-        email: trimmed(&input.email),
-        external_id: trimmed(&input.external_id),
-        whatsapp: trimmed(&input.whatsapp),
-        viber: trimmed(&input.viber),
-        line_id: trimmed(&input.line_id),
-        wechat_id: trimmed(&input.wechat_id),
-        messenger_id: trimmed(&input.messenger_id),
-        attributes: Vec::new(),
-    };
-    for (field, value, max) in [
-        ("first_name", &out.first_name, MAX_NAME_LEN),
-        ("last_name", &out.last_name, MAX_NAME_LEN),
-        ("external_id", &out.external_id, MAX_ID_LEN),
-        ("line_id", &out.line_id, MAX_ID_LEN),
-        ("wechat_id", &out.wechat_id, MAX_ID_LEN),
-        ("messenger_id", &out.messenger_id, MAX_ID_LEN),
-        ("mobile", &out.mobile, 40),
-        ("whatsapp", &out.whatsapp, 40),
-        ("viber", &out.viber, 40),
-    ] {
-        if value.chars().count() > max {
-            add(field.into(), format!("At most {max} characters."));
-        }
-    }
-    match normalize_country(&out.country) {
-        Some(code) => out.country = code.to_string(),
-        None => add(
-            "country".into(),
-            "Choose a country (a two-letter ISO code such as SG).".into(),
-        ),
-    }
-    if !out.email.is_empty() {
-        match normalize_email(&out.email) {
-            Ok(email) => out.email = email,
-            Err(message) => add("email".into(), message),
+    let mut out = ContactInput::default();
+    for field in ContactField::ALL {
+        let value = input.get(field).trim();
+        match field.kind() {
+            FieldKind::Country => match normalize_country(value) {
+                Some(code) => out.set(field, code),
+                None => {
+                    out.set(field, value.to_ascii_uppercase());
+                    add(
+                        field.key().into(),
+                        "Choose a country (a two-letter ISO code such as SG).".into(),
+                    );
+                }
+            },
+            FieldKind::Email if !value.is_empty() => match normalize_email(value) {
+                Ok(email) => out.set(field, email),
+                Err(message) => {
+                    out.set(field, value);
+                    add(field.key().into(), message);
+                }
+            },
+            FieldKind::Email => {}
+            FieldKind::Name | FieldKind::Phone | FieldKind::Id => {
+                let max = field.max_len();
+                if value.chars().count() > max {
+                    add(field.key().into(), format!("At most {max} characters."));
+                }
+                out.set(field, value);
+            }
         }
     }
     if input.attributes.len() > MAX_ATTRIBUTES {
@@ -176,20 +192,12 @@ pub fn check_contact(input: &ContactInput) -> Result<ContactInput, AppError> {
         }
         out.attributes.push(Attribute { key, value });
     }
-    let reachable = [
-        &out.mobile,
-        &out.email,
-        &out.whatsapp,
-        &out.viber,
-        &out.line_id,
-        &out.wechat_id,
-        &out.messenger_id,
-    ]
-    .iter()
-    .any(|v| !v.is_empty());
+    let reachable = ContactField::ALL
+        .into_iter()
+        .any(|f| f.is_address() && !out.get(f).is_empty());
     if !reachable {
         add(
-            "mobile".into(),
+            ContactField::Mobile.key().into(),
             "Enter a mobile number, an email or a channel id: a contact needs one way to reach them."
                 .into(),
         );
@@ -424,31 +432,43 @@ pub fn sort_name(first_name: &str, last_name: &str) -> String {
 mod tests {
     use super::*;
 
+    use ContactField::*;
+
     fn valid() -> ContactInput {
-        ContactInput {
-            first_name: " Ann ".into(),
-            mobile: "8123 4567".into(),
-            country: "sg".into(),
-            email: " Ann@Example.com ".into(),
-            ..Default::default()
-        }
+        ContactInput::default()
+            .with(FirstName, " Ann ")
+            .with(Mobile, "8123 4567")
+            .with(Country, "sg")
+            .with(Email, " Ann@Example.com ")
     }
 
     #[test]
     fn a_valid_contact_is_trimmed_and_normalised() {
         let out = check_contact(&valid()).unwrap();
-        assert_eq!(out.first_name, "Ann");
-        assert_eq!(out.country, "SG");
-        assert_eq!(out.email, "ann@example.com");
+        assert_eq!(out.get(FirstName), "Ann");
+        assert_eq!(out.get(Country), "SG");
+        assert_eq!(out.get(Email), "ann@example.com");
+    }
+
+    #[test]
+    fn the_wire_shape_names_each_field_by_its_key() {
+        let input = valid().with(Messenger, "m.1");
+        let json = serde_json::to_value(&input).unwrap();
+        assert_eq!(json["first_name"], " Ann ");
+        assert_eq!(json["messenger_id"], "m.1");
+        assert_eq!(json["attributes"], serde_json::json!([]));
+        let back: ContactInput = serde_json::from_value(json).unwrap();
+        assert_eq!(back, input);
+        let partial: ContactInput = serde_json::from_str(r#"{"mobile":"81234567"}"#).unwrap();
+        assert_eq!(partial.get(Mobile), "81234567");
+        assert_eq!(partial.get(FirstName), "");
     }
 
     #[test]
     fn a_contact_needs_a_way_to_reach_them() {
-        let input = ContactInput {
-            first_name: "Ann".into(),
-            country: "SG".into(),
-            ..Default::default()
-        };
+        let input = ContactInput::default()
+            .with(FirstName, "Ann")
+            .with(Country, "SG");
         let error = check_contact(&input).unwrap_err();
         assert!(
             error
@@ -456,17 +476,14 @@ mod tests {
                 .unwrap()
                 .contains("one way to reach")
         );
-        let by_line = ContactInput {
-            line_id: "ann.line".into(),
-            ..input
-        };
+        let by_line = input.with(Line, "ann.line");
         assert!(check_contact(&by_line).is_ok());
     }
 
     #[test]
     fn over_long_fields_and_bad_attributes_are_named() {
         let mut input = valid();
-        input.first_name = "x".repeat(MAX_NAME_LEN + 1);
+        input.set(FirstName, "x".repeat(MAX_NAME_LEN + 1));
         input.attributes = vec![
             Attribute {
                 key: "Plan".into(),

@@ -4,6 +4,7 @@ pub mod account;
 pub mod contact;
 pub mod country;
 pub mod date;
+pub mod field;
 pub mod group;
 pub mod user;
 

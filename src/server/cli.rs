@@ -157,13 +157,11 @@ mod tests {
         let created = db::workspaces::create_first(db, &new, "hash")
             .await
             .unwrap();
-        let mut ann = db::contacts::ContactRecord {
-            first_name: "Ann".into(),
-            country: "SG".into(),
-            attributes: "[]".into(),
-            ..Default::default()
-        };
-        ann.mobile = Some("+6581234567".into());
+        use crate::model::field::ContactField;
+        let mut ann = db::contacts::ContactRecord::default()
+            .with(ContactField::FirstName, "Ann")
+            .with(ContactField::Country, "SG")
+            .with(ContactField::Mobile, "+6581234567");
         ann.mobile_national = Some("81234567".into());
         db::contacts::create(db, created.workspace_id, &ann)
             .await

@@ -8,6 +8,7 @@ use crate::db::contacts::StoredContact;
 use crate::error::AppError;
 use crate::model::contact::Selection;
 use crate::model::date::format_date;
+use crate::model::field::ContactField;
 use crate::server::auth::{Access, Caller};
 use crate::server::csv_file::{CsvChunk, csv_download};
 use crate::server::state::AppState;
@@ -20,24 +21,14 @@ use axum::response::Response;
 /// Rows read per query.
 const BATCH: i64 = 2_000;
 
-/// The header row.
-pub const COLUMNS: [&str; 15] = [
-    "id",
-    "first_name",
-    "last_name",
-    "mobile",
-    "country",
-    "email",
-    "external_id",
-    "whatsapp",
-    "viber",
-    "line_id",
-    "wechat_id",
-    "messenger_id",
-    "attributes",
-    "created",
-    "updated",
-];
+/// The header row: the id, every field by its key, the custom fields (as JSON pairs) and
+/// the timestamps.
+pub fn header() -> Vec<&'static str> {
+    std::iter::once("id")
+        .chain(ContactField::ALL.iter().map(|f| f.key()))
+        .chain(["attributes", "created", "updated"])
+        .collect()
+}
 
 /// The export form: which contacts, as JSON.
 #[derive(serde::Deserialize)]
@@ -85,28 +76,21 @@ pub async fn export_contacts(
 fn csv_chunk(batch: &[StoredContact], with_header: bool) -> Result<Bytes, std::io::Error> {
     let mut chunk = CsvChunk::new(with_header, batch.len());
     if with_header {
-        chunk.row(COLUMNS)?;
+        chunk.row(header())?;
     }
     for c in batch {
         let r = &c.record;
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        chunk.row([
-            c.id.to_string(),
-            r.first_name.clone(),
-            r.last_name.clone(),
-            text(&r.mobile),
-            r.country.clone(),
-            text(&r.email),
-            text(&r.external_id),
-            text(&r.whatsapp),
-            text(&r.viber),
-            text(&r.line_id),
-            text(&r.wechat_id),
-            text(&r.messenger_id),
-            r.attributes.clone(),
-            format_date(c.created_at),
-            format_date(c.updated_at),
-        ])?;
+        let fields = ContactField::ALL
+            .iter()
+            .map(|f| r.get(*f).unwrap_or_default());
+        let id = c.id.to_string();
+        let (created, updated) = (format_date(c.created_at), format_date(c.updated_at));
+        let row = std::iter::once(id.as_str()).chain(fields).chain([
+            r.attributes.as_str(),
+            &created,
+            &updated,
+        ]);
+        chunk.row(row)?;
     }
     chunk.finish()
 }

@@ -75,7 +75,7 @@ fn agree(name: &str, bytes: &[u8]) -> Vec<(u64, RowVerdict)> {
     } else {
         Columns::default()
     };
-    if columns.mobile.is_none() {
+    if columns.get(Field::Mobile).is_none() {
         // Files without a header: the number is the column the user would tag.
         columns.set(1, Some(Tag::Field(Field::Mobile)));
     }

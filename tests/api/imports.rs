@@ -5,7 +5,7 @@ use crate::common::{app_with_uploads, call, count, send, set_up};
 use axum::body::Body;
 use contacts::db;
 use contacts::db::Db;
-use contacts::import::columns::Columns;
+use contacts::import::columns::{Columns, Field};
 use contacts::import::{ImportOptions, ImportStatus, ImportSummary};
 use contacts::server::importer::run_queued;
 use contacts::server::state::AppState;
@@ -26,12 +26,10 @@ contacts::db_tests!(
 pub(crate) const BOUNDARY: &str = "----contacts-test-boundary";
 
 pub(crate) fn options(group: Option<&str>, update_names: bool) -> ImportOptions {
-    let columns = Columns {
-        mobile: Some(2),
-        first_name: Some(0),
-        last_name: Some(1),
-        ..Columns::default()
-    };
+    let columns = Columns::default()
+        .with(Field::Mobile, 2)
+        .with(Field::FirstName, 0)
+        .with(Field::LastName, 1);
     ImportOptions {
         group: group.map(str::to_string),
         update_existing: update_names,
@@ -320,7 +318,8 @@ async fn files_that_cannot_be_imported_say_why_and_import_nothing(db: Db) {
     assert!(reply.body.contains("larger than 1.0 MB"), "{}", reply.body);
 
     let mut untagged = opts.clone();
-    untagged.columns.mobile = None;
+    let mobile = untagged.columns.get(Field::Mobile).unwrap();
+    untagged.columns.set(mobile, None);
     let reply = upload(&app, &cookie, &untagged, "a.csv", b"a,b,c\n1,2,3\n").await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(reply.body.contains("Tag the column"), "{}", reply.body);

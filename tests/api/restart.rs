@@ -5,7 +5,7 @@
 use crate::common::count;
 use contacts::db::{self, Db};
 use contacts::import::ImportOptions;
-use contacts::import::columns::Columns;
+use contacts::import::columns::{Columns, Field};
 use contacts::model::Role;
 use contacts::server::config::Config;
 use contacts::server::importer::upload_path;
@@ -102,12 +102,10 @@ async fn killed_mid_way_resumes(database_url: Option<String>) {
     }
     out.flush().unwrap();
     drop(out);
-    let columns = Columns {
-        mobile: Some(2),
-        first_name: Some(0),
-        last_name: Some(1),
-        ..Columns::default()
-    };
+    let columns = Columns::default()
+        .with(Field::Mobile, 2)
+        .with(Field::FirstName, 0)
+        .with(Field::LastName, 1);
     let options = ImportOptions {
         group: Some("Restarted".into()),
         ..ImportOptions::csv_with_header(columns, "SG")

@@ -10,7 +10,7 @@ use crate::imports::{BOUNDARY, options, upload};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use contacts::db::Db;
-use contacts::import::columns::{Columns, CustomColumn};
+use contacts::import::columns::{Columns, CustomColumn, Field};
 use contacts::server::importer::run_queued;
 use contacts::server::upload::MAX_FORM_PART_BYTES;
 use http::{Method, Request, StatusCode, header};
@@ -268,19 +268,17 @@ async fn oversized_group_lists_are_refused_before_the_database(db: Db) {
 async fn crafted_import_settings_are_refused_and_nothing_is_queued(db: Db) {
     let (app, state) = app_with_uploads(db.clone(), 1);
     let admin = set_up(&app, "boss@acme.test").await;
-    let mobile = Columns {
-        mobile: Some(2),
-        ..Columns::default()
-    };
-    let custom = |columns: Vec<(usize, &str)>| Columns {
-        custom: columns
+    let mobile = Columns::default().with(Field::Mobile, 2);
+    let custom = |columns: Vec<(usize, &str)>| {
+        let mut tagged = mobile.clone();
+        tagged.custom = columns
             .into_iter()
             .map(|(index, key)| CustomColumn {
                 index,
                 key: key.to_string(),
             })
-            .collect(),
-        ..mobile.clone()
+            .collect();
+        tagged
     };
     let many: Vec<(usize, String)> = (3..10_003).map(|i| (i, format!("k{i}"))).collect();
     let crafted = [

@@ -18,7 +18,8 @@ pub async fn export_batch(
 ) -> Result<Vec<StoredContact>, AppError> {
     Ok(on!(db, pool => {
         let mut q = QueryBuilder::new(format!(
-            "SELECT {COLUMNS} FROM contacts c WHERE c.workspace_id = "
+            "SELECT {} FROM contacts c WHERE c.workspace_id = ",
+            *COLUMNS
         ));
         q.push_bind(workspace_id);
         q.push(" AND c.id > ").push_bind(after_id);

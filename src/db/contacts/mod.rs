@@ -24,6 +24,8 @@ pub use page::page;
 pub use write::{create, delete, get, insert, save_with_groups, update};
 
 use crate::model::contact::Cursor;
+use crate::model::field::ContactField;
+use std::sync::LazyLock;
 
 /// A stored contact with its id and timestamps.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -70,9 +72,16 @@ pub struct ListedPage {
 }
 
 /// Every column of a contact, for [`StoredContact`] (contacts aliased `c`).
-const COLUMNS: &str = "c.id, c.first_name, c.last_name, c.mobile, c.mobile_national, c.country, \
-    c.email, c.external_id, c.whatsapp, c.viber, c.line_id, c.wechat_id, c.messenger_id, \
-    c.attributes, c.created_at, c.updated_at";
+static COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let fields: Vec<String> = ContactField::ALL
+        .iter()
+        .map(|f| format!("c.{}", f.key()))
+        .collect();
+    format!(
+        "c.id, {}, c.mobile_national, c.attributes, c.created_at, c.updated_at",
+        fields.join(", ")
+    )
+});
 
 #[cfg(test)]
 mod tests;

@@ -5,33 +5,61 @@ use super::{COLUMNS, ContactRecord, StoredContact};
 use crate::db::{Conn, Db, on};
 use crate::error::AppError;
 use crate::model::contact::Selection;
+use crate::model::field::ContactField;
 use crate::model::group::GroupPicks;
 use sqlx::{QueryBuilder, Row};
+use std::sync::LazyLock;
 
-/// Binds `$1` (the workspace) and `$2`…`$15` (the record's columns, in table order) to
-/// a query of either database.
+/// The columns a record fills, in the order [`bind_record!`] binds them after the
+/// workspace (`$2`…).
+fn record_columns() -> impl Iterator<Item = &'static str> {
+    ["sort_name", "mobile_national", "attributes"]
+        .into_iter()
+        .chain(ContactField::ALL.iter().map(|f| f.key()))
+}
+
+/// How many values [`bind_record!`] binds, the workspace included.
+const RECORD_BINDS: usize = 4 + ContactField::COUNT;
+
+/// `INSERT INTO contacts … RETURNING id` of one record.
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    let columns: Vec<&str> = record_columns().collect();
+    let values: Vec<String> = (2..=RECORD_BINDS).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO contacts (workspace_id, {}) VALUES ($1, {}) RETURNING id",
+        columns.join(", "),
+        values.join(", ")
+    )
+});
+
+/// `UPDATE contacts SET …` of one record; the contact's id and the time follow the record.
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = record_columns()
+        .zip(2..)
+        .map(|(column, n)| format!("{column} = ${n}"))
+        .collect();
+    format!(
+        "UPDATE contacts SET {}, updated_at = ${} WHERE workspace_id = $1 AND id = ${}",
+        sets.join(", "),
+        RECORD_BINDS + 2,
+        RECORD_BINDS + 1
+    )
+});
+
+/// Binds `$1` (the workspace) and the record's columns ([`record_columns`]) to a query
+/// of either database.
 macro_rules! bind_record {
     ($query:expr, $workspace_id:expr, $record:expr) => {{
         let record: &ContactRecord = $record;
-        $query
+        let mut query = $query
             .bind($workspace_id)
-            .bind(&record.first_name)
-            .bind(&record.last_name)
-            .bind(crate::model::contact::sort_name(
-                &record.first_name,
-                &record.last_name,
-            ))
-            .bind(&record.mobile)
+            .bind(record.sort_name())
             .bind(&record.mobile_national)
-            .bind(&record.country)
-            .bind(&record.email)
-            .bind(&record.external_id)
-            .bind(&record.whatsapp)
-            .bind(&record.viber)
-            .bind(&record.line_id)
-            .bind(&record.wechat_id)
-            .bind(&record.messenger_id)
-            .bind(&record.attributes)
+            .bind(&record.attributes);
+        for field in ContactField::ALL {
+            query = query.bind(record.column(field));
+        }
+        query
     }};
 }
 
@@ -47,11 +75,7 @@ pub async fn insert(
     workspace_id: i64,
     record: &ContactRecord,
 ) -> Result<i64, AppError> {
-    let sql = "INSERT INTO contacts (workspace_id, first_name, last_name, sort_name, mobile,
-                   mobile_national, country, email, external_id, whatsapp, viber, line_id,
-                   wechat_id, messenger_id, attributes)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-               RETURNING id";
+    let sql = INSERT.as_str();
     // In a savepoint: on PostgreSQL a failed statement spoils the rest of the
     // transaction, and `mobile_taken` still has to read in it.
     let result = on!(conn.reborrow(), conn => {
@@ -81,11 +105,7 @@ pub async fn update(
     id: i64,
     record: &ContactRecord,
 ) -> Result<(), AppError> {
-    let sql = "UPDATE contacts SET first_name = $2, last_name = $3, sort_name = $4, mobile = $5,
-                   mobile_national = $6, country = $7, email = $8, external_id = $9,
-                   whatsapp = $10, viber = $11, line_id = $12, wechat_id = $13,
-                   messenger_id = $14, attributes = $15, updated_at = $17
-               WHERE workspace_id = $1 AND id = $16";
+    let sql = UPDATE.as_str();
     let now = crate::db::now();
     // In a savepoint, as in `insert`.
     let result = on!(conn.reborrow(), conn => {
@@ -145,7 +165,7 @@ async fn mobile_taken(conn: Conn<'_>, workspace_id: i64, record: &ContactRecord)
     let owner: Result<Option<(String, String)>, _> = on!(conn, conn => {
         sqlx::query_as(sql)
             .bind(workspace_id)
-            .bind(&record.mobile)
+            .bind(record.get(ContactField::Mobile))
             .fetch_optional(conn)
             .await
     });
@@ -166,7 +186,10 @@ async fn mobile_taken(conn: Conn<'_>, workspace_id: i64, record: &ContactRecord)
 
 /// One contact of the workspace.
 pub async fn get(db: &Db, workspace_id: i64, id: i64) -> Result<StoredContact, AppError> {
-    let sql = format!("SELECT {COLUMNS} FROM contacts c WHERE c.workspace_id = $1 AND c.id = $2");
+    let sql = format!(
+        "SELECT {} FROM contacts c WHERE c.workspace_id = $1 AND c.id = $2",
+        *COLUMNS
+    );
     let found: Option<StoredContact> = on!(db, pool => {
         sqlx::query_as(&sql)
             .bind(workspace_id)

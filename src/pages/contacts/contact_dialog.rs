@@ -11,6 +11,7 @@ use crate::components::user::UserResource;
 use crate::error::AppError;
 use crate::model::contact::{Attribute, ContactInput, FormTab, Selection, attribute_field};
 use crate::model::country::countries_by_name;
+use crate::model::field::{ContactField, FieldKind};
 use crate::model::group::GroupRef;
 use leptos::prelude::*;
 
@@ -56,7 +57,7 @@ pub fn ContactDialogHost(state: ContactDialog) -> impl IntoView {
                     {move || Suspend::new(async move {
                         // New contacts start in the workspace's country.
                         let country = user.await.map(|u| u.default_country).unwrap_or_default();
-                        contact_form(state, mode, ContactInput { country, ..Default::default() }, Vec::new()).await
+                        contact_form(state, mode, ContactInput::default().with(ContactField::Country, country), Vec::new()).await
                     })}
                 </Suspense>
             }
@@ -104,20 +105,10 @@ struct AttributeRow {
     value: RwSignal<String>,
 }
 
-/// The form's fields as signals.
+/// The form's fields as signals, one per contact field.
 #[derive(Clone, Copy)]
 struct Fields {
-    first_name: RwSignal<String>,
-    last_name: RwSignal<String>,
-    mobile: RwSignal<String>,
-    country: RwSignal<String>,
-    email: RwSignal<String>,
-    external_id: RwSignal<String>,
-    whatsapp: RwSignal<String>,
-    viber: RwSignal<String>,
-    line_id: RwSignal<String>,
-    wechat_id: RwSignal<String>,
-    messenger_id: RwSignal<String>,
+    values: [RwSignal<String>; ContactField::COUNT],
     attributes: RwSignal<Vec<AttributeRow>>,
     next_row: StoredValue<u64>,
 }
@@ -126,17 +117,7 @@ impl Fields {
     fn new(input: ContactInput) -> Self {
         let next_row = StoredValue::new(input.attributes.len() as u64);
         Fields {
-            first_name: RwSignal::new(input.first_name),
-            last_name: RwSignal::new(input.last_name),
-            mobile: RwSignal::new(input.mobile),
-            country: RwSignal::new(input.country),
-            email: RwSignal::new(input.email),
-            external_id: RwSignal::new(input.external_id),
-            whatsapp: RwSignal::new(input.whatsapp),
-            viber: RwSignal::new(input.viber),
-            line_id: RwSignal::new(input.line_id),
-            wechat_id: RwSignal::new(input.wechat_id),
-            messenger_id: RwSignal::new(input.messenger_id),
+            values: ContactField::ALL.map(|f| RwSignal::new(input.get(f).to_string())),
             attributes: RwSignal::new(
                 input
                     .attributes
@@ -153,6 +134,10 @@ impl Fields {
         }
     }
 
+    fn value(&self, field: ContactField) -> RwSignal<String> {
+        self.values[field.index()]
+    }
+
     fn add_row(&self) {
         let id = self.next_row.get_value();
         self.next_row.set_value(id + 1);
@@ -166,28 +151,67 @@ impl Fields {
     }
 
     fn input(&self) -> ContactInput {
-        ContactInput {
-            first_name: self.first_name.get_untracked(),
-            last_name: self.last_name.get_untracked(),
-            mobile: self.mobile.get_untracked(),
-            country: self.country.get_untracked(),
-            email: self.email.get_untracked(),
-            external_id: self.external_id.get_untracked(),
-            whatsapp: self.whatsapp.get_untracked(),
-            viber: self.viber.get_untracked(),
-            line_id: self.line_id.get_untracked(),
-            wechat_id: self.wechat_id.get_untracked(),
-            messenger_id: self.messenger_id.get_untracked(),
-            attributes: self
-                .attributes
-                .get_untracked()
-                .iter()
-                .map(|row| Attribute {
-                    key: row.key.get_untracked(),
-                    value: row.value.get_untracked(),
-                })
-                .collect(),
+        let mut input = ContactInput::default();
+        for field in ContactField::ALL {
+            input.set(field, self.value(field).get_untracked());
         }
+        input.attributes = self
+            .attributes
+            .get_untracked()
+            .iter()
+            .map(|row| Attribute {
+                key: row.key.get_untracked(),
+                value: row.value.get_untracked(),
+            })
+            .collect();
+        input
+    }
+}
+
+/// The input of one field, as its kind asks: a country picker, or a text box of the
+/// right type with the field's label, hint and autocomplete token.
+fn field_input(
+    field: ContactField,
+    value: RwSignal<String>,
+    error: Signal<Option<AppError>>,
+) -> AnyView {
+    let spec = field.spec();
+    if field.kind() == FieldKind::Country {
+        let countries = countries_by_name()
+            .into_iter()
+            .map(|(code, name)| view! { <option value=code>{format!("{name} ({code})")}</option> })
+            .collect_view();
+        let id = format!("field-{}", spec.key);
+        return view! {
+            <div class="field">
+                <label for=id.clone()>{spec.label}</label>
+                <select id=id name=spec.key bind:value=value
+                    aria-invalid=move || error.get().and_then(|e| e.field_message(spec.key)).is_some().to_string()>
+                    {countries}
+                </select>
+                <FieldMessage field=spec.key error/>
+            </div>
+        }
+        .into_any();
+    }
+    let input_type = match field.kind() {
+        FieldKind::Phone => "tel",
+        FieldKind::Email => "email",
+        _ => "text",
+    };
+    match (spec.hint, spec.autocomplete) {
+        (Some(hint), _) => view! {
+            <TextField label=spec.label name=spec.key value error input_type hint/>
+        }
+        .into_any(),
+        (None, Some(autocomplete)) => view! {
+            <TextField label=spec.label name=spec.key value error input_type autocomplete/>
+        }
+        .into_any(),
+        (None, None) => view! {
+            <TextField label=spec.label name=spec.key value error input_type/>
+        }
+        .into_any(),
     }
 }
 
@@ -329,10 +353,11 @@ fn ContactForm(
             .enumerate()
             .collect::<Vec<_>>()
     };
-    let countries = countries_by_name()
-        .into_iter()
-        .map(|(code, name)| view! { <option value=code>{format!("{name} ({code})")}</option> })
-        .collect_view();
+    let tab_fields = move |t: FormTab| {
+        ContactField::of_tab(t)
+            .map(|field| field_input(field, fields.value(field), error))
+            .collect_view()
+    };
     view! {
         <Modal title=title.to_string() on_close=close class="modal-wide">
             <form class="contact-form" on:submit=submit novalidate>
@@ -345,21 +370,7 @@ fn ContactForm(
                 <div role="tabpanel" id="panel-basic" aria-labelledby="tab-basic" class="dialog-panel"
                     hidden=move || tab.get() != FormTab::Basic>
                     <div class="field-grid">
-                        <TextField label="First name" name="first_name" value=fields.first_name error autocomplete="given-name"/>
-                        <TextField label="Last name" name="last_name" value=fields.last_name error autocomplete="family-name"/>
-                        <TextField label="Mobile number" name="mobile" value=fields.mobile error input_type="tel"
-                            hint="With + and country code, or as dialled in the contact's country."/>
-                        <div class="field">
-                            <label for="field-country">"Country"</label>
-                            <select id="field-country" name="country" bind:value=fields.country
-                                aria-invalid=move || error.get().and_then(|e| e.field_message("country")).is_some().to_string()>
-                                {countries}
-                            </select>
-                            <FieldMessage field="country" error/>
-                        </div>
-                        <TextField label="Email" name="email" value=fields.email error input_type="email"/>
-                        <TextField label="External id" name="external_id" value=fields.external_id error
-                            hint="The contact's id in another system, if any."/>
+                        {tab_fields(FormTab::Basic)}
                     </div>
                     <GroupPicker picks label="Groups"/>
                     {move || {
@@ -379,17 +390,12 @@ fn ContactForm(
                             <span class="field-label">"SMS"</span>
                             <p class="readonly-value" data-testid="sms-number">
                                 {move || {
-                                    let m = fields.mobile.get();
+                                    let m = fields.value(ContactField::Mobile).get();
                                     if m.trim().is_empty() { "The mobile number (none yet)".to_string() } else { m }
                                 }}
                             </p>
                         </div>
-                        <TextField label="WhatsApp" name="whatsapp" value=fields.whatsapp error input_type="tel"
-                            hint="Leave empty to use the mobile number."/>
-                        <TextField label="Viber" name="viber" value=fields.viber error input_type="tel"/>
-                        <TextField label="LINE user id" name="line_id" value=fields.line_id error/>
-                        <TextField label="WeChat user id" name="wechat_id" value=fields.wechat_id error/>
-                        <TextField label="Facebook Messenger user id" name="messenger_id" value=fields.messenger_id error/>
+                        {tab_fields(FormTab::Channels)}
                     </div>
                 </div>
 

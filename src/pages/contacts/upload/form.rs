@@ -54,7 +54,7 @@ pub fn UploadForm(
         },
         |(sample, columns, country)| async move {
             let (rows, header_width) = sample?;
-            columns.mobile?;
+            columns.get(crate::import::columns::Field::Mobile)?;
             check_rows(rows, header_width, columns, country).await.ok()
         },
     );

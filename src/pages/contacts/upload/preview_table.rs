@@ -2,7 +2,7 @@
 //! holds, and what the import will do with each row.
 
 use crate::import::RowVerdict;
-use crate::import::columns::{Columns, Field, Tag};
+use crate::import::columns::{self, Columns, Field, Tag};
 use crate::import::preview::Table;
 use crate::import::sniff::FileProblem;
 use leptos::prelude::*;
@@ -122,7 +122,7 @@ fn ColumnHead(index: usize, header: String, columns: RwSignal<Columns>) -> impl 
                 <span class="column-name">{header}</span>
                 <select aria-label=label class="tag-select" on:change=on_change>
                     <option value="" selected=move || selected("")>"Not imported"</option>
-                    {Field::ALL.into_iter().map(|field| view! {
+                    {columns::menu().map(|field| view! {
                         <option value=field.key() selected=move || selected(field.key())>{field.label()}</option>
                     }).collect_view()}
                     <option value=CUSTOM selected=move || selected(CUSTOM)>"Custom field"</option>
