@@ -212,3 +212,33 @@ mod tests {
         assert_eq!(format_international("+447911123456"), "+44 7911 123456");
     }
 }
+
+#[cfg(test)]
+mod every_region {
+    use super::*;
+    use crate::model::country::normalize_country;
+
+    /// Every region libphonenumber has a numbering plan for can be a contact's or a
+    /// workspace's country, and its example number reads with it as the default country.
+    #[test]
+    fn every_region_libphonenumber_knows_is_a_country() {
+        let mut regions = 0;
+        for region in PHONE_NUMBER_UTIL.get_supported_regions() {
+            let code = region.to_string();
+            assert!(normalize_country(&code).is_some(), "{code} is no country");
+            let example = PHONE_NUMBER_UTIL
+                .get_example_number(region)
+                .expect("an example number");
+            let national = example.get_national_significant_number();
+            let read = normalize_msisdn(&national, &code)
+                .unwrap_or_else(|e| panic!("{code}'s example {national}: {e}"));
+            assert_eq!(
+                read.e164,
+                example.format_as(PhoneNumberFormat::E164).into_owned(),
+                "{code}"
+            );
+            regions += 1;
+        }
+        assert!(regions > 240, "{regions}");
+    }
+}

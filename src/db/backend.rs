@@ -58,10 +58,16 @@ impl<S, P> Backend<S, P> {
 
 impl Db {
     /// Applies the migrations of this database's kind; refuses a schema newer than the
-    /// binary (a migration it does not know).
+    /// binary (a migration it does not know). SQLite's run on a connection of their own
+    /// with foreign keys off, as SQLite's procedure for rebuilding a table asks (foreign
+    /// keys cannot be turned off inside the transaction each migration runs in); a
+    /// migration that rebuilds a table checks the keys itself before it commits.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Backend::Sqlite(pool) => super::MIGRATOR.run(pool).await,
+            Backend::Sqlite(pool) => {
+                let mut conn = super::unchecked_connection(pool).await?;
+                super::MIGRATOR.run(&mut *conn).await
+            }
             Backend::Postgres(pool) => super::POSTGRES_MIGRATOR.run(pool).await,
         }
     }

@@ -353,6 +353,59 @@ pub struct ContactFilter {
     pub blacklisted: Option<bool>,
 }
 
+/// What the Contacts tab's URL says: `?q=…&sort=…&group=…&blacklisted=yes|no&size=…`.
+/// Anything missing or unknown is the default, so a hand-edited URL still opens a table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableQuery {
+    /// The filter and its order.
+    pub filter: ContactFilter,
+    /// Rows per page, one of [`PAGE_SIZES`].
+    pub size: u32,
+}
+
+impl Default for TableQuery {
+    fn default() -> Self {
+        TableQuery {
+            filter: ContactFilter::default(),
+            size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+/// Rows per page unless the URL says otherwise.
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+
+impl TableQuery {
+    /// Reads the URL's parameters through `get`.
+    pub fn from_params(get: impl Fn(&str) -> Option<String>) -> TableQuery {
+        TableQuery {
+            filter: ContactFilter {
+                search: get("q").unwrap_or_default(),
+                sort: ContactSort::from_param(&get("sort").unwrap_or_default()),
+                group: get("group").and_then(|g| g.parse().ok()),
+                blacklisted: match get("blacklisted").as_deref() {
+                    Some("yes") => Some(true),
+                    Some("no") => Some(false),
+                    _ => None,
+                },
+            },
+            size: get("size")
+                .and_then(|s| s.parse().ok())
+                .filter(|s| PAGE_SIZES.contains(s))
+                .unwrap_or(DEFAULT_PAGE_SIZE),
+        }
+    }
+
+    /// The URL's value of a blacklisted filter (empty: everyone).
+    pub fn blacklisted_param(blacklisted: Option<bool>) -> &'static str {
+        match blacklisted {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "",
+        }
+    }
+}
+
 /// One page of the table.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactPage {
@@ -572,6 +625,51 @@ mod tests {
         assert_eq!(turkish.chars().count(), "İlker Smith".chars().count());
         // Greek keeps its final sigma, as the searched text does.
         assert_eq!(sort_name("Οδυσσεύς", ""), fold_case("ΟΔΥΣΣΕΎΣ"));
+    }
+
+    #[test]
+    fn the_tables_url_reads_into_a_query_and_defaults_what_it_lacks() {
+        let params = |pairs: &'static [(&'static str, &'static str)]| {
+            move |key: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let query = TableQuery::from_params(params(&[
+            ("q", "tan"),
+            ("sort", "-name"),
+            ("group", "12"),
+            ("blacklisted", "no"),
+            ("size", "100"),
+        ]));
+        assert_eq!(
+            query,
+            TableQuery {
+                filter: ContactFilter {
+                    search: "tan".into(),
+                    sort: ContactSort::NameDesc,
+                    group: Some(12),
+                    blacklisted: Some(false),
+                },
+                size: 100,
+            }
+        );
+        assert_eq!(TableQuery::from_params(params(&[])), TableQuery::default());
+        let odd = TableQuery::from_params(params(&[
+            ("group", "twelve"),
+            ("blacklisted", "maybe"),
+            ("size", "7"),
+            ("sort", "bogus"),
+        ]));
+        assert_eq!(odd, TableQuery::default());
+        for flag in [None, Some(true), Some(false)] {
+            let value = TableQuery::blacklisted_param(flag);
+            let read =
+                TableQuery::from_params(move |k| (k == "blacklisted").then(|| value.to_string()));
+            assert_eq!(read.filter.blacklisted, flag);
+        }
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! ISO 3166-1 alpha-2 country codes with their English short names (generated from the
 //! ISO 3166 list; sorted by code so a binary search finds one).
 
-/// Every assigned ISO 3166-1 alpha-2 code and its English name, sorted by code.
+/// Every assigned ISO 3166-1 alpha-2 code and its English name, and the three regions
+/// with phone numbering plans of their own that ISO does not list (AC Ascension Island,
+/// TA Tristan da Cunha, XK Kosovo), sorted by code.
 pub const COUNTRIES: &[(&str, &str)] = &[
+    ("AC", "Ascension Island"),
     ("AD", "Andorra"),
     ("AE", "United Arab Emirates"),
     ("AF", "Afghanistan"),
@@ -216,6 +219,7 @@ pub const COUNTRIES: &[(&str, &str)] = &[
     ("SX", "Sint Maarten (Dutch part)"),
     ("SY", "Syria"),
     ("SZ", "Eswatini"),
+    ("TA", "Tristan da Cunha"),
     ("TC", "Turks and Caicos Islands"),
     ("TD", "Chad"),
     ("TF", "French Southern Territories"),
@@ -247,6 +251,7 @@ pub const COUNTRIES: &[(&str, &str)] = &[
     ("VU", "Vanuatu"),
     ("WF", "Wallis and Futuna"),
     ("WS", "Samoa"),
+    ("XK", "Kosovo"),
     ("YE", "Yemen"),
     ("YT", "Mayotte"),
     ("ZA", "South Africa"),
@@ -287,7 +292,7 @@ mod tests {
     #[test]
     fn the_list_is_sorted_so_binary_search_works() {
         assert!(COUNTRIES.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(COUNTRIES.len(), 249);
+        assert_eq!(COUNTRIES.len(), 252);
     }
 
     #[test]

@@ -14,7 +14,8 @@ crate::db_tests!(
     a_search_reads_past_matches_listed_under_another_term,
     phone_search_pages_list_each_match_once_across_countries,
     delete_all_matching_spares_the_rest,
-    export_reads_the_selection_in_batches
+    export_reads_the_selection_in_batches,
+    ids_are_never_given_out_twice
 );
 
 use crate::model::field::ContactField::*;
@@ -466,4 +467,47 @@ async fn export_reads_the_selection_in_batches(db: Db) {
         picked.iter().map(|c| c.id).collect::<Vec<_>>(),
         [ids[1], ids[3]]
     );
+}
+
+/// An integration that kept a deleted contact's or group's id must never see it come
+/// back as another one: deleting the newest row and creating the next gives a new id.
+async fn ids_are_never_given_out_twice(db: Db) {
+    use crate::db::groups;
+    use crate::model::group::GroupInput;
+    let ws = workspace(&db).await;
+    let first = create(
+        &db,
+        ws,
+        &person("Ann", "", Some(("+6581000001", "81000001"))),
+    )
+    .await
+    .unwrap();
+    let newest = create(
+        &db,
+        ws,
+        &person("Bo", "", Some(("+6581000002", "81000002"))),
+    )
+    .await
+    .unwrap();
+    delete(&db, ws, &Selection::Ids(vec![newest]))
+        .await
+        .unwrap();
+    let next = create(
+        &db,
+        ws,
+        &person("Cy", "", Some(("+6581000003", "81000003"))),
+    )
+    .await
+    .unwrap();
+    assert!(next > newest && newest > first, "{first} {newest} {next}");
+
+    let group = |name: &str| GroupInput {
+        name: name.into(),
+        ..Default::default()
+    };
+    groups::create(&db, ws, &group("Kept")).await.unwrap();
+    let gone = groups::create(&db, ws, &group("Gone")).await.unwrap();
+    groups::delete(&db, ws, gone).await.unwrap();
+    let new = groups::create(&db, ws, &group("New")).await.unwrap();
+    assert!(new > gone, "{gone} came back as {new}");
 }

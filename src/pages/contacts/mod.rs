@@ -3,7 +3,9 @@
 pub mod contact_dialog;
 pub mod groups;
 pub mod membership_dialogs;
+pub mod selection;
 pub mod table;
+pub mod toolbar;
 pub mod upload;
 pub mod writes;
 

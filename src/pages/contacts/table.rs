@@ -1,87 +1,77 @@
-//! The Contacts tab: search, sort, page size (all in the URL), keyset paging, selection
-//! and the Action items menu.
+//! The Contacts tab: the table of one page of contacts, with keyset paging and
+//! selection. Its toolbar (search, filters, Action items) is in [`super::toolbar`]; what
+//! the URL asks for is [`TableQuery`], read once here and shared through [`ContactsView`].
 
 use super::contact_dialog::{ContactDialog, DialogMode};
 use super::membership_dialogs::{MembershipDialog, membership_dialog};
+use super::selection::TableSelection;
+use super::toolbar::Toolbar;
 use super::writes::ContactWrites;
 use crate::api::contacts::{DeleteContacts, count_contacts, list_contacts};
-use crate::api::groups::list_groups;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::empty_state::EmptyState;
-use crate::components::search::settled;
 use crate::components::toast::use_toasts;
 use crate::components::user::{UserResource, can_edit};
 use crate::model::contact::{
-    ContactFilter, ContactPage, ContactRow, ContactSort, PAGE_SIZES, PageRequest, Selection,
-    contacts_label,
+    ContactFilter, ContactPage, ContactRow, PageRequest, TableQuery, contacts_label,
 };
 use crate::model::date::format_date;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::NavigateOptions;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use std::collections::BTreeSet;
+use leptos_router::hooks::use_query_map;
+
+/// What the Contacts tab shows, shared by its parts through context.
+#[derive(Clone, Copy)]
+pub struct ContactsView {
+    /// What the URL asks for.
+    pub query: Memo<TableQuery>,
+    /// Which page of it.
+    pub page_request: RwSignal<PageRequest>,
+    /// The selected rows.
+    pub selection: TableSelection,
+    /// How many contacts match the filter, once counted.
+    pub total: Signal<Option<i64>>,
+    /// Which membership dialog is open.
+    pub membership: RwSignal<Option<MembershipDialog>>,
+    /// Whether "Delete" waits for its confirmation.
+    pub confirming_delete: RwSignal<bool>,
+}
+
+impl ContactsView {
+    /// The filter (tracked).
+    pub fn filter(&self) -> ContactFilter {
+        self.query.with(|q| q.filter.clone())
+    }
+
+    /// How many contacts are selected (tracked).
+    pub fn selected_count(&self) -> i64 {
+        self.selection.count(self.total.get())
+    }
+}
 
 /// The contacts table with its toolbar.
 #[component]
 pub fn ContactsTab() -> impl IntoView {
     let writes = expect_context::<ContactWrites>();
     let user = expect_context::<UserResource>();
-    let toasts = use_toasts();
-    let query = use_query_map();
-    let search = Memo::new(move |_| query.read().get("q").unwrap_or_default());
-    let sort =
-        Memo::new(move |_| ContactSort::from_param(&query.read().get("sort").unwrap_or_default()));
-    let size = Memo::new(move |_| {
-        query
-            .read()
-            .get("size")
-            .and_then(|s| s.parse::<u32>().ok())
-            .filter(|s| PAGE_SIZES.contains(s))
-            .unwrap_or(50)
-    });
-    let group = Memo::new(move |_| {
-        query
-            .read()
-            .get("group")
-            .and_then(|g| g.parse::<i64>().ok())
-    });
-    let blacklisted = Memo::new(move |_| match query.read().get("blacklisted").as_deref() {
-        Some("yes") => Some(true),
-        Some("no") => Some(false),
-        _ => None,
-    });
-    let filter = Memo::new(move |_| ContactFilter {
-        search: search.get(),
-        sort: sort.get(),
-        group: group.get(),
-        blacklisted: blacklisted.get(),
-    });
+    let params = use_query_map();
+    let query = Memo::new(move |_| TableQuery::from_params(|key| params.read().get(key)));
     let page_request = RwSignal::new(PageRequest::First);
-    let selected = RwSignal::new(BTreeSet::<i64>::new());
-    let all_matching = RwSignal::new(false);
+    let selection = TableSelection::new();
     Effect::watch(
-        move || (filter.get(), size.get()),
+        move || query.get(),
         move |_, _, _| {
             page_request.set(PageRequest::First);
-            selected.set(BTreeSet::new());
-            all_matching.set(false);
+            selection.clear();
         },
         false,
     );
     let page = Resource::new(
-        move || {
-            (
-                filter.get(),
-                page_request.get(),
-                size.get(),
-                writes.version(),
-            )
-        },
-        |(filter, request, size, _)| list_contacts(filter, request, size),
+        move || (query.get(), page_request.get(), writes.version()),
+        |(query, request, _)| list_contacts(query.filter, request, query.size),
     );
-    let groups = Resource::new(move || writes.version(), |_| list_groups(String::new()));
+    let filter = Memo::new(move |_| query.with(|q| q.filter.clone()));
     let total = Resource::new(
         move || (filter.get(), writes.version()),
         |(filter, _)| count_contacts(filter),
@@ -90,267 +80,101 @@ pub fn ContactsTab() -> impl IntoView {
     // reading the resource itself outside a Transition is not hydration-safe.
     let total_now = RwSignal::new(None::<i64>);
     Effect::new(move |_| total_now.set(total.get().and_then(Result::ok)));
-    let total_now: Signal<Option<i64>> = total_now.into();
-    let selection = Signal::derive(move || {
-        if all_matching.get() {
-            Selection::AllMatching(filter.get())
-        } else {
-            Selection::Ids(selected.get().into_iter().collect())
-        }
-    });
-    let selected_count = Signal::derive(move || {
-        if all_matching.get() {
-            total_now.get().unwrap_or(0)
-        } else {
-            selected.with(|s| s.len() as i64)
-        }
-    });
+    let view = ContactsView {
+        query,
+        page_request,
+        selection,
+        total: total_now.into(),
+        membership: RwSignal::new(None),
+        confirming_delete: RwSignal::new(false),
+    };
+    provide_context(view);
+    view! {
+        <Title text="Contacts"/>
+        <Toolbar count=total/>
+        <Transition fallback=|| view! { <p class="muted">"Loading contacts…"</p> }>
+            {move || Suspend::new(async move {
+                let can_edit = can_edit(user).await;
+                match page.await {
+                    Ok(page_data) => view! { <ContactsTable page_data can_edit/> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <SelectionDialogs/>
+    }
+}
 
-    let navigate = use_navigate();
-    let set_param = StoredValue::new(move |key: &'static str, value: String| {
-        let mut params = query.get_untracked();
-        if value.is_empty() {
-            params.remove(key);
-        } else {
-            params.replace(key, value);
-        }
-        let qs = params.to_query_string();
-        navigate(
-            &format!("/contacts{qs}"),
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..Default::default()
-            },
-        );
-    });
-
-    // The search box writes the URL once typing pauses (one request for "tan", not
-    // three), and follows the URL when it changes otherwise (back, links).
-    let typed = RwSignal::new(search.get_untracked());
-    let settled = settled(typed);
-    Effect::watch(
-        move || settled.get(),
-        move |text, _, _| {
-            if *text != search.get_untracked() {
-                set_param.get_value()("q", text.clone());
-            }
-        },
-        false,
-    );
-    Effect::watch(
-        move || search.get(),
-        move |q, _, _| typed.set(q.clone()),
-        false,
-    );
-
+/// The dialogs that act on the selection: Add to Groups / Remove from group, and the
+/// confirmation of Delete.
+#[component]
+fn SelectionDialogs() -> impl IntoView {
+    let view = expect_context::<ContactsView>();
+    let writes = expect_context::<ContactWrites>();
+    let toasts = use_toasts();
     let delete = writes.delete_selected;
-    let confirming_delete = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(result) = delete.value().get() {
-            confirming_delete.set(false);
+            view.confirming_delete.set(false);
             match result {
                 Ok(n) => {
                     toasts.show(format!("{} deleted", contacts_label(n as i64)));
-                    selected.set(BTreeSet::new());
-                    all_matching.set(false);
-                    page_request.set(PageRequest::First);
+                    view.selection.clear();
+                    view.page_request.set(PageRequest::First);
                 }
                 Err(e) => toasts.show(e.to_string()),
             }
         }
     });
-    let menu_open = RwSignal::new(false);
-    let membership = RwSignal::new(None::<MembershipDialog>);
-    let membership_close = Callback::new(move |()| membership.set(None));
-
+    let close = Callback::new(move |()| view.membership.set(None));
+    let count = Signal::derive(move || view.selected_count());
     view! {
-        <Title text="Contacts"/>
-        <div class="toolbar">
-            <label class="visually-hidden" for="contact-search">"Search contacts"</label>
-            <input id="contact-search" type="search" class="search"
-                placeholder="Search name, number or email"
-                prop:value=move || typed.get()
-                on:input=move |ev| typed.set(event_target_value(&ev))/>
-            <label class="toolbar-label" for="contact-sort">"Sort"</label>
-            <select id="contact-sort" disabled=move || !search.get().trim().is_empty()
-                title=move || if search.get().trim().is_empty() { "" } else { "Search results come in order of the matched text" }
-                on:change=move |ev| set_param.get_value()("sort", event_target_value(&ev))>
-                {ContactSort::ALL.into_iter().map(|s| view! {
-                    <option value=s.as_str() selected=move || sort.get() == s>{s.label()}</option>
-                }).collect_view()}
-            </select>
-            <label class="toolbar-label" for="contact-size">"Per page"</label>
-            <select id="contact-size" on:change=move |ev| set_param.get_value()("size", event_target_value(&ev))>
-                {PAGE_SIZES.into_iter().map(|n| view! {
-                    <option value=n.to_string() selected=move || size.get() == n>{n}</option>
-                }).collect_view()}
-            </select>
-            <label class="toolbar-label" for="contact-group">"Group"</label>
-            <Transition>
-                {move || Suspend::new(async move {
-                    let list = groups.await.unwrap_or_default();
-                    view! {
-                        <select id="contact-group" on:change=move |ev| set_param.get_value()("group", event_target_value(&ev))>
-                            <option value="" selected=move || group.get().is_none()>"All groups"</option>
-                            {list.into_iter().map(|g| {
-                                let id = g.id;
-                                view! { <option value=id.to_string() selected=move || group.get() == Some(id)>{g.name}</option> }
-                            }).collect_view()}
-                        </select>
-                    }
-                })}
-            </Transition>
-            <label class="toolbar-label" for="contact-blacklisted">"Status"</label>
-            <select id="contact-blacklisted" on:change=move |ev| set_param.get_value()("blacklisted", event_target_value(&ev))>
-                <option value="" selected=move || blacklisted.get().is_none()>"Everyone"</option>
-                <option value="no" selected=move || blacklisted.get() == Some(false)>"Not blacklisted"</option>
-                <option value="yes" selected=move || blacklisted.get() == Some(true)>"Blacklisted"</option>
-            </select>
-            <span class="toolbar-spacer"></span>
-            <Transition>
-                <span class="muted" data-testid="match-count">
-                    {move || Suspend::new(async move { total.await.ok().map(contacts_label) })}
-                </span>
-            </Transition>
-            <ActionItems menu_open selection filter selected_count total=total_now
-                on_delete=Callback::new(move |()| { menu_open.set(false); confirming_delete.set(true); })
-                on_add=Callback::new(move |()| { menu_open.set(false); membership.set(Some(MembershipDialog::Add)); })
-                on_remove=Callback::new(move |()| { menu_open.set(false); membership.set(Some(MembershipDialog::Remove)); })/>
-        </div>
-        <Transition fallback=|| view! { <p class="muted">"Loading contacts…"</p> }>
-            {move || Suspend::new(async move {
-                let can_edit = can_edit(user).await;
-                match page.await {
-                    Ok(page_data) => view! {
-                        <ContactsTable page_data can_edit selected all_matching total=total_now
-                            search=search.into() page_request/>
-                    }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
-        {move || membership.get().map(|which| {
-            let selection = selection.get_untracked();
-            let count = selected_count.get_untracked();
+        {move || view.membership.get().map(|which| {
+            let selection = view.selection.selection(view.filter());
+            let count = count.get_untracked();
             view! {
                 <Suspense>
                     {move || {
                         let selection = selection.clone();
                         Suspend::new(async move {
-                            membership_dialog(which, selection, count, membership_close).await
+                            membership_dialog(which, selection, count, close).await
                         })
                     }}
                 </Suspense>
             }
         })}
-        <Show when=move || confirming_delete.get()>
+        <Show when=move || view.confirming_delete.get()>
             <ConfirmDialog
-                title=Signal::derive(move || format!("Delete {}?", contacts_label(selected_count.get())))
+                title=Signal::derive(move || format!("Delete {}?", contacts_label(count.get())))
                 message=Signal::derive(move || format!(
                     "{} will be deleted with their group memberships. This cannot be undone.",
-                    contacts_label(selected_count.get())
+                    contacts_label(count.get())
                 ))
                 confirm_label="Delete"
                 pending=delete.pending()
                 on_confirm=Callback::new(move |()| {
-                    delete.dispatch(DeleteContacts { selection: selection.get_untracked() });
+                    let selection = view.selection.selection(view.filter());
+                    delete.dispatch(DeleteContacts { selection });
                 })
-                on_cancel=Callback::new(move |()| confirming_delete.set(false))
+                on_cancel=Callback::new(move |()| view.confirming_delete.set(false))
             />
         </Show>
     }
 }
 
-/// The Action items menu: Export CSV (the selection, or everything matching) and Delete.
 #[component]
-fn ActionItems(
-    menu_open: RwSignal<bool>,
-    selection: Signal<Selection>,
-    filter: Memo<ContactFilter>,
-    selected_count: Signal<i64>,
-    total: Signal<Option<i64>>,
-    on_delete: Callback<()>,
-    on_add: Callback<()>,
-    on_remove: Callback<()>,
-) -> impl IntoView {
-    let user = expect_context::<UserResource>();
-    // Nothing selected: export everything that matches.
-    let export_selection = Signal::derive(move || match selection.get() {
-        Selection::Ids(ids) if ids.is_empty() => Selection::AllMatching(filter.get()),
-        other => other,
-    });
-    let export_json =
-        Signal::derive(move || serde_json::to_string(&export_selection.get()).unwrap_or_default());
-    let export_label = Signal::derive(move || match selected_count.get() {
-        0 => format!(
-            "Export CSV (all {})",
-            total.get().map(contacts_label).unwrap_or_default()
-        ),
-        n => format!("Export CSV ({})", contacts_label(n)),
-    });
-    view! {
-        <div class="menu-wrap">
-            <button type="button" class="button" aria-haspopup="menu"
-                aria-expanded=move || menu_open.get().to_string()
-                on:click=move |_| menu_open.update(|o| *o = !*o)>
-                "Action items"
-                {move || (selected_count.get() > 0).then(|| format!(" ({})", selected_count.get()))}
-            </button>
-            <Show when=move || menu_open.get()>
-                <div class="menu" role="menu" on:keydown=move |ev| if ev.key() == "Escape" { menu_open.set(false) }>
-                    <form method="post" action="/contacts/export.csv"
-                        // Close after the browser has taken the submission: a form removed
-                        // during its submit event is never sent.
-                        on:submit=move |_| request_animation_frame(move || menu_open.set(false))>
-                        <input type="hidden" name="selection" prop:value=move || export_json.get()/>
-                        <button type="submit" role="menuitem" class="menu-item">{export_label}</button>
-                    </form>
-                    <Suspense>
-                        {move || Suspend::new(async move {
-                            let can_edit = can_edit(user).await;
-                            can_edit.then(|| view! {
-                                <button type="button" role="menuitem" class="menu-item"
-                                    disabled=move || selected_count.get() == 0
-                                    on:click=move |_| on_add.run(())>
-                                    "Add to Groups"
-                                </button>
-                                <button type="button" role="menuitem" class="menu-item"
-                                    disabled=move || selected_count.get() == 0
-                                    on:click=move |_| on_remove.run(())>
-                                    "Remove from group"
-                                </button>
-                                <button type="button" role="menuitem" class="menu-item menu-item-danger"
-                                    disabled=move || selected_count.get() == 0
-                                    on:click=move |_| on_delete.run(())>
-                                    "Delete"
-                                </button>
-                            })
-                        })}
-                    </Suspense>
-                </div>
-            </Show>
-        </div>
-    }
-}
-
-#[component]
-fn ContactsTable(
-    page_data: ContactPage,
-    can_edit: bool,
-    selected: RwSignal<BTreeSet<i64>>,
-    all_matching: RwSignal<bool>,
-    total: Signal<Option<i64>>,
-    search: Signal<String>,
-    page_request: RwSignal<PageRequest>,
-) -> impl IntoView {
+fn ContactsTable(page_data: ContactPage, can_edit: bool) -> impl IntoView {
     let dialog = expect_context::<ContactDialog>();
+    let view = expect_context::<ContactsView>();
+    let (selection, total) = (view.selection, view.total);
     if page_data.rows.is_empty() {
-        let searching = !search.get_untracked().trim().is_empty();
-        return if searching {
+        let search = view
+            .query
+            .with_untracked(|q| q.filter.search.trim().to_string());
+        return if !search.is_empty() {
             view! {
                 <EmptyState title="No matching contacts">
-                    {format!("No contact's name, number or email starts with “{}”.", search.get_untracked().trim())}
+                    {format!("No contact's name, number or email starts with “{search}”.")}
                 </EmptyState>
             }
             .into_any()
@@ -367,47 +191,35 @@ fn ContactsTable(
     }
     let ids: Vec<i64> = page_data.rows.iter().map(|r| r.id).collect();
     let page_ids = StoredValue::new(ids);
-    let all_on_page = Signal::derive(move || {
-        all_matching.get()
-            || selected.with(|s| page_ids.with_value(|ids| ids.iter().all(|id| s.contains(id))))
-    });
+    let all_on_page =
+        Signal::derive(move || page_ids.with_value(|ids| selection.contains_all(ids)));
     let toggle_page = move |_| {
         let select = !all_on_page.get_untracked();
-        all_matching.set(false);
-        selected.update(|s| {
-            page_ids.with_value(|ids| {
-                for id in ids {
-                    if select {
-                        s.insert(*id);
-                    } else {
-                        s.remove(id);
-                    }
-                }
-            })
-        });
+        page_ids.with_value(|ids| selection.set_page(ids, select));
     };
+    let page_request = view.page_request;
     let previous = page_data.previous.clone();
     let next = page_data.next.clone();
     let row_count = page_data.rows.len();
     let rows = page_data
         .rows
         .into_iter()
-        .map(|row| view! { <ContactTableRow row can_edit selected all_matching dialog/> })
+        .map(|row| view! { <ContactTableRow row can_edit selection dialog/> })
         .collect_view();
     view! {
         <Show when=move || all_on_page.get() && total.get().is_some_and(|t| t > row_count as i64)>
             <div class="selection-banner" role="status">
-                {move || if all_matching.get() {
+                {move || if selection.is_all_matching() {
                     view! {
                         <span>{format!("All {} matching are selected.", total.get().map(contacts_label).unwrap_or_default())}</span>
-                        <button type="button" class="link-button" on:click=move |_| { all_matching.set(false); selected.set(BTreeSet::new()); }>
+                        <button type="button" class="link-button" on:click=move |_| selection.clear()>
                             "Clear selection"
                         </button>
                     }.into_any()
                 } else {
                     view! {
                         <span>{format!("All {row_count} on this page are selected.")}</span>
-                        <button type="button" class="link-button" on:click=move |_| all_matching.set(true)>
+                        <button type="button" class="link-button" on:click=move |_| selection.select_all_matching()>
                             {move || format!("Select all {} matching", total.get().unwrap_or_default())}
                         </button>
                     }.into_any()
@@ -456,8 +268,7 @@ fn ContactsTable(
 fn ContactTableRow(
     row: ContactRow,
     can_edit: bool,
-    selected: RwSignal<BTreeSet<i64>>,
-    all_matching: RwSignal<bool>,
+    selection: TableSelection,
     dialog: ContactDialog,
 ) -> impl IntoView {
     let id = row.id;
@@ -467,8 +278,7 @@ fn ContactTableRow(
         .into_iter()
         .map(str::to_string)
         .collect();
-    let is_selected =
-        Signal::derive(move || all_matching.get() || selected.with(|s| s.contains(&id)));
+    let is_selected = Signal::derive(move || selection.contains(id));
     let open = move || {
         if can_edit {
             dialog.mode.set(Some(DialogMode::Edit(id)));
@@ -480,12 +290,7 @@ fn ContactTableRow(
             <td class="col-check" on:click=|ev| ev.stop_propagation()>
                 <input type="checkbox" aria-label=format!("Select {name}")
                     prop:checked=move || is_selected.get()
-                    on:change=move |_| {
-                        if all_matching.get_untracked() {
-                            return; // "all matching" is cleared from the banner
-                        }
-                        selected.update(|s| if !s.remove(&id) { s.insert(id); });
-                    }/>
+                    on:change=move |_| selection.toggle(id)/>
             </td>
             <td>
                 {if can_edit {
