@@ -8,8 +8,8 @@ use super::{Backend, Builder, Conn, Db, on};
 use crate::error::AppError;
 use crate::model::contact::Selection;
 use crate::model::group::{
-    GroupInput, GroupPicks, GroupRef, GroupSummary, MAX_GROUPS_PER_WORKSPACE, MembershipChange,
-    group_name_key,
+    GroupInput, GroupPicks, GroupRef, GroupSummary, MAX_GROUPS_PER_WORKSPACE,
+    MAX_MEMBERSHIPS_PER_REQUEST, MembershipChange, group_name_key,
 };
 use sqlx::QueryBuilder;
 use std::collections::HashMap;
@@ -317,6 +317,16 @@ pub async fn add_members(
         ));
     }
     let selected = super::contacts::count_selection(db, workspace_id, selection).await?;
+    if selected.saturating_mul(picks.len() as i64) > MAX_MEMBERSHIPS_PER_REQUEST {
+        return Err(AppError::invalid(
+            "groups",
+            format!(
+                "That is {selected} contacts in {} groups: at most {MAX_MEMBERSHIPS_PER_REQUEST} \
+                 memberships are added at a time. Choose fewer groups, or fewer contacts.",
+                picks.len()
+            ),
+        ));
+    }
     // Every member added comes from a contact or membership row read in this
     // transaction, and the groups are checked in it.
     let mut tx = db.begin_bulk_write().await?;

@@ -4,6 +4,7 @@
 //! the signed-in user, so no query can reach another workspace's rows. Components and
 //! server functions never write SQL, which keeps a later move to PostgreSQL in one place.
 
+pub mod api_keys;
 pub mod contacts;
 pub mod groups;
 pub mod import_batch;

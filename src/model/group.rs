@@ -14,6 +14,9 @@ pub const MAX_GROUPS_PER_REQUEST: usize = 100;
 pub const MAX_GROUPS_PER_CONTACT: usize = 1_000;
 /// Most groups a workspace may have.
 pub const MAX_GROUPS_PER_WORKSPACE: i64 = 10_000;
+/// Most memberships one Add to Groups may write (contacts × groups): its transaction
+/// holds SQLite's one write lock, which every workspace's saves wait for.
+pub const MAX_MEMBERSHIPS_PER_REQUEST: i64 = 1_000_000;
 
 /// A row of the Contact Groups table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +121,11 @@ impl GroupPicks {
             ids,
             new_names: names,
         })
+    }
+
+    /// How many groups are picked.
+    pub fn len(&self) -> usize {
+        self.ids.len() + self.new_names.len()
     }
 
     /// Whether nothing is picked.

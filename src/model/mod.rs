@@ -1,6 +1,7 @@
 //! Types and validation shared by the server and the browser: what crosses the wire.
 
 pub mod account;
+pub mod api_key;
 pub mod contact;
 pub mod country;
 pub mod date;

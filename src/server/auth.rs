@@ -2,7 +2,10 @@
 //! every handler and server function gets its [`Caller`] from here, through one function
 //! ([`caller`]).
 //!
-//! A browser proves who it is with its session cookie. A session whose password an admin
+//! An integration proves who it is with `Authorization: Bearer <API key>`, and only under
+//! [`API_PREFIX`], where cookies are never read: a browser's cookie cannot be used
+//! against the API from another site. A browser proves who it is with its session
+//! cookie everywhere else. A session whose password an admin
 //! set, and which has not chosen its own yet, is no [`Caller`]: the middleware lets it
 //! load the account page and change its password and refuses everything else before any
 //! handler runs (see [`allowed_before_password_change`]), and no handler could get a
@@ -47,7 +50,30 @@ pub struct Caller {
 pub enum Actor {
     /// A user signed in through the browser.
     User(CurrentUser),
+    /// An integration, by its API key.
+    Key {
+        /// The key's id.
+        id: i64,
+        /// Its name.
+        name: String,
+    },
 }
+
+/// Where the integration API lives: requests under it authenticate by API key only.
+pub const API_PREFIX: &str = "/api/v1/";
+
+/// Whether a request is one of the integration API's.
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with(API_PREFIX)
+}
+
+/// The API key a request was made with (see [`authenticate`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyCaller(pub db::api_keys::KeyOwner);
+
+/// Record a key's use at most this often (seconds): one write a minute, not one per
+/// request.
+const KEY_USE_RESOLUTION: i64 = 60;
 
 impl Caller {
     /// The caller, if its role allows `access`.
@@ -68,6 +94,15 @@ impl Caller {
     pub fn user(&self) -> Option<&CurrentUser> {
         match &self.actor {
             Actor::User(user) => Some(user),
+            Actor::Key { .. } => None,
+        }
+    }
+
+    /// The API key behind the request, if a key (not a user) is.
+    pub fn key_id(&self) -> Option<i64> {
+        match &self.actor {
+            Actor::Key { id, .. } => Some(*id),
+            Actor::User(_) => None,
         }
     }
 
@@ -77,9 +112,20 @@ impl Caller {
     }
 }
 
-/// The caller of a request that passed [`authenticate`]: `Unauthorized` without a
-/// session, `PasswordChangeRequired` while an admin-set password waits to be replaced.
+/// The caller of a request that passed [`authenticate`]: its API key, or its session;
+/// `Unauthorized` without either, `PasswordChangeRequired` while an admin-set password
+/// waits to be replaced.
 pub fn caller(extensions: &http::Extensions) -> Result<Caller, AppError> {
+    if let Some(KeyCaller(key)) = extensions.get::<KeyCaller>() {
+        return Ok(Caller {
+            workspace_id: key.workspace_id,
+            role: key.role,
+            actor: Actor::Key {
+                id: key.id,
+                name: key.name.clone(),
+            },
+        });
+    }
     let session = extensions.get::<Session>().ok_or(AppError::Unauthorized)?;
     if session.user.must_change_password {
         return Err(AppError::PasswordChangeRequired);
@@ -111,13 +157,49 @@ fn unavailable() -> Response {
         .into_response()
 }
 
-/// Resolves the session cookie into the request's [`Session`] and sends page loads
-/// where they belong (see [`page_redirect`]).
+/// The API key named by `Authorization: Bearer …`, if it has a key's shape.
+fn bearer_key(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && crate::server::keys::looks_like_key(token))
+        .then_some(token)
+}
+
+/// Resolves an API request's key into a [`KeyCaller`] (recording its use once a minute).
+async fn authenticate_key(state: &AppState, request: &mut Request) -> Result<(), AppError> {
+    let Some(secret) = bearer_key(request.headers()) else {
+        return Ok(());
+    };
+    let hash = crate::server::keys::secret_hash(secret);
+    let Some(key) = db::api_keys::by_secret(&state.db, &hash).await? else {
+        return Ok(());
+    };
+    let now = db::now();
+    if key
+        .last_used_at
+        .is_none_or(|at| now - at >= KEY_USE_RESOLUTION)
+    {
+        db::api_keys::touch(&state.db, key.workspace_id, key.id, now).await?;
+    }
+    request.extensions_mut().insert(KeyCaller(key));
+    Ok(())
+}
+
+/// Resolves the API key of an API request, or the session cookie of any other into the
+/// request's [`Session`], and sends page loads where they belong (see
+/// [`page_redirect`]).
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    if is_api_path(request.uri().path()) {
+        if authenticate_key(&state, &mut request).await.is_err() {
+            return unavailable();
+        }
+        return next.run(request).await;
+    }
     let client = Client::from_extensions(request.extensions());
     let secure = client.secure_cookie(&state.config);
     let session = match token_from_headers(request.headers(), secure) {

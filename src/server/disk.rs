@@ -1,6 +1,7 @@
-//! Free disk space for uploads: each upload reserves the space it may still write before
-//! it starts, so uploads arriving at once cannot together fill the disk past the margin
-//! (`CONTACTS_MIN_FREE_DISK_MB`) that each of them alone would respect.
+//! Free disk space for uploads: each upload reserves space before it writes, a step at
+//! a time as its data arrives, so uploads arriving at once cannot together fill the disk
+//! past the margin (`CONTACTS_MIN_FREE_DISK_MB`) that each of them alone would respect,
+//! and a slow upload holds no more than a step it has not written.
 
 use std::sync::{Arc, Mutex};
 
@@ -20,16 +21,11 @@ impl DiskReservations {
     /// Reserves `bytes` if the disk, with `free` bytes free, keeps `margin` free once
     /// every upload in flight (and this one) has written what it reserved.
     pub fn reserve(self: &Arc<Self>, free: u64, margin: u64, bytes: u64) -> Option<Reservation> {
-        let mut outstanding = self.outstanding.lock().unwrap_or_else(|p| p.into_inner());
-        let available = free.saturating_sub(*outstanding);
-        if available < margin.saturating_add(bytes) {
-            return None;
-        }
-        *outstanding += bytes;
-        Some(Reservation {
+        let mut reservation = Reservation {
             owner: self.clone(),
-            left: bytes,
-        })
+            left: 0,
+        };
+        reservation.grow(free, margin, bytes).then_some(reservation)
     }
 
     /// Bytes promised and not yet written, across every upload in flight.
@@ -51,6 +47,28 @@ pub struct Reservation {
 }
 
 impl Reservation {
+    /// Reserves `bytes` more on the same terms as [`DiskReservations::reserve`]; false
+    /// (and nothing reserved) if the disk has no room for them.
+    pub fn grow(&mut self, free: u64, margin: u64, bytes: u64) -> bool {
+        let mut outstanding = self
+            .owner
+            .outstanding
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let available = free.saturating_sub(*outstanding);
+        if available < margin.saturating_add(bytes) {
+            return false;
+        }
+        *outstanding += bytes;
+        self.left += bytes;
+        true
+    }
+
+    /// Bytes reserved and not yet written.
+    pub fn left(&self) -> u64 {
+        self.left
+    }
+
     /// Notes `bytes` written: they are on the disk now (and in its free space), no
     /// longer a promise.
     pub fn written(&mut self, bytes: u64) {
@@ -83,8 +101,12 @@ mod tests {
         assert!(disk.reserve(8, 4, 1).is_none());
         drop(second);
         assert_eq!(disk.outstanding(), 1);
-        let third = disk.reserve(8, 4, 3).expect("room again");
+        let mut third = disk.reserve(8, 4, 3).expect("room again");
+        assert!(!third.grow(8, 4, 1), "no room for a step more");
+        assert_eq!(third.left(), 3);
+        third.written(3);
         drop(first);
+        assert!(third.grow(5, 4, 1), "a step more once the rest is written");
         drop(third);
         assert_eq!(disk.outstanding(), 0);
     }

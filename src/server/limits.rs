@@ -3,12 +3,12 @@
 //! Server functions read their whole body into memory before they run (and before they
 //! look at the session), so every route but the upload gets a small limit here, checked
 //! against `Content-Length` at once and against the bytes as they arrive otherwise.
-//! `POST /imports` streams to disk: it gets the upload limit, enforced by the multipart
-//! reader as the file arrives.
+//! The uploads (`POST /imports`, and the API's `createContacts`) stream to disk: they get
+//! the upload limit, enforced by the multipart reader as the file arrives.
 
 use crate::error::AppError;
+use crate::server::receive::{FORM_OVERHEAD, too_large};
 use crate::server::state::AppState;
-use crate::server::upload::{FORM_OVERHEAD, too_large};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -40,9 +40,12 @@ pub enum BodyLimit {
     Streamed(u64),
 }
 
+/// The routes that take a file: the browser's upload and the API's.
+pub const UPLOAD_ROUTES: [&str; 2] = ["/imports", "/api/v1/contacts/batches/createContacts"];
+
 /// The limit of a route.
 pub fn limit_for(method: &Method, path: &str, upload_limit: u64) -> BodyLimit {
-    if method == Method::POST && path == "/imports" {
+    if method == Method::POST && UPLOAD_ROUTES.contains(&path) {
         BodyLimit::Streamed(upload_limit.saturating_add(FORM_OVERHEAD))
     } else if ACCOUNT_FORMS.contains(&path) {
         BodyLimit::Buffered(MAX_ACCOUNT_FORM_BYTES)

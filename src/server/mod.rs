@@ -9,9 +9,11 @@ pub mod disk;
 pub mod export;
 pub mod headers;
 pub mod importer;
+pub mod keys;
 pub mod limits;
 pub mod origin;
 pub mod password;
+pub mod receive;
 pub mod session;
 pub mod state;
 pub mod static_files;
@@ -42,7 +44,7 @@ pub struct Route {
 /// Every such route: the router is built from this list, and tests go through it, so a
 /// new route is tested for who may call it without anyone adding it to a test.
 pub fn routes(state: &AppState) -> Vec<Route> {
-    let upload_limit = usize::try_from(state.config.max_upload_bytes + upload::FORM_OVERHEAD)
+    let upload_limit = usize::try_from(state.config.max_upload_bytes + receive::FORM_OVERHEAD)
         .unwrap_or(usize::MAX);
     let route = |method, path, handler| Route {
         method,

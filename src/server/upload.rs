@@ -1,234 +1,84 @@
-//! `POST /imports`: a CSV upload (multipart: `options` as JSON, then `file`), streamed to
-//! disk and queued for the importer; `GET /imports/{id}/rejected.csv`: its report.
+//! `POST /imports`: a CSV upload from the browser (multipart: `options` as JSON, then
+//! `file`, received by [`crate::server::receive`]) queued for the importer;
+//! `GET /imports/{id}/rejected.csv`: its report.
 
 use crate::db;
 use crate::error::AppError;
+use crate::import::ImportOptions;
 use crate::import::sniff::{PREVIEW_BYTES, sniff};
-use crate::import::{ImportOptions, accepted_file_name, format_size, not_csv_message};
 use crate::model::date::format_date;
 use crate::server::auth::{Access, Caller};
 use crate::server::csv_file::{CsvChunk, csv_download};
-use crate::server::disk::{Reservation, free_disk_bytes};
-use crate::server::importer::{self, upload_path, uploads_dir};
+use crate::server::importer::upload_path;
+use crate::server::receive::{Saved, receive};
 use crate::server::state::AppState;
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::multipart::{Field, Multipart, MultipartRejection};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode, header};
+use http::StatusCode;
 use serde_json::json;
 use std::io::Read;
-use tokio::io::AsyncWriteExt;
 
-/// Room for the form's other fields and multipart framing beyond the file itself.
-pub const FORM_OVERHEAD: u64 = 1024 * 1024;
-
-/// The refusal of a file over the limit, in words for the person uploading.
-pub fn too_large(limit: u64) -> AppError {
-    AppError::TooLarge(format!(
-        "The file is larger than {}, the most this server accepts. Split it into smaller \
-         files and upload them one after another.",
-        format_size(limit)
-    ))
-}
-
-fn interrupted() -> AppError {
-    AppError::BadRequest(
-        "The upload was interrupted before the whole file arrived. Try again.".into(),
-    )
-}
-
-/// The most a part of the upload form other than the file may hold (the settings: the
-/// largest the preview sends, 100 custom columns with 200-character keys, is ~25 KiB).
-pub const MAX_FORM_PART_BYTES: usize = 512 << 10;
-
-/// Accepts an upload, answers `202 {"id": N}` once the file is on disk and queued.
+/// Accepts an upload from the Upload contacts tab (see [`receive`]), answers
+/// `202 {"id": N}` once the file is on disk and queued.
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    request: Request,
 ) -> Result<Response, AppError> {
     let caller = caller.require(Access::Edit)?;
-    let limit = state.config.max_upload_bytes;
-    // What the request says it will send, or the most it may: the space it may take.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(limit, |n| n.min(limit));
-    let mut reservation = reserve_disk(&state, declared).await?;
-    let mut multipart =
-        multipart.map_err(|_| AppError::BadRequest("The upload was not a file form.".into()))?;
-    let mut options: Option<ImportOptions> = None;
-    let mut saved: Option<Saved> = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large(limit)),
-            Err(_) => return Err(interrupted()),
-        };
-        match field.name() {
-            Some("options") if options.is_none() => {
-                let text = read_form_part(field).await?;
-                options = Some(serde_json::from_str(&text).map_err(|_| {
-                    AppError::BadRequest("The upload settings were malformed.".into())
-                })?);
-            }
-            Some("file") if saved.is_none() => {
-                let name = field.file_name().unwrap_or_default().trim().to_string();
-                if !accepted_file_name(&name) {
-                    return Err(AppError::invalid("file", not_csv_message(&name)));
-                }
-                saved = Some(save(&state, field, name, limit, &mut reservation).await?);
-            }
-            other => {
-                let name = other
-                    .unwrap_or_default()
-                    .chars()
-                    .take(40)
-                    .collect::<String>();
-                return Err(AppError::BadRequest(format!(
-                    "The upload has an unexpected part \"{name}\": send one \"options\" and one \"file\"."
-                )));
-            }
+    let received = receive(&state, request, |text| parse_options(text).map(|_| ())).await?;
+    let options = match received.options.as_deref() {
+        Some(text) => parse_options(text)?,
+        None => {
+            let _ = tokio::fs::remove_file(&received.file.path).await;
+            return Err(AppError::invalid(
+                "options",
+                "The upload settings are missing.",
+            ));
         }
-    }
-    let Some(saved) = saved else {
-        return Err(AppError::invalid("file", "Choose a file to upload."));
     };
-    drop(reservation);
-    let queued = queue(&state, &caller, options, &saved).await;
-    if queued.is_err() {
-        let _ = tokio::fs::remove_file(&saved.path).await;
-    }
-    let id = queued?;
-    state.import_wakeup.notify_one();
+    let id = queue(&state, &caller, options, &received.file).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response())
 }
 
-/// Reads a small part of the form (the settings), refusing it with 413 as soon as it
-/// grows past [`MAX_FORM_PART_BYTES`], before reading on.
-async fn read_form_part(mut field: Field<'_>) -> Result<String, AppError> {
-    let mut bytes = Vec::new();
-    loop {
-        match field.chunk().await {
-            Ok(Some(chunk)) => {
-                if bytes.len() + chunk.len() > MAX_FORM_PART_BYTES {
-                    return Err(AppError::TooLarge(format!(
-                        "The upload settings are larger than {}, the most they may be.",
-                        format_size(MAX_FORM_PART_BYTES as u64)
-                    )));
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(_) => return Err(interrupted()),
-        }
-    }
-    String::from_utf8(bytes)
-        .map_err(|_| AppError::BadRequest("The upload settings were malformed.".into()))
+/// The browser's settings, checked by the rule the preview applies.
+fn parse_options(text: &str) -> Result<ImportOptions, AppError> {
+    let options: ImportOptions = serde_json::from_str(text)
+        .map_err(|_| AppError::BadRequest("The upload settings were malformed.".into()))?;
+    options.checked()
 }
 
-/// Reserves room for `bytes` of upload on the data folder's disk, keeping the margin
-/// (`CONTACTS_MIN_FREE_DISK_MB`) free even when every upload in flight has arrived, so
-/// uploads never fill the disk the database is on.
-async fn reserve_disk(state: &AppState, bytes: u64) -> Result<Reservation, AppError> {
-    let dir = uploads_dir(&state.config);
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| AppError::internal("creating the uploads folder", e))?;
-    let free = tokio::task::spawn_blocking(move || free_disk_bytes(&dir))
-        .await
-        .map_err(|e| AppError::internal("checking free disk space", e))?
-        .map_err(|e| AppError::internal("checking free disk space", e))?;
-    let margin = state.config.min_free_disk_bytes;
-    state.disk.reserve(free, margin, bytes).ok_or_else(|| {
-        tracing::warn!(
-            free,
-            margin,
-            bytes,
-            in_flight = state.disk.outstanding(),
-            "upload refused: disk nearly full"
-        );
-        AppError::Unavailable(
-            "The server is running out of disk space, so it cannot take uploads right now. \
-                 Try again later, or ask your administrator to free some space."
-                .into(),
-        )
-    })
-}
-
-/// A file received in full, waiting to be queued.
-struct Saved {
-    name: String,
-    size: u64,
-    path: std::path::PathBuf,
-}
-
-/// Streams the file field to a temporary file, refusing it past `limit` bytes.
-async fn save(
-    state: &AppState,
-    mut field: Field<'_>,
-    name: String,
-    limit: u64,
-    reservation: &mut Reservation,
-) -> Result<Saved, AppError> {
-    let dir = uploads_dir(&state.config);
-    let server_error = |e: std::io::Error| AppError::internal("saving an upload", e);
-    let path = dir.join(format!(
-        "{}{:016x}{}",
-        importer::INCOMING_PREFIX,
-        rand::random::<u64>(),
-        importer::INCOMING_SUFFIX
-    ));
-    let mut file = tokio::fs::File::create(&path).await.map_err(server_error)?;
-    let mut size = 0u64;
-    let result = loop {
-        match field.chunk().await {
-            Ok(Some(chunk)) => {
-                size += chunk.len() as u64;
-                if size > limit {
-                    break Err(too_large(limit));
-                }
-                if let Err(e) = file.write_all(&chunk).await {
-                    break Err(server_error(e));
-                }
-                reservation.written(chunk.len() as u64);
-            }
-            Ok(None) => break file.flush().await.map_err(server_error),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => break Err(too_large(limit)),
-            Err(_) => break Err(interrupted()),
-        }
-    };
-    drop(file);
-    match result {
-        Ok(()) => Ok(Saved { name, size, path }),
-        Err(error) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            Err(error)
-        }
-    }
-}
-
-/// Checks the settings and the file's first bytes, then in one transaction creates the
-/// group and the import and moves the file where the importer finds it: the worker sees
-/// the import only once its file is in place.
-async fn queue(
+/// Queues a received file with checked settings: checks the file's first bytes, then in
+/// one transaction creates the group and the import and moves the file where the
+/// importer finds it (the worker sees the import only once its file is in place), and
+/// wakes the importer. The file is removed if it cannot be queued.
+pub async fn queue(
     state: &AppState,
     caller: &Caller,
-    options: Option<ImportOptions>,
+    options: ImportOptions,
     saved: &Saved,
 ) -> Result<i64, AppError> {
-    let Some(options) = options else {
-        return Err(AppError::invalid(
-            "options",
-            "The upload settings are missing.",
-        ));
-    };
-    let options = options.checked()?;
+    let queued = queue_file(state, caller, options, saved).await;
+    match queued {
+        Ok(id) => {
+            state.import_wakeup.notify_one();
+            Ok(id)
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&saved.path).await;
+            Err(e)
+        }
+    }
+}
+
+async fn queue_file(
+    state: &AppState,
+    caller: &Caller,
+    options: ImportOptions,
+    saved: &Saved,
+) -> Result<i64, AppError> {
     let head = {
         let path = saved.path.clone();
         tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {

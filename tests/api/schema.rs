@@ -14,9 +14,19 @@ struct Column {
     nullable: bool,
 }
 
-/// Tables whose rows are found before the workspace is known (by email, by cookie):
-/// their keys need not start with the workspace (reference tables under Citus).
-const LOOKED_UP_WITHOUT_WORKSPACE: [&str; 3] = ["workspaces", "users", "sessions"];
+/// Tables whose rows are found before the workspace is known (by email, by cookie, by
+/// API key): their keys need not start with the workspace (reference tables under
+/// Citus).
+const LOOKED_UP_WITHOUT_WORKSPACE: [&str; 5] = [
+    "workspaces",
+    "users",
+    "sessions",
+    "api_keys",
+    "install_secrets",
+];
+
+/// Tables of the install rather than of a workspace.
+const INSTALL_WIDE: [&str; 2] = ["workspaces", "install_secrets"];
 
 /// Every user table of the SQLite schema with its columns.
 async fn sqlite_tables(pool: &SqlitePool) -> BTreeMap<String, BTreeSet<Column>> {
@@ -130,7 +140,9 @@ async fn postgres_has_every_table_and_column_of_sqlite() {
     for (table, columns) in &lite {
         let mut theirs = pg[table].clone();
         // PostgreSQL carries the workspace in every table, to distribute by it.
-        if table != "workspaces" && !columns.iter().any(|c| c.name == "workspace_id") {
+        if !INSTALL_WIDE.contains(&table.as_str())
+            && !columns.iter().any(|c| c.name == "workspace_id")
+        {
             let added = theirs.iter().find(|c| c.name == "workspace_id").cloned();
             assert!(
                 added.is_some_and(|c| !c.nullable),

@@ -12,7 +12,7 @@ use axum::extract::ConnectInfo;
 use contacts::db::Db;
 use contacts::import::columns::{Columns, CustomColumn, Field};
 use contacts::server::importer::run_queued;
-use contacts::server::upload::MAX_FORM_PART_BYTES;
+use contacts::server::receive::MAX_FORM_PART_BYTES;
 use http::{Method, Request, StatusCode, header};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 contacts::db_tests!(
     a_temporary_password_reaches_no_route_but_the_account_page,
     an_oversized_settings_part_is_refused_before_it_is_read,
+    a_form_without_boundaries_is_refused_before_it_is_held,
+    settings_after_the_file_are_refused,
+    too_many_memberships_at_once_are_refused_before_the_write,
     oversized_group_lists_are_refused_before_the_database,
     crafted_import_settings_are_refused_and_nothing_is_queued,
     an_opaque_origin_changes_nothing_anywhere,
@@ -538,4 +541,119 @@ async fn a_new_sign_in_ends_the_session_the_old_cookie_named(db: Db) {
     };
     assert_eq!(status(old).await, StatusCode::UNAUTHORIZED);
     assert_eq!(status(new).await, StatusCode::OK);
+}
+
+async fn a_form_without_boundaries_is_refused_before_it_is_held(db: Db) {
+    use contacts::server::receive::MAX_UNCONSUMED;
+    let (app, _state) = app_with_uploads(db.clone(), 64);
+    let admin = set_up(&app, "boss@acme.test").await;
+    // 48 MiB that never contains the boundary: the reader must not keep it all.
+    let (body, pulled) = counted_body(vec![0u8; 48 << 20]);
+    let reply = send(
+        &app,
+        request(
+            &Method::POST,
+            "/imports",
+            &[
+                ("cookie", &admin),
+                (
+                    "content-type",
+                    &format!("multipart/form-data; boundary={BOUNDARY}"),
+                ),
+            ],
+            body,
+        ),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.body
+    );
+    let read = pulled.load(Ordering::Relaxed) as u64;
+    assert!(read <= MAX_UNCONSUMED + (64 << 10), "read {read} bytes");
+    assert_eq!(count(&db, "SELECT count(*) FROM imports", &[]).await, 0);
+}
+
+async fn settings_after_the_file_are_refused(db: Db) {
+    let (app, state) = app_with_uploads(db.clone(), 1);
+    let admin = set_up(&app, "boss@acme.test").await;
+    let body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\nfirst,last,mobile\nA,B,81234567\n\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n{}\r\n\
+         --{BOUNDARY}--\r\n",
+        serde_json::to_string(&options(None, false)).unwrap()
+    );
+    let reply = send(
+        &app,
+        request(
+            &Method::POST,
+            "/imports",
+            &[
+                ("cookie", &admin),
+                (
+                    "content-type",
+                    &format!("multipart/form-data; boundary={BOUNDARY}"),
+                ),
+            ],
+            Body::from(body),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(count(&db, "SELECT count(*) FROM imports", &[]).await, 0);
+    let left = std::fs::read_dir(state.config.data_dir.join("uploads"))
+        .map(|dir| dir.count())
+        .unwrap_or(0);
+    assert_eq!(left, 0, "the file was removed");
+}
+
+async fn too_many_memberships_at_once_are_refused_before_the_write(db: Db) {
+    use contacts::model::group::MAX_MEMBERSHIPS_PER_REQUEST;
+    let (app, state) = app_with_uploads(db.clone(), 8);
+    let admin = set_up(&app, "boss@acme.test").await;
+    // Just over the cap with 100 groups: 10,001 contacts.
+    let contacts = MAX_MEMBERSHIPS_PER_REQUEST / 100 + 1;
+    let mut file = String::from("first,last,mobile\n");
+    for i in 0..contacts {
+        file.push_str(&format!("P,{i},+6581{i:06}\n"));
+    }
+    let reply = upload(
+        &app,
+        &admin,
+        &options(None, false),
+        "many.csv",
+        file.as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    run_queued(&state).await.unwrap();
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM contacts", &[]).await,
+        contacts
+    );
+    let names = (0..100)
+        .map(|i| format!("\"Campaign {i}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let everyone =
+        r#"{"AllMatching":{"search":"","sort":"Newest","group":null,"blacklisted":null}}"#;
+    let reply = call_json(
+        &app,
+        "add_to_groups",
+        &format!(r#"{{"group_ids":[],"new_groups":[{names}],"selection":{everyone}}}"#),
+        &admin,
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("at most 1000000"), "{}", reply.body);
+    assert_eq!(count(&db, "SELECT count(*) FROM groups", &[]).await, 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM memberships", &[]).await, 0);
 }
