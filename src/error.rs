@@ -43,6 +43,22 @@ pub enum AppError {
     /// The request clashes with the current state (e.g. sign-up after set-up).
     #[error("{0}")]
     Conflict(String),
+    /// A value that must be unique (a mobile number) belongs to another record already.
+    #[error("{message}")]
+    Taken {
+        /// The form field's name.
+        field: String,
+        /// What is wrong, naming who has the value.
+        message: String,
+        /// The id of the record that has it.
+        id: i64,
+    },
+    /// A write named a version of the record (`If-Match`) that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// The request's body is in a format the route does not take.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Too many attempts; the message says how long to wait.
     #[error("{0}")]
     TooManyRequests(String),
@@ -85,7 +101,9 @@ impl AppError {
             AppError::Unauthorized => 401,
             AppError::Forbidden | AppError::CrossOrigin | AppError::PasswordChangeRequired => 403,
             AppError::NotFound(_) => 404,
-            AppError::Conflict(_) => 409,
+            AppError::Conflict(_) | AppError::Taken { .. } => 409,
+            AppError::PreconditionFailed(_) => 412,
+            AppError::UnsupportedMediaType(_) => 415,
             AppError::Invalid(_) => 422,
             AppError::TooManyRequests(_) => 429,
             AppError::BadRequest(_) => 400,
@@ -102,7 +120,21 @@ impl AppError {
                 .iter()
                 .find(|e| e.field == field)
                 .map(|e| e.message.clone()),
+            AppError::Taken {
+                field: taken,
+                message,
+                ..
+            } if taken == field => Some(message.clone()),
             _ => None,
+        }
+    }
+
+    /// The form fields this error is about, in order.
+    pub fn fields(&self) -> Vec<&str> {
+        match self {
+            AppError::Invalid(errors) => errors.iter().map(|e| e.field.as_str()).collect(),
+            AppError::Taken { field, .. } => vec![field.as_str()],
+            _ => Vec::new(),
         }
     }
 

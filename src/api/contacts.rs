@@ -23,7 +23,8 @@ pub async fn list_contacts(
         let db = ssr::state()?.db;
         let listed = db::contacts::page(&db, user.workspace_id, &filter, &page, size).await?;
         let ids: Vec<i64> = listed.rows.iter().map(|r| r.id).collect();
-        let mut groups = db::groups::groups_of(&db, user.workspace_id, &ids).await?;
+        let mut groups =
+            db::groups::groups_of(db.acquire().await?.conn(), user.workspace_id, &ids).await?;
         Ok(ContactPage {
             rows: listed
                 .rows
@@ -69,8 +70,9 @@ pub async fn get_contact(id: i64) -> Result<ContactDetail, AppError> {
     ssr::respond(async move {
         let user = ssr::require_user()?;
         let db = ssr::state()?.db;
-        let stored = db::contacts::get(&db, user.workspace_id, id).await?;
-        let groups = db::groups::groups_of(&db, user.workspace_id, &[id])
+        let mut conn = db.acquire().await?;
+        let stored = db::contacts::get(conn.conn(), user.workspace_id, id).await?;
+        let groups = db::groups::groups_of(conn.conn(), user.workspace_id, &[id])
             .await?
             .remove(&id)
             .unwrap_or_default();
@@ -108,7 +110,8 @@ pub async fn delete_contacts(selection: Selection) -> Result<u64, AppError> {
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_editor()?;
-        db::contacts::delete(&ssr::state()?.db, user.workspace_id, &selection).await
+        let db = ssr::state()?.db;
+        db::contacts::delete(db.acquire().await?.conn(), user.workspace_id, &selection).await
     })
     .await
 }

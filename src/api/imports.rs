@@ -16,7 +16,7 @@ pub async fn list_imports() -> Result<Vec<ImportSummary>, AppError> {
     use crate::api::ssr::{require_user, respond, state};
     respond(async {
         let user = require_user()?;
-        crate::db::imports::list(&state()?.db, user.workspace_id, 50).await
+        crate::db::imports::list(&state()?.db, user.workspace_id, None, 50).await
     })
     .await
 }

@@ -116,26 +116,33 @@ pub struct KeyOwner {
     pub name: String,
     /// What it may do.
     pub role: Role,
+    /// Its workspace's default country.
+    pub default_country: String,
     /// Last used (seconds), to record use at most once a minute.
     pub last_used_at: Option<i64>,
 }
 
 /// The unrevoked key whose secret hashes to `secret_hash`.
 pub async fn by_secret(db: &Db, secret_hash: &[u8]) -> Result<Option<KeyOwner>, AppError> {
-    let sql = "SELECT id, workspace_id, name, role, last_used_at FROM api_keys
-               WHERE secret_hash = $1 AND revoked_at IS NULL";
-    let row: Option<(i64, i64, String, String, Option<i64>)> = on!(db, pool => {
+    let sql = "SELECT k.id, k.workspace_id, k.name, k.role, w.default_country, k.last_used_at
+               FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+               WHERE k.secret_hash = $1 AND k.revoked_at IS NULL";
+    type Row = (i64, i64, String, String, String, Option<i64>);
+    let row: Option<Row> = on!(db, pool => {
         sqlx::query_as(sql).bind(secret_hash).fetch_optional(pool).await?
     });
-    row.map(|(id, workspace_id, name, role, last_used_at)| {
-        Ok(KeyOwner {
-            role: role_of(&role)?,
-            id,
-            workspace_id,
-            name,
-            last_used_at,
-        })
-    })
+    row.map(
+        |(id, workspace_id, name, role, default_country, last_used_at)| {
+            Ok(KeyOwner {
+                role: role_of(&role)?,
+                id,
+                workspace_id,
+                name,
+                default_country,
+                last_used_at,
+            })
+        },
+    )
     .transpose()
 }
 

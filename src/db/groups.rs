@@ -7,6 +7,7 @@
 use super::{Backend, Builder, Conn, Db, on};
 use crate::error::AppError;
 use crate::model::contact::Selection;
+use crate::model::field::ContactField;
 use crate::model::group::{
     GroupInput, GroupPicks, GroupRef, GroupSummary, MAX_GROUPS_PER_WORKSPACE,
     MAX_MEMBERSHIPS_PER_REQUEST, MembershipChange, group_name_key,
@@ -269,6 +270,30 @@ pub async fn chosen_and_new(
     Ok(ids)
 }
 
+/// Which of these ids are groups of the workspace.
+pub async fn existing(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    group_ids: &[i64],
+) -> Result<std::collections::HashSet<i64>, AppError> {
+    if group_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let json = serde_json::to_string(group_ids).map_err(|e| AppError::internal("group ids", e))?;
+    let sql = format!(
+        "SELECT id FROM groups WHERE workspace_id = $1 AND id IN ({})",
+        conn.dialect().json_ids(2)
+    );
+    let ids: Vec<i64> = on!(conn, conn => {
+        sqlx::query_scalar(&sql)
+            .bind(workspace_id)
+            .bind(json)
+            .fetch_all(conn)
+            .await?
+    });
+    Ok(ids.into_iter().collect())
+}
+
 /// Names of groups of the workspace, in the order of `group_ids`, checking each still
 /// exists: one statement for the whole list.
 async fn names_of(
@@ -424,7 +449,7 @@ pub async fn remove_members(
 
 /// The groups of each of these contacts (of the workspace), by name.
 pub async fn groups_of(
-    db: &Db,
+    conn: Conn<'_>,
     workspace_id: i64,
     contact_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<GroupRef>>, AppError> {
@@ -435,13 +460,13 @@ pub async fn groups_of(
          FROM memberships m JOIN groups g ON g.workspace_id = m.workspace_id AND g.id = m.group_id
          WHERE m.workspace_id = $2 AND m.contact_id IN ({})
          ORDER BY g.name_key",
-        db.dialect().json_ids(1)
+        conn.dialect().json_ids(1)
     );
-    let rows: Vec<(i64, i64, String, bool)> = on!(db, pool => {
+    let rows: Vec<(i64, i64, String, bool)> = on!(conn, conn => {
         sqlx::query_as(&sql)
             .bind(json)
             .bind(workspace_id)
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await?
     });
     let mut map: HashMap<i64, Vec<GroupRef>> = HashMap::new();
@@ -489,55 +514,178 @@ pub async fn set_groups_of_contact(
     Ok(())
 }
 
-/// A contact a message may be sent to, with its channel identifiers.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct Recipient {
-    /// The contact.
-    pub contact_id: i64,
-    /// Mobile number, E.164 (SMS).
-    pub mobile: Option<String>,
-    /// WhatsApp number, E.164.
-    pub whatsapp: Option<String>,
-    /// Viber number, E.164.
-    pub viber: Option<String>,
-    /// LINE user id.
-    pub line_id: Option<String>,
-    /// WeChat user id.
-    pub wechat_id: Option<String>,
-    /// Messenger user id.
-    pub messenger_id: Option<String>,
-    /// Email.
-    pub email: Option<String>,
+/// The id of the group with this name (ignoring case), if there is one.
+pub async fn id_by_name(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    name: &str,
+) -> Result<Option<i64>, AppError> {
+    let sql = "SELECT id FROM groups WHERE workspace_id = $1 AND name_key = $2";
+    Ok(on!(conn, conn => {
+        sqlx::query_scalar(sql)
+            .bind(workspace_id)
+            .bind(group_name_key(name))
+            .fetch_optional(conn)
+            .await?
+    }))
 }
 
-/// The sendable recipients of these groups: each member once, blacklisted contacts
-/// (members of any blacklisted group) left out. Everything that sends uses this.
-pub async fn sendable_recipients(
+/// The blacklisted group called `name`: made (blacklisted) if there is none, marked
+/// blacklisted if it was not.
+pub async fn find_or_create_blacklisted(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    name: &str,
+) -> Result<i64, AppError> {
+    let id = find_or_create(conn.reborrow(), workspace_id, name).await?;
+    let sql = "UPDATE groups SET blacklisted = TRUE, updated_at = $3
+               WHERE workspace_id = $1 AND id = $2 AND NOT blacklisted";
+    on!(conn, conn => {
+        sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(id)
+            .bind(super::now())
+            .execute(conn)
+            .await?
+            .rows_affected()
+    });
+    Ok(id)
+}
+
+/// Puts a contact in a group (a no-op if it is in it); both are the workspace's.
+pub async fn add_member(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    group_id: i64,
+    contact_id: i64,
+) -> Result<bool, AppError> {
+    let sql = "INSERT INTO memberships (group_id, contact_id, workspace_id)
+               SELECT g.id, c.id, c.workspace_id FROM groups g, contacts c
+               WHERE g.workspace_id = $1 AND g.id = $2 AND c.workspace_id = $1 AND c.id = $3
+               ON CONFLICT DO NOTHING";
+    Ok(on!(conn, conn => {
+        sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(group_id)
+            .bind(contact_id)
+            .execute(conn)
+            .await?
+            .rows_affected()
+    }) == 1)
+}
+
+/// Takes a contact out of a group; whether it was in it.
+pub async fn remove_member(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    group_id: i64,
+    contact_id: i64,
+) -> Result<bool, AppError> {
+    let sql =
+        "DELETE FROM memberships WHERE workspace_id = $1 AND group_id = $2 AND contact_id = $3";
+    Ok(on!(conn, conn => {
+        sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(group_id)
+            .bind(contact_id)
+            .execute(conn)
+            .await?
+            .rows_affected()
+    }) == 1)
+}
+
+/// The next members of any of these groups after contact `after`, at most `limit`, in id
+/// order, each once: each group's range of the memberships key, merged.
+async fn members_after(
     db: &Db,
     workspace_id: i64,
     group_ids: &[i64],
-) -> Result<Vec<Recipient>, AppError> {
-    let json = serde_json::to_string(group_ids).map_err(|e| AppError::internal("group ids", e))?;
+    after: i64,
+    limit: i64,
+) -> Result<Vec<i64>, AppError> {
+    let sql = "SELECT contact_id FROM memberships
+               WHERE workspace_id = $1 AND group_id = $2 AND contact_id > $3
+               ORDER BY contact_id LIMIT $4";
+    let mut ids = std::collections::BTreeSet::new();
+    for group in group_ids {
+        let members: Vec<i64> = on!(db, pool => {
+            sqlx::query_scalar(sql)
+                .bind(workspace_id)
+                .bind(group)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        ids.extend(members);
+    }
+    Ok(ids.into_iter().take(limit as usize).collect())
+}
+
+/// The workspace's blacklisted groups.
+async fn blacklisted_ids(db: &Db, workspace_id: i64) -> Result<Vec<i64>, AppError> {
+    let sql = "SELECT id FROM groups WHERE workspace_id = $1 AND blacklisted";
+    Ok(on!(db, pool => {
+        sqlx::query_scalar(sql).bind(workspace_id).fetch_all(pool).await?
+    }))
+}
+
+/// Of these contacts, those with an address in `column` and in none of the `blacklisted`
+/// groups, with that address, in id order.
+async fn addresses_of(
+    db: &Db,
+    workspace_id: i64,
+    contact_ids: &[i64],
+    column: ContactField,
+    blacklisted: &[i64],
+) -> Result<Vec<(i64, String)>, AppError> {
+    if contact_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(contact_ids).map_err(|e| AppError::internal("ids", e))?;
+    let blocked = serde_json::to_string(blacklisted).map_err(|e| AppError::internal("ids", e))?;
+    let not_blocked = if blacklisted.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " AND NOT EXISTS (SELECT 1 FROM memberships bm WHERE bm.workspace_id = $1
+                 AND bm.contact_id = c.id AND bm.group_id IN ({}))",
+            db.dialect().json_ids(3)
+        )
+    };
+    let column = column.key();
     let sql = format!(
-        "SELECT c.id AS contact_id, c.mobile, c.whatsapp, c.viber, c.line_id, c.wechat_id,
-                c.messenger_id, c.email
-         FROM contacts c
-         WHERE c.workspace_id = $1
-           AND c.id IN (SELECT m.contact_id FROM memberships m
-                        WHERE m.workspace_id = $1 AND m.group_id IN ({}))
-           AND NOT EXISTS (SELECT 1 FROM memberships bm
-                           JOIN groups bg ON bg.workspace_id = bm.workspace_id AND bg.id = bm.group_id
-                           WHERE bm.workspace_id = $1 AND bm.contact_id = c.id AND bg.blacklisted)
+        "SELECT c.id, c.{column} FROM contacts c
+         WHERE c.workspace_id = $1 AND c.id IN ({}) AND c.{column} IS NOT NULL{not_blocked}
          ORDER BY c.id",
         db.dialect().json_ids(2)
     );
     Ok(on!(db, pool => {
-        sqlx::query_as(&sql)
-            .bind(workspace_id)
-            .bind(json)
-            .fetch_all(pool)
-            .await?
+        let query = sqlx::query_as(&sql).bind(workspace_id).bind(&ids);
+        let query = if blacklisted.is_empty() { query } else { query.bind(&blocked) };
+        query.fetch_all(pool).await?
     }))
+}
+
+/// A page of the sendable recipients of these groups on one channel (the field that is
+/// its address): each member once, in id order, with its address, leaving out those
+/// without one and those in a blacklisted group. Everything that picks recipients uses
+/// this. Returns the page and where the next one starts (`None` after the last).
+pub async fn sendable_recipients(
+    db: &Db,
+    workspace_id: i64,
+    group_ids: &[i64],
+    channel: ContactField,
+    after: i64,
+    limit: i64,
+) -> Result<(Vec<(i64, String)>, Option<i64>), AppError> {
+    let members = members_after(db, workspace_id, group_ids, after, limit).await?;
+    let Some(&last) = members.last() else {
+        return Ok((Vec::new(), None));
+    };
+    let blacklisted = blacklisted_ids(db, workspace_id).await?;
+    let page = addresses_of(db, workspace_id, &members, channel, &blacklisted).await?;
+    Ok((page, Some(last)))
 }
 
 #[cfg(test)]
@@ -581,8 +729,20 @@ mod tests {
         }
     }
 
-    fn ids(recipients: &[Recipient]) -> Vec<i64> {
-        recipients.iter().map(|r| r.contact_id).collect()
+    /// Every sendable recipient by SMS, a page of two at a time.
+    async fn sendable(db: &Db, ws: i64, groups: &[i64]) -> Vec<i64> {
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let (page, next) = sendable_recipients(db, ws, groups, ContactField::Mobile, after, 2)
+                .await
+                .unwrap();
+            all.extend(page.into_iter().map(|(id, _)| id));
+            match next {
+                Some(next) => after = next,
+                None => return all,
+            }
+        }
     }
 
     async fn names_are_unique_per_workspace_ignoring_case(db: Db) {
@@ -650,9 +810,13 @@ mod tests {
             .unwrap();
         assert_eq!((removed.changed, removed.unchanged), (1, 0));
         // Deleting a group keeps its contacts; deleting a contact drops its memberships.
-        contacts::delete(&db, ws, &Selection::Ids(vec![b]))
-            .await
-            .unwrap();
+        contacts::delete(
+            db.acquire().await.unwrap().conn(),
+            ws,
+            &Selection::Ids(vec![b]),
+        )
+        .await
+        .unwrap();
         assert_eq!(get(&db, ws, vip).await.unwrap().member_count, 1);
         delete(&db, ws, vip).await.unwrap();
         assert_eq!(
@@ -753,21 +917,10 @@ mod tests {
             .await
             .unwrap();
 
-        assert_eq!(
-            ids(&sendable_recipients(&db, ws, &[news]).await.unwrap()),
-            [ann, bob]
-        );
+        assert_eq!(sendable(&db, ws, &[news]).await, [ann, bob]);
         set_blacklisted(&db, ws, unsub, true).await.unwrap();
-        assert_eq!(
-            ids(&sendable_recipients(&db, ws, &[news]).await.unwrap()),
-            [bob]
-        );
-        assert!(
-            sendable_recipients(&db, ws, &[unsub])
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(sendable(&db, ws, &[news]).await, [bob]);
+        assert!(sendable(&db, ws, &[unsub]).await.is_empty());
 
         let blacklisted = ContactFilter {
             blacklisted: Some(true),
@@ -794,17 +947,13 @@ mod tests {
         add_members(&db, ws, &picked(news), &Selection::Ids(vec![cat]))
             .await
             .unwrap();
-        assert_eq!(
-            ids(&sendable_recipients(&db, ws, &[news]).await.unwrap()),
-            [bob, cat]
-        );
+        assert_eq!(sendable(&db, ws, &[news]).await, [bob, cat]);
         // Un-marking the group frees everyone at once.
         set_blacklisted(&db, ws, unsub, false).await.unwrap();
-        assert_eq!(
-            ids(&sendable_recipients(&db, ws, &[news]).await.unwrap()),
-            [ann, bob, cat]
-        );
-        let groups = groups_of(&db, ws, &[ann]).await.unwrap();
+        assert_eq!(sendable(&db, ws, &[news]).await, [ann, bob, cat]);
+        let groups = groups_of(db.acquire().await.unwrap().conn(), ws, &[ann])
+            .await
+            .unwrap();
         assert_eq!(
             groups[&ann]
                 .iter()

@@ -49,6 +49,7 @@ struct SummaryRow {
     bytes_done: i64,
     group_name: Option<String>,
     rejects_purged: bool,
+    finished_at: Option<i64>,
 }
 
 impl From<SummaryRow> for ImportSummary {
@@ -71,13 +72,14 @@ impl From<SummaryRow> for ImportSummary {
             bytes_done: r.bytes_done,
             group_name: r.group_name,
             report_deleted: r.rejects_purged,
+            finished_at: r.finished_at,
         }
     }
 }
 
 const SUMMARY: &str = "SELECT i.id, i.file_name, i.file_size, u.email AS user_email, i.created_at,
         i.status, i.error, i.rows_read, i.created, i.matched, i.duplicates, i.invalid,
-        i.bytes_done, g.name AS group_name, i.rejects_purged
+        i.bytes_done, g.name AS group_name, i.rejects_purged, i.finished_at
     FROM imports i
     LEFT JOIN users u ON u.workspace_id = i.workspace_id AND u.id = i.user_id
     LEFT JOIN groups g ON g.workspace_id = i.workspace_id AND g.id = i.group_id";
@@ -121,13 +123,20 @@ pub async fn create(conn: Conn<'_>, new: &NewImport<'_>) -> Result<i64, AppError
     }))
 }
 
-/// The workspace's uploads, newest first.
-pub async fn list(db: &Db, workspace_id: i64, limit: i64) -> Result<Vec<ImportSummary>, AppError> {
-    let sql = format!("{SUMMARY} WHERE i.workspace_id = $1 ORDER BY i.id DESC LIMIT $2");
+/// The workspace's uploads, newest first, older than `before` (an id) if given.
+pub async fn list(
+    db: &Db,
+    workspace_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ImportSummary>, AppError> {
+    let sql =
+        format!("{SUMMARY} WHERE i.workspace_id = $1 AND i.id < $3 ORDER BY i.id DESC LIMIT $2");
     let rows: Vec<SummaryRow> = on!(db, pool => {
         sqlx::query_as(&sql)
             .bind(workspace_id)
             .bind(limit)
+            .bind(before.unwrap_or(i64::MAX))
             .fetch_all(pool)
             .await?
     });

@@ -7,10 +7,12 @@
 pub mod api_keys;
 pub mod contacts;
 pub mod groups;
+pub mod idempotency;
 pub mod import_batch;
 mod import_copy;
 pub mod import_writer;
 pub mod imports;
+pub mod secrets;
 pub mod sessions;
 pub mod users;
 pub mod workspaces;

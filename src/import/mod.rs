@@ -186,6 +186,8 @@ pub struct ImportSummary {
     pub group_name: Option<String>,
     /// Whether its rejected-row report was deleted (some time after the import ended).
     pub report_deleted: bool,
+    /// When it ended (seconds since the epoch), if it has.
+    pub finished_at: Option<i64>,
 }
 
 impl ImportSummary {

@@ -6,6 +6,19 @@ pub fn format_date(unix_seconds: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// Formats seconds since the Unix epoch as an RFC 3339 time in UTC, e.g.
+/// `2026-11-26T08:30:00Z` (the API's timestamps).
+pub fn format_timestamp(unix_seconds: i64) -> String {
+    let secs = unix_seconds.rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        format_date(unix_seconds),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 /// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -30,5 +43,12 @@ mod tests {
         assert_eq!(format_date(951_782_400), "2000-02-29");
         assert_eq!(format_date(1_795_651_200), "2026-11-26");
         assert_eq!(format_date(-86_400), "1969-12-31");
+    }
+
+    #[test]
+    fn known_timestamps() {
+        assert_eq!(format_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_timestamp(1_795_681_845), "2026-11-26T08:30:45Z");
+        assert_eq!(format_timestamp(-1), "1969-12-31T23:59:59Z");
     }
 }

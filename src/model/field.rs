@@ -90,6 +90,8 @@ pub struct FieldSpec {
     pub headers: &'static [&'static str],
     /// What the field means, for the API reference.
     pub description: &'static str,
+    /// The channel this field is the contact's address on (`sms`, `email`, …), if any.
+    pub channel: Option<&'static str>,
 }
 
 /// Longest first or last name.
@@ -153,6 +155,18 @@ impl ContactField {
         ContactField::ALL.into_iter().find(|f| f.spec().api == name)
     }
 
+    /// The field that is the contact's address on a channel (`sms`, `whatsapp`, …).
+    pub fn of_channel(channel: &str) -> Option<ContactField> {
+        ContactField::ALL
+            .into_iter()
+            .find(|f| f.spec().channel == Some(channel))
+    }
+
+    /// Every channel, in the order of the fields.
+    pub fn channels() -> impl Iterator<Item = &'static str> {
+        ContactField::ALL.iter().filter_map(|f| f.spec().channel)
+    }
+
     /// Whether the field is a way to reach the contact (a channel address).
     pub fn is_address(self) -> bool {
         matches!(self.spec().api, ApiName::Address(_))
@@ -214,6 +228,7 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         autocomplete: Some("given-name"),
         headers: &["firstname", "givenname", "first", "forename", "fname"],
         description: "First name.",
+        channel: None,
     },
     FieldSpec {
         key: "last_name",
@@ -232,6 +247,7 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
             "name2",
         ],
         description: "Last name.",
+        channel: None,
     },
     FieldSpec {
         key: "mobile",
@@ -262,6 +278,7 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         ],
         description: "Mobile number in E.164 (+6581234567), unique in the workspace; the SMS \
                       address. Input may be national, read with the contact's country.",
+        channel: Some("sms"),
     },
     FieldSpec {
         key: "country",
@@ -274,6 +291,7 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         headers: &["country", "countryregion", "countrycode", "nation"],
         description: "ISO 3166-1 alpha-2 code; numbers written without a country code are \
                       read as this country's. Defaults to the workspace's.",
+        channel: None,
     },
     FieldSpec {
         key: "email",
@@ -292,6 +310,7 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
             "e",
         ],
         description: "Email address (stored in lower case).",
+        channel: Some("email"),
     },
     FieldSpec {
         key: "external_id",
@@ -303,6 +322,7 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         autocomplete: None,
         headers: &["externalid", "customerid", "clientid", "crmid", "memberid"],
         description: "The contact's id in another system.",
+        channel: None,
     },
     FieldSpec {
         key: "whatsapp",
@@ -314,6 +334,7 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         autocomplete: None,
         headers: &["whatsapp", "whatsappnumber", "wa"],
         description: "WhatsApp number in E.164; without one, the mobile number.",
+        channel: Some("whatsapp"),
     },
     FieldSpec {
         key: "viber",
@@ -325,6 +346,7 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         autocomplete: None,
         headers: &["viber", "vibernumber"],
         description: "Viber number in E.164.",
+        channel: Some("viber"),
     },
     FieldSpec {
         key: "line_id",
@@ -336,6 +358,7 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         autocomplete: None,
         headers: &["line", "lineid", "lineuserid"],
         description: "LINE user id.",
+        channel: Some("line"),
     },
     FieldSpec {
         key: "wechat_id",
@@ -347,6 +370,7 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         autocomplete: None,
         headers: &["wechat", "wechatid", "wechatuserid", "weixin"],
         description: "WeChat user id.",
+        channel: Some("wechat"),
     },
     FieldSpec {
         key: "messenger_id",
@@ -363,6 +387,7 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
             "messengeruserid",
         ],
         description: "Facebook Messenger user id.",
+        channel: Some("messenger"),
     },
 ];
 
@@ -389,6 +414,15 @@ mod tests {
         headers.sort_unstable();
         headers.dedup();
         assert_eq!(headers.len(), all, "a header suggests one field");
+        for field in ContactField::ALL {
+            assert_eq!(
+                field.spec().channel.is_some(),
+                field.is_address(),
+                "every address is a channel's: {field:?}"
+            );
+        }
+        assert_eq!(ContactField::of_channel("sms"), Some(ContactField::Mobile));
+        assert_eq!(ContactField::channels().count(), 7);
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct Caller {
     pub workspace_id: i64,
     /// What the caller may do.
     pub role: Role,
+    /// The workspace's default country (for numbers written without a country code).
+    pub default_country: String,
     /// Who it is.
     pub actor: Actor,
 }
@@ -120,6 +122,7 @@ pub fn caller(extensions: &http::Extensions) -> Result<Caller, AppError> {
         return Ok(Caller {
             workspace_id: key.workspace_id,
             role: key.role,
+            default_country: key.default_country.clone(),
             actor: Actor::Key {
                 id: key.id,
                 name: key.name.clone(),
@@ -133,6 +136,7 @@ pub fn caller(extensions: &http::Extensions) -> Result<Caller, AppError> {
     Ok(Caller {
         workspace_id: session.user.workspace_id,
         role: session.user.role,
+        default_country: session.user.default_country.clone(),
         actor: Actor::User(session.user.clone()),
     })
 }

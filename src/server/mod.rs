@@ -19,6 +19,7 @@ pub mod state;
 pub mod static_files;
 pub mod throttle;
 pub mod upload;
+pub mod v1;
 
 use crate::app::{App, shell};
 use crate::db;
@@ -69,6 +70,7 @@ pub fn routes(state: &AppState) -> Vec<Route> {
             "/imports/{id}/rejected.csv",
             get(upload::rejected_rows),
         ),
+        route(Method::GET, "/api/docs", get(v1::docs::page)),
     ]
 }
 
@@ -92,6 +94,7 @@ pub fn router(state: AppState) -> Router {
             router.route(route.path, route.handler)
         });
     plain
+        .nest("/api/v1", v1::router(&state))
         .leptos_routes_with_context(&state, pages, context.clone(), page)
         // Static files first; what is not one gets the app's "not found" page.
         .fallback_service(

@@ -25,13 +25,20 @@ pub struct AppState {
     pub disk: Arc<DiskReservations>,
     /// Wakes the importer when an upload is queued.
     pub import_wakeup: Arc<tokio::sync::Notify>,
+    /// Requests per API key, counted against `CONTACTS_API_RATE_LIMIT`.
+    pub api_rate: Arc<crate::server::v1::rate::KeyRates>,
     /// Set once the first workspace exists; it never goes back, so it is cached.
     workspace_created: Arc<AtomicBool>,
+    /// The key that signs the API's list cursors (an install secret, read once).
+    cursor_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl AppState {
     /// Builds the state around an open, migrated pool.
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> Self {
+        let api_rate = Arc::new(crate::server::v1::rate::KeyRates::new(
+            config.api_rate_limit,
+        ));
         AppState {
             leptos_options,
             db,
@@ -39,8 +46,18 @@ impl AppState {
             throttle: Arc::default(),
             disk: Arc::default(),
             import_wakeup: Arc::default(),
+            api_rate,
             workspace_created: Arc::default(),
+            cursor_key: Arc::default(),
         }
+    }
+
+    /// The key that signs the API's list cursors.
+    pub async fn cursor_key(&self) -> Result<&[u8], AppError> {
+        self.cursor_key
+            .get_or_try_init(|| db::secrets::get_or_create(&self.db, "cursor"))
+            .await
+            .map(Vec::as_slice)
     }
 
     /// Whether the install has been set up (asks the database until it has).

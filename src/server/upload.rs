@@ -134,6 +134,16 @@ pub async fn rejected_rows(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let workspace_id = caller.require(Access::Read)?.workspace_id;
+    rejects_download(&state, workspace_id, id).await
+}
+
+/// The report of an import of the workspace as a CSV download (for the Upload contacts
+/// tab and the API), read a batch of rows at a time.
+pub async fn rejects_download(
+    state: &AppState,
+    workspace_id: i64,
+    id: i64,
+) -> Result<Response, AppError> {
     let summary = db::imports::get(&state.db, workspace_id, id).await?;
     let pool = state.db.clone();
     let stream = futures::stream::unfold(Some((0_i64, true)), move |cursor| {

@@ -57,7 +57,7 @@ async fn saving_normalises_the_number_and_reports_bad_fields(db: Db) {
         &admin,
     )
     .await;
-    assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(duplicate.status, StatusCode::CONFLICT);
     assert!(
         duplicate.body.contains("already belongs to Ann Lee"),
         "{}",

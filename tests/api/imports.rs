@@ -272,9 +272,10 @@ async fn an_import_never_touches_blacklisting_or_other_groups(db: Db) {
         );
     }
     drop(connections);
+    let workspace = workspace_of(&db, "+6581234567").await;
     db::contacts::delete(
-        &db,
-        workspace_of(&db, "+6581234567").await,
+        db.acquire().await.unwrap().conn(),
+        workspace,
         &contacts::model::contact::Selection::AllMatching(Default::default()),
     )
     .await
@@ -389,7 +390,12 @@ async fn uploads_queue_and_stay_inside_their_workspace(db: Db) {
     );
 
     let other = db::workspaces::create(&db, "Other", "SG").await.unwrap();
-    assert!(db::imports::list(&db, other, 50).await.unwrap().is_empty());
+    assert!(
+        db::imports::list(&db, other, None, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let id = queued[0].id;
     assert!(db::imports::get(&db, other, id).await.is_err());
     assert!(

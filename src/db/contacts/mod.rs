@@ -21,7 +21,10 @@ pub use export::export_batch;
 pub use filter::{count, count_selection};
 pub(crate) use filter::{group_only, push_from, push_selection};
 pub use page::page;
-pub use write::{create, delete, get, insert, save_with_groups, update};
+pub use write::{
+    create, delete, get, get_many, id_by_mobile, ids_by_mobile, insert, insert_many,
+    save_with_groups, update,
+};
 
 use crate::model::contact::Cursor;
 use crate::model::field::ContactField;

@@ -89,7 +89,9 @@ async fn create_get_update_delete(db: Db) {
     )
     .await
     .unwrap();
-    let stored = get(&db, ws, id).await.unwrap();
+    let stored = get(db.acquire().await.unwrap().conn(), ws, id)
+        .await
+        .unwrap();
     assert_eq!(stored.record.get(FirstName), Some("Ann"));
     assert_eq!(stored.record.get(Mobile), Some("+6581234567"));
 
@@ -99,7 +101,11 @@ async fn create_get_update_delete(db: Db) {
         .await
         .unwrap();
     assert_eq!(
-        get(&db, ws, id).await.unwrap().record.get(LastName),
+        get(db.acquire().await.unwrap().conn(), ws, id)
+            .await
+            .unwrap()
+            .record
+            .get(LastName),
         Some("Tan")
     );
     // Search follows the change.
@@ -124,8 +130,20 @@ async fn create_get_update_delete(db: Db) {
     .unwrap();
     assert!(gone.rows.is_empty());
 
-    assert_eq!(delete(&db, ws, &Selection::Ids(vec![id])).await.unwrap(), 1);
-    assert!(matches!(get(&db, ws, id).await, Err(AppError::NotFound(_))));
+    assert_eq!(
+        delete(
+            db.acquire().await.unwrap().conn(),
+            ws,
+            &Selection::Ids(vec![id])
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    assert!(matches!(
+        get(db.acquire().await.unwrap().conn(), ws, id).await,
+        Err(AppError::NotFound(_))
+    ));
 }
 
 async fn a_number_belongs_to_one_contact_per_workspace(db: Db) {
@@ -156,7 +174,7 @@ async fn another_workspace_cannot_read_change_or_delete(db: Db) {
     let other = workspaces::create(&db, "Other", "SG").await.unwrap();
     let id = create(&db, ws, &person("Ann", "Lee", None)).await.unwrap();
     assert!(matches!(
-        get(&db, other, id).await,
+        get(db.acquire().await.unwrap().conn(), other, id).await,
         Err(AppError::NotFound(_))
     ));
     assert!(matches!(
@@ -170,12 +188,18 @@ async fn another_workspace_cannot_read_change_or_delete(db: Db) {
         Err(AppError::NotFound(_))
     ));
     assert_eq!(
-        delete(&db, other, &Selection::Ids(vec![id])).await.unwrap(),
+        delete(
+            db.acquire().await.unwrap().conn(),
+            other,
+            &Selection::Ids(vec![id])
+        )
+        .await
+        .unwrap(),
         0
     );
     assert_eq!(
         delete(
-            &db,
+            db.acquire().await.unwrap().conn(),
             other,
             &Selection::AllMatching(ContactFilter::default())
         )
@@ -201,7 +225,11 @@ async fn another_workspace_cannot_read_change_or_delete(db: Db) {
         .is_empty()
     );
     assert_eq!(
-        get(&db, ws, id).await.unwrap().record.get(FirstName),
+        get(db.acquire().await.unwrap().conn(), ws, id)
+            .await
+            .unwrap()
+            .record
+            .get(FirstName),
         Some("Ann")
     );
 }
@@ -440,7 +468,12 @@ async fn delete_all_matching_spares_the_rest(db: Db) {
         create(&db, ws, &person(name, "", None)).await.unwrap();
     }
     let matching = Selection::AllMatching(filter("ann", ContactSort::Newest));
-    assert_eq!(delete(&db, ws, &matching).await.unwrap(), 2);
+    assert_eq!(
+        delete(db.acquire().await.unwrap().conn(), ws, &matching)
+            .await
+            .unwrap(),
+        2
+    );
     assert_eq!(count(&db, ws, &ContactFilter::default()).await.unwrap(), 1);
 }
 
@@ -489,9 +522,13 @@ async fn ids_are_never_given_out_twice(db: Db) {
     )
     .await
     .unwrap();
-    delete(&db, ws, &Selection::Ids(vec![newest]))
-        .await
-        .unwrap();
+    delete(
+        db.acquire().await.unwrap().conn(),
+        ws,
+        &Selection::Ids(vec![newest]),
+    )
+    .await
+    .unwrap();
     let next = create(
         &db,
         ws,

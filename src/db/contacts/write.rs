@@ -161,51 +161,163 @@ fn not_found() -> AppError {
 }
 
 async fn mobile_taken(conn: Conn<'_>, workspace_id: i64, record: &ContactRecord) -> AppError {
-    let sql = "SELECT first_name, last_name FROM contacts WHERE workspace_id = $1 AND mobile = $2";
-    let owner: Result<Option<(String, String)>, _> = on!(conn, conn => {
+    let sql =
+        "SELECT id, first_name, last_name FROM contacts WHERE workspace_id = $1 AND mobile = $2";
+    let owner: Result<Option<(i64, String, String)>, _> = on!(conn, conn => {
         sqlx::query_as(sql)
             .bind(workspace_id)
             .bind(record.get(ContactField::Mobile))
             .fetch_optional(conn)
             .await
     });
-    let name = match owner {
-        Ok(Some((first, last))) => {
+    let (id, name) = match owner {
+        Ok(Some((id, first, last))) => {
             let name = format!("{first} {last}").trim().to_string();
             if name.is_empty() {
-                "a contact without a name".to_string()
+                (id, "a contact without a name".to_string())
             } else {
-                name
+                (id, name)
             }
         }
-        Ok(None) => "another contact".to_string(),
+        // Deleted in between: the save may simply be tried again.
+        Ok(None) => {
+            return AppError::Conflict(
+                "This number was just taken by another contact. Try again.".into(),
+            );
+        }
         Err(e) => return e.into(),
     };
-    AppError::invalid("mobile", format!("This number already belongs to {name}."))
+    AppError::Taken {
+        field: ContactField::Mobile.key().into(),
+        message: format!("This number already belongs to {name}."),
+        id,
+    }
 }
 
 /// One contact of the workspace.
-pub async fn get(db: &Db, workspace_id: i64, id: i64) -> Result<StoredContact, AppError> {
+pub async fn get(conn: Conn<'_>, workspace_id: i64, id: i64) -> Result<StoredContact, AppError> {
     let sql = format!(
         "SELECT {} FROM contacts c WHERE c.workspace_id = $1 AND c.id = $2",
         *COLUMNS
     );
-    let found: Option<StoredContact> = on!(db, pool => {
+    let row: Option<StoredContact> = on!(conn, conn => {
         sqlx::query_as(&sql)
             .bind(workspace_id)
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await?
     });
-    found.ok_or_else(not_found)
+    row.ok_or_else(not_found)
+}
+
+/// These contacts of the workspace (those that exist), in id order.
+pub async fn get_many(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    ids: &[i64],
+) -> Result<Vec<StoredContact>, AppError> {
+    let json = serde_json::to_string(ids).map_err(|e| AppError::internal("contact ids", e))?;
+    let sql = format!(
+        "SELECT {} FROM contacts c WHERE c.workspace_id = $1 AND c.id IN ({}) ORDER BY c.id",
+        *COLUMNS,
+        conn.dialect().json_ids(2)
+    );
+    Ok(on!(conn, conn => {
+        sqlx::query_as(&sql)
+            .bind(workspace_id)
+            .bind(json)
+            .fetch_all(conn)
+            .await?
+    }))
+}
+
+/// The contacts of the workspace that have these mobile numbers (E.164): `(number, id)`.
+pub async fn ids_by_mobile(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    numbers: &[&str],
+) -> Result<Vec<(String, i64)>, AppError> {
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let json = serde_json::to_string(numbers).map_err(|e| AppError::internal("numbers", e))?;
+    let list = match conn.dialect() {
+        crate::db::Dialect::Sqlite => "SELECT value FROM json_each($2)",
+        crate::db::Dialect::Postgres => "SELECT jsonb_array_elements_text($2::jsonb)",
+    };
+    let sql =
+        format!("SELECT mobile, id FROM contacts WHERE workspace_id = $1 AND mobile IN ({list})");
+    Ok(on!(conn, conn => {
+        sqlx::query_as(&sql)
+            .bind(workspace_id)
+            .bind(json)
+            .fetch_all(conn)
+            .await?
+    }))
+}
+
+/// Adds contacts in one statement; returns their ids in the order of `records`. A
+/// number already in the workspace fails the whole statement (the caller looked them up
+/// in the same transaction, so only a concurrent save can cause it): a unique violation.
+pub async fn insert_many(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    records: &[ContactRecord],
+) -> Result<Vec<i64>, sqlx::Error> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let columns: Vec<&str> = record_columns().collect();
+    let head = format!(
+        "INSERT INTO contacts (workspace_id, {}) ",
+        columns.join(", ")
+    );
+    // Rows get their ids in the order they are listed, so the returned ids, sorted,
+    // are the records' in order.
+    let mut ids: Vec<i64> = on!(conn, conn => {
+        let mut q = QueryBuilder::new(head);
+        q.push_values(records, |mut row, record| {
+            row.push_bind(workspace_id)
+                .push_bind(record.sort_name())
+                .push_bind(record.mobile_national.clone())
+                .push_bind(record.attributes.clone());
+            for field in ContactField::ALL {
+                row.push_bind(record.column(field).map(str::to_string));
+            }
+        });
+        q.push(" RETURNING id");
+        q.build_query_scalar().fetch_all(conn).await?
+    });
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// The contact of the workspace that has this mobile number (E.164), if any.
+pub async fn id_by_mobile(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    e164: &str,
+) -> Result<Option<i64>, AppError> {
+    let sql = "SELECT id FROM contacts WHERE workspace_id = $1 AND mobile = $2";
+    Ok(on!(conn, conn => {
+        sqlx::query_scalar(sql)
+            .bind(workspace_id)
+            .bind(e164)
+            .fetch_optional(conn)
+            .await?
+    }))
 }
 
 /// Deletes the selected contacts of the workspace; returns how many.
-pub async fn delete(db: &Db, workspace_id: i64, selection: &Selection) -> Result<u64, AppError> {
-    Ok(on!(db, pool => {
+pub async fn delete(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    selection: &Selection,
+) -> Result<u64, AppError> {
+    Ok(on!(conn, conn => {
         let mut q = QueryBuilder::new("DELETE FROM contacts AS c WHERE c.workspace_id = ");
         q.push_bind(workspace_id);
         push_selection(&mut q, workspace_id, selection)?;
-        q.build().execute(pool).await?.rows_affected()
+        q.build().execute(conn).await?.rows_affected()
     }))
 }

@@ -280,13 +280,14 @@ fn ContactForm(
                 state.mode.set(None);
             }
             // Show the first tab that holds an error.
-            Some(Err(AppError::Invalid(errors))) => {
+            Some(Err(error)) => {
+                let fields = error.fields();
                 if let Some(first) = [FormTab::Basic, FormTab::Channels, FormTab::Additional]
                     .into_iter()
-                    .find(|t| errors.iter().any(|e| FormTab::of_field(&e.field) == *t))
-                    && !errors
+                    .find(|t| fields.iter().any(|f| FormTab::of_field(f) == *t))
+                    && !fields
                         .iter()
-                        .any(|e| FormTab::of_field(&e.field) == tab.get_untracked())
+                        .any(|f| FormTab::of_field(f) == tab.get_untracked())
                 {
                     tab.set(first);
                 }
@@ -308,7 +309,7 @@ fn ContactForm(
     let tab_has_error = move |t: FormTab| {
         error
             .get()
-            .is_some_and(|e| matches!(&e, AppError::Invalid(list) if list.iter().any(|f| FormTab::of_field(&f.field) == t)))
+            .is_some_and(|e| e.fields().iter().any(|f| FormTab::of_field(f) == t))
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -414,7 +415,7 @@ fn ContactForm(
                     <button type="button" class="button" on:click=move |_| fields.add_row()>"+ Add field"</button>
                 </div>
 
-                {move || error.get().filter(|e| !matches!(e, AppError::Invalid(_))).map(|e| view! {
+                {move || error.get().filter(|e| e.fields().is_empty()).map(|e| view! {
                     <p class="form-error" role="alert">{e.to_string()}</p>
                 })}
                 {move || confirming_delete.get().then(|| view! {

@@ -1,0 +1,524 @@
+//! Uploads through the API (`batches`): a CSV file as `multipart/form-data` with optional
+//! settings, queued for the same importer as the browser's uploads, with the same limits
+//! and counts; listed, read and their rejected rows downloaded.
+
+use super::cursor;
+use super::error::ApiError;
+use super::extract::{ApiCaller, ApiQuery, Id, not_found};
+use crate::db;
+use crate::error::AppError;
+use crate::import::columns::{Columns, CustomColumn, Field, Tag, suggest};
+use crate::import::encoding::Encoding;
+use crate::import::preview::{Preview, read_table};
+use crate::import::sniff::{Delimiter, PREVIEW_BYTES, sniff};
+use crate::import::{ImportOptions, ImportStatus, ImportSummary};
+use crate::model::contact::Cursor;
+use crate::model::date::format_timestamp;
+use crate::model::field::{ApiName, ContactField};
+use crate::server::auth::{Access, Caller};
+use crate::server::receive::{Saved, receive};
+use crate::server::state::AppState;
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+
+/// A column of the file: its header's text, or its position from 0.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ColumnRef {
+    /// The position, from 0.
+    Index(usize),
+    /// The header's text.
+    Name(String),
+}
+
+/// How to read an uploaded file. Every member may be left out: it is then guessed from
+/// the file as the Upload contacts tab guesses it.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UploadOptions {
+    /// The column of mobile numbers (else the one whose header says so).
+    mobile_column: Option<ColumnRef>,
+    /// Other columns to import: a column (header text, or position from 0, as text) →
+    /// the field it fills, by its API name (`firstName`, `email`, `lineId`, …), or
+    /// `customAttributes.<key>` for a custom field. Without it, columns are tagged from
+    /// their headers.
+    columns: Option<BTreeMap<String, String>>,
+    /// The country of numbers written without a country code (default: the workspace's).
+    country: Option<String>,
+    /// A group every imported contact joins, by name (created if there is none).
+    group_name: Option<String>,
+    /// A group every imported contact joins, by id.
+    group_id: Option<i64>,
+    /// Whether the file's values replace those of contacts that exist already.
+    update_existing: Option<bool>,
+    /// The text encoding, as its WHATWG name (`utf-8`, `windows-1252`, `utf-16le`, …).
+    encoding: Option<String>,
+    /// The field delimiter: `,` `;` `\t` `|` (or `comma`, `semicolon`, `tab`, `pipe`).
+    delimiter: Option<String>,
+    /// Whether the first row names the columns.
+    has_header: Option<bool>,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(422, "validation_failed", message).with_field(field)
+}
+
+fn read_options(text: &str) -> Result<UploadOptions, ApiError> {
+    super::extract::from_json(text.as_bytes())
+}
+
+fn encoding_of(name: &str) -> Result<Encoding, ApiError> {
+    Encoding::ALL
+        .into_iter()
+        .find(|e| e.whatwg_name().eq_ignore_ascii_case(name.trim()))
+        .ok_or_else(|| {
+            let names: Vec<&str> = Encoding::ALL.iter().map(|e| e.whatwg_name()).collect();
+            invalid("encoding", format!("Use one of: {}.", names.join(", ")))
+        })
+}
+
+fn delimiter_of(text: &str) -> Result<Delimiter, ApiError> {
+    match text.to_ascii_lowercase().as_str() {
+        "," | "comma" => Ok(Delimiter::Comma),
+        ";" | "semicolon" => Ok(Delimiter::Semicolon),
+        "\t" | "tab" => Ok(Delimiter::Tab),
+        "|" | "pipe" => Ok(Delimiter::Pipe),
+        _ => Err(invalid(
+            "delimiter",
+            "Use , ; \\t or | (comma, semicolon, tab, pipe).",
+        )),
+    }
+}
+
+/// The field an API name names (`firstName`, `msisdn`, `lineId`, …).
+fn field_named(name: &str) -> Option<ContactField> {
+    ContactField::ALL.into_iter().find(|f| match f.spec().api {
+        ApiName::Top(api) | ApiName::Address(api) => api == name,
+    })
+}
+
+/// The column a reference names in a file with these headers.
+fn column_of(reference: &ColumnRef, headers: &[String], has_header: bool) -> Option<usize> {
+    match reference {
+        ColumnRef::Index(i) => Some(*i),
+        ColumnRef::Name(name) => {
+            let by_name = has_header
+                .then(|| {
+                    headers
+                        .iter()
+                        .position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
+                })
+                .flatten();
+            by_name.or_else(|| name.trim().parse().ok())
+        }
+    }
+}
+
+/// The importer's settings for a received file: what the request says, the rest
+/// guessed from the file's first bytes.
+fn import_options(
+    options: UploadOptions,
+    head: &[u8],
+    size: u64,
+    default_country: &str,
+) -> Result<(ImportOptions, Option<i64>), ApiError> {
+    let whole = size <= head.len() as u64;
+    let sniffed = sniff(head, whole).map_err(|problem| invalid("file", problem.to_string()))?;
+    let encoding = options
+        .encoding
+        .as_deref()
+        .map(encoding_of)
+        .transpose()?
+        .unwrap_or(sniffed.encoding);
+    let delimiter = options
+        .delimiter
+        .as_deref()
+        .map(delimiter_of)
+        .transpose()?
+        .unwrap_or(sniffed.delimiter);
+    let has_header = options.has_header.unwrap_or(sniffed.has_header);
+    let preview = Preview {
+        name: String::new(),
+        size,
+        head: Arc::new(head.to_vec()),
+        whole,
+    };
+    let table = read_table(&preview, encoding, delimiter, has_header)
+        .map_err(|problem| invalid("file", problem.to_string()))?;
+    let mut columns = match &options.columns {
+        Some(_) => Columns::default(),
+        None if has_header => suggest(&table.headers),
+        None => Columns::default(),
+    };
+    for (reference, target) in options.columns.iter().flatten() {
+        let column = column_of(
+            &ColumnRef::Name(reference.clone()),
+            &table.headers,
+            has_header,
+        )
+        .ok_or_else(|| {
+            invalid(
+                "columns",
+                format!("The file has no column \"{reference}\"."),
+            )
+        })?;
+        let tag = if let Some(key) = target.strip_prefix("customAttributes.") {
+            Tag::Custom(key.to_string())
+        } else {
+            Tag::Field(field_named(target).ok_or_else(|| {
+                invalid(
+                    "columns",
+                    format!("\"{target}\" is not a field: use a field's API name, or customAttributes.<key>."),
+                )
+            })?)
+        };
+        if columns.tag_of(column).is_some() {
+            return Err(invalid(
+                "columns",
+                format!("Column \"{reference}\" is tagged twice."),
+            ));
+        }
+        columns.set(column, Some(tag));
+    }
+    if let Some(reference) = &options.mobile_column {
+        let column = column_of(reference, &table.headers, has_header)
+            .ok_or_else(|| invalid("mobileColumn", "The file has no such column."))?;
+        columns.set(column, Some(Tag::Field(Field::Mobile)));
+    }
+    if columns.get(Field::Mobile).is_none() {
+        return Err(invalid(
+            "mobileColumn",
+            "No column's header says it holds mobile numbers: name it in mobileColumn.",
+        ));
+    }
+    // Custom keys are checked (and trimmed) by the same rule as the preview's.
+    columns.custom = columns
+        .custom
+        .into_iter()
+        .map(|c| CustomColumn {
+            index: c.index,
+            key: c.key.trim().to_string(),
+        })
+        .collect();
+    let group_id = options.group_id;
+    let options = ImportOptions {
+        encoding,
+        delimiter,
+        has_header,
+        columns,
+        country: options
+            .country
+            .unwrap_or_else(|| default_country.to_string()),
+        group: options.group_name,
+        update_existing: options.update_existing.unwrap_or(false),
+    };
+    let options = options.checked().map_err(|e| match e {
+        AppError::Invalid(errors) if errors.iter().any(|e| e.field == "columns") => {
+            ApiError::from(AppError::Invalid(errors)).with_field("columns")
+        }
+        other => other.into(),
+    })?;
+    Ok((options, group_id))
+}
+
+/// A batch (an upload) as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Batch {
+    /// The batch's id.
+    id: i64,
+    /// What it does: `createContacts`.
+    r#type: &'static str,
+    /// `queued`, `inProgress`, `completed` or `failed`.
+    status: &'static str,
+    /// The uploaded file's name.
+    file_name: String,
+    /// Data rows read so far.
+    rows_read: i64,
+    /// New contacts.
+    created: i64,
+    /// Rows whose number belonged to a contact already.
+    matched: i64,
+    /// Rows whose number appeared earlier in the file.
+    duplicates: i64,
+    /// Rows refused (see `rejects`).
+    invalid: i64,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// Uploaded.
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// Ended.
+    #[schema(format = DateTime)]
+    finished_at: Option<String>,
+}
+
+impl From<ImportSummary> for Batch {
+    fn from(s: ImportSummary) -> Self {
+        Batch {
+            id: s.id,
+            r#type: "createContacts",
+            status: match s.status {
+                ImportStatus::Queued => "queued",
+                ImportStatus::Processing => "inProgress",
+                ImportStatus::Completed => "completed",
+                ImportStatus::Failed => "failed",
+            },
+            file_name: s.file_name,
+            rows_read: s.counts.rows_read,
+            created: s.counts.created,
+            matched: s.counts.matched,
+            duplicates: s.counts.duplicates,
+            invalid: s.counts.invalid,
+            error: s.error,
+            created_at: format_timestamp(s.created_at),
+            finished_at: s.finished_at.map(format_timestamp),
+        }
+    }
+}
+
+/// A batch just queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Queued {
+    /// The batch's id: poll `GET /batches/{id}`.
+    id: i64,
+    /// `queued`.
+    status: &'static str,
+}
+
+/// The upload form, as it documents itself (the file is read as a stream).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// Settings, as JSON (`UploadOptions`); may be left out. Send it before the file.
+    options: Option<String>,
+    /// The CSV file (.csv, .tsv or .txt).
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    file: String,
+}
+
+/// Upload a CSV file of contacts; it is imported in the background.
+///
+/// The same importer as the Upload contacts tab: numbers normalised to E.164, a number
+/// that exists is matched (updated if `updateExisting`), a number repeated in the file
+/// counts once, refused rows are listed in `rejects`; `created + matched + duplicates +
+/// invalid = rowsRead`.
+#[utoipa::path(
+    post,
+    path = "/contacts/batches/createContacts",
+    tag = "Batches",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this request safe")),
+    responses(
+        (status = 202, description = "Queued", body = Queued, headers(("Location" = String))),
+        (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 404, description = "No such group", body = ApiError),
+        (status = 413, body = ApiError),
+        (status = 422, description = "A setting or the file cannot be used", body = ApiError),
+        (status = 429, body = ApiError), (status = 503, description = "The server's disk is nearly full", body = ApiError),
+    ),
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let caller = caller.require(Access::Edit)?;
+    if !request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"))
+    {
+        return Err(ApiError::new(
+            415,
+            "unsupported_media_type",
+            "Send the file as multipart/form-data: a part \"file\", and optionally a part \"options\" before it.",
+        ));
+    }
+    let received = receive(&state, request, |text| {
+        read_options(text).map(|_| ()).map_err(to_app)
+    })
+    .await?;
+    let queued = queue(&state, &caller, received.options.as_deref(), &received.file).await;
+    if queued.is_err() {
+        let _ = tokio::fs::remove_file(&received.file.path).await;
+    }
+    let id = queued?;
+    let mut response = (
+        StatusCode::ACCEPTED,
+        Json(Queued {
+            id,
+            status: "queued",
+        }),
+    )
+        .into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/batches/{id}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// The receiver speaks the app's error type; a settings error keeps its API shape there.
+fn to_app(error: ApiError) -> AppError {
+    match error.status() {
+        400 => AppError::BadRequest(error.message),
+        _ => AppError::Invalid(vec![crate::error::FieldError {
+            field: error.field.unwrap_or_else(|| "options".into()),
+            message: error.message,
+        }]),
+    }
+}
+
+async fn queue(
+    state: &AppState,
+    caller: &Caller,
+    options: Option<&str>,
+    saved: &Saved,
+) -> Result<i64, ApiError> {
+    let options = options.map(read_options).transpose()?.unwrap_or_default();
+    let head = {
+        let path = saved.path.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+            let mut head = Vec::with_capacity(PREVIEW_BYTES);
+            std::fs::File::open(path)?
+                .take(PREVIEW_BYTES as u64)
+                .read_to_end(&mut head)?;
+            Ok(head)
+        })
+        .await
+        .map_err(|e| AppError::internal("reading an upload", e))?
+        .map_err(|e| AppError::internal("reading an upload", e))?
+    };
+    let (mut import, group_id) =
+        import_options(options, &head, saved.size, &caller.default_country)?;
+    if let Some(group_id) = group_id {
+        let group = db::groups::get(&state.db, caller.workspace_id, group_id)
+            .await
+            .map_err(|e| match e {
+                AppError::NotFound(_) => not_found().with_field("groupId"),
+                other => other.into(),
+            })?;
+        import.group = Some(group.name);
+    }
+    Ok(crate::server::upload::queue(state, caller, import, saved).await?)
+}
+
+/// A page of batches.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchList {
+    /// The batches, newest first.
+    items: Vec<Batch>,
+    /// Where the next page starts; null on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Where a list of batches continues.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BatchQuery {
+    /// Batches per page, 1–100 (default 50).
+    limit: Option<u32>,
+    /// The `nextCursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// List the workspace's batches, newest first.
+#[utoipa::path(
+    get,
+    path = "/batches",
+    tag = "Batches",
+    params(BatchQuery),
+    responses((status = 200, body = BatchList), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 429, body = ApiError)),
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiQuery(query): ApiQuery<BatchQuery>,
+) -> Result<Json<BatchList>, ApiError> {
+    let caller = caller.require(Access::Read)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::new(400, "bad_request", "limit is 1 to 100.").with_field("limit"));
+    }
+    let secret = state.cursor_key().await?;
+    let before = match &query.cursor {
+        Some(text) => Some(cursor::decode(secret, "batches", text)?.id),
+        None => None,
+    };
+    let mut items =
+        db::imports::list(&state.db, caller.workspace_id, before, i64::from(limit) + 1).await?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = more.then(|| items.last()).flatten().map(|last| {
+        cursor::encode(
+            secret,
+            "batches",
+            &Cursor {
+                key: String::new(),
+                id: last.id,
+            },
+        )
+    });
+    Ok(Json(BatchList {
+        items: items.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+async fn summary(state: &AppState, workspace_id: i64, id: i64) -> Result<ImportSummary, ApiError> {
+    db::imports::get(&state.db, workspace_id, id)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => not_found(),
+            other => other.into(),
+        })
+}
+
+/// Read a batch: where it is, and its counts.
+#[utoipa::path(
+    get,
+    path = "/batches/{id}",
+    tag = "Batches",
+    params(("id" = i64, Path, description = "The batch's id")),
+    responses((status = 200, body = Batch), (status = 401, body = ApiError), (status = 404, body = ApiError), (status = 429, body = ApiError)),
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Id(id): Id,
+) -> Result<Json<Batch>, ApiError> {
+    let caller = caller.require(Access::Read)?;
+    Ok(Json(summary(&state, caller.workspace_id, id).await?.into()))
+}
+
+/// Download a batch's rejected rows: CSV with `line`, `reason` and the `row` as in the file.
+#[utoipa::path(
+    get,
+    path = "/batches/{id}/rejects",
+    tag = "Batches",
+    params(("id" = i64, Path, description = "The batch's id")),
+    responses(
+        (status = 200, description = "The rejected rows", content_type = "text/csv", body = String),
+        (status = 401, body = ApiError), (status = 404, body = ApiError), (status = 429, body = ApiError),
+    ),
+)]
+pub async fn rejects(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Id(id): Id,
+) -> Result<Response, ApiError> {
+    let caller = caller.require(Access::Read)?;
+    summary(&state, caller.workspace_id, id).await?;
+    Ok(crate::server::upload::rejects_download(&state, caller.workspace_id, id).await?)
+}

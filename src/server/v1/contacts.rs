@@ -1,0 +1,603 @@
+//! `/api/v1/contacts`: create or merge by number, read, change (JSON Merge Patch or JSON
+//! Patch, with `If-Match`), delete, list (keyset cursors), and the batch endpoints.
+
+use super::contact_json::{ApiContact, ContactWrite};
+use super::cursor;
+use super::error::ApiError;
+use super::extract::{ApiCaller, ApiJson, ApiQuery, Id, from_json, media_type, not_found};
+use super::upsert::{MAX_BATCH, Outcome, upsert};
+use crate::db::{self, Conn};
+use crate::error::AppError;
+use crate::model::contact::{ContactFilter, ContactSort, PageRequest, Selection};
+use crate::normalize::record;
+use crate::server::auth::Access;
+use crate::server::state::AppState;
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+
+/// A contact of the workspace with its groups.
+pub(super) async fn load(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    id: i64,
+) -> Result<ApiContact, ApiError> {
+    let stored = match db::contacts::get(conn.reborrow(), workspace_id, id).await {
+        Ok(stored) => stored,
+        Err(AppError::NotFound(_)) => return Err(not_found()),
+        Err(e) => return Err(e.into()),
+    };
+    let groups = db::groups::groups_of(conn, workspace_id, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(ApiContact::new(stored, groups))
+}
+
+/// The strong validator of a contact as the API shows it: any change to it (a field, a
+/// group, a group's blacklisting) changes it.
+pub(super) fn etag_of<T: Serialize>(value: &T) -> String {
+    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Refuses a write whose `If-Match` names another version (412); no `If-Match`, or `*`,
+/// writes whatever the current version is.
+pub(super) fn check_if_match(headers: &HeaderMap, current: &str) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(());
+    };
+    let value = value.to_str().unwrap_or_default();
+    let matches = value
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag == current);
+    if matches {
+        Ok(())
+    } else {
+        Err(AppError::PreconditionFailed(
+            "The contact changed since you read it (If-Match names an older version): read it \
+             again and reapply your change."
+                .into(),
+        )
+        .into())
+    }
+}
+
+/// A contact with its `ETag`, and `status`.
+pub(super) fn contact_response(status: StatusCode, contact: &ApiContact) -> Response {
+    let mut version = contact.clone();
+    version.result = None;
+    let etag = etag_of(&version);
+    let mut response = (status, Json(contact)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// Create a contact, or merge into the one that has its number.
+///
+/// A contact whose `addresses.msisdn` already belongs to a contact of the workspace is
+/// merged into it (given members replace, `null` clears, `customAttributes` merge by key,
+/// `groupIds` replace the contact's groups) and answered with 200; otherwise a new
+/// contact is answered with 201 and its `Location`. Either way `result` says which.
+#[utoipa::path(
+    post,
+    path = "/contacts",
+    tag = "Contacts",
+    request_body = ContactWrite,
+    responses(
+        (status = 201, description = "Created", body = ApiContact,
+            headers(("Location" = String, description = "The contact's URL"), ("ETag" = String))),
+        (status = 200, description = "Merged into the contact that had the number", body = ApiContact,
+            headers(("ETag" = String))),
+        (status = 400, description = "Malformed JSON", body = ApiError),
+        (status = 401, body = ApiError), (status = 403, body = ApiError),
+        (status = 413, body = ApiError), (status = 415, body = ApiError),
+        (status = 422, description = "A field is invalid (named in `field`)", body = ApiError),
+        (status = 429, body = ApiError),
+    ),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this request safe")),
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let caller = caller.require(Access::Edit)?;
+    let country = caller.default_country.clone();
+    let outcome = upsert(
+        &state.db,
+        caller.workspace_id,
+        &country,
+        std::slice::from_ref(&body),
+    )
+    .await?
+    .pop();
+    let (id, status) = match outcome {
+        Some(Outcome::Created(id)) => (id, StatusCode::CREATED),
+        Some(Outcome::Merged(id)) => (id, StatusCode::OK),
+        Some(Outcome::Rejected(error)) => return Err(error),
+        None => return Err(AppError::internal("create contact", "no outcome").into()),
+    };
+    let mut contact = load(
+        state.db.acquire().await.map_err(AppError::from)?.conn(),
+        caller.workspace_id,
+        id,
+    )
+    .await?;
+    contact.result = Some(if status == StatusCode::CREATED {
+        "created"
+    } else {
+        "merged"
+    });
+    let mut response = contact_response(status, &contact);
+    if status == StatusCode::CREATED
+        && let Ok(location) = HeaderValue::from_str(&format!("/api/v1/contacts/{id}"))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Read a contact.
+#[utoipa::path(
+    get,
+    path = "/contacts/{id}",
+    tag = "Contacts",
+    params(("id" = i64, Path, description = "The contact's id")),
+    responses(
+        (status = 200, body = ApiContact, headers(("ETag" = String))),
+        (status = 401, body = ApiError),
+        (status = 404, description = "No such contact in this workspace", body = ApiError),
+        (status = 429, body = ApiError),
+    ),
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Id(id): Id,
+) -> Result<Response, ApiError> {
+    let caller = caller.require(Access::Read)?;
+    let contact = load(
+        state.db.acquire().await.map_err(AppError::from)?.conn(),
+        caller.workspace_id,
+        id,
+    )
+    .await?;
+    Ok(contact_response(StatusCode::OK, &contact))
+}
+
+/// Change a contact.
+///
+/// The body is a JSON Merge Patch (RFC 7396; `application/merge-patch+json` or
+/// `application/json`) or a JSON Patch (RFC 6902; `application/json-patch+json`) of the
+/// contact as `ContactWrite` shows it. With `If-Match`, the change is made only if the
+/// contact is still the version its `ETag` named (else 412).
+#[utoipa::path(
+    patch,
+    path = "/contacts/{id}",
+    tag = "Contacts",
+    params(
+        ("id" = i64, Path, description = "The contact's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change applies to"),
+    ),
+    request_body(content = ContactWrite, content_type = "application/merge-patch+json",
+        description = "A merge patch of the contact (or, as application/json-patch+json, a JSON Patch: an array of operations)"),
+    responses(
+        (status = 200, body = ApiContact, headers(("ETag" = String))),
+        (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, description = "The number belongs to another contact (`contactId`), or a JSON Patch test failed", body = ApiError),
+        (status = 412, description = "If-Match names an older version", body = ApiError),
+        (status = 415, body = ApiError), (status = 422, body = ApiError),
+        (status = 429, body = ApiError),
+    ),
+)]
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Id(id): Id,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let caller = caller.require(Access::Edit)?;
+    let (parts, body) = request.into_parts();
+    let media = media_type(&parts);
+    let body = axum::body::to_bytes(body, crate::server::limits::MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::new(413, "payload_too_large", "The body is larger than 1 MiB."))?;
+    let change = match media.as_str() {
+        "application/json-patch+json" => {
+            Change::Patch(from_json::<Vec<json_patch::PatchOperation>>(&body)?)
+        }
+        "application/merge-patch+json" | "application/json" => Change::Merge(from_json(&body)?),
+        _ => {
+            return Err(ApiError::new(
+                415,
+                "unsupported_media_type",
+                "Send application/merge-patch+json (or application/json), or \
+                 application/json-patch+json.",
+            ));
+        }
+    };
+    let country = caller.default_country.clone();
+    let workspace_id = caller.workspace_id;
+    let mut tx = state.db.begin_write().await.map_err(AppError::from)?;
+    let current = load(tx.conn(), workspace_id, id).await?;
+    check_if_match(&parts.headers, &etag_of(&current))?;
+    let before = current.writable();
+    let mut doc = before.to_json();
+    match &change {
+        Change::Merge(patch) => json_patch::merge(&mut doc, patch),
+        Change::Patch(operations) => json_patch::patch(&mut doc, operations).map_err(|e| {
+            let status = match e.kind {
+                json_patch::PatchErrorKind::TestFailed => 409,
+                _ => 422,
+            };
+            let code = if status == 409 {
+                "conflict"
+            } else {
+                "validation_failed"
+            };
+            ApiError::new(status, code, format!("The patch does not apply: {e}."))
+        })?,
+    }
+    let write: ContactWrite = from_json(&serde_json::to_vec(&doc).unwrap_or_default())?;
+    let record = record(&write.input(&country))?;
+    db::contacts::update(tx.conn(), workspace_id, id, &record).await?;
+    if write.group_ids != before.group_ids {
+        let groups = write.group_ids.clone().unwrap_or_default();
+        db::groups::set_groups_of_contact(tx.conn(), workspace_id, id, &groups)
+            .await
+            .map_err(|e| match e {
+                AppError::NotFound(message) => {
+                    ApiError::new(422, "validation_failed", message).with_field("groupIds")
+                }
+                other => other.into(),
+            })?;
+    }
+    tx.commit().await.map_err(AppError::from)?;
+    let contact = load(
+        state.db.acquire().await.map_err(AppError::from)?.conn(),
+        workspace_id,
+        id,
+    )
+    .await?;
+    Ok(contact_response(StatusCode::OK, &contact))
+}
+
+enum Change {
+    Merge(Value),
+    Patch(Vec<json_patch::PatchOperation>),
+}
+
+/// Delete a contact (with its memberships).
+#[utoipa::path(
+    delete,
+    path = "/contacts/{id}",
+    tag = "Contacts",
+    params(
+        ("id" = i64, Path, description = "The contact's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the deletion applies to"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = ApiError), (status = 403, body = ApiError),
+        (status = 404, body = ApiError), (status = 412, body = ApiError),
+        (status = 429, body = ApiError),
+    ),
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Id(id): Id,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = caller.require(Access::Edit)?;
+    let mut tx = state.db.begin_write().await.map_err(AppError::from)?;
+    let current = load(tx.conn(), caller.workspace_id, id).await?;
+    check_if_match(&headers, &etag_of(&current))?;
+    db::contacts::delete(tx.conn(), caller.workspace_id, &Selection::Ids(vec![id])).await?;
+    tx.commit().await.map_err(AppError::from)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The most contacts a page lists.
+pub const MAX_LIMIT: u32 = 500;
+
+/// What a list of contacts may be narrowed to.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// A prefix of a name, email or phone number, as the table's search box takes it.
+    #[serde(default)]
+    query: String,
+    /// Only members of this group.
+    group_id: Option<i64>,
+    /// Only blacklisted (`true`) or only not blacklisted (`false`) contacts.
+    blacklisted: Option<bool>,
+    /// Contacts per page, 1–500 (default 50).
+    limit: Option<u32>,
+    /// Where to continue: the `nextCursor` of the previous page.
+    cursor: Option<String>,
+    /// Also count every contact that matches (`totalCount`).
+    #[serde(default)]
+    count: bool,
+}
+
+/// A page of contacts.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactList {
+    /// The contacts, newest first (while searching, in order of the matched text).
+    items: Vec<ApiContact>,
+    /// Where the next page starts; null on the last page.
+    next_cursor: Option<String>,
+    /// Every contact that matches, if `count=true` was asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_count: Option<i64>,
+}
+
+/// List contacts, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/contacts",
+    tag = "Contacts",
+    params(ListQuery),
+    responses(
+        (status = 200, body = ContactList),
+        (status = 400, description = "A parameter or the cursor is not valid", body = ApiError),
+        (status = 401, body = ApiError), (status = 429, body = ApiError),
+    ),
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<ContactList>, ApiError> {
+    let caller = caller.require(Access::Read)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(
+            ApiError::new(400, "bad_request", format!("limit is 1 to {MAX_LIMIT}."))
+                .with_field("limit"),
+        );
+    }
+    let filter = ContactFilter {
+        search: query.query.clone(),
+        sort: ContactSort::Newest,
+        group: query.group_id,
+        blacklisted: query.blacklisted,
+    };
+    let scope = format!(
+        "contacts\n{}\n{:?}\n{:?}",
+        query.query, query.group_id, query.blacklisted
+    );
+    let secret = state.cursor_key().await?;
+    let request = match &query.cursor {
+        Some(text) => PageRequest::After(cursor::decode(secret, &scope, text)?),
+        None => PageRequest::First,
+    };
+    let page = db::contacts::page(&state.db, caller.workspace_id, &filter, &request, limit).await?;
+    let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+    let mut conn = state.db.acquire().await.map_err(AppError::from)?;
+    let stored = db::contacts::get_many(conn.conn(), caller.workspace_id, &ids).await?;
+    let mut groups = db::groups::groups_of(conn.conn(), caller.workspace_id, &ids).await?;
+    let mut by_id: std::collections::HashMap<i64, _> =
+        stored.into_iter().map(|c| (c.id, c)).collect();
+    let items = ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(|c| {
+            let id = c.id;
+            ApiContact::new(c, groups.remove(&id).unwrap_or_default())
+        })
+        .collect();
+    let total_count = if query.count {
+        Some(db::contacts::count(&state.db, caller.workspace_id, &filter).await?)
+    } else {
+        None
+    };
+    Ok(Json(ContactList {
+        items,
+        next_cursor: page.next.map(|c| cursor::encode(secret, &scope, &c)),
+        total_count,
+    }))
+}
+
+/// Contacts to create or merge.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpsertBatch {
+    /// At most 1,000 contacts, each as `POST /contacts` takes one.
+    #[schema(value_type = Vec<ContactWrite>)]
+    contacts: Vec<Value>,
+}
+
+/// What happened to one contact of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResult {
+    /// `created`, `merged` or `rejected`.
+    result: &'static str,
+    /// The contact's id (not for a rejected one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<i64>,
+    /// Why it was rejected, for programs (see the error shape).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    /// Why it was rejected, for people: the reason an import would give.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    /// The field it was rejected for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+/// One result per contact sent, in order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResults {
+    results: Vec<BatchResult>,
+}
+
+/// Create or merge up to 1,000 contacts in one transaction.
+///
+/// Each item is treated as `POST /contacts` treats one (a number repeated in the batch
+/// merges into its first item); a refused item does not stop the others.
+#[utoipa::path(
+    post,
+    path = "/contacts/batches/upsertContacts",
+    tag = "Contacts",
+    request_body = UpsertBatch,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this request safe")),
+    responses(
+        (status = 200, body = BatchResults),
+        (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 413, body = ApiError),
+        (status = 415, body = ApiError),
+        (status = 422, description = "More than 1,000 contacts, or not a list", body = ApiError),
+        (status = 429, body = ApiError),
+    ),
+)]
+pub async fn upsert_batch(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(batch): ApiJson<UpsertBatch>,
+) -> Result<Json<BatchResults>, ApiError> {
+    let caller = caller.require(Access::Edit)?;
+    if batch.contacts.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            422,
+            "validation_failed",
+            format!(
+                "A batch has at most {MAX_BATCH} contacts; this one has {}.",
+                batch.contacts.len()
+            ),
+        )
+        .with_field("contacts"));
+    }
+    let country = caller.default_country.clone();
+    let outcomes = upsert(&state.db, caller.workspace_id, &country, &batch.contacts).await?;
+    let results = outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Outcome::Created(id) => BatchResult {
+                result: "created",
+                id: Some(id),
+                code: None,
+                message: None,
+                field: None,
+            },
+            Outcome::Merged(id) => BatchResult {
+                result: "merged",
+                id: Some(id),
+                code: None,
+                message: None,
+                field: None,
+            },
+            Outcome::Rejected(error) => BatchResult {
+                result: "rejected",
+                id: None,
+                code: Some(error.code.to_string()),
+                message: Some(error.message),
+                field: error.field,
+            },
+        })
+        .collect();
+    Ok(Json(BatchResults { results }))
+}
+
+/// The most ids or numbers one `deleteContacts` takes.
+pub const MAX_DELETE: usize = 10_000;
+
+/// Contacts to delete, by id or by number (not both).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteBatch {
+    /// Contact ids.
+    #[serde(default)]
+    ids: Vec<i64>,
+    /// Mobile numbers (national ones are read with the workspace's country).
+    #[serde(default)]
+    msisdns: Vec<String>,
+}
+
+/// What a deletion did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteCounts {
+    /// Contacts deleted.
+    deleted: u64,
+    /// Ids or numbers that named no contact of the workspace.
+    not_found: u64,
+}
+
+/// Delete up to 10,000 contacts by id or by number.
+#[utoipa::path(
+    post,
+    path = "/contacts/batches/deleteContacts",
+    tag = "Contacts",
+    request_body = DeleteBatch,
+    responses(
+        (status = 200, body = DeleteCounts),
+        (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 403, body = ApiError), (status = 422, body = ApiError),
+        (status = 429, body = ApiError),
+    ),
+)]
+pub async fn delete_batch(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(batch): ApiJson<DeleteBatch>,
+) -> Result<Json<DeleteCounts>, ApiError> {
+    let caller = caller.require(Access::Edit)?;
+    let asked = batch.ids.len() + batch.msisdns.len();
+    if (batch.ids.is_empty() == batch.msisdns.is_empty()) || asked > MAX_DELETE {
+        return Err(ApiError::new(
+            422,
+            "validation_failed",
+            format!("Send ids or msisdns (not both), at most {MAX_DELETE}."),
+        ));
+    }
+    let mut ids = batch.ids.clone();
+    if !batch.msisdns.is_empty() {
+        let country = caller.default_country.clone();
+        let numbers: Vec<String> = batch
+            .msisdns
+            .iter()
+            .filter_map(|m| {
+                crate::phone::normalize_msisdn(m, &country)
+                    .ok()
+                    .map(|n| n.e164)
+            })
+            .collect();
+        let refs: Vec<&str> = numbers.iter().map(String::as_str).collect();
+        ids = db::contacts::ids_by_mobile(
+            state.db.acquire().await.map_err(AppError::from)?.conn(),
+            caller.workspace_id,
+            &refs,
+        )
+        .await?
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let mut conn = state.db.acquire().await.map_err(AppError::from)?;
+    let deleted =
+        db::contacts::delete(conn.conn(), caller.workspace_id, &Selection::Ids(ids)).await?;
+    Ok(Json(DeleteCounts {
+        deleted,
+        not_found: (asked as u64).saturating_sub(deleted),
+    }))
+}

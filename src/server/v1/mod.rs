@@ -1,0 +1,117 @@
+//! The integration API under `/api/v1/`: JSON in the shape of 8x8's Contacts API,
+//! authenticated by API keys (see [`crate::server::auth`]), with one error shape, keyset
+//! cursors, `ETag`/`If-Match`, `Idempotency-Key` on POST and a rate per key. Its OpenAPI
+//! 3.1 document is generated from the handlers and types below and served at
+//! `/api/v1/openapi.json`; `/api/docs` shows it as a page.
+
+pub mod batches;
+pub mod blacklist;
+pub mod contact_json;
+pub mod contacts;
+pub mod cursor;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod groups;
+pub mod idempotency;
+pub mod rate;
+pub mod recipients;
+pub mod upsert;
+
+use crate::server::state::AppState;
+use axum::Json;
+use axum::Router;
+use axum::response::IntoResponse;
+use std::sync::LazyLock;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The document's fixed parts; the paths come from the routes.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Contacts API",
+        version = "1",
+        description = "Contacts, groups, uploads, the blacklist and recipients of one \
+                       workspace, for the programs that keep contacts elsewhere and send \
+                       messages. Authenticate with an API key (Settings → API keys): \
+                       `Authorization: Bearer ck_…`. Errors are `{code, message, field?, \
+                       errorId}`. Every POST takes an `Idempotency-Key`."
+    ),
+    servers((url = "/api/v1", description = "This server")),
+    modifiers(&BearerKeys),
+    tags(
+        (name = "Contacts", description = "People to message, with their addresses on each channel."),
+        (name = "Groups", description = "Groups of contacts; a blacklisted group's members are never messaged."),
+        (name = "Batches", description = "Uploads of CSV files, processed in the background."),
+        (name = "Blacklist", description = "The workspace's built-in blacklisted group, by number."),
+        (name = "Recipients", description = "Who may be messaged on a channel."),
+    ),
+)]
+struct ApiDoc;
+
+/// Every operation needs a key.
+struct BearerKeys;
+
+impl utoipa::Modify for BearerKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "apiKey",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// The API's routes and their document, made once from the same list.
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(contacts::create, contacts::list))
+        .routes(routes!(contacts::get, contacts::patch, contacts::delete))
+        .routes(routes!(contacts::upsert_batch))
+        .routes(routes!(contacts::delete_batch))
+        .routes(routes!(batches::create))
+        .routes(routes!(batches::list))
+        .routes(routes!(batches::get))
+        .routes(routes!(batches::rejects))
+        .routes(routes!(groups::create, groups::list))
+        .routes(routes!(groups::get, groups::patch, groups::delete))
+        .routes(routes!(groups::add_contacts, groups::remove_contacts))
+        .routes(routes!(groups::copy_contacts))
+        .routes(routes!(groups::move_contacts))
+        .routes(routes!(blacklist::add, blacklist::remove))
+        .routes(routes!(recipients::stream))
+        .split_for_parts()
+}
+
+/// The OpenAPI document (3.1) of the API.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| parts().1);
+    &DOCUMENT
+}
+
+/// The API's router, to nest under `/api/v1`: its routes, the document, the rate per key
+/// and idempotent POSTs; an unknown path is a 404 in the API's shape.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let (routes, _) = parts();
+    routes
+        .route(
+            "/openapi.json",
+            axum::routing::get(|| async { Json(document()) }),
+        )
+        .fallback(|| async { extract::not_found().into_response() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::replay_or_record,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate::limit,
+        ))
+}
