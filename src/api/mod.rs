@@ -7,6 +7,7 @@ pub mod contact_form;
 pub mod contacts;
 pub mod groups;
 pub mod imports;
+pub mod keys;
 pub mod users;
 
 /// Server-side helpers used inside `#[server]` bodies.

@@ -23,6 +23,12 @@ pub async fn credentials_by_email(db: &Db, email: &str) -> Result<Option<Credent
     Ok(found)
 }
 
+/// The workspace and id of the admin with this email (lower case), if there is one.
+pub async fn admin_by_email(db: &Db, email: &str) -> Result<Option<(i64, i64)>, AppError> {
+    let sql = "SELECT workspace_id, id FROM users WHERE email = $1 AND role = 'admin'";
+    Ok(on!(db, pool => sqlx::query_as(sql).bind(email).fetch_optional(pool).await)?)
+}
+
 /// The stored password hash of a user (to check their current password).
 pub async fn password_hash(db: &Db, workspace_id: i64, user_id: i64) -> Result<String, AppError> {
     let sql = "SELECT password_hash FROM users WHERE workspace_id = $1 AND id = $2";

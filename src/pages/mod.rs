@@ -1,6 +1,7 @@
 //! One module per screen.
 
 pub mod account;
+pub mod api_keys;
 pub mod contacts;
 pub mod not_found;
 pub mod settings;

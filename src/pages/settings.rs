@@ -1,5 +1,6 @@
-//! Settings (admins only): the workspace's users: adding them, changing roles, setting a
-//! temporary password for one who forgot theirs, removing them.
+//! Settings (admins only): the workspace's users (adding them, changing roles, setting a
+//! temporary password for one who forgot theirs, removing them), then its API keys
+//! ([`crate::pages::api_keys`]).
 
 use crate::api::users::{AddUser, ChangeRole, RemoveUser, ResetPassword, list_users};
 use crate::components::dialog::{ConfirmDialog, Modal};
@@ -28,6 +29,7 @@ pub fn SettingsPage() -> impl IntoView {
             }
         >
             <UsersSettings/>
+            <crate::pages::api_keys::ApiKeysSettings/>
         </RoleGate>
     }
 }

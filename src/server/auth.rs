@@ -199,8 +199,8 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     if is_api_path(request.uri().path()) {
-        if authenticate_key(&state, &mut request).await.is_err() {
-            return unavailable();
+        if let Err(error) = authenticate_key(&state, &mut request).await {
+            return crate::server::v1::error::refusal(request.uri().path(), error);
         }
         return next.run(request).await;
     }

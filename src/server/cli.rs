@@ -1,7 +1,9 @@
 //! The command line. `contacts` serves the app (what `make run` and cargo-leptos run);
 //! `contacts create-workspace` adds a further workspace with its first admin, for the
 //! operator of an install that hosts several teams: sign-up in the browser closes with
-//! the first workspace, and users belong to one workspace each.
+//! the first workspace, and users belong to one workspace each; `contacts create-api-key`
+//! makes an API key for an admin's workspace and prints only the key, so a script can
+//! take it (`KEY=$(contacts create-api-key …)`).
 
 use crate::db::Db;
 use crate::db::workspaces::{CreatedWorkspace, create_with_admin};
@@ -39,6 +41,19 @@ enum Command {
         /// The email its first admin signs in with.
         #[arg(long)]
         admin_email: String,
+    },
+    /// Create an API key for the workspace of an admin. Prints only the key, on
+    /// standard output (it is shown only now); everything else goes to standard error.
+    CreateApiKey {
+        /// The email of an admin of the workspace.
+        #[arg(long)]
+        admin_email: String,
+        /// What the key may do.
+        #[arg(long, value_parser = ["editor", "viewer"])]
+        role: String,
+        /// What the key is for (shown in Settings → API keys).
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -90,7 +105,57 @@ pub async fn main() -> ExitCode {
                 }
             }
         }
+        Command::CreateApiKey {
+            admin_email,
+            role,
+            name,
+        } => {
+            let created = async {
+                let config = Config::from_env().map_err(|e| e.to_string())?;
+                let db = super::open_database(&config)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                create_api_key(&db, &admin_email, &role, &name)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            match created.await {
+                Ok(secret) => {
+                    println!("{secret}");
+                    eprintln!(
+                        "API key \"{}\" created for the workspace of {}. It is shown only now.",
+                        name.trim(),
+                        admin_email.trim()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("No key was created: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
+}
+
+/// Makes an API key for the workspace of the admin with this email; returns its secret.
+pub async fn create_api_key(
+    db: &Db,
+    admin_email: &str,
+    role: &str,
+    name: &str,
+) -> Result<String, AppError> {
+    let email = admin_email.trim().to_lowercase();
+    let (workspace_id, admin) = crate::db::users::admin_by_email(db, &email)
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(format!("No admin has the email {email} (--admin-email)."))
+        })?;
+    let role = role
+        .parse()
+        .map_err(|_| AppError::invalid("role", "--role is editor or viewer."))?;
+    let key = crate::server::keys::create_key(db, workspace_id, name, role, Some(admin)).await?;
+    Ok(key.secret)
 }
 
 /// Creates a workspace and its first admin with a new temporary password; returns the
@@ -140,7 +205,8 @@ mod tests {
 
     crate::db_tests!(
         an_operator_adds_a_workspace_whose_admin_must_choose_a_password,
-        a_taken_email_or_a_bad_country_creates_nothing
+        a_taken_email_or_a_bad_country_creates_nothing,
+        an_operator_makes_a_key_for_an_admins_workspace
     );
     use crate::db;
     use crate::model::account::NewWorkspace;
@@ -223,5 +289,28 @@ mod tests {
         let workspaces: i64 =
             db::on!(&db, pool => sqlx::query_scalar(sql).fetch_one(pool).await).unwrap();
         assert_eq!(workspaces, 1, "nothing was left behind");
+    }
+
+    async fn an_operator_makes_a_key_for_an_admins_workspace(db: Db) {
+        let acme = first_workspace(&db).await;
+        let secret = create_api_key(&db, " Admin@Acme.test ", "editor", "Shop")
+            .await
+            .unwrap();
+        assert!(crate::server::keys::looks_like_key(&secret), "{secret}");
+        let hash = crate::server::keys::secret_hash(&secret);
+        let key = db::api_keys::by_secret(&db, &hash).await.unwrap().unwrap();
+        assert_eq!(
+            (key.workspace_id, key.role),
+            (acme, crate::model::Role::Editor)
+        );
+        assert!(matches!(
+            create_api_key(&db, "nobody@acme.test", "editor", "X").await,
+            Err(AppError::NotFound(_))
+        ));
+        assert!(
+            create_api_key(&db, "admin@acme.test", "admin", "X")
+                .await
+                .is_err()
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::server::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::{Method, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
@@ -61,7 +61,9 @@ fn request_too_large() -> AppError {
 /// Refuses bodies over their route's limit with 413, before the handler reads them.
 pub async fn limit_bodies(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let upload_limit = state.config.max_upload_bytes;
-    let limit = limit_for(request.method(), request.uri().path(), upload_limit);
+    let path = request.uri().path().to_string();
+    let refuse = |error: AppError| crate::server::v1::error::refusal(&path, error);
+    let limit = limit_for(request.method(), &path, upload_limit);
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -70,13 +72,13 @@ pub async fn limit_bodies(State(state): State<AppState>, request: Request, next:
     match limit {
         BodyLimit::Streamed(max) => {
             if declared.is_some_and(|n| n > max) {
-                return too_large(upload_limit).into_response();
+                return refuse(too_large(upload_limit));
             }
             next.run(request).await
         }
         BodyLimit::Buffered(max) => {
             if declared.is_some_and(|n| n > max as u64) {
-                return request_too_large().into_response();
+                return refuse(request_too_large());
             }
             let (parts, body) = request.into_parts();
             match Limited::new(body, max).collect().await {
@@ -85,12 +87,11 @@ pub async fn limit_bodies(State(state): State<AppState>, request: Request, next:
                     next.run(request).await
                 }
                 Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                    request_too_large().into_response()
+                    refuse(request_too_large())
                 }
-                Err(_) => AppError::BadRequest(
+                Err(_) => refuse(AppError::BadRequest(
                     "The request was interrupted before it arrived in full.".into(),
-                )
-                .into_response(),
+                )),
             }
         }
     }

@@ -260,3 +260,146 @@ pub async fn temporary_session(app: &Router, admin: &str, email: &str, role: &st
     .session_cookie()
     .expect("signed in with the temporary password")
 }
+
+/// An API key of the admin's workspace, made as Settings → API keys makes one.
+pub async fn api_key(app: &Router, admin: &str, role: &str) -> String {
+    let reply = call(
+        app,
+        "create_api_key",
+        &[("name", &format!("{role} key")), ("role", role)],
+        Some(admin),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let key: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    key["secret"].as_str().unwrap().to_string()
+}
+
+/// An API request with a key (`None`: without one) and a JSON body, its reply checked
+/// against the OpenAPI document.
+pub async fn api(
+    app: &Router,
+    key: Option<&str>,
+    method: http::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Reply {
+    let body = body.map(|b| ("application/json", serde_json::to_vec(&b).unwrap()));
+    api_raw(app, key, method, path, body, &[]).await
+}
+
+/// An API request with any body and headers, its reply checked against the document.
+pub async fn api_raw(
+    app: &Router,
+    key: Option<&str>,
+    method: http::Method,
+    path: &str,
+    body: Option<(&str, Vec<u8>)>,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let mut request = Request::builder().method(method.clone()).uri(path);
+    if let Some(key) = key {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = match body {
+        Some((content_type, bytes)) => request
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(bytes)),
+        None => request.body(Body::empty()),
+    }
+    .unwrap();
+    let reply = send(app, request).await;
+    check_against_document(&method, path, &reply);
+    reply
+}
+
+/// The served OpenAPI document, as JSON.
+pub fn document() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| serde_json::to_value(contacts::server::v1::document()).unwrap())
+}
+
+/// The document's path template for a request path (`/api/v1/contacts/7` →
+/// `/contacts/{id}`), if it has one.
+pub fn template_of(path: &str) -> Option<String> {
+    let path = path.split('?').next()?.strip_prefix("/api/v1")?;
+    let segments: Vec<&str> = path.split('/').collect();
+    document()["paths"]
+        .as_object()?
+        .keys()
+        .filter(|template| {
+            let parts: Vec<&str> = template.split('/').collect();
+            parts.len() == segments.len()
+                && parts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t.starts_with('{') || t == s)
+        })
+        // A literal segment beats a parameter (`/contacts/batches` before `/contacts/{id}`).
+        .max_by_key(|template| template.matches('{').count() == 0)
+        .cloned()
+}
+
+/// Fails the test if the reply is not what the document says the operation answers: an
+/// undocumented status, or a JSON body that does not match its schema.
+pub fn check_against_document(method: &http::Method, path: &str, reply: &Reply) {
+    if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+        return;
+    }
+    let Some(template) = template_of(path) else {
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{method} {path} is undocumented"
+        );
+        return;
+    };
+    let operation = &document()["paths"][&template][method.as_str().to_lowercase()];
+    if operation.is_null() {
+        assert_eq!(
+            reply.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {template} is undocumented"
+        );
+        return;
+    }
+    let response = &operation["responses"][reply.status.as_str()];
+    assert!(
+        !response.is_null(),
+        "{method} {template} answered {} (undocumented): {}",
+        reply.status,
+        reply.body
+    );
+    let content_type = reply
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type.starts_with("application/json") {
+        return;
+    }
+    let schema = &response["content"]["application/json"]["schema"];
+    assert!(
+        !schema.is_null(),
+        "{method} {template} {}: JSON answered, none documented",
+        reply.status
+    );
+    let mut root = schema.clone();
+    root["$schema"] = "https://json-schema.org/draft/2020-12/schema".into();
+    root["components"] = document()["components"].clone();
+    let validator = jsonschema::validator_for(&root).expect("a valid schema");
+    let body: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON");
+    let errors: Vec<String> = validator
+        .iter_errors(&body)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {template} {}: the body does not match the document: {errors:?}\n{}",
+        reply.status,
+        reply.body
+    );
+}

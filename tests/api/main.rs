@@ -11,3 +11,4 @@ mod imports;
 mod restart;
 mod schema;
 mod security;
+mod v1;

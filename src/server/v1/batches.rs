@@ -322,6 +322,7 @@ pub struct UploadForm {
         (status = 400, body = ApiError), (status = 401, body = ApiError),
         (status = 403, body = ApiError), (status = 404, description = "No such group", body = ApiError),
         (status = 413, body = ApiError),
+        (status = 415, description = "Not multipart/form-data", body = ApiError),
         (status = 422, description = "A setting or the file cannot be used", body = ApiError),
         (status = 429, body = ApiError), (status = 503, description = "The server's disk is nearly full", body = ApiError),
     ),

@@ -158,6 +158,16 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// A refusal made before a route runs (a body over its limit, the database down), in the
+/// API's shape for the API's paths and in the browser's for the rest.
+pub fn refusal(path: &str, error: AppError) -> Response {
+    if crate::server::auth::is_api_path(path) {
+        ApiError::from(error).into_response()
+    } else {
+        error.into_response()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -194,10 +204,7 @@ mod tests {
     #[test]
     fn every_error_has_its_shape_and_internal_ones_say_nothing() {
         let invalid: ApiError = AppError::invalid("mobile", "Enter a mobile number.").into();
-        assert_eq!(
-            (invalid.status(), invalid.code),
-            (422, "validation_failed")
-        );
+        assert_eq!((invalid.status(), invalid.code), (422, "validation_failed"));
         assert_eq!(invalid.field.as_deref(), Some("addresses.msisdn"));
         let json = serde_json::to_value(&invalid).unwrap();
         assert!(json["errorId"].as_str().is_some_and(|id| id.len() == 16));

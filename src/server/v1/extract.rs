@@ -71,8 +71,18 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             .next()
             .unwrap_or(&message)
             .to_string();
-        // The path names the member at fault, an unknown one included.
-        let field = path;
+        // The path names the member at fault; an unknown member a visitor of ours
+        // refused is named by the message.
+        let field = match unknown_field(&message) {
+            Some(name) if !path.ends_with(&name) => {
+                if path == "." || path.is_empty() {
+                    name
+                } else {
+                    format!("{path}.{name}")
+                }
+            }
+            _ => path,
+        };
         let error = ApiError::new(422, "validation_failed", message);
         if field == "." || field.is_empty() {
             error

@@ -69,9 +69,70 @@ impl utoipa::Modify for BearerKeys {
     }
 }
 
+/// What any operation may answer, whatever it does: 401 without a valid key, 413 for a
+/// body over its limit, 429 over the key's rate; and any POST, for its `Idempotency-Key`:
+/// 400 (a key that is not one), 409 (the first request with the key still runs) and 422
+/// (the key was used for another request). Documented once here, as the middlewares
+/// that answer them are one; applied once the routes have added their operations.
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ApiError")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                (&mut item.get, false),
+                (&mut item.put, false),
+                (&mut item.patch, false),
+                (&mut item.delete, false),
+                (&mut item.post, true),
+            ];
+            for (operation, is_post) in operations {
+                let Some(operation) = operation else {
+                    continue;
+                };
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, description: &str| {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description).into());
+                };
+                add("401", "No valid API key.");
+                add("413", "The body is over its limit.");
+                add("429", "Over the key's rate: wait as Retry-After says.");
+                if is_post {
+                    add(
+                        "400",
+                        "Malformed request, or an Idempotency-Key that is not 1–255 visible characters.",
+                    );
+                    add(
+                        "409",
+                        "The first request with this Idempotency-Key is still running.",
+                    );
+                    add(
+                        "422",
+                        "Invalid, or the Idempotency-Key was used for another request.",
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The API's routes and their document, made once from the same list.
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(contacts::create, contacts::list))
         .routes(routes!(contacts::get, contacts::patch, contacts::delete))
         .routes(routes!(contacts::upsert_batch))
@@ -87,7 +148,9 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(groups::move_contacts))
         .routes(routes!(blacklist::add, blacklist::remove))
         .routes(routes!(recipients::stream))
-        .split_for_parts()
+        .split_for_parts();
+    utoipa::Modify::modify(&CommonResponses, &mut document);
+    (router, document)
 }
 
 /// The OpenAPI document (3.1) of the API.
