@@ -312,6 +312,7 @@ pub struct UploadForm {
 /// counts once, refused rows are listed in `rejects`; `created + matched + duplicates +
 /// invalid = rowsRead`.
 #[utoipa::path(
+    operation_id = "createContacts",
     post,
     path = "/contacts/batches/createContacts",
     tag = "Batches",
@@ -436,6 +437,7 @@ pub struct BatchQuery {
 
 /// List the workspace's batches, newest first.
 #[utoipa::path(
+    operation_id = "listBatches",
     get,
     path = "/batches",
     tag = "Batches",
@@ -488,6 +490,7 @@ async fn summary(state: &AppState, workspace_id: i64, id: i64) -> Result<ImportS
 
 /// Read a batch: where it is, and its counts.
 #[utoipa::path(
+    operation_id = "getBatch",
     get,
     path = "/batches/{id}",
     tag = "Batches",
@@ -505,6 +508,7 @@ pub async fn get(
 
 /// Download a batch's rejected rows: CSV with `line`, `reason` and the `row` as in the file.
 #[utoipa::path(
+    operation_id = "getBatchRejects",
     get,
     path = "/batches/{id}/rejects",
     tag = "Batches",

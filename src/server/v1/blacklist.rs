@@ -29,6 +29,7 @@ fn e164(caller: &Caller, msisdn: &str) -> Result<String, ApiError> {
 /// Put a number on the blacklist: its contact (created if there is none) joins the
 /// blacklisted group "Blacklist" and is messaged on no channel.
 #[utoipa::path(
+    operation_id = "addToBlacklist",
     post,
     path = "/contacts/blacklist/{msisdn}",
     tag = "Blacklist",
@@ -75,6 +76,7 @@ pub async fn add(
 /// Take a number off the blacklist (out of "Blacklist"; other blacklisted groups it is in
 /// still block it).
 #[utoipa::path(
+    operation_id = "removeFromBlacklist",
     delete,
     path = "/contacts/blacklist/{msisdn}",
     tag = "Blacklist",

@@ -90,6 +90,7 @@ pub(super) fn contact_response(status: StatusCode, contact: &ApiContact) -> Resp
 /// `groupIds` replace the contact's groups) and answered with 200; otherwise a new
 /// contact is answered with 201 and its `Location`. Either way `result` says which.
 #[utoipa::path(
+    operation_id = "createContact",
     post,
     path = "/contacts",
     tag = "Contacts",
@@ -150,6 +151,7 @@ pub async fn create(
 
 /// Read a contact.
 #[utoipa::path(
+    operation_id = "getContact",
     get,
     path = "/contacts/{id}",
     tag = "Contacts",
@@ -183,6 +185,7 @@ pub async fn get(
 /// contact as `ContactWrite` shows it. With `If-Match`, the change is made only if the
 /// contact is still the version its `ETag` named (else 412).
 #[utoipa::path(
+    operation_id = "patchContact",
     patch,
     path = "/contacts/{id}",
     tag = "Contacts",
@@ -281,6 +284,7 @@ enum Change {
 
 /// Delete a contact (with its memberships).
 #[utoipa::path(
+    operation_id = "deleteContact",
     delete,
     path = "/contacts/{id}",
     tag = "Contacts",
@@ -349,6 +353,7 @@ pub struct ContactList {
 
 /// List contacts, newest first, a page at a time.
 #[utoipa::path(
+    operation_id = "listContacts",
     get,
     path = "/contacts",
     tag = "Contacts",
@@ -454,6 +459,7 @@ pub struct BatchResults {
 /// Each item is treated as `POST /contacts` treats one (a number repeated in the batch
 /// merges into its first item); a refused item does not stop the others.
 #[utoipa::path(
+    operation_id = "upsertContacts",
     post,
     path = "/contacts/batches/upsertContacts",
     tag = "Contacts",
@@ -543,6 +549,7 @@ pub struct DeleteCounts {
 
 /// Delete up to 10,000 contacts by id or by number.
 #[utoipa::path(
+    operation_id = "deleteContacts",
     post,
     path = "/contacts/batches/deleteContacts",
     tag = "Contacts",

@@ -81,6 +81,7 @@ pub struct GroupWrite {
 
 /// Create a group.
 #[utoipa::path(
+    operation_id = "createGroup",
     post,
     path = "/groups",
     tag = "Groups",
@@ -124,6 +125,7 @@ pub struct GroupList {
 
 /// List the groups with their member counts.
 #[utoipa::path(
+    operation_id = "listGroups",
     get,
     path = "/groups",
     tag = "Groups",
@@ -142,6 +144,7 @@ pub async fn list(
 
 /// Read a group.
 #[utoipa::path(
+    operation_id = "getGroup",
     get,
     path = "/groups/{id}",
     tag = "Groups",
@@ -164,6 +167,7 @@ pub async fn get(
 /// Change a group's name, description or blacklisting (a merge patch). Marking a group
 /// blacklisted blocks all its members at once.
 #[utoipa::path(
+    operation_id = "patchGroup",
     patch,
     path = "/groups/{id}",
     tag = "Groups",
@@ -204,6 +208,7 @@ pub async fn patch(
 
 /// Delete a group; its contacts stay.
 #[utoipa::path(
+    operation_id = "deleteGroup",
     delete,
     path = "/groups/{id}",
     tag = "Groups",
@@ -311,6 +316,7 @@ fn group_gone(e: AppError) -> ApiError {
 
 /// Add contacts to a group, by id or by filter.
 #[utoipa::path(
+    operation_id = "addGroupContacts",
     post,
     path = "/groups/{id}/contacts",
     tag = "Groups",
@@ -347,6 +353,7 @@ pub async fn add_contacts(
 
 /// Remove contacts from a group (they stay in the workspace), by id or by filter.
 #[utoipa::path(
+    operation_id = "removeGroupContacts",
     delete,
     path = "/groups/{id}/contacts",
     tag = "Groups",
@@ -386,6 +393,7 @@ pub struct FromTo {
 
 /// Add every member of one group to another.
 #[utoipa::path(
+    operation_id = "copyContacts",
     post,
     path = "/groups/batches/copyContacts",
     tag = "Groups",
@@ -430,6 +438,7 @@ async fn copy(
 
 /// Move every member of one group to another: they join `to`, then leave `from`.
 #[utoipa::path(
+    operation_id = "moveContacts",
     post,
     path = "/groups/batches/moveContacts",
     tag = "Groups",

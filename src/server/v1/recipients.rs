@@ -95,6 +95,7 @@ fn read(uri: &Uri, headers: &HeaderMap) -> Result<Wanted, ApiError> {
 /// (`application/x-ndjson`), or CSV with `Accept: text/csv`. Groups of another
 /// workspace have no members here.
 #[utoipa::path(
+    operation_id = "listRecipients",
     get,
     path = "/recipients",
     tag = "Recipients",
