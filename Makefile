@@ -132,5 +132,5 @@ chromium:
 		|| { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 end2end-deps: node
-	@[ -d end2end/node_modules/@playwright/test ] \
+	@[ -d end2end/node_modules/@playwright/test ] && [ -d end2end/node_modules/@axe-core/playwright ] \
 		|| (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)

@@ -147,14 +147,14 @@ fn CreateKeyForm(create: ServerAction<CreateApiKey>) -> impl IntoView {
             })}
             <ActionForm action=create node_ref=form attr:class="form form-row">
                 <div>
-                    <label for="new-key-name">"Name"</label>
+                    <label for="new-key-name">"Key name"</label>
                     <input id="new-key-name" name="name" type="text" required autocomplete="off"
                         placeholder="e.g. Shop sign-ups"
                         aria-invalid=field_invalid(error, "name")/>
                     <FieldMessage field="name" error/>
                 </div>
                 <div>
-                    <label for="new-key-role">"Role"</label>
+                    <label for="new-key-role">"Key role"</label>
                     <select id="new-key-role" name="role">
                         {KEY_ROLES.into_iter().map(|role| view! {
                             <option value=role.as_str()>{role.label()}</option>

@@ -68,7 +68,10 @@ fn type_of(schema: &Value) -> String {
     }
     let kinds: Vec<String> = match &schema["type"] {
         Value::String(kind) => vec![kind.clone()],
-        Value::Array(kinds) => kinds.iter().filter_map(|k| k.as_str().map(str::to_string)).collect(),
+        Value::Array(kinds) => kinds
+            .iter()
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     };
     let mut words: Vec<String> = kinds
@@ -82,14 +85,21 @@ fn type_of(schema: &Value) -> String {
         })
         .collect();
     if words.is_empty() {
-        words.push(if schema["properties"].is_object() { "object".into() } else { "any".into() });
+        words.push(if schema["properties"].is_object() {
+            "object".into()
+        } else {
+            "any".into()
+        });
     }
     let mut text = words.join(" or ");
     if let Some(format) = schema["format"].as_str() {
         let _ = write!(text, " ({})", escape(format));
     }
     if let Some(values) = schema["enum"].as_array() {
-        let values: Vec<String> = values.iter().map(|v| format!("<code>{}</code>", escape(&v.to_string()))).collect();
+        let values: Vec<String> = values
+            .iter()
+            .map(|v| format!("<code>{}</code>", escape(&v.to_string())))
+            .collect();
         let _ = write!(text, ": {}", values.join(", "));
     }
     text
@@ -109,7 +119,11 @@ fn members(schema: &Value) -> String {
          <th scope=\"col\">Description</th></tr></thead><tbody>",
     );
     for (name, member) in properties {
-        let mark = if required.contains(&name.as_str()) { " <span class=\"required\">required</span>" } else { "" };
+        let mark = if required.contains(&name.as_str()) {
+            " <span class=\"required\">required</span>"
+        } else {
+            ""
+        };
         let _ = write!(
             html,
             "<tr><td><code>{}</code>{mark}</td><td>{}</td><td>{}</td></tr>",
@@ -118,7 +132,11 @@ fn members(schema: &Value) -> String {
             escape(member["description"].as_str().unwrap_or_default())
         );
         if member["properties"].is_object() {
-            let _ = write!(html, "<tr><td></td><td colspan=\"2\">{}</td></tr>", members(member));
+            let _ = write!(
+                html,
+                "<tr><td></td><td colspan=\"2\">{}</td></tr>",
+                members(member)
+            );
         }
     }
     html.push_str("</tbody></table>");
@@ -162,7 +180,11 @@ fn operation(method: &str, path: &str, op: &Value) -> String {
              <th scope=\"col\">In</th><th scope=\"col\">Type</th><th scope=\"col\">Description</th></tr></thead><tbody>",
         );
         for p in parameters {
-            let mark = if p["required"].as_bool() == Some(true) { " <span class=\"required\">required</span>" } else { "" };
+            let mark = if p["required"].as_bool() == Some(true) {
+                " <span class=\"required\">required</span>"
+            } else {
+                ""
+            };
             let _ = write!(
                 html,
                 "<tr><td><code>{}</code>{mark}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -268,14 +290,21 @@ pub fn render(document: &Value) -> String {
          <li><a href=\"#conventions\">Conventions</a></li>"
     );
     for (tag, _, entries) in &by_tag {
-        let _ = write!(html, "<li><a href=\"#tag-{}\">{}</a><ul>", anchor(tag), escape(tag));
+        let _ = write!(
+            html,
+            "<li><a href=\"#tag-{}\">{}</a><ul>",
+            anchor(tag),
+            escape(tag)
+        );
         for (id, label) in entries {
             let _ = write!(html, "<li><a href=\"#op-{id}\">{}</a></li>", escape(label));
         }
         html.push_str("</ul></li>");
     }
     html.push_str("<li><a href=\"#schemas\">Schemas</a></li></ul></nav><main>");
-    html.push_str(&prose(document["info"]["description"].as_str().unwrap_or_default()));
+    html.push_str(&prose(
+        document["info"]["description"].as_str().unwrap_or_default(),
+    ));
     html.push_str(CONVENTIONS);
     let tags = document["tags"].as_array().cloned().unwrap_or_default();
     for (tag, sections, _) in &by_tag {
@@ -306,7 +335,13 @@ pub fn render(document: &Value) -> String {
                 escape(name),
                 prose(schema["description"].as_str().unwrap_or_default()),
                 type_of(&Value::Object(
-                    schema.as_object().cloned().unwrap_or_default().into_iter().filter(|(k, _)| k != "properties").collect()
+                    schema
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|(k, _)| k != "properties")
+                        .collect()
                 )),
                 members(schema)
             );
@@ -330,8 +365,15 @@ mod tests {
                 assert!(page.contains(&escape(&label)), "{label}");
             }
         }
-        for name in document["components"]["schemas"].as_object().unwrap().keys() {
-            assert!(page.contains(&format!("id=\"schema-{}\"", anchor(name))), "{name}");
+        for name in document["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+        {
+            assert!(
+                page.contains(&format!("id=\"schema-{}\"", anchor(name))),
+                "{name}"
+            );
         }
         assert!(!page.contains("<script"), "no script");
         assert!(page.contains("<html lang=\"en\">"));
@@ -355,7 +397,13 @@ mod tests {
 
     #[test]
     fn text_is_escaped_and_code_is_marked() {
-        assert_eq!(escape("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
-        assert_eq!(prose("Send `ck_…` <now>."), "<p>Send <code>ck_…</code> &lt;now&gt;.</p>");
+        assert_eq!(
+            escape("<a href=\"x\">&"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;"
+        );
+        assert_eq!(
+            prose("Send `ck_…` <now>."),
+            "<p>Send <code>ck_…</code> &lt;now&gt;.</p>"
+        );
     }
 }
