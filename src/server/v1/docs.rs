@@ -245,19 +245,24 @@ country, or the workspace's.</li>\
 (OpenAPI 3.1).</li>\
 </ul>";
 
+/// The operations of one tag: their sections, and their (anchor, label) for the index.
+struct Tagged {
+    name: String,
+    sections: Vec<String>,
+    entries: Vec<(String, String)>,
+}
+
 /// The whole page.
 pub fn render(document: &Value) -> String {
     let title = escape(document["info"]["title"].as_str().unwrap_or("API"));
-    let mut by_tag: Vec<(String, Vec<String>, Vec<(String, String)>)> = document["tags"]
+    let mut by_tag: Vec<Tagged> = document["tags"]
         .as_array()
         .map(|tags| {
             tags.iter()
-                .map(|t| {
-                    (
-                        t["name"].as_str().unwrap_or_default().to_string(),
-                        Vec::new(),
-                        Vec::new(),
-                    )
+                .map(|t| Tagged {
+                    name: t["name"].as_str().unwrap_or_default().to_string(),
+                    sections: Vec::new(),
+                    entries: Vec::new(),
                 })
                 .collect()
         })
@@ -270,11 +275,11 @@ pub fn render(document: &Value) -> String {
                     continue;
                 }
                 let tag = op["tags"][0].as_str().unwrap_or_default();
-                let Some(entry) = by_tag.iter_mut().find(|(name, ..)| name == tag) else {
+                let Some(entry) = by_tag.iter_mut().find(|t| t.name == tag) else {
                     continue;
                 };
-                entry.1.push(operation(method, path, op));
-                entry.2.push((
+                entry.sections.push(operation(method, path, op));
+                entry.entries.push((
                     anchor(&format!("{method}{path}")),
                     format!("{} /api/v1{}", method.to_uppercase(), path),
                 ));
@@ -289,7 +294,10 @@ pub fn render(document: &Value) -> String {
          <div class=\"docs\"><nav aria-label=\"Operations\" class=\"docs-nav\"><ul>\
          <li><a href=\"#conventions\">Conventions</a></li>"
     );
-    for (tag, _, entries) in &by_tag {
+    for Tagged {
+        name: tag, entries, ..
+    } in &by_tag
+    {
         let _ = write!(
             html,
             "<li><a href=\"#tag-{}\">{}</a><ul>",
@@ -307,7 +315,12 @@ pub fn render(document: &Value) -> String {
     ));
     html.push_str(CONVENTIONS);
     let tags = document["tags"].as_array().cloned().unwrap_or_default();
-    for (tag, sections, _) in &by_tag {
+    for Tagged {
+        name: tag,
+        sections,
+        ..
+    } in &by_tag
+    {
         let description = tags
             .iter()
             .find(|t| t["name"] == tag.as_str())
