@@ -288,6 +288,7 @@ pub async fn run(report: &mut Report, db: &Db, app: &Router, cookie: &str, works
     }
 
     groups(report, db, app, cookie, workspace_id).await;
+    crate::api::run(report, db, app, workspace_id).await;
 }
 
 /// Groups at scale: add 100,000 "all matching" contacts to a group, blacklist it, and

@@ -5,6 +5,7 @@
 //! WASM file. The figures that depend on the database are measured on SQLite and, when
 //! `make bench` started a PostgreSQL cluster beside it, on PostgreSQL too.
 
+mod api;
 mod contacts;
 mod imports;
 mod report;
