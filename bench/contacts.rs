@@ -177,6 +177,11 @@ pub async fn run(report: &mut Report, db: &Db, app: &Router, cookie: &str, works
         "s",
         "",
     );
+    // `BENCH_ONLY=api`: the API's figures alone, on the same data.
+    if std::env::var("BENCH_ONLY").is_ok_and(|only| only == "api") {
+        crate::api::run(report, db, app, workspace_id).await;
+        return;
+    }
 
     let newest = ContactFilter::default();
     let by_name = ContactFilter {

@@ -23,12 +23,13 @@ fn main() {
     // and names it here; without one, the PostgreSQL figures are left out.
     let postgres = std::env::var(::contacts::db::testing::POSTGRES_URL_VARIABLE).ok();
     let postgres = postgres.as_deref();
-    // `BENCH_ONLY=imports` (or `contacts`) runs one part, for quicker iterations.
+    // `BENCH_ONLY=imports` (or `contacts`, or `api`) runs one part, for quicker
+    // iterations.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     if only != "imports" {
         runtime.block_on(server::run(&mut report, postgres));
     }
-    if only != "contacts" {
+    if only != "contacts" && only != "api" {
         runtime.block_on(imports::run(&mut report, postgres));
     }
     report.print();

@@ -1,13 +1,8 @@
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "./fixtures";
 import { hydrated, signInAsAdmin } from "./pages/accounts";
-import type { Page } from "@playwright/test";
+import { accessibilityViolations as violations } from "./pages/axe";
 
-/** Every WCAG 2.1 A and AA rule axe-core knows, on the page as it is now. */
-async function violations(page: Page) {
-  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  return results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
-}
+// The "Create workspace" screen is checked where it exists, in create-workspace.spec.ts.
 
 test("the sign-in page and the API reference have no accessibility violations", async ({ page }) => {
   await page.goto("/login");

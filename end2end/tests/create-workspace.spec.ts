@@ -1,10 +1,13 @@
 import { expect, test } from "./fixtures";
-import { ADMIN, SetupPage, Shell } from "./pages/accounts";
+import { ADMIN, SetupPage, Shell, hydrated } from "./pages/accounts";
+import { accessibilityViolations } from "./pages/axe";
 
 test("a fresh install creates its workspace and signs the admin in", async ({ page }) => {
   await page.goto("/contacts");
   await expect(page).toHaveURL(/\/setup$/);
   await expect(page.getByRole("heading", { name: "Create workspace" })).toBeVisible();
+  await hydrated(page);
+  expect(await accessibilityViolations(page)).toEqual([]);
 
   const setup = new SetupPage(page);
   // A too-short password is refused next to its field.

@@ -30,9 +30,11 @@ pub async fn save_group(id: Option<i64>, input: GroupInput) -> Result<i64, AppEr
         let db = ssr::state()?.db;
         match id {
             None => db::groups::create(&db, user.workspace_id, &input).await,
-            Some(id) => db::groups::update(&db, user.workspace_id, id, &input)
-                .await
-                .map(|()| id),
+            Some(id) => {
+                db::groups::update(db.acquire().await?.conn(), user.workspace_id, id, &input)
+                    .await
+                    .map(|()| id)
+            }
         }
     })
     .await
@@ -45,7 +47,8 @@ pub async fn delete_group(id: i64) -> Result<(), AppError> {
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_editor()?;
-        db::groups::delete(&ssr::state()?.db, user.workspace_id, id).await
+        let db = ssr::state()?.db;
+        db::groups::delete(db.acquire().await?.conn(), user.workspace_id, id).await
     })
     .await
 }

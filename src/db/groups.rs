@@ -105,7 +105,7 @@ async fn ensure_room_for_group(mut conn: Conn<'_>, workspace_id: i64) -> Result<
 
 /// Changes a group's name, description and blacklisted flag.
 pub async fn update(
-    db: &Db,
+    conn: Conn<'_>,
     workspace_id: i64,
     id: i64,
     input: &GroupInput,
@@ -113,7 +113,7 @@ pub async fn update(
     let sql = "UPDATE groups SET name = $3, name_key = $4, description = $5, blacklisted = $6,
                    updated_at = $7
                WHERE workspace_id = $1 AND id = $2";
-    let done = on!(db, pool => {
+    let done = on!(conn, pool => {
         sqlx::query(sql)
             .bind(workspace_id)
             .bind(id)
@@ -165,9 +165,9 @@ pub async fn set_blacklisted(
 }
 
 /// Deletes a group and its memberships, never its contacts.
-pub async fn delete(db: &Db, workspace_id: i64, id: i64) -> Result<(), AppError> {
+pub async fn delete(conn: Conn<'_>, workspace_id: i64, id: i64) -> Result<(), AppError> {
     let sql = "DELETE FROM groups WHERE workspace_id = $1 AND id = $2";
-    let done = on!(db, pool => {
+    let done = on!(conn, pool => {
         sqlx::query(sql)
             .bind(workspace_id)
             .bind(id)
@@ -181,10 +181,19 @@ pub async fn delete(db: &Db, workspace_id: i64, id: i64) -> Result<(), AppError>
     Ok(())
 }
 
-/// One group with its member count.
-pub async fn get(db: &Db, workspace_id: i64, id: i64) -> Result<GroupSummary, AppError> {
+/// One group with its member count. In a write transaction on PostgreSQL its row stays
+/// locked until the commit, so a check of what was read holds for the write after it
+/// (SQLite's write transactions take turns anyway).
+pub async fn get(mut conn: Conn<'_>, workspace_id: i64, id: i64) -> Result<GroupSummary, AppError> {
+    if let Backend::Postgres(conn) = conn.reborrow() {
+        sqlx::query("SELECT id FROM groups WHERE workspace_id = $1 AND id = $2 FOR NO KEY UPDATE")
+            .bind(workspace_id)
+            .bind(id)
+            .execute(conn)
+            .await?;
+    }
     let sql = format!("{SUMMARY} WHERE g.workspace_id = $1 AND g.id = $2");
-    let row: Option<GroupRow> = on!(db, pool => {
+    let row: Option<GroupRow> = on!(conn, pool => {
         sqlx::query_as(&sql)
             .bind(workspace_id)
             .bind(id)
@@ -418,6 +427,62 @@ fn push_new_members(
     Ok(())
 }
 
+/// Moves every member of group `from` to group `to` in one transaction: they join `to`
+/// and leave `from` (a member added to `from` meanwhile either moves or stays, never
+/// leaves without joining). `changed` counts those that joined `to`.
+pub async fn move_members(
+    db: &Db,
+    workspace_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<MembershipChange, AppError> {
+    let mut tx = db.begin_bulk_write().await?;
+    let groups = names_of(tx.conn(), workspace_id, &[from, to]).await?;
+    let count = "SELECT count(*) FROM memberships WHERE workspace_id = $1 AND group_id = $2";
+    let copy = "INSERT INTO memberships (group_id, contact_id, workspace_id)
+                SELECT $3, m.contact_id, m.workspace_id FROM memberships m
+                WHERE m.workspace_id = $1 AND m.group_id = $2 AND TRUE
+                ON CONFLICT DO NOTHING";
+    let leave = "DELETE FROM memberships WHERE workspace_id = $1 AND group_id = $2
+                 AND contact_id IN (SELECT t.contact_id FROM memberships t
+                                    WHERE t.workspace_id = $1 AND t.group_id = $3)";
+    let (members, changed) = on!(tx.conn(), conn => {
+        let members: i64 = sqlx::query_scalar(count)
+            .bind(workspace_id)
+            .bind(from)
+            .fetch_one(&mut *conn)
+            .await?;
+        if members > MAX_MEMBERSHIPS_PER_REQUEST {
+            return Err(AppError::invalid(
+                "groups",
+                format!("At most {MAX_MEMBERSHIPS_PER_REQUEST} members are moved at a time."),
+            ));
+        }
+        let changed = sqlx::query(copy)
+            .bind(workspace_id)
+            .bind(from)
+            .bind(to)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected() as i64;
+        if from != to {
+            sqlx::query(leave)
+                .bind(workspace_id)
+                .bind(from)
+                .bind(to)
+                .execute(&mut *conn)
+                .await?;
+        }
+        (members, changed)
+    });
+    tx.commit().await?;
+    Ok(MembershipChange {
+        groups,
+        changed,
+        unchanged: members - changed,
+    })
+}
+
 /// Removes the selected contacts from a group (the contacts stay).
 pub async fn remove_members(
     db: &Db,
@@ -594,8 +659,10 @@ pub async fn remove_member(
     }) == 1)
 }
 
-/// The next members of any of these groups after contact `after`, at most `limit`, in id
-/// order, each once: each group's range of the memberships key, merged.
+/// The next members of any of these groups after contact `after`, in id order, each
+/// once, about `limit` of them: each group's range of the memberships key, a share of
+/// `limit` from each, merged up to the lowest id where a group's share ran out (past
+/// it, that group may have members not read yet).
 async fn members_after(
     db: &Db,
     workspace_id: i64,
@@ -606,20 +673,27 @@ async fn members_after(
     let sql = "SELECT contact_id FROM memberships
                WHERE workspace_id = $1 AND group_id = $2 AND contact_id > $3
                ORDER BY contact_id LIMIT $4";
+    let share = (limit / group_ids.len().max(1) as i64).max(100);
     let mut ids = std::collections::BTreeSet::new();
+    let mut bound = i64::MAX;
     for group in group_ids {
         let members: Vec<i64> = on!(db, pool => {
             sqlx::query_scalar(sql)
                 .bind(workspace_id)
                 .bind(group)
                 .bind(after)
-                .bind(limit)
+                .bind(share)
                 .fetch_all(pool)
                 .await?
         });
+        if members.len() as i64 == share
+            && let Some(&last) = members.last()
+        {
+            bound = bound.min(last);
+        }
         ids.extend(members);
     }
-    Ok(ids.into_iter().take(limit as usize).collect())
+    Ok(ids.into_iter().take_while(|id| *id <= bound).collect())
 }
 
 /// The workspace's blacklisted groups.
@@ -655,10 +729,9 @@ async fn addresses_of(
     };
     let column = column.key();
     let sql = format!(
-        "SELECT c.id, c.{column} FROM contacts c
-         WHERE c.workspace_id = $1 AND c.id IN ({}) AND c.{column} IS NOT NULL{not_blocked}
+        "SELECT c.id, c.{column} FROM {} AND c.{column} IS NOT NULL{not_blocked}
          ORDER BY c.id",
-        db.dialect().json_ids(2)
+        db.dialect().contacts_by_ids(2)
     );
     Ok(on!(db, pool => {
         let query = sqlx::query_as(&sql).bind(workspace_id).bind(&ids);
@@ -792,7 +865,13 @@ mod tests {
         let all = Selection::AllMatching(ContactFilter::default());
         let second = add_members(&db, ws, &picked(vip), &all).await.unwrap();
         assert_eq!((second.changed, second.unchanged), (1, 2));
-        assert_eq!(get(&db, ws, vip).await.unwrap().member_count, 3);
+        assert_eq!(
+            get(db.acquire().await.unwrap().conn(), ws, vip)
+                .await
+                .unwrap()
+                .member_count,
+            3
+        );
         // "All matching" a search: by name, and by number digits.
         let cats = create(&db, ws, &group("Cats", false)).await.unwrap();
         for search in ["ca", "81000003"] {
@@ -802,8 +881,16 @@ mod tests {
             });
             add_members(&db, ws, &picked(cats), &found).await.unwrap();
         }
-        assert_eq!(get(&db, ws, cats).await.unwrap().member_count, 1);
-        delete(&db, ws, cats).await.unwrap();
+        assert_eq!(
+            get(db.acquire().await.unwrap().conn(), ws, cats)
+                .await
+                .unwrap()
+                .member_count,
+            1
+        );
+        delete(db.acquire().await.unwrap().conn(), ws, cats)
+            .await
+            .unwrap();
 
         let removed = remove_members(&db, ws, vip, &Selection::Ids(vec![c]))
             .await
@@ -817,8 +904,16 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(get(&db, ws, vip).await.unwrap().member_count, 1);
-        delete(&db, ws, vip).await.unwrap();
+        assert_eq!(
+            get(db.acquire().await.unwrap().conn(), ws, vip)
+                .await
+                .unwrap()
+                .member_count,
+            1
+        );
+        delete(db.acquire().await.unwrap().conn(), ws, vip)
+            .await
+            .unwrap();
         assert_eq!(
             contacts::count(&db, ws, &ContactFilter::default())
                 .await
@@ -841,7 +936,9 @@ mod tests {
             Err(AppError::NotFound(_))
         ));
         let gone = create(&db, ws, &group("Gone", false)).await.unwrap();
-        delete(&db, ws, gone).await.unwrap();
+        delete(db.acquire().await.unwrap().conn(), ws, gone)
+            .await
+            .unwrap();
         assert!(matches!(
             add_members(&db, ws, &picked(gone), &sel).await,
             Err(AppError::NotFound(_))
@@ -898,7 +995,13 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((change.changed, change.unchanged), (1, 1));
-        assert_eq!(get(&db, ws, target).await.unwrap().member_count, 2);
+        assert_eq!(
+            get(db.acquire().await.unwrap().conn(), ws, target)
+                .await
+                .unwrap()
+                .member_count,
+            2
+        );
     }
 
     async fn blacklisting_follows_the_groups_flag(db: Db) {

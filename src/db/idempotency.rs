@@ -8,8 +8,9 @@ use crate::error::AppError;
 pub const RETENTION_SECS: i64 = 24 * 3600;
 
 /// A first request that died without answering (its server stopped) no longer holds its
-/// key after this long, in seconds: a retry runs it again.
-pub const ABANDONED_SECS: i64 = 10 * 60;
+/// key after this long, in seconds: a retry runs it again. (A request whose client went
+/// away lets go at once; an upload of the largest file takes well under this.)
+pub const ABANDONED_SECS: i64 = 30 * 60;
 
 /// What a key already has.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -217,8 +217,9 @@ pub async fn serve() -> Result<(), StartError> {
     Ok(())
 }
 
-/// Once an hour: deletes expired sessions, and the rejected-row reports of imports that
-/// ended longer ago than `CONTACTS_REJECTS_RETENTION_DAYS`.
+/// Once an hour: deletes expired sessions, the rejected-row reports of imports that ended
+/// longer ago than `CONTACTS_REJECTS_RETENTION_DAYS`, and the API's idempotent responses
+/// older than a day.
 fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
@@ -232,6 +233,12 @@ fn spawn_sweeper(state: AppState) {
             let cutoff = now - state.config.rejects_retention_days * 24 * 3600;
             if let Ok(n @ 1..) = db::imports::purge_rejects(&state.db, cutoff).await {
                 tracing::info!(imports = n, "removed old reports of rejected rows");
+            }
+            if let Ok(n @ 1..) = db::idempotency::purge(&state.db, now).await {
+                tracing::info!(
+                    responses = n,
+                    "forgot idempotent responses older than a day"
+                );
             }
         }
     });

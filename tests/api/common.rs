@@ -378,7 +378,15 @@ pub fn check_against_document(method: &http::Method, path: &str, reply: &Reply) 
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !content_type.starts_with("application/json") {
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if !media.is_empty() {
+        assert!(
+            !response["content"][media].is_null(),
+            "{method} {template} {}: answered {media}, which the document does not list",
+            reply.status
+        );
+    }
+    if media != "application/json" {
         return;
     }
     let schema = &response["content"]["application/json"]["schema"];

@@ -21,6 +21,7 @@ contacts::db_tests!(
     the_blacklist_and_recipients,
     bad_requests_get_their_status_and_change_nothing,
     retried_posts_are_answered_once,
+    a_retried_upload_is_imported_once,
     a_key_over_its_rate_is_told_to_wait,
     another_workspaces_ids_are_never_found
 );
@@ -430,6 +431,49 @@ async fn batches_upsert_and_delete_with_reasons(db: Db) {
         "a repeat merges into the first"
     );
     assert_eq!(results[1]["field"], "addresses.msisdn");
+    // A contact of another country: a national number in an item is read with the
+    // workspace's country (Singapore), whatever the contact's.
+    let malaysian = api(
+        &app,
+        key,
+        POST,
+        "/api/v1/contacts",
+        Some(json!({
+            "country": "MY", "addresses": {"msisdn": "+6581000009"}
+        })),
+    )
+    .await;
+    assert_eq!(malaysian.status, StatusCode::CREATED, "{}", malaysian.body);
+    let again = body(
+        &api(
+            &app,
+            key,
+            POST,
+            "/api/v1/contacts/batches/upsertContacts",
+            Some(json!({
+                "contacts": [{"lastName": "Tan", "addresses": {"msisdn": "8100 0009"}}]
+            })),
+        )
+        .await,
+    );
+    assert_eq!(again["results"][0]["result"], "merged", "{again}");
+    let merged = body(
+        &api(
+            &app,
+            key,
+            GET,
+            &format!("/api/v1/contacts/{}", body(&malaysian)["id"]),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(
+        (
+            merged["addresses"]["msisdn"].as_str(),
+            merged["lastName"].as_str()
+        ),
+        (Some("+6581000009"), Some("Tan"))
+    );
     assert!(
         results[1]["message"]
             .as_str()
@@ -1050,6 +1094,92 @@ async fn bad_requests_get_their_status_and_change_nothing(db: Db) {
     for reply in [&malformed, &wrong_type, &unknown] {
         assert_eq!(body(reply)["errorId"].as_str().map(str::len), Some(16));
     }
+
+    // A contact names at most 1,000 groups.
+    let groups: Vec<i64> = (1..=1001).collect();
+    let too_many_groups = api(
+        &app,
+        key,
+        POST,
+        "/api/v1/contacts",
+        Some(json!({
+            "addresses": {"msisdn": "+6581000001"}, "groupIds": groups
+        })),
+    )
+    .await;
+    assert_eq!(
+        (
+            too_many_groups.status,
+            body(&too_many_groups)["field"].as_str()
+        ),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("groupIds"))
+    );
+    // A JSON Patch is bounded in operations and in what it may grow the contact to.
+    let ann = api(
+        &app,
+        key,
+        POST,
+        "/api/v1/contacts",
+        Some(json!({
+            "addresses": {"msisdn": "+6581000001"}, "customAttributes": {"Note": "x".repeat(2000)}
+        })),
+    )
+    .await;
+    assert_eq!(ann.status, StatusCode::CREATED, "{}", ann.body);
+    let path = format!("/api/v1/contacts/{}", body(&ann)["id"]);
+    let json_patch = |operations: Vec<Value>| {
+        let app = app.clone();
+        let path = path.clone();
+        let key = key.map(str::to_string);
+        async move {
+            api_raw(
+                &app,
+                key.as_deref(),
+                PATCH,
+                &path,
+                Some((
+                    "application/json-patch+json",
+                    serde_json::to_vec(&operations).unwrap(),
+                )),
+                &[],
+            )
+            .await
+        }
+    };
+    let long = json_patch(
+        (0..101)
+            .map(|_| json!({"op": "test", "path": "/firstName", "value": ""}))
+            .collect(),
+    )
+    .await;
+    assert_eq!(
+        long.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        long.body
+    );
+    assert!(
+        body(&long)["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 100")
+    );
+    // Each copy doubles the document: refused once it is past what a contact can be,
+    // long before it fills the server's memory.
+    let doubling = json_patch(
+        (0..40)
+            .map(|i| json!({"op": "copy", "from": "/customAttributes", "path": format!("/customAttributes/c{i}")}))
+            .collect(),
+    )
+    .await;
+    assert_eq!(
+        doubling.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        doubling.body
+    );
+    let unchanged = body(&api(&app, key, GET, &path, None).await);
+    assert_eq!(unchanged["customAttributes"].as_object().unwrap().len(), 1);
 }
 
 async fn retried_posts_are_answered_once(db: Db) {
@@ -1124,6 +1254,74 @@ async fn retried_posts_are_answered_once(db: Db) {
         (concurrent.status, body(&concurrent)["code"].as_str()),
         (StatusCode::CONFLICT, Some("request_in_progress"))
     );
+
+    // A POST without a body is kept too: its retry gets the first answer.
+    let blacklist = |idempotency: &'static str| {
+        let app = app.clone();
+        let key = key.map(str::to_string);
+        async move {
+            api_raw(
+                &app,
+                key.as_deref(),
+                POST,
+                "/api/v1/contacts/blacklist/+6581000077",
+                None,
+                &[("idempotency-key", idempotency)],
+            )
+            .await
+        }
+    };
+    assert_eq!(blacklist("bl-1").await.status, StatusCode::CREATED);
+    let replayed = blacklist("bl-1").await;
+    assert_eq!(replayed.status, StatusCode::CREATED);
+    assert_eq!(replayed.headers["idempotent-replayed"], "true");
+    assert_eq!(
+        blacklist("bl-2").await.status,
+        StatusCode::OK,
+        "a new key runs again: the number is already a contact"
+    );
+}
+
+async fn a_retried_upload_is_imported_once(db: Db) {
+    let (app, _) = app_with_uploads(db.clone(), 1);
+    let (_, key) = workspace(&app).await;
+    let file = upload_body(None, "list.csv", b"Phone\n81000001\n81000002\n");
+    // Sent as a stream of small pieces with its length, as a client's upload arrives.
+    let upload = |idempotency: &'static str| {
+        let request = Request::builder()
+            .method(POST)
+            .uri("/api/v1/contacts/batches/createContacts")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .header(header::CONTENT_LENGTH, file.len())
+            .header("idempotency-key", idempotency)
+            .body(Body::from_stream(futures::stream::iter(
+                file.chunks(7)
+                    .map(|c| Ok::<_, std::io::Error>(axum::body::Bytes::copy_from_slice(c)))
+                    .collect::<Vec<_>>(),
+            )))
+            .unwrap();
+        let app = app.clone();
+        async move {
+            let reply = send(&app, request).await;
+            crate::common::check_against_document(
+                &POST,
+                "/api/v1/contacts/batches/createContacts",
+                &reply,
+            );
+            reply
+        }
+    };
+    let first = upload("upload-1").await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
+    let retry = upload("upload-1").await;
+    assert_eq!(retry.status, StatusCode::ACCEPTED);
+    assert_eq!(retry.headers["idempotent-replayed"], "true");
+    assert_eq!(body(&retry)["id"], body(&first)["id"]);
+    assert_eq!(count(&db, "SELECT count(*) FROM imports", &[]).await, 1);
 }
 
 async fn a_key_over_its_rate_is_told_to_wait(db: Db) {

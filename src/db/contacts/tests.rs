@@ -544,7 +544,9 @@ async fn ids_are_never_given_out_twice(db: Db) {
     };
     groups::create(&db, ws, &group("Kept")).await.unwrap();
     let gone = groups::create(&db, ws, &group("Gone")).await.unwrap();
-    groups::delete(&db, ws, gone).await.unwrap();
+    groups::delete(db.acquire().await.unwrap().conn(), ws, gone)
+        .await
+        .unwrap();
     let new = groups::create(&db, ws, &group("New")).await.unwrap();
     assert!(new > gone, "{gone} came back as {new}");
 }

@@ -218,9 +218,9 @@ pub async fn get_many(
 ) -> Result<Vec<StoredContact>, AppError> {
     let json = serde_json::to_string(ids).map_err(|e| AppError::internal("contact ids", e))?;
     let sql = format!(
-        "SELECT {} FROM contacts c WHERE c.workspace_id = $1 AND c.id IN ({}) ORDER BY c.id",
+        "SELECT {} FROM {} ORDER BY c.id",
         *COLUMNS,
-        conn.dialect().json_ids(2)
+        conn.dialect().contacts_by_ids(2)
     );
     Ok(on!(conn, conn => {
         sqlx::query_as(&sql)
@@ -241,14 +241,21 @@ pub async fn ids_by_mobile(
         return Ok(Vec::new());
     }
     let json = serde_json::to_string(numbers).map_err(|e| AppError::internal("numbers", e))?;
-    let list = match conn.dialect() {
-        crate::db::Dialect::Sqlite => "SELECT value FROM json_each($2)",
-        crate::db::Dialect::Postgres => "SELECT jsonb_array_elements_text($2::jsonb)",
+    // On PostgreSQL one index lookup per number: with statistics taken before the
+    // workspace grew, its planner scanned the workspace for an `IN` list instead.
+    let sql = match conn.dialect() {
+        crate::db::Dialect::Sqlite => {
+            "SELECT mobile, id FROM contacts
+             WHERE workspace_id = $1 AND mobile IN (SELECT value FROM json_each($2))"
+        }
+        crate::db::Dialect::Postgres => {
+            "SELECT c.mobile, c.id FROM jsonb_array_elements_text($2::jsonb) AS wanted(value)
+             CROSS JOIN LATERAL (SELECT mobile, id FROM contacts
+                                 WHERE workspace_id = $1 AND mobile = wanted.value) c"
+        }
     };
-    let sql =
-        format!("SELECT mobile, id FROM contacts WHERE workspace_id = $1 AND mobile IN ({list})");
     Ok(on!(conn, conn => {
-        sqlx::query_as(&sql)
+        sqlx::query_as(sql)
             .bind(workspace_id)
             .bind(json)
             .fetch_all(conn)

@@ -46,9 +46,9 @@ pub struct UploadOptions {
     /// The column of mobile numbers (else the one whose header says so).
     mobile_column: Option<ColumnRef>,
     /// Other columns to import: a column (header text, or position from 0, as text) →
-    /// the field it fills, by its API name (`firstName`, `email`, `lineId`, …), or
-    /// `customAttributes.<key>` for a custom field. Without it, columns are tagged from
-    /// their headers.
+    /// the field it fills, by its API name (`firstName`, `email`, `lineId`, …; the
+    /// export's column names such as `first_name` work too), or `customAttributes.<key>`
+    /// for a custom field. Without it, columns are tagged from their headers.
     columns: Option<BTreeMap<String, String>>,
     /// The country of numbers written without a country code (default: the workspace's).
     country: Option<String>,
@@ -97,10 +97,11 @@ fn delimiter_of(text: &str) -> Result<Delimiter, ApiError> {
     }
 }
 
-/// The field an API name names (`firstName`, `msisdn`, `lineId`, …).
+/// The field a name names: its API name (`firstName`, `msisdn`, `lineId`, …) or its
+/// key in the app's own settings and export (`first_name`, `mobile`, `line_id`, …).
 fn field_named(name: &str) -> Option<ContactField> {
     ContactField::ALL.into_iter().find(|f| match f.spec().api {
-        ApiName::Top(api) | ApiName::Address(api) => api == name,
+        ApiName::Top(api) | ApiName::Address(api) => api == name || f.key() == name,
     })
 }
 
@@ -403,12 +404,16 @@ async fn queue(
     let (mut import, group_id) =
         import_options(options, &head, saved.size, &caller.default_country)?;
     if let Some(group_id) = group_id {
-        let group = db::groups::get(&state.db, caller.workspace_id, group_id)
-            .await
-            .map_err(|e| match e {
-                AppError::NotFound(_) => not_found().with_field("groupId"),
-                other => other.into(),
-            })?;
+        let group = db::groups::get(
+            state.db.acquire().await.map_err(AppError::from)?.conn(),
+            caller.workspace_id,
+            group_id,
+        )
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => not_found().with_field("groupId"),
+            other => other.into(),
+        })?;
         import.group = Some(group.name);
     }
     Ok(crate::server::upload::queue(state, caller, import, saved).await?)

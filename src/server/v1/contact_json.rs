@@ -170,6 +170,20 @@ impl ContactWrite {
             .filter(|c| !c.trim().is_empty())
     }
 
+    /// Refuses more groups than a contact's form may set (the same bound).
+    pub fn check_groups(&self) -> Result<(), super::error::ApiError> {
+        let max = crate::model::group::MAX_GROUPS_PER_CONTACT;
+        match &self.group_ids {
+            Some(ids) if ids.len() > max => Err(super::error::ApiError::new(
+                422,
+                "validation_failed",
+                format!("A contact is put in at most {max} groups at a time."),
+            )
+            .with_field("groupIds")),
+            _ => Ok(()),
+        }
+    }
+
     /// The write as JSON (what JSON Patch and Merge Patch apply to).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()

@@ -193,8 +193,12 @@ pub async fn get(
         ("id" = i64, Path, description = "The contact's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag the change applies to"),
     ),
-    request_body(content = ContactWrite, content_type = "application/merge-patch+json",
-        description = "A merge patch of the contact (or, as application/json-patch+json, a JSON Patch: an array of operations)"),
+    request_body(description = "A merge patch of the contact, or a JSON Patch of it",
+        content(
+            (ContactWrite = "application/merge-patch+json"),
+            (ContactWrite = "application/json"),
+            (Vec<JsonPatchOperation> = "application/json-patch+json"),
+        )),
     responses(
         (status = 200, body = ApiContact, headers(("ETag" = String))),
         (status = 400, body = ApiError), (status = 401, body = ApiError),
@@ -240,20 +244,10 @@ pub async fn patch(
     let mut doc = before.to_json();
     match &change {
         Change::Merge(patch) => json_patch::merge(&mut doc, patch),
-        Change::Patch(operations) => json_patch::patch(&mut doc, operations).map_err(|e| {
-            let status = match e.kind {
-                json_patch::PatchErrorKind::TestFailed => 409,
-                _ => 422,
-            };
-            let code = if status == 409 {
-                "conflict"
-            } else {
-                "validation_failed"
-            };
-            ApiError::new(status, code, format!("The patch does not apply: {e}."))
-        })?,
+        Change::Patch(operations) => apply_json_patch(&mut doc, operations)?,
     }
     let write: ContactWrite = from_json(&serde_json::to_vec(&doc).unwrap_or_default())?;
+    write.check_groups()?;
     let record = record(&write.input(&country))?;
     db::contacts::update(tx.conn(), workspace_id, id, &record).await?;
     if write.group_ids != before.group_ids {
@@ -280,6 +274,72 @@ pub async fn patch(
 enum Change {
     Merge(Value),
     Patch(Vec<json_patch::PatchOperation>),
+}
+
+/// The most operations one JSON Patch may have.
+pub const MAX_PATCH_OPERATIONS: usize = 100;
+
+/// One operation of a JSON Patch (RFC 6902), as the document describes it; the
+/// `json-patch` crate reads and applies them.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct JsonPatchOperation {
+    op: JsonPatchOp,
+    /// A JSON Pointer into the contact, e.g. `/firstName` or `/customAttributes/plan`.
+    path: String,
+    /// The value for `add`, `replace` and `test`.
+    value: Option<Value>,
+    /// The pointer `move` and `copy` take from.
+    from: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum JsonPatchOp {
+    Add,
+    Remove,
+    Replace,
+    Move,
+    Copy,
+    Test,
+}
+
+/// The largest a contact's document may grow while a JSON Patch applies (a contact is at
+/// most ~230 KB: 100 custom fields of 2,000 characters and the rest).
+const MAX_PATCHED_BYTES: usize = 512 << 10;
+
+/// Applies a JSON Patch one operation at a time, refusing it once the document grows
+/// past what a contact can be (`copy` doubles what it copies: forty of them would fill
+/// the server's memory).
+fn apply_json_patch(
+    doc: &mut Value,
+    operations: &[json_patch::PatchOperation],
+) -> Result<(), ApiError> {
+    if operations.len() > MAX_PATCH_OPERATIONS {
+        return Err(ApiError::new(
+            422,
+            "validation_failed",
+            format!("A JSON Patch has at most {MAX_PATCH_OPERATIONS} operations."),
+        ));
+    }
+    for operation in operations {
+        json_patch::patch(doc, std::slice::from_ref(operation)).map_err(|e| {
+            let (status, code) = match e.kind {
+                json_patch::PatchErrorKind::TestFailed => (409, "conflict"),
+                _ => (422, "validation_failed"),
+            };
+            ApiError::new(status, code, format!("The patch does not apply: {e}."))
+        })?;
+        if serde_json::to_vec(doc).map_or(usize::MAX, |bytes| bytes.len()) > MAX_PATCHED_BYTES {
+            return Err(ApiError::new(
+                422,
+                "validation_failed",
+                "The patch makes the contact larger than a contact can be.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Delete a contact (with its memberships).
@@ -457,7 +517,9 @@ pub struct BatchResults {
 /// Create or merge up to 1,000 contacts in one transaction.
 ///
 /// Each item is treated as `POST /contacts` treats one (a number repeated in the batch
-/// merges into its first item); a refused item does not stop the others.
+/// merges into its first item); an item refused for what it says (`result: rejected`,
+/// with the reason an import would give) does not stop the others. A number saved by
+/// someone else at the same moment fails the whole batch with 409: send it again.
 #[utoipa::path(
     operation_id = "upsertContacts",
     post,

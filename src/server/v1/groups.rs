@@ -4,7 +4,7 @@
 use super::contacts::{check_if_match, etag_of};
 use super::error::ApiError;
 use super::extract::{ApiCaller, ApiJson, ApiQuery, Id, not_found};
-use crate::db;
+use crate::db::{self, Conn};
 use crate::error::AppError;
 use crate::model::contact::{ContactFilter, Selection};
 use crate::model::date::format_timestamp;
@@ -59,12 +59,18 @@ fn group_response(status: StatusCode, group: &ApiGroup) -> Response {
     response
 }
 
-async fn load(state: &AppState, workspace_id: i64, id: i64) -> Result<ApiGroup, ApiError> {
-    match db::groups::get(&state.db, workspace_id, id).await {
+async fn load(conn: Conn<'_>, workspace_id: i64, id: i64) -> Result<ApiGroup, ApiError> {
+    match db::groups::get(conn, workspace_id, id).await {
         Ok(group) => Ok(group.into()),
         Err(AppError::NotFound(_)) => Err(not_found()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// [`load`] on a connection of the pool.
+async fn read(state: &AppState, workspace_id: i64, id: i64) -> Result<ApiGroup, ApiError> {
+    let mut conn = state.db.acquire().await.map_err(AppError::from)?;
+    load(conn.conn(), workspace_id, id).await
 }
 
 /// A group to create, or the members of one to change.
@@ -108,7 +114,7 @@ pub async fn create(
         blacklisted: write.is_blacklist.unwrap_or(false),
     })?;
     let id = db::groups::create(&state.db, caller.workspace_id, &input).await?;
-    let group = load(&state, caller.workspace_id, id).await?;
+    let group = read(&state, caller.workspace_id, id).await?;
     let mut response = group_response(StatusCode::CREATED, &group);
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/groups/{id}")) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -160,7 +166,7 @@ pub async fn get(
     Id(id): Id,
 ) -> Result<Response, ApiError> {
     let caller = caller.require(Access::Read)?;
-    let group = load(&state, caller.workspace_id, id).await?;
+    let group = read(&state, caller.workspace_id, id).await?;
     Ok(group_response(StatusCode::OK, &group))
 }
 
@@ -192,17 +198,19 @@ pub async fn patch(
     ApiJson(write): ApiJson<GroupWrite>,
 ) -> Result<Response, ApiError> {
     let caller = caller.require(Access::Edit)?;
-    let current = load(&state, caller.workspace_id, id).await?;
+    let mut tx = state.db.begin_write().await.map_err(AppError::from)?;
+    let current = load(tx.conn(), caller.workspace_id, id).await?;
     check_if_match(&headers, &etag_of(&current))?;
     let input = check_group(&GroupInput {
         name: write.name.unwrap_or(current.name),
         description: write.description.unwrap_or(current.description),
         blacklisted: write.is_blacklist.unwrap_or(current.is_blacklist),
     })?;
-    db::groups::update(&state.db, caller.workspace_id, id, &input)
+    db::groups::update(tx.conn(), caller.workspace_id, id, &input)
         .await
         .map_err(group_gone)?;
-    let group = load(&state, caller.workspace_id, id).await?;
+    tx.commit().await.map_err(AppError::from)?;
+    let group = read(&state, caller.workspace_id, id).await?;
     Ok(group_response(StatusCode::OK, &group))
 }
 
@@ -229,14 +237,13 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let caller = caller.require(Access::Edit)?;
-    let current = load(&state, caller.workspace_id, id).await?;
+    let mut tx = state.db.begin_write().await.map_err(AppError::from)?;
+    let current = load(tx.conn(), caller.workspace_id, id).await?;
     check_if_match(&headers, &etag_of(&current))?;
-    db::groups::delete(&state.db, caller.workspace_id, id)
+    db::groups::delete(tx.conn(), caller.workspace_id, id)
         .await
-        .map_err(|e| match e {
-            AppError::NotFound(_) => not_found(),
-            other => other.into(),
-        })?;
+        .map_err(group_gone)?;
+    tx.commit().await.map_err(AppError::from)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -422,7 +429,7 @@ async fn copy(
     from_to: &FromTo,
 ) -> Result<MembershipChange, ApiError> {
     // The source must exist too: a missing one would copy nobody, silently.
-    load(state, workspace_id, from_to.from).await?;
+    read(state, workspace_id, from_to.from).await?;
     let picks = GroupPicks {
         ids: vec![from_to.to],
         new_names: Vec::new(),
@@ -436,7 +443,8 @@ async fn copy(
         .map_err(group_gone)
 }
 
-/// Move every member of one group to another: they join `to`, then leave `from`.
+/// Move every member of one group to another: they join `to` and leave `from`, in one
+/// transaction.
 #[utoipa::path(
     operation_id = "moveContacts",
     post,
@@ -456,15 +464,8 @@ pub async fn move_contacts(
     ApiQuery(from_to): ApiQuery<FromTo>,
 ) -> Result<Json<MembershipCounts>, ApiError> {
     let caller = caller.require(Access::Edit)?;
-    let copied = copy(&state, caller.workspace_id, &from_to).await?;
-    if from_to.from != from_to.to {
-        let everyone = Selection::AllMatching(ContactFilter {
-            group: Some(from_to.from),
-            ..ContactFilter::default()
-        });
-        db::groups::remove_members(&state.db, caller.workspace_id, from_to.from, &everyone)
-            .await
-            .map_err(group_gone)?;
-    }
-    Ok(Json(copied.into()))
+    let moved = db::groups::move_members(&state.db, caller.workspace_id, from_to.from, from_to.to)
+        .await
+        .map_err(group_gone)?;
+    Ok(Json(moved.into()))
 }

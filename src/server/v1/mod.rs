@@ -118,7 +118,7 @@ impl utoipa::Modify for CommonResponses {
                     );
                     add(
                         "409",
-                        "The first request with this Idempotency-Key is still running.",
+                        "The first request with this Idempotency-Key is still running, or a number was saved by another request at the same moment.",
                     );
                     add(
                         "422",

@@ -104,7 +104,8 @@ fn read(uri: &Uri, headers: &HeaderMap) -> Result<Wanted, ApiError> {
         ("channel" = String, Query, description = "sms, email, whatsapp, viber, line, wechat or messenger"),
     ),
     responses(
-        (status = 200, description = "One recipient per line", content_type = "application/x-ndjson", body = Recipient),
+        (status = 200, description = "One recipient per line (NDJSON), or CSV with `Accept: text/csv`",
+            content((Recipient = "application/x-ndjson"), (String = "text/csv"))),
         (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 429, body = ApiError),
     ),
 )]

@@ -178,7 +178,16 @@ async fn upsert_in(
                         Target::New(n) => new.get_mut(n),
                     }
                     .ok_or_else(|| ApiError::from(AppError::internal("upsert", "lost target")))?;
-                    let write = merged(&pending.write, item)?;
+                    // The number as this item read it (with its own country or the
+                    // workspace's), not re-read with the contact's.
+                    let mut item = item.clone();
+                    if let (Some(number), Some(addresses)) = (
+                        e164.as_ref(),
+                        item.get_mut("addresses").and_then(Value::as_object_mut),
+                    ) {
+                        addresses.insert("msisdn".into(), Value::String(number.clone()));
+                    }
+                    let write = merged(&pending.write, &item)?;
                     pending.record = record(&write.input(default_country))?;
                     pending.groups_given |= item.get("groupIds").is_some();
                     pending.write = write;
