@@ -4,7 +4,7 @@
 //! lives on the group only, so marking a group changes one row however many members it
 //! has, and every query that picks recipients checks it at read time.
 
-use super::{Backend, Builder, Conn, Db, on};
+use super::{Backend, Builder, Conn, Db, Dialect, on};
 use crate::error::AppError;
 use crate::model::contact::Selection;
 use crate::model::field::ContactField;
@@ -659,43 +659,6 @@ pub async fn remove_member(
     }) == 1)
 }
 
-/// The next members of any of these groups after contact `after`, in id order, each
-/// once, about `limit` of them: each group's range of the memberships key, a share of
-/// `limit` from each, merged up to the lowest id where a group's share ran out (past
-/// it, that group may have members not read yet).
-async fn members_after(
-    db: &Db,
-    workspace_id: i64,
-    group_ids: &[i64],
-    after: i64,
-    limit: i64,
-) -> Result<Vec<i64>, AppError> {
-    let sql = "SELECT contact_id FROM memberships
-               WHERE workspace_id = $1 AND group_id = $2 AND contact_id > $3
-               ORDER BY contact_id LIMIT $4";
-    let share = (limit / group_ids.len().max(1) as i64).max(100);
-    let mut ids = std::collections::BTreeSet::new();
-    let mut bound = i64::MAX;
-    for group in group_ids {
-        let members: Vec<i64> = on!(db, pool => {
-            sqlx::query_scalar(sql)
-                .bind(workspace_id)
-                .bind(group)
-                .bind(after)
-                .bind(share)
-                .fetch_all(pool)
-                .await?
-        });
-        if members.len() as i64 == share
-            && let Some(&last) = members.last()
-        {
-            bound = bound.min(last);
-        }
-        ids.extend(members);
-    }
-    Ok(ids.into_iter().take_while(|id| *id <= bound).collect())
-}
-
 /// The workspace's blacklisted groups.
 async fn blacklisted_ids(db: &Db, workspace_id: i64) -> Result<Vec<i64>, AppError> {
     let sql = "SELECT id FROM groups WHERE workspace_id = $1 AND blacklisted";
@@ -704,46 +667,15 @@ async fn blacklisted_ids(db: &Db, workspace_id: i64) -> Result<Vec<i64>, AppErro
     }))
 }
 
-/// Of these contacts, those with an address in `column` and in none of the `blacklisted`
-/// groups, with that address, in id order.
-async fn addresses_of(
-    db: &Db,
-    workspace_id: i64,
-    contact_ids: &[i64],
-    column: ContactField,
-    blacklisted: &[i64],
-) -> Result<Vec<(i64, String)>, AppError> {
-    if contact_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids = serde_json::to_string(contact_ids).map_err(|e| AppError::internal("ids", e))?;
-    let blocked = serde_json::to_string(blacklisted).map_err(|e| AppError::internal("ids", e))?;
-    let not_blocked = if blacklisted.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " AND NOT EXISTS (SELECT 1 FROM memberships bm WHERE bm.workspace_id = $1
-                 AND bm.contact_id = c.id AND bm.group_id IN ({}))",
-            db.dialect().json_ids(3)
-        )
-    };
-    let column = column.key();
-    let sql = format!(
-        "SELECT c.id, c.{column} FROM {} AND c.{column} IS NOT NULL{not_blocked}
-         ORDER BY c.id",
-        db.dialect().contacts_by_ids(2)
-    );
-    Ok(on!(db, pool => {
-        let query = sqlx::query_as(&sql).bind(workspace_id).bind(&ids);
-        let query = if blacklisted.is_empty() { query } else { query.bind(&blocked) };
-        query.fetch_all(pool).await?
-    }))
-}
-
 /// A page of the sendable recipients of these groups on one channel (the field that is
 /// its address): each member once, in id order, with its address, leaving out those
 /// without one and those in a blacklisted group. Everything that picks recipients uses
 /// this. Returns the page and where the next one starts (`None` after the last).
+///
+/// Each group's members after `after` are read in key order with their address (none
+/// when they may not be messaged), a share of `limit` from each, and merged up to the
+/// lowest id where a group's share ran out: past it, that group may have members not
+/// read yet.
 pub async fn sendable_recipients(
     db: &Db,
     workspace_id: i64,
@@ -752,13 +684,68 @@ pub async fn sendable_recipients(
     after: i64,
     limit: i64,
 ) -> Result<(Vec<(i64, String)>, Option<i64>), AppError> {
-    let members = members_after(db, workspace_id, group_ids, after, limit).await?;
-    let Some(&last) = members.last() else {
-        return Ok((Vec::new(), None));
-    };
     let blacklisted = blacklisted_ids(db, workspace_id).await?;
-    let page = addresses_of(db, workspace_id, &members, channel, &blacklisted).await?;
-    Ok((page, Some(last)))
+    let blocked = serde_json::to_string(&blacklisted).map_err(|e| AppError::internal("ids", e))?;
+    let sendable = if blacklisted.is_empty() {
+        "TRUE".to_string()
+    } else {
+        format!(
+            "NOT EXISTS (SELECT 1 FROM memberships bm WHERE bm.workspace_id = $1
+                 AND bm.contact_id = c.id AND bm.group_id IN ({}))",
+            db.dialect().json_ids(5)
+        )
+    };
+    let column = channel.key();
+    // Both databases walk the group's range of the memberships key and look each
+    // contact up by its key. SQLite does it fastest as a join; PostgreSQL, with
+    // statistics taken before the group grew, may plan that join as a scan of the
+    // workspace, so there the address is a subquery per member, which it cannot.
+    let (address, join) = match db.dialect() {
+        Dialect::Sqlite => (
+            format!("CASE WHEN {sendable} THEN c.{column} END"),
+            "JOIN contacts c ON c.workspace_id = m.workspace_id AND c.id = m.contact_id",
+        ),
+        Dialect::Postgres => (
+            format!(
+                "(SELECT c.{column} FROM contacts c
+                  WHERE c.workspace_id = m.workspace_id AND c.id = m.contact_id AND {sendable})"
+            ),
+            "",
+        ),
+    };
+    let sql = format!(
+        "SELECT m.contact_id, {address} FROM memberships m {join}
+         WHERE m.workspace_id = $1 AND m.group_id = $2 AND m.contact_id > $3
+         ORDER BY m.contact_id LIMIT $4"
+    );
+    let share = (limit / group_ids.len().max(1) as i64).max(100);
+    let mut members = std::collections::BTreeMap::new();
+    let mut bound = i64::MAX;
+    for group in group_ids {
+        let rows: Vec<(i64, Option<String>)> = on!(db, pool => {
+            let query = sqlx::query_as(&sql)
+                .bind(workspace_id)
+                .bind(group)
+                .bind(after)
+                .bind(share);
+            let query = if blacklisted.is_empty() { query } else { query.bind(&blocked) };
+            query.fetch_all(pool).await?
+        });
+        if rows.len() as i64 == share
+            && let Some(&(last, _)) = rows.last()
+        {
+            bound = bound.min(last);
+        }
+        members.extend(rows);
+    }
+    let members = members.into_iter().take_while(|(id, _)| *id <= bound);
+    let mut next = None;
+    let mut page = Vec::new();
+    for (id, address) in members {
+        next = Some(id);
+        page.extend(address.map(|address| (id, address)));
+    }
+    Ok((page, next))
 }
 
 #[cfg(test)]

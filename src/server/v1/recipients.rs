@@ -119,30 +119,31 @@ pub async fn stream(
     let wanted = read(&uri, &headers)?;
     let workspace_id = caller.workspace_id;
     let csv = wanted.csv;
-    let pages = futures::stream::unfold(Some((0_i64, true)), move |position| {
-        let db = state.db.clone();
-        let groups = wanted.groups.clone();
+    let channel = wanted.channel;
+    let groups = wanted.groups;
+    let fetch = move |after: i64| {
+        let (db, groups) = (state.db.clone(), groups.clone());
+        tokio::spawn(async move {
+            db::groups::sendable_recipients(&db, workspace_id, &groups, channel, after, PAGE).await
+        })
+    };
+    let pages = futures::stream::unfold(Some((fetch(0), true)), move |position| {
+        let fetch = fetch.clone();
         async move {
-            let (after, first) = position?;
-            let page = db::groups::sendable_recipients(
-                &db,
-                workspace_id,
-                &groups,
-                wanted.channel,
-                after,
-                PAGE,
-            )
-            .await;
-            let (rows, next) = match page {
-                Ok(page) => page,
+            let (reading, first) = position?;
+            let (rows, next) = match reading.await {
+                Ok(Ok(page)) => page,
+                Ok(Err(e)) => return Some((Err(std::io::Error::other(e.to_string())), None)),
                 Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
             };
+            // The next page is read while this one is written and sent.
+            let following = next.map(|after| (fetch(after), false));
             let chunk = if csv {
                 csv_chunk(&rows, first)
             } else {
                 ndjson_chunk(&rows)
             };
-            Some((chunk, next.map(|n| (n, false))))
+            Some((chunk, following))
         }
     });
     let content_type = if csv {
