@@ -335,9 +335,15 @@ async fn groups(report: &mut Report, db: &Db, app: &Router, cookie: &str, worksp
             ids: vec![target],
             new_names: Vec::new(),
         };
-        let change = groups::add_members(db, workspace_id, &picks, &matching)
-            .await
-            .expect("add");
+        let change = groups::add_members(
+            db,
+            workspace_id,
+            &picks,
+            &matching,
+            contacts::db::testing::AUTHOR,
+        )
+        .await
+        .expect("add");
         samples.push(started.elapsed());
         assert_eq!(change.changed, 100_000);
     }

@@ -3,6 +3,7 @@
 //! hand and one imported are held to the same standard.
 
 use crate::error::{AppError, FieldError};
+use crate::model::channel::Channel;
 use crate::model::contact::{ContactInput, check_contact};
 use crate::model::field::{ContactField, FieldKind};
 use crate::phone::normalize_msisdn;
@@ -79,6 +80,18 @@ where
         }
         Ok(record)
     }
+}
+
+/// An address on a channel as the contact form would store it (a number in E.164, read
+/// with `country`; an email in lower case; an id trimmed), or the field's error.
+pub fn address(channel: Channel, text: &str, country: &str) -> Result<String, AppError> {
+    let input = ContactInput::default()
+        .with(channel.field(), text)
+        .with(ContactField::Country, country);
+    record(&input)?
+        .get(channel.field())
+        .map(str::to_string)
+        .ok_or_else(|| AppError::invalid(channel.field().key(), "Enter an address."))
 }
 
 /// Validates the form and normalises it for storage, reporting every bad field.

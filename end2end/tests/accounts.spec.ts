@@ -62,6 +62,8 @@ test("an admin removes a user, whose session ends at once", async ({ page, brows
 });
 
 test("sign out everywhere ends every session of the user", async ({ browser }) => {
+  // Four sign-ins in three browsers, each waiting for its page to hydrate.
+  test.slow();
   const admin = await (await browser.newContext()).newPage();
   await signInAsAdmin(admin);
   const settings = new SettingsPage(admin);

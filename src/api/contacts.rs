@@ -98,7 +98,8 @@ pub async fn save_contact(
         let groups = GroupPicks::checked(&group_ids, &new_groups, MAX_GROUPS_PER_CONTACT)?;
         let record = crate::normalize::record(&input)?;
         let db = ssr::state()?.db;
-        db::contacts::save_with_groups(&db, user.workspace_id, id, &record, &groups).await
+        db::contacts::save_with_groups(&db, user.workspace_id, id, &record, &groups, &user.author())
+            .await
     })
     .await
 }
@@ -111,7 +112,11 @@ pub async fn delete_contacts(selection: Selection) -> Result<u64, AppError> {
     ssr::respond(async move {
         let user = ssr::require_editor()?;
         let db = ssr::state()?.db;
-        db::contacts::delete(db.acquire().await?.conn(), user.workspace_id, &selection).await
+        let mut tx = db.begin_write().await?;
+        let deleted =
+            db::contacts::delete(tx.conn(), user.workspace_id, &selection, &user.author()).await?;
+        tx.commit().await?;
+        Ok(deleted)
     })
     .await
 }

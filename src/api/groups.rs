@@ -48,7 +48,9 @@ pub async fn delete_group(id: i64) -> Result<(), AppError> {
     ssr::respond(async move {
         let user = ssr::require_editor()?;
         let db = ssr::state()?.db;
-        db::groups::delete(db.acquire().await?.conn(), user.workspace_id, id).await
+        let mut tx = db.begin_write().await?;
+        db::groups::delete(tx.conn(), user.workspace_id, id, &user.author()).await?;
+        Ok(tx.commit().await?)
     })
     .await
 }
@@ -67,7 +69,7 @@ pub async fn add_to_groups(
         let user = ssr::require_editor()?;
         let picks = GroupPicks::checked(&group_ids, &new_groups, MAX_GROUPS_PER_REQUEST)?;
         let db = ssr::state()?.db;
-        db::groups::add_members(&db, user.workspace_id, &picks, &selection).await
+        db::groups::add_members(&db, user.workspace_id, &picks, &selection, &user.author()).await
     })
     .await
 }
@@ -82,7 +84,9 @@ pub async fn remove_from_group(
     use crate::db;
     ssr::respond(async move {
         let user = ssr::require_editor()?;
-        db::groups::remove_members(&ssr::state()?.db, user.workspace_id, group_id, &selection).await
+        let db = ssr::state()?.db;
+        db::groups::remove_members(&db, user.workspace_id, group_id, &selection, &user.author())
+            .await
     })
     .await
 }

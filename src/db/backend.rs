@@ -257,6 +257,20 @@ pub enum Value {
     Int(i64),
     /// Text (names, numbers, search bounds, JSON lists).
     Text(String),
+    /// An integer or NULL (an optional reference).
+    MaybeInt(Option<i64>),
+}
+
+impl From<Option<i64>> for Value {
+    fn from(value: Option<i64>) -> Self {
+        Value::MaybeInt(value)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(value: &str) -> Self {
+        Value::Text(value.to_string())
+    }
 }
 
 impl From<i64> for Value {
@@ -303,6 +317,7 @@ macro_rules! builder_for {
                 match value.into() {
                     Value::Int(v) => QueryBuilder::push_bind(self, v),
                     Value::Text(v) => QueryBuilder::push_bind(self, v),
+                    Value::MaybeInt(v) => QueryBuilder::push_bind(self, v),
                 }
             }
         }

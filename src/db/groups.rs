@@ -4,10 +4,11 @@
 //! lives on the group only, so marking a group changes one row however many members it
 //! has, and every query that picks recipients checks it at read time.
 
+use super::history::{self, Author, Entry};
 use super::{Backend, Builder, Conn, Db, Dialect, on};
 use crate::error::AppError;
+use crate::model::channel::Channel;
 use crate::model::contact::Selection;
-use crate::model::field::ContactField;
 use crate::model::group::{
     GroupInput, GroupPicks, GroupRef, GroupSummary, MAX_GROUPS_PER_WORKSPACE,
     MAX_MEMBERSHIPS_PER_REQUEST, MembershipChange, group_name_key,
@@ -164,21 +165,47 @@ pub async fn set_blacklisted(
     Ok(())
 }
 
-/// Deletes a group and its memberships, never its contacts.
-pub async fn delete(conn: Conn<'_>, workspace_id: i64, id: i64) -> Result<(), AppError> {
+/// Deletes a group and its memberships, never its contacts, in the caller's
+/// transaction; its members' histories say they left it.
+pub async fn delete(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    id: i64,
+    author: &Author,
+) -> Result<(), AppError> {
+    let name = names_of(conn.reborrow(), workspace_id, &[id])
+        .await
+        .map_err(|_| gone())?
+        .remove(0);
     let sql = "DELETE FROM groups WHERE workspace_id = $1 AND id = $2";
-    let done = on!(conn, pool => {
+    on!(conn, conn => {
+        let mut q = QueryBuilder::new("");
+        push_membership_entries(&mut q, workspace_id, author, false, (id, name))?;
+        q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
+            .push_bind(workspace_id)
+            .push(" AND m.group_id = ")
+            .push_bind(id)
+            .push(") AS x");
+        q.build().execute(&mut *conn).await?;
         sqlx::query(sql)
             .bind(workspace_id)
             .bind(id)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            .execute(&mut *conn)
+            .await?;
     });
-    if done == 0 {
-        return Err(gone());
-    }
     Ok(())
+}
+
+/// [`history::push_record_each`] of joining (or leaving) a group.
+fn push_membership_entries(
+    q: &mut impl Builder,
+    workspace_id: i64,
+    author: &Author,
+    joined: bool,
+    group: (i64, String),
+) -> Result<(), AppError> {
+    let entry = Entry::membership(0, joined, group);
+    history::push_record_each(q, workspace_id, author, entry.kind, &entry.detail)
 }
 
 /// One group with its member count. In a write transaction on PostgreSQL its row stays
@@ -343,6 +370,7 @@ pub async fn add_members(
     workspace_id: i64,
     picks: &GroupPicks,
     selection: &Selection,
+    author: &Author,
 ) -> Result<MembershipChange, AppError> {
     if picks.is_empty() {
         return Err(AppError::invalid(
@@ -372,13 +400,27 @@ pub async fn add_members(
         Selection::Ids(_) => None,
     };
     let mut changed = 0;
-    for group in group_ids {
+    for (group, name) in group_ids.iter().zip(&groups) {
         changed += on!(tx.conn(), conn => {
+            // The histories first: the selected contacts not in the group yet.
+            let mut q = QueryBuilder::new("");
+            push_membership_entries(&mut q, workspace_id, author, true, (*group, name.clone()))?;
+            q.push(" FROM (SELECT ");
+            push_selected(&mut q, workspace_id, source_group, selection)?;
+            q.push(") AS x WHERE NOT EXISTS (SELECT 1 FROM memberships e WHERE e.workspace_id = ")
+                .push_bind(workspace_id)
+                .push(" AND e.group_id = ")
+                .push_bind(*group)
+                .push(" AND e.contact_id = x.contact_id)");
+            q.build().execute(&mut *conn).await?;
             let mut q = QueryBuilder::new(
                 "INSERT INTO memberships (group_id, contact_id, workspace_id) SELECT ",
             );
-            push_new_members(&mut q, workspace_id, *group, source_group, selection)?;
-            q.build().execute(conn).await?.rows_affected() as i64
+            q.push_bind(*group).push(", ");
+            push_selected(&mut q, workspace_id, source_group, selection)?;
+            // SQLite reads `ON` after a SELECT as a join's; the WHERE ends the SELECT.
+            q.push(" AND TRUE ON CONFLICT DO NOTHING");
+            q.build().execute(&mut *conn).await?.rows_affected() as i64
         });
     }
     tx.commit().await?;
@@ -392,38 +434,40 @@ pub async fn add_members(
     })
 }
 
-/// The rest of `INSERT INTO memberships (group_id, contact_id, workspace_id) SELECT `
-/// for adding the selection to `group`; members it already has are left as they are.
-fn push_new_members(
+/// `contact_id, workspace_id FROM … WHERE …` of the selected contacts, to follow a
+/// `SELECT`: `source_group` is the group whose members an "all matching" selection is.
+fn push_selected(
     q: &mut impl Builder,
     workspace_id: i64,
-    group: i64,
     source_group: Option<i64>,
     selection: &Selection,
 ) -> Result<(), AppError> {
-    q.push_bind(group);
     match selection {
         // Another group's members: memberships carry their workspace, so no contact
         // row is read (100,000 members: 785 ms through the contacts, now a range copy).
         Selection::AllMatching(_) if let Some(source) = source_group => {
-            q.push(", gm.contact_id, gm.workspace_id FROM memberships gm WHERE gm.group_id = ")
-                .push_bind(source)
-                .push(" AND gm.workspace_id = ")
-                .push_bind(workspace_id);
+            q.push(
+                "gm.contact_id AS contact_id, gm.workspace_id AS workspace_id \
+                    FROM memberships gm WHERE gm.group_id = ",
+            )
+            .push_bind(source)
+            .push(" AND gm.workspace_id = ")
+            .push_bind(workspace_id);
         }
         // Straight from the filter's own source: no second lookup per contact.
         Selection::AllMatching(filter) => {
-            q.push(", c.id, c.workspace_id");
+            q.push("c.id AS contact_id, c.workspace_id AS workspace_id");
             super::contacts::push_from(q, workspace_id, filter, false);
         }
         Selection::Ids(_) => {
-            q.push(", c.id, c.workspace_id FROM contacts c WHERE c.workspace_id = ")
-                .push_bind(workspace_id);
+            q.push(
+                "c.id AS contact_id, c.workspace_id AS workspace_id \
+                 FROM contacts c WHERE c.workspace_id = ",
+            )
+            .push_bind(workspace_id);
             super::contacts::push_selection(q, workspace_id, selection)?;
         }
     }
-    // SQLite reads `ON` after a SELECT as a join's; the WHERE ends the SELECT.
-    q.push(" AND TRUE ON CONFLICT DO NOTHING");
     Ok(())
 }
 
@@ -435,9 +479,11 @@ pub async fn move_members(
     workspace_id: i64,
     from: i64,
     to: i64,
+    author: &Author,
 ) -> Result<MembershipChange, AppError> {
     let mut tx = db.begin_bulk_write().await?;
     let groups = names_of(tx.conn(), workspace_id, &[from, to]).await?;
+    let (from_group, to_group) = ((from, groups[0].clone()), (to, groups[1].clone()));
     let count = "SELECT count(*) FROM memberships WHERE workspace_id = $1 AND group_id = $2";
     let copy = "INSERT INTO memberships (group_id, contact_id, workspace_id)
                 SELECT $3, m.contact_id, m.workspace_id FROM memberships m
@@ -458,6 +504,30 @@ pub async fn move_members(
                 format!("At most {MAX_MEMBERSHIPS_PER_REQUEST} members are moved at a time."),
             ));
         }
+        if from == to {
+            return Ok(MembershipChange { groups, changed: 0, unchanged: members });
+        }
+        // Histories: those not in `to` yet join it; every member leaves `from`.
+        let mut q = QueryBuilder::new("");
+        push_membership_entries(&mut q, workspace_id, author, true, to_group)?;
+        q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
+            .push_bind(workspace_id)
+            .push(" AND m.group_id = ")
+            .push_bind(from)
+            .push(" AND NOT EXISTS (SELECT 1 FROM memberships t WHERE t.workspace_id = ")
+            .push_bind(workspace_id)
+            .push(" AND t.group_id = ")
+            .push_bind(to)
+            .push(" AND t.contact_id = m.contact_id)) AS x");
+        q.build().execute(&mut *conn).await?;
+        let mut q = QueryBuilder::new("");
+        push_membership_entries(&mut q, workspace_id, author, false, from_group)?;
+        q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
+            .push_bind(workspace_id)
+            .push(" AND m.group_id = ")
+            .push_bind(from)
+            .push(") AS x");
+        q.build().execute(&mut *conn).await?;
         let changed = sqlx::query(copy)
             .bind(workspace_id)
             .bind(from)
@@ -465,7 +535,7 @@ pub async fn move_members(
             .execute(&mut *conn)
             .await?
             .rows_affected() as i64;
-        if from != to {
+        {
             sqlx::query(leave)
                 .bind(workspace_id)
                 .bind(from)
@@ -489,11 +559,24 @@ pub async fn remove_members(
     workspace_id: i64,
     group_id: i64,
     selection: &Selection,
+    author: &Author,
 ) -> Result<MembershipChange, AppError> {
     let selected = super::contacts::count_selection(db, workspace_id, selection).await?;
     let mut tx = db.begin_write().await?;
     let groups = names_of(tx.conn(), workspace_id, &[group_id]).await?;
+    let group = (group_id, groups[0].clone());
     let changed = on!(tx.conn(), conn => {
+        let mut q = QueryBuilder::new("");
+        push_membership_entries(&mut q, workspace_id, author, false, group)?;
+        q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
+            .push_bind(workspace_id)
+            .push(" AND m.group_id = ")
+            .push_bind(group_id)
+            .push(" AND m.contact_id IN (SELECT c.id FROM contacts c WHERE c.workspace_id = ")
+            .push_bind(workspace_id);
+        super::contacts::push_selection(&mut q, workspace_id, selection)?;
+        q.push(")) AS x");
+        q.build().execute(&mut *conn).await?;
         let mut q = QueryBuilder::new("DELETE FROM memberships WHERE workspace_id = ");
         q.push_bind(workspace_id)
             .push(" AND group_id = ")
@@ -502,7 +585,7 @@ pub async fn remove_members(
             .push_bind(workspace_id);
         super::contacts::push_selection(&mut q, workspace_id, selection)?;
         q.push(")");
-        q.build().execute(conn).await?.rows_affected() as i64
+        q.build().execute(&mut *conn).await?.rows_affected() as i64
     });
     tx.commit().await?;
     Ok(MembershipChange {
@@ -546,14 +629,37 @@ pub async fn groups_of(
 }
 
 /// Makes a contact's groups exactly `group_ids` (the contact dialog's Groups field), in
-/// the caller's transaction.
+/// the caller's transaction, and records the groups it joined and left.
 pub async fn set_groups_of_contact(
     mut conn: Conn<'_>,
     workspace_id: i64,
     contact_id: i64,
     group_ids: &[i64],
+    author: &Author,
 ) -> Result<(), AppError> {
-    names_of(conn.reborrow(), workspace_id, group_ids).await?;
+    let names = names_of(conn.reborrow(), workspace_id, group_ids).await?;
+    let before = groups_of(conn.reborrow(), workspace_id, &[contact_id])
+        .await?
+        .remove(&contact_id)
+        .unwrap_or_default();
+    let mut entries: Vec<Entry> = before
+        .iter()
+        .filter(|g| !group_ids.contains(&g.id))
+        .map(|g| Entry::membership(contact_id, false, (g.id, g.name.clone())))
+        .collect();
+    let mut joined: Vec<(i64, String)> = group_ids
+        .iter()
+        .copied()
+        .zip(names)
+        .filter(|(id, _)| !before.iter().any(|g| g.id == *id))
+        .collect();
+    joined.sort();
+    joined.dedup();
+    entries.extend(
+        joined
+            .into_iter()
+            .map(|g| Entry::membership(contact_id, true, g)),
+    );
     let json = serde_json::to_string(group_ids).map_err(|e| AppError::internal("group ids", e))?;
     let ids = conn.dialect().json_ids(3);
     let delete = format!(
@@ -566,7 +672,7 @@ pub async fn set_groups_of_contact(
          WHERE c.id = $1 AND c.workspace_id = $2
          ON CONFLICT DO NOTHING"
     );
-    on!(conn, conn => {
+    on!(conn.reborrow(), conn => {
         for sql in [&delete, &insert] {
             sqlx::query(sql)
                 .bind(contact_id)
@@ -576,7 +682,7 @@ pub async fn set_groups_of_contact(
                 .await?;
         }
     });
-    Ok(())
+    history::record(conn, workspace_id, author, &entries).await
 }
 
 /// The id of the group with this name (ignoring case), if there is one.
@@ -617,18 +723,20 @@ pub async fn find_or_create_blacklisted(
     Ok(id)
 }
 
-/// Puts a contact in a group (a no-op if it is in it); both are the workspace's.
+/// Puts a contact in a group (a no-op if it is in it), in the caller's transaction, and
+/// records it; both are the workspace's.
 pub async fn add_member(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     workspace_id: i64,
     group_id: i64,
     contact_id: i64,
+    author: &Author,
 ) -> Result<bool, AppError> {
     let sql = "INSERT INTO memberships (group_id, contact_id, workspace_id)
                SELECT g.id, c.id, c.workspace_id FROM groups g, contacts c
                WHERE g.workspace_id = $1 AND g.id = $2 AND c.workspace_id = $1 AND c.id = $3
                ON CONFLICT DO NOTHING";
-    Ok(on!(conn, conn => {
+    let added = on!(conn.reborrow(), conn => {
         sqlx::query(sql)
             .bind(workspace_id)
             .bind(group_id)
@@ -636,19 +744,41 @@ pub async fn add_member(
             .execute(conn)
             .await?
             .rows_affected()
-    }) == 1)
+    }) == 1;
+    if added {
+        record_membership(conn, workspace_id, author, contact_id, true, group_id).await?;
+    }
+    Ok(added)
 }
 
-/// Takes a contact out of a group; whether it was in it.
+/// Records that a contact joined (or left) a group.
+async fn record_membership(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    author: &Author,
+    contact_id: i64,
+    joined: bool,
+    group_id: i64,
+) -> Result<(), AppError> {
+    let name = names_of(conn.reborrow(), workspace_id, &[group_id])
+        .await?
+        .remove(0);
+    let entry = Entry::membership(contact_id, joined, (group_id, name));
+    history::record(conn, workspace_id, author, &[entry]).await
+}
+
+/// Takes a contact out of a group, in the caller's transaction, and records it; whether
+/// it was in it.
 pub async fn remove_member(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     workspace_id: i64,
     group_id: i64,
     contact_id: i64,
+    author: &Author,
 ) -> Result<bool, AppError> {
     let sql =
         "DELETE FROM memberships WHERE workspace_id = $1 AND group_id = $2 AND contact_id = $3";
-    Ok(on!(conn, conn => {
+    let removed = on!(conn.reborrow(), conn => {
         sqlx::query(sql)
             .bind(workspace_id)
             .bind(group_id)
@@ -656,7 +786,11 @@ pub async fn remove_member(
             .execute(conn)
             .await?
             .rows_affected()
-    }) == 1)
+    }) == 1;
+    if removed {
+        record_membership(conn, workspace_id, author, contact_id, false, group_id).await?;
+    }
+    Ok(removed)
 }
 
 /// The workspace's blacklisted groups.
@@ -669,8 +803,8 @@ async fn blacklisted_ids(db: &Db, workspace_id: i64) -> Result<Vec<i64>, AppErro
 
 /// A page of the sendable recipients of these groups on one channel (the field that is
 /// its address): each member once, in id order, with its address, leaving out those
-/// without one and those in a blacklisted group. Everything that picks recipients uses
-/// this. Returns the page and where the next one starts (`None` after the last).
+/// without one, those opted out of the channel and those in a blacklisted group (which
+/// blocks every channel). Everything that picks recipients uses this. Returns the page and where the next one starts (`None` after the last).
 ///
 /// Each group's members after `after` are read in key order with their address (none
 /// when they may not be messaged), a share of `limit` from each, and merged up to the
@@ -680,22 +814,21 @@ pub async fn sendable_recipients(
     db: &Db,
     workspace_id: i64,
     group_ids: &[i64],
-    channel: ContactField,
+    channel: Channel,
     after: i64,
     limit: i64,
 ) -> Result<(Vec<(i64, String)>, Option<i64>), AppError> {
     let blacklisted = blacklisted_ids(db, workspace_id).await?;
     let blocked = serde_json::to_string(&blacklisted).map_err(|e| AppError::internal("ids", e))?;
-    let sendable = if blacklisted.is_empty() {
-        "TRUE".to_string()
-    } else {
-        format!(
-            "NOT EXISTS (SELECT 1 FROM memberships bm WHERE bm.workspace_id = $1
+    let mut sendable = format!("NOT {}", super::opt_outs::opted_out_sql(channel));
+    if !blacklisted.is_empty() {
+        sendable.push_str(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM memberships bm WHERE bm.workspace_id = $1
                  AND bm.contact_id = c.id AND bm.group_id IN ({}))",
             db.dialect().json_ids(5)
-        )
-    };
-    let column = channel.key();
+        ));
+    }
+    let column = channel.field().key();
     // Both databases walk the group's range of the memberships key and look each
     // contact up by its key. SQLite does it fastest as a join; PostgreSQL, with
     // statistics taken before the group grew, may plan that join as a scan of the
@@ -758,7 +891,8 @@ mod tests {
         a_deleted_or_foreign_group_is_refused,
         all_members_of_one_group_are_added_to_another,
         blacklisting_follows_the_groups_flag,
-        group_filters_page_without_gaps
+        group_filters_page_without_gaps,
+        membership_changes_are_in_each_members_history
     );
     use crate::db::contacts::{self, ContactRecord};
     use crate::db::workspaces;
@@ -771,7 +905,9 @@ mod tests {
             .with(Mobile, format!("+65{national}"))
             .with(Country, "SG");
         record.mobile_national = Some(national.to_string());
-        contacts::create(db, ws, &record).await.unwrap()
+        contacts::create(db, ws, &record, crate::db::testing::AUTHOR)
+            .await
+            .unwrap()
     }
 
     fn group(name: &str, blacklisted: bool) -> GroupInput {
@@ -794,7 +930,7 @@ mod tests {
         let mut all = Vec::new();
         let mut after = 0;
         loop {
-            let (page, next) = sendable_recipients(db, ws, groups, ContactField::Mobile, after, 2)
+            let (page, next) = sendable_recipients(db, ws, groups, Channel::SMS, after, 2)
                 .await
                 .unwrap();
             all.extend(page.into_iter().map(|(id, _)| id));
@@ -844,13 +980,21 @@ mod tests {
         let b = contact(&db, ws, "Bob", 81000002).await;
         let c = contact(&db, ws, "Cat", 81000003).await;
         let vip = create(&db, ws, &group("VIP", false)).await.unwrap();
-        let first = add_members(&db, ws, &picked(vip), &Selection::Ids(vec![a, b]))
-            .await
-            .unwrap();
+        let first = add_members(
+            &db,
+            ws,
+            &picked(vip),
+            &Selection::Ids(vec![a, b]),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
         assert_eq!((first.changed, first.unchanged), (2, 0));
         assert_eq!(first.groups, ["VIP"]);
         let all = Selection::AllMatching(ContactFilter::default());
-        let second = add_members(&db, ws, &picked(vip), &all).await.unwrap();
+        let second = add_members(&db, ws, &picked(vip), &all, crate::db::testing::AUTHOR)
+            .await
+            .unwrap();
         assert_eq!((second.changed, second.unchanged), (1, 2));
         assert_eq!(
             get(db.acquire().await.unwrap().conn(), ws, vip)
@@ -866,7 +1010,9 @@ mod tests {
                 search: search.into(),
                 ..Default::default()
             });
-            add_members(&db, ws, &picked(cats), &found).await.unwrap();
+            add_members(&db, ws, &picked(cats), &found, crate::db::testing::AUTHOR)
+                .await
+                .unwrap();
         }
         assert_eq!(
             get(db.acquire().await.unwrap().conn(), ws, cats)
@@ -875,19 +1021,31 @@ mod tests {
                 .member_count,
             1
         );
-        delete(db.acquire().await.unwrap().conn(), ws, cats)
-            .await
-            .unwrap();
+        delete(
+            db.acquire().await.unwrap().conn(),
+            ws,
+            cats,
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
 
-        let removed = remove_members(&db, ws, vip, &Selection::Ids(vec![c]))
-            .await
-            .unwrap();
+        let removed = remove_members(
+            &db,
+            ws,
+            vip,
+            &Selection::Ids(vec![c]),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
         assert_eq!((removed.changed, removed.unchanged), (1, 0));
         // Deleting a group keeps its contacts; deleting a contact drops its memberships.
         contacts::delete(
             db.acquire().await.unwrap().conn(),
             ws,
             &Selection::Ids(vec![b]),
+            crate::db::testing::AUTHOR,
         )
         .await
         .unwrap();
@@ -898,9 +1056,14 @@ mod tests {
                 .member_count,
             1
         );
-        delete(db.acquire().await.unwrap().conn(), ws, vip)
-            .await
-            .unwrap();
+        delete(
+            db.acquire().await.unwrap().conn(),
+            ws,
+            vip,
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             contacts::count(&db, ws, &ContactFilter::default())
                 .await
@@ -919,31 +1082,48 @@ mod tests {
         let theirs = create(&db, other, &group("Theirs", false)).await.unwrap();
         let sel = Selection::Ids(vec![a]);
         assert!(matches!(
-            add_members(&db, ws, &picked(theirs), &sel).await,
+            add_members(&db, ws, &picked(theirs), &sel, crate::db::testing::AUTHOR).await,
             Err(AppError::NotFound(_))
         ));
         let gone = create(&db, ws, &group("Gone", false)).await.unwrap();
-        delete(db.acquire().await.unwrap().conn(), ws, gone)
-            .await
-            .unwrap();
+        delete(
+            db.acquire().await.unwrap().conn(),
+            ws,
+            gone,
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
         assert!(matches!(
-            add_members(&db, ws, &picked(gone), &sel).await,
+            add_members(&db, ws, &picked(gone), &sel, crate::db::testing::AUTHOR).await,
             Err(AppError::NotFound(_))
         ));
         // Another workspace's contacts are never added, whatever ids are sent.
         let mine = create(&db, ws, &group("Mine", false)).await.unwrap();
         let b = contact(&db, other, "Bob", 81000002).await;
-        let change = add_members(&db, ws, &picked(mine), &Selection::Ids(vec![a, b]))
-            .await
-            .unwrap();
+        let change = add_members(
+            &db,
+            ws,
+            &picked(mine),
+            &Selection::Ids(vec![a, b]),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
         assert_eq!(change.changed, 1);
         // Nor the members of another workspace's group, named as a filter.
         let their_members = create(&db, other, &group("Their members", false))
             .await
             .unwrap();
-        add_members(&db, other, &picked(their_members), &Selection::Ids(vec![b]))
-            .await
-            .unwrap();
+        add_members(
+            &db,
+            other,
+            &picked(their_members),
+            &Selection::Ids(vec![b]),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
         let theirs_filter = ContactFilter {
             group: Some(their_members),
             ..Default::default()
@@ -954,6 +1134,7 @@ mod tests {
             ws,
             &picked(mine),
             &Selection::AllMatching(theirs_filter),
+            crate::db::testing::AUTHOR,
         )
         .await
         .unwrap();
@@ -967,20 +1148,38 @@ mod tests {
         contact(&db, ws, "Cat", 81000003).await;
         let source = create(&db, ws, &group("Source", false)).await.unwrap();
         let target = create(&db, ws, &group("Target", false)).await.unwrap();
-        add_members(&db, ws, &picked(source), &Selection::Ids(vec![a, b]))
-            .await
-            .unwrap();
-        add_members(&db, ws, &picked(target), &Selection::Ids(vec![a]))
-            .await
-            .unwrap();
+        add_members(
+            &db,
+            ws,
+            &picked(source),
+            &Selection::Ids(vec![a, b]),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
+        add_members(
+            &db,
+            ws,
+            &picked(target),
+            &Selection::Ids(vec![a]),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
         let members = ContactFilter {
             group: Some(source),
             ..Default::default()
         };
         assert_eq!(contacts::count(&db, ws, &members).await.unwrap(), 2);
-        let change = add_members(&db, ws, &picked(target), &Selection::AllMatching(members))
-            .await
-            .unwrap();
+        let change = add_members(
+            &db,
+            ws,
+            &picked(target),
+            &Selection::AllMatching(members),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
         assert_eq!((change.changed, change.unchanged), (1, 1));
         assert_eq!(
             get(db.acquire().await.unwrap().conn(), ws, target)
@@ -1000,12 +1199,24 @@ mod tests {
         let unsub = create(&db, ws, &group("Unsubscribed", false))
             .await
             .unwrap();
-        add_members(&db, ws, &picked(news), &Selection::Ids(vec![ann, bob]))
-            .await
-            .unwrap();
-        add_members(&db, ws, &picked(unsub), &Selection::Ids(vec![ann, cat]))
-            .await
-            .unwrap();
+        add_members(
+            &db,
+            ws,
+            &picked(news),
+            &Selection::Ids(vec![ann, bob]),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
+        add_members(
+            &db,
+            ws,
+            &picked(unsub),
+            &Selection::Ids(vec![ann, cat]),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
 
         assert_eq!(sendable(&db, ws, &[news]).await, [ann, bob]);
         set_blacklisted(&db, ws, unsub, true).await.unwrap();
@@ -1031,12 +1242,24 @@ mod tests {
         assert_eq!(contacts::count(&db, ws, &clean).await.unwrap(), 1);
 
         // Removed from its only blacklisted group, Cat is sendable again.
-        remove_members(&db, ws, unsub, &Selection::Ids(vec![cat]))
-            .await
-            .unwrap();
-        add_members(&db, ws, &picked(news), &Selection::Ids(vec![cat]))
-            .await
-            .unwrap();
+        remove_members(
+            &db,
+            ws,
+            unsub,
+            &Selection::Ids(vec![cat]),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
+        add_members(
+            &db,
+            ws,
+            &picked(news),
+            &Selection::Ids(vec![cat]),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
         assert_eq!(sendable(&db, ws, &[news]).await, [bob, cat]);
         // Un-marking the group frees everyone at once.
         set_blacklisted(&db, ws, unsub, false).await.unwrap();
@@ -1063,9 +1286,15 @@ mod tests {
                 members.push(id);
             }
         }
-        add_members(&db, ws, &picked(vip), &Selection::Ids(members.clone()))
-            .await
-            .unwrap();
+        add_members(
+            &db,
+            ws,
+            &picked(vip),
+            &Selection::Ids(members.clone()),
+            crate::db::testing::AUTHOR,
+        )
+        .await
+        .unwrap();
         for sort in ContactSort::ALL {
             let filter = ContactFilter {
                 group: Some(vip),
@@ -1092,5 +1321,67 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(contacts::count(&db, ws, &searched).await.unwrap(), 4); // P00 P03 P06 P09
+    }
+
+    /// The kinds and group names in a contact's history, oldest first.
+    async fn history_of(db: &Db, ws: i64, contact: i64) -> Vec<(String, String)> {
+        let page = crate::db::history::page(db, ws, contact, None, 50)
+            .await
+            .unwrap();
+        page.entries
+            .into_iter()
+            .rev()
+            .map(|e| {
+                let group = e.detail.group.map(|(_, name)| name).unwrap_or_default();
+                (e.kind.key().to_string(), group)
+            })
+            .collect()
+    }
+
+    async fn membership_changes_are_in_each_members_history(db: Db) {
+        let ws = workspaces::create(&db, "A", "SG").await.unwrap();
+        let me = crate::db::testing::AUTHOR;
+        let (ann, bob) = (
+            contact(&db, ws, "Ann", 81000001).await,
+            contact(&db, ws, "Bob", 81000002).await,
+        );
+        let news = create(&db, ws, &group("News", false)).await.unwrap();
+        let shop = create(&db, ws, &group("Shop", false)).await.unwrap();
+        add_members(&db, ws, &picked(news), &Selection::Ids(vec![ann]), me)
+            .await
+            .unwrap();
+        // "All matching": everyone; Ann is in News already and does not join again.
+        let everyone = Selection::AllMatching(ContactFilter::default());
+        add_members(&db, ws, &picked(news), &everyone, me)
+            .await
+            .unwrap();
+        move_members(&db, ws, news, shop, me).await.unwrap();
+        remove_members(&db, ws, shop, &Selection::Ids(vec![bob]), me)
+            .await
+            .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        delete(tx.conn(), ws, shop, me).await.unwrap();
+        tx.commit().await.unwrap();
+        let entry = |kind: &str, group: &str| (kind.to_string(), group.to_string());
+        assert_eq!(
+            history_of(&db, ws, ann).await,
+            [
+                entry("created", ""),
+                entry("joined", "News"),
+                entry("joined", "Shop"),
+                entry("left", "News"),
+                entry("left", "Shop"),
+            ]
+        );
+        assert_eq!(
+            history_of(&db, ws, bob).await,
+            [
+                entry("created", ""),
+                entry("joined", "News"),
+                entry("joined", "Shop"),
+                entry("left", "News"),
+                entry("left", "Shop"),
+            ]
+        );
     }
 }

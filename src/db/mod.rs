@@ -7,11 +7,13 @@
 pub mod api_keys;
 pub mod contacts;
 pub mod groups;
+pub mod history;
 pub mod idempotency;
 pub mod import_batch;
 mod import_copy;
 pub mod import_writer;
 pub mod imports;
+pub mod opt_outs;
 pub mod secrets;
 pub mod sessions;
 pub mod users;

@@ -2,6 +2,7 @@
 //! and, where a server is given, on PostgreSQL ([`db_tests!`](crate::db_tests)).
 
 use super::Db;
+use super::history::Author;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, Executor, PgConnection};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -9,6 +10,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// Where the PostgreSQL tests find a server they may create databases on (a throwaway
 /// one: `make unit` starts it with tools/postgres/with-cluster).
 pub const POSTGRES_URL_VARIABLE: &str = "CONTACTS_TEST_POSTGRES_URL";
+
+/// Who the tests' changes are recorded as made by.
+pub const AUTHOR: &Author = &Author::user(1);
 
 /// A new, migrated database on the test server.
 pub async fn postgres() -> Db {

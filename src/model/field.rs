@@ -90,8 +90,17 @@ pub struct FieldSpec {
     pub headers: &'static [&'static str],
     /// What the field means, for the API reference.
     pub description: &'static str,
-    /// The channel this field is the contact's address on (`sms`, `email`, …), if any.
-    pub channel: Option<&'static str>,
+    /// The channel this field is the contact's address on, if any.
+    pub channel: Option<ChannelName>,
+}
+
+/// A channel's names: in the API, URLs and the database (`sms`), and for people (`SMS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelName {
+    /// Its name in the API, URLs and the database.
+    pub name: &'static str,
+    /// Its name for people.
+    pub label: &'static str,
 }
 
 /// Longest first or last name.
@@ -153,18 +162,6 @@ impl ContactField {
     /// The field an API name names (`firstName`, or `msisdn` of the addresses).
     pub fn from_api(name: ApiName) -> Option<ContactField> {
         ContactField::ALL.into_iter().find(|f| f.spec().api == name)
-    }
-
-    /// The field that is the contact's address on a channel (`sms`, `whatsapp`, …).
-    pub fn of_channel(channel: &str) -> Option<ContactField> {
-        ContactField::ALL
-            .into_iter()
-            .find(|f| f.spec().channel == Some(channel))
-    }
-
-    /// Every channel, in the order of the fields.
-    pub fn channels() -> impl Iterator<Item = &'static str> {
-        ContactField::ALL.iter().filter_map(|f| f.spec().channel)
     }
 
     /// Whether the field is a way to reach the contact (a channel address).
@@ -278,7 +275,10 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         ],
         description: "Mobile number in E.164 (+6581234567), unique in the workspace; the SMS \
                       address. Input may be national, read with the contact's country.",
-        channel: Some("sms"),
+        channel: Some(ChannelName {
+            name: "sms",
+            label: "SMS",
+        }),
     },
     FieldSpec {
         key: "country",
@@ -310,7 +310,10 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
             "e",
         ],
         description: "Email address (stored in lower case).",
-        channel: Some("email"),
+        channel: Some(ChannelName {
+            name: "email",
+            label: "Email",
+        }),
     },
     FieldSpec {
         key: "external_id",
@@ -334,7 +337,10 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         autocomplete: None,
         headers: &["whatsapp", "whatsappnumber", "wa"],
         description: "WhatsApp number in E.164; without one, the mobile number.",
-        channel: Some("whatsapp"),
+        channel: Some(ChannelName {
+            name: "whatsapp",
+            label: "WhatsApp",
+        }),
     },
     FieldSpec {
         key: "viber",
@@ -346,7 +352,10 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         autocomplete: None,
         headers: &["viber", "vibernumber"],
         description: "Viber number in E.164.",
-        channel: Some("viber"),
+        channel: Some(ChannelName {
+            name: "viber",
+            label: "Viber",
+        }),
     },
     FieldSpec {
         key: "line_id",
@@ -358,7 +367,10 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         autocomplete: None,
         headers: &["line", "lineid", "lineuserid"],
         description: "LINE user id.",
-        channel: Some("line"),
+        channel: Some(ChannelName {
+            name: "line",
+            label: "LINE",
+        }),
     },
     FieldSpec {
         key: "wechat_id",
@@ -370,7 +382,10 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
         autocomplete: None,
         headers: &["wechat", "wechatid", "wechatuserid", "weixin"],
         description: "WeChat user id.",
-        channel: Some("wechat"),
+        channel: Some(ChannelName {
+            name: "wechat",
+            label: "WeChat",
+        }),
     },
     FieldSpec {
         key: "messenger_id",
@@ -387,7 +402,10 @@ const SPECS: [FieldSpec; ContactField::COUNT] = [
             "messengeruserid",
         ],
         description: "Facebook Messenger user id.",
-        channel: Some("messenger"),
+        channel: Some(ChannelName {
+            name: "messenger",
+            label: "Messenger",
+        }),
     },
 ];
 
@@ -421,8 +439,6 @@ mod tests {
                 "every address is a channel's: {field:?}"
             );
         }
-        assert_eq!(ContactField::of_channel("sms"), Some(ContactField::Mobile));
-        assert_eq!(ContactField::channels().count(), 7);
     }
 
     #[test]

@@ -2,11 +2,14 @@
 
 pub mod account;
 pub mod api_key;
+pub mod channel;
 pub mod contact;
 pub mod country;
 pub mod date;
 pub mod field;
 pub mod group;
+pub mod history;
+pub mod opt_out;
 pub mod user;
 
 pub use user::{CurrentUser, Role, UserSummary};

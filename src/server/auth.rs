@@ -112,6 +112,14 @@ impl Caller {
     pub fn user_id(&self) -> Option<i64> {
         self.user().map(|user| user.id)
     }
+
+    /// Who the request's changes are recorded as made by.
+    pub fn author(&self) -> db::history::Author {
+        match &self.actor {
+            Actor::User(user) => db::history::Author::user(user.id),
+            Actor::Key { id, .. } => db::history::Author::key(*id),
+        }
+    }
 }
 
 /// The caller of a request that passed [`authenticate`]: its API key, or its session;

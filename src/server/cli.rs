@@ -229,7 +229,7 @@ mod tests {
             .with(ContactField::Country, "SG")
             .with(ContactField::Mobile, "+6581234567");
         ann.mobile_national = Some("81234567".into());
-        db::contacts::create(db, created.workspace_id, &ann)
+        db::contacts::create(db, created.workspace_id, &ann, crate::db::testing::AUTHOR)
             .await
             .unwrap();
         created.workspace_id

@@ -277,6 +277,7 @@ async fn an_import_never_touches_blacklisting_or_other_groups(db: Db) {
         db.acquire().await.unwrap().conn(),
         workspace,
         &contacts::model::contact::Selection::AllMatching(Default::default()),
+        contacts::db::testing::AUTHOR,
     )
     .await
     .unwrap();

@@ -3,6 +3,7 @@
 //! One test binary for all of them: each binary links the whole app, so one keeps builds small.
 
 mod auth;
+mod changes;
 mod common;
 mod contacts;
 mod corpus;

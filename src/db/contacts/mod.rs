@@ -22,8 +22,8 @@ pub use filter::{count, count_selection};
 pub(crate) use filter::{group_only, push_from, push_selection};
 pub use page::page;
 pub use write::{
-    create, delete, get, get_many, id_by_mobile, ids_by_mobile, insert, insert_many,
-    save_with_groups, update,
+    create, delete, get, get_many, id_by_mobile, ids_by_address, ids_by_mobile, insert,
+    insert_many, save_with_groups, update,
 };
 
 use crate::model::contact::Cursor;

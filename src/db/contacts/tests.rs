@@ -86,6 +86,7 @@ async fn create_get_update_delete(db: Db) {
         &db,
         ws,
         &person("Ann", "Lee", Some(("+6581234567", "81234567"))),
+        crate::db::testing::AUTHOR,
     )
     .await
     .unwrap();
@@ -97,9 +98,15 @@ async fn create_get_update_delete(db: Db) {
 
     let mut changed = stored.record.clone();
     changed.set(LastName, Some("Tan".into()));
-    update(db.acquire().await.unwrap().conn(), ws, id, &changed)
-        .await
-        .unwrap();
+    update(
+        db.acquire().await.unwrap().conn(),
+        ws,
+        id,
+        &changed,
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         get(db.acquire().await.unwrap().conn(), ws, id)
             .await
@@ -134,7 +141,8 @@ async fn create_get_update_delete(db: Db) {
         delete(
             db.acquire().await.unwrap().conn(),
             ws,
-            &Selection::Ids(vec![id])
+            &Selection::Ids(vec![id]),
+            crate::db::testing::AUTHOR
         )
         .await
         .unwrap(),
@@ -150,29 +158,65 @@ async fn a_number_belongs_to_one_contact_per_workspace(db: Db) {
     let ws = workspace(&db).await;
     let other = workspaces::create(&db, "Other", "SG").await.unwrap();
     let number = Some(("+6581234567", "81234567"));
-    create(&db, ws, &person("Ann", "Lee", number))
-        .await
-        .unwrap();
-    let again = create(&db, ws, &person("Bob", "Ng", number))
-        .await
-        .unwrap_err();
+    create(
+        &db,
+        ws,
+        &person("Ann", "Lee", number),
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
+    let again = create(
+        &db,
+        ws,
+        &person("Bob", "Ng", number),
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         again.field_message("mobile").as_deref(),
         Some("This number already belongs to Ann Lee.")
     );
     // Another workspace may hold the same number.
-    create(&db, other, &person("Cat", "Ong", number))
-        .await
-        .unwrap();
+    create(
+        &db,
+        other,
+        &person("Cat", "Ong", number),
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
     // Contacts without numbers do not clash.
-    create(&db, ws, &person("Dan", "", None)).await.unwrap();
-    create(&db, ws, &person("Eve", "", None)).await.unwrap();
+    create(
+        &db,
+        ws,
+        &person("Dan", "", None),
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
+    create(
+        &db,
+        ws,
+        &person("Eve", "", None),
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
 }
 
 async fn another_workspace_cannot_read_change_or_delete(db: Db) {
     let ws = workspace(&db).await;
     let other = workspaces::create(&db, "Other", "SG").await.unwrap();
-    let id = create(&db, ws, &person("Ann", "Lee", None)).await.unwrap();
+    let id = create(
+        &db,
+        ws,
+        &person("Ann", "Lee", None),
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         get(db.acquire().await.unwrap().conn(), other, id).await,
         Err(AppError::NotFound(_))
@@ -182,7 +226,8 @@ async fn another_workspace_cannot_read_change_or_delete(db: Db) {
             db.acquire().await.unwrap().conn(),
             other,
             id,
-            &person("X", "Y", None)
+            &person("X", "Y", None),
+            crate::db::testing::AUTHOR
         )
         .await,
         Err(AppError::NotFound(_))
@@ -191,7 +236,8 @@ async fn another_workspace_cannot_read_change_or_delete(db: Db) {
         delete(
             db.acquire().await.unwrap().conn(),
             other,
-            &Selection::Ids(vec![id])
+            &Selection::Ids(vec![id]),
+            crate::db::testing::AUTHOR
         )
         .await
         .unwrap(),
@@ -201,7 +247,8 @@ async fn another_workspace_cannot_read_change_or_delete(db: Db) {
         delete(
             db.acquire().await.unwrap().conn(),
             other,
-            &Selection::AllMatching(ContactFilter::default())
+            &Selection::AllMatching(ContactFilter::default()),
+            crate::db::testing::AUTHOR
         )
         .await
         .unwrap(),
@@ -240,7 +287,16 @@ async fn paging_never_skips_or_repeats_even_with_equal_names(db: Db) {
     for i in 0..23 {
         // Many contacts share a name, so only the id tells them apart.
         let first = ["Ann", "Bob", "ann", "Cat"][i % 4];
-        ids.push(create(&db, ws, &person(first, "Lee", None)).await.unwrap());
+        ids.push(
+            create(
+                &db,
+                ws,
+                &person(first, "Lee", None),
+                crate::db::testing::AUTHOR,
+            )
+            .await
+            .unwrap(),
+        );
     }
     for sort in ContactSort::ALL {
         let (forward, backward) = walk(&db, ws, &filter("", sort), 5).await;
@@ -276,6 +332,7 @@ async fn search_by_name_email_and_phone_digits(db: Db) {
         &db,
         ws,
         &person("Ann", "Smith", Some(("+6581234567", "81234567"))),
+        crate::db::testing::AUTHOR,
     )
     .await
     .unwrap();
@@ -283,31 +340,52 @@ async fn search_by_name_email_and_phone_digits(db: Db) {
         &db,
         ws,
         &person("Annabel", "Ng", Some(("+6591234567", "91234567"))),
+        crate::db::testing::AUTHOR,
     )
     .await
     .unwrap();
-    create(&db, ws, &person("Bob", "Annan", None))
-        .await
-        .unwrap();
+    create(
+        &db,
+        ws,
+        &person("Bob", "Annan", None),
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
     let mut with_email = person("Zed", "Zhu", None);
     with_email.set(Email, Some("ann.z@example.com".into()));
-    create(&db, ws, &with_email).await.unwrap();
-    create(&db, ws, &person("Émile", "Zola", None))
+    create(&db, ws, &with_email, crate::db::testing::AUTHOR)
         .await
         .unwrap();
+    create(
+        &db,
+        ws,
+        &person("Émile", "Zola", None),
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
     // Its email equals its sort name: two heads match with the same term.
     let mut quill = person("", "Quill", None);
     quill.set(Email, Some("quill".into()));
-    create(&db, ws, &quill).await.unwrap();
-    // İ lower-cases to two characters; the last name must still be found.
-    create(&db, ws, &person("İlker", "Yılmaz", None))
+    create(&db, ws, &quill, crate::db::testing::AUTHOR)
         .await
         .unwrap();
+    // İ lower-cases to two characters; the last name must still be found.
+    create(
+        &db,
+        ws,
+        &person("İlker", "Yılmaz", None),
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
     // A UK number, typed the national way with its trunk zero.
     create(
         &db,
         ws,
         &person("Gwen", "Jones", Some(("+447911123456", "7911123456"))),
+        crate::db::testing::AUTHOR,
     )
     .await
     .unwrap();
@@ -316,6 +394,7 @@ async fn search_by_name_email_and_phone_digits(db: Db) {
         &db,
         ws,
         &person("Awa", "Koné", Some(("+2250701020304", "0701020304"))),
+        crate::db::testing::AUTHOR,
     )
     .await
     .unwrap();
@@ -374,11 +453,18 @@ async fn search_pages_list_each_match_once(db: Db) {
     for i in 0..17 {
         let mut p = person("Ann", &format!("Anders{i:02}"), None);
         p.set(Email, Some(format!("ann{i}@example.com")));
-        create(&db, ws, &p).await.unwrap();
+        create(&db, ws, &p, crate::db::testing::AUTHOR)
+            .await
+            .unwrap();
     }
-    create(&db, ws, &person("Bob", "Brown", None))
-        .await
-        .unwrap();
+    create(
+        &db,
+        ws,
+        &person("Bob", "Brown", None),
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
     let (forward, backward) = walk(&db, ws, &filter("an", ContactSort::Newest), 4).await;
     assert_eq!(forward.len(), 17);
     let unique: std::collections::BTreeSet<_> = forward.iter().collect();
@@ -393,14 +479,23 @@ async fn a_search_reads_past_matches_listed_under_another_term(db: Db) {
     for i in 0..30 {
         let mut p = person("Mara", &format!("X{i:02}"), None);
         p.set(Email, Some(format!("mara.x{i:02}@example.com")));
-        create(&db, ws, &p).await.unwrap();
+        create(&db, ws, &p, crate::db::testing::AUTHOR)
+            .await
+            .unwrap();
     }
-    create(&db, ws, &person("Zed", "Marley", None))
-        .await
-        .unwrap();
+    create(
+        &db,
+        ws,
+        &person("Zed", "Marley", None),
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
     let mut mary = person("Bob", "Quinn", None);
     mary.set(Email, Some("mary@example.com".into()));
-    let mary = create(&db, ws, &mary).await.unwrap();
+    let mary = create(&db, ws, &mary, crate::db::testing::AUTHOR)
+        .await
+        .unwrap();
     let search = filter("mar", ContactSort::Newest);
     let (forward, backward) = walk(&db, ws, &search, 5).await;
     assert_eq!(forward.len(), 32);
@@ -428,13 +523,18 @@ async fn phone_search_pages_list_each_match_once_across_countries(db: Db) {
     let mut ids = Vec::new();
     for (i, number) in numbers.iter().enumerate() {
         let p = person("Ann", &format!("Lee{i}"), Some(*number));
-        ids.push(create(&db, ws, &p).await.unwrap());
+        ids.push(
+            create(&db, ws, &p, crate::db::testing::AUTHOR)
+                .await
+                .unwrap(),
+        );
     }
     let other = workspaces::create(&db, "B", "SG").await.unwrap();
     create(
         &db,
         other,
         &person("Not", "Mine", Some(("+6565000009", "65000009"))),
+        crate::db::testing::AUTHOR,
     )
     .await
     .unwrap();
@@ -465,13 +565,20 @@ async fn phone_search_pages_list_each_match_once_across_countries(db: Db) {
 async fn delete_all_matching_spares_the_rest(db: Db) {
     let ws = workspace(&db).await;
     for name in ["Ann", "Anna", "Bob"] {
-        create(&db, ws, &person(name, "", None)).await.unwrap();
+        create(&db, ws, &person(name, "", None), crate::db::testing::AUTHOR)
+            .await
+            .unwrap();
     }
     let matching = Selection::AllMatching(filter("ann", ContactSort::Newest));
     assert_eq!(
-        delete(db.acquire().await.unwrap().conn(), ws, &matching)
-            .await
-            .unwrap(),
+        delete(
+            db.acquire().await.unwrap().conn(),
+            ws,
+            &matching,
+            crate::db::testing::AUTHOR
+        )
+        .await
+        .unwrap(),
         2
     );
     assert_eq!(count(&db, ws, &ContactFilter::default()).await.unwrap(), 1);
@@ -482,9 +589,14 @@ async fn export_reads_the_selection_in_batches(db: Db) {
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(
-            create(&db, ws, &person(&format!("P{i}"), "", None))
-                .await
-                .unwrap(),
+            create(
+                &db,
+                ws,
+                &person(&format!("P{i}"), "", None),
+                crate::db::testing::AUTHOR,
+            )
+            .await
+            .unwrap(),
         );
     }
     let all = Selection::AllMatching(ContactFilter::default());
@@ -512,6 +624,7 @@ async fn ids_are_never_given_out_twice(db: Db) {
         &db,
         ws,
         &person("Ann", "", Some(("+6581000001", "81000001"))),
+        crate::db::testing::AUTHOR,
     )
     .await
     .unwrap();
@@ -519,6 +632,7 @@ async fn ids_are_never_given_out_twice(db: Db) {
         &db,
         ws,
         &person("Bo", "", Some(("+6581000002", "81000002"))),
+        crate::db::testing::AUTHOR,
     )
     .await
     .unwrap();
@@ -526,6 +640,7 @@ async fn ids_are_never_given_out_twice(db: Db) {
         db.acquire().await.unwrap().conn(),
         ws,
         &Selection::Ids(vec![newest]),
+        crate::db::testing::AUTHOR,
     )
     .await
     .unwrap();
@@ -533,6 +648,7 @@ async fn ids_are_never_given_out_twice(db: Db) {
         &db,
         ws,
         &person("Cy", "", Some(("+6581000003", "81000003"))),
+        crate::db::testing::AUTHOR,
     )
     .await
     .unwrap();
@@ -544,9 +660,14 @@ async fn ids_are_never_given_out_twice(db: Db) {
     };
     groups::create(&db, ws, &group("Kept")).await.unwrap();
     let gone = groups::create(&db, ws, &group("Gone")).await.unwrap();
-    groups::delete(db.acquire().await.unwrap().conn(), ws, gone)
-        .await
-        .unwrap();
+    groups::delete(
+        db.acquire().await.unwrap().conn(),
+        ws,
+        gone,
+        crate::db::testing::AUTHOR,
+    )
+    .await
+    .unwrap();
     let new = groups::create(&db, ws, &group("New")).await.unwrap();
     assert!(new > gone, "{gone} came back as {new}");
 }

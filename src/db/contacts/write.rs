@@ -2,11 +2,14 @@
 
 use super::filter::push_selection;
 use super::{COLUMNS, ContactRecord, StoredContact};
+use crate::db::history::{self, Author, Entry};
 use crate::db::{Conn, Db, on};
 use crate::error::AppError;
+use crate::model::channel::Channel;
 use crate::model::contact::Selection;
 use crate::model::field::ContactField;
 use crate::model::group::GroupPicks;
+use crate::model::history::{Detail, HistoryKind};
 use sqlx::{QueryBuilder, Row};
 use std::sync::LazyLock;
 
@@ -65,15 +68,24 @@ macro_rules! bind_record {
 
 /// Adds a contact; a mobile number already in the workspace becomes a field error that
 /// names the contact who has it.
-pub async fn create(db: &Db, workspace_id: i64, record: &ContactRecord) -> Result<i64, AppError> {
-    insert(db.acquire().await?.conn(), workspace_id, record).await
+pub async fn create(
+    db: &Db,
+    workspace_id: i64,
+    record: &ContactRecord,
+    author: &Author,
+) -> Result<i64, AppError> {
+    let mut tx = db.begin_write().await?;
+    let id = insert(tx.conn(), workspace_id, record, author).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
-/// [`create`] on the caller's connection (or transaction).
+/// [`create`] in the caller's transaction.
 pub async fn insert(
     mut conn: Conn<'_>,
     workspace_id: i64,
     record: &ContactRecord,
+    author: &Author,
 ) -> Result<i64, AppError> {
     let sql = INSERT.as_str();
     // In a savepoint: on PostgreSQL a failed statement spoils the rest of the
@@ -90,7 +102,10 @@ pub async fn insert(
         result
     });
     match result {
-        Ok(id) => Ok(id),
+        Ok(id) => {
+            history::record(conn, workspace_id, author, &[Entry::created(id, record)]).await?;
+            Ok(id)
+        }
         Err(e) if crate::db::is_unique_violation(&e) => {
             Err(mobile_taken(conn, workspace_id, record).await)
         }
@@ -98,13 +113,16 @@ pub async fn insert(
     }
 }
 
-/// Changes a contact of the workspace, on the caller's connection (or transaction).
+/// Changes a contact of the workspace, in the caller's transaction, and records what
+/// changed.
 pub async fn update(
     mut conn: Conn<'_>,
     workspace_id: i64,
     id: i64,
     record: &ContactRecord,
+    author: &Author,
 ) -> Result<(), AppError> {
+    let before = get(conn.reborrow(), workspace_id, id).await?.record;
     let sql = UPDATE.as_str();
     let now = crate::db::now();
     // In a savepoint, as in `insert`.
@@ -123,7 +141,10 @@ pub async fn update(
     });
     match result {
         Ok(0) => Err(not_found()),
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            let entries: Vec<Entry> = Entry::updated(id, &before, record).into_iter().collect();
+            history::record(conn, workspace_id, author, &entries).await
+        }
         Err(e) if crate::db::is_unique_violation(&e) => {
             Err(mobile_taken(conn, workspace_id, record).await)
         }
@@ -141,17 +162,18 @@ pub async fn save_with_groups(
     id: Option<i64>,
     record: &ContactRecord,
     groups: &GroupPicks,
+    author: &Author,
 ) -> Result<i64, AppError> {
     let mut tx = db.begin_write().await?;
     let id = match id {
-        None => insert(tx.conn(), workspace_id, record).await?,
+        None => insert(tx.conn(), workspace_id, record, author).await?,
         Some(id) => {
-            update(tx.conn(), workspace_id, id, record).await?;
+            update(tx.conn(), workspace_id, id, record, author).await?;
             id
         }
     };
     let groups = crate::db::groups::chosen_and_new(tx.conn(), workspace_id, groups).await?;
-    crate::db::groups::set_groups_of_contact(tx.conn(), workspace_id, id, &groups).await?;
+    crate::db::groups::set_groups_of_contact(tx.conn(), workspace_id, id, &groups, author).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -263,14 +285,16 @@ pub async fn ids_by_mobile(
     }))
 }
 
-/// Adds contacts in one statement; returns their ids in the order of `records`. A
-/// number already in the workspace fails the whole statement (the caller looked them up
-/// in the same transaction, so only a concurrent save can cause it): a unique violation.
+/// Adds contacts in one statement, and records them; returns their ids in the order of
+/// `records`. A number already in the workspace fails the whole statement with a
+/// conflict (the caller looked the numbers up in the same transaction, so only a
+/// concurrent save can cause it).
 pub async fn insert_many(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     workspace_id: i64,
     records: &[ContactRecord],
-) -> Result<Vec<i64>, sqlx::Error> {
+    author: &Author,
+) -> Result<Vec<i64>, AppError> {
     if records.is_empty() {
         return Ok(Vec::new());
     }
@@ -281,7 +305,7 @@ pub async fn insert_many(
     );
     // Rows get their ids in the order they are listed, so the returned ids, sorted,
     // are the records' in order.
-    let mut ids: Vec<i64> = on!(conn, conn => {
+    let mut ids: Vec<i64> = on!(conn.reborrow(), conn => {
         let mut q = QueryBuilder::new(head);
         q.push_values(records, |mut row, record| {
             row.push_bind(workspace_id)
@@ -293,9 +317,24 @@ pub async fn insert_many(
             }
         });
         q.push(" RETURNING id");
-        q.build_query_scalar().fetch_all(conn).await?
+        match q.build_query_scalar().fetch_all(conn).await {
+            Err(e) if crate::db::is_unique_violation(&e) => {
+                return Err(AppError::Conflict(
+                    "Another request saved one of these numbers at the same moment. Send it \
+                     again."
+                        .into(),
+                ));
+            }
+            ids => ids?,
+        }
     });
     ids.sort_unstable();
+    let entries: Vec<Entry> = ids
+        .iter()
+        .zip(records)
+        .map(|(id, record)| Entry::created(*id, record))
+        .collect();
+    history::record(conn, workspace_id, author, &entries).await?;
     Ok(ids)
 }
 
@@ -315,13 +354,38 @@ pub async fn id_by_mobile(
     }))
 }
 
-/// Deletes the selected contacts of the workspace; returns how many.
+/// The contacts of the workspace with this address on a channel.
+pub async fn ids_by_address(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    channel: Channel,
+    address: &str,
+) -> Result<Vec<i64>, AppError> {
+    let sql = format!(
+        "SELECT id FROM contacts WHERE workspace_id = $1 AND {} = $2 ORDER BY id",
+        channel.field().key()
+    );
+    Ok(on!(conn, conn => {
+        sqlx::query_scalar(&sql).bind(workspace_id).bind(address).fetch_all(conn).await?
+    }))
+}
+
+/// Deletes the selected contacts of the workspace, in the caller's transaction, and
+/// records it; returns how many.
 pub async fn delete(
     conn: Conn<'_>,
     workspace_id: i64,
     selection: &Selection,
+    author: &Author,
 ) -> Result<u64, AppError> {
     Ok(on!(conn, conn => {
+        let mut q = QueryBuilder::new("");
+        history::push_record_each(&mut q, workspace_id, author, HistoryKind::Deleted, &Detail::default())?;
+        q.push(" FROM (SELECT c.id AS contact_id FROM contacts c WHERE c.workspace_id = ")
+            .push_bind(workspace_id);
+        push_selection(&mut q, workspace_id, selection)?;
+        q.push(") AS x");
+        q.build().execute(&mut *conn).await?;
         let mut q = QueryBuilder::new("DELETE FROM contacts AS c WHERE c.workspace_id = ");
         q.push_bind(workspace_id);
         push_selection(&mut q, workspace_id, selection)?;

@@ -48,7 +48,7 @@ pub async fn add(
 ) -> Result<Response, ApiError> {
     let caller = caller.require(Access::Edit)?;
     let number = e164(&caller, &msisdn)?;
-    let workspace_id = caller.workspace_id;
+    let (workspace_id, author) = (caller.workspace_id, caller.author());
     let mut tx = state.db.begin_write().await.map_err(AppError::from)?;
     let group =
         db::groups::find_or_create_blacklisted(tx.conn(), workspace_id, BLACKLIST_GROUP).await?;
@@ -58,11 +58,12 @@ pub async fn add(
             let input = ContactInput::default()
                 .with(ContactField::Mobile, number.as_str())
                 .with(ContactField::Country, caller.default_country.as_str());
-            let id = db::contacts::insert(tx.conn(), workspace_id, &record(&input)?).await?;
+            let id =
+                db::contacts::insert(tx.conn(), workspace_id, &record(&input)?, &author).await?;
             (id, StatusCode::CREATED)
         }
     };
-    db::groups::add_member(tx.conn(), workspace_id, group, id).await?;
+    db::groups::add_member(tx.conn(), workspace_id, group, id, &author).await?;
     tx.commit().await.map_err(AppError::from)?;
     let contact = load(
         state.db.acquire().await.map_err(AppError::from)?.conn(),
@@ -95,13 +96,13 @@ pub async fn remove(
 ) -> Result<Response, ApiError> {
     let caller = caller.require(Access::Edit)?;
     let number = e164(&caller, &msisdn)?;
-    let workspace_id = caller.workspace_id;
+    let (workspace_id, author) = (caller.workspace_id, caller.author());
     let mut tx = state.db.begin_write().await.map_err(AppError::from)?;
     let Some(id) = db::contacts::id_by_mobile(tx.conn(), workspace_id, &number).await? else {
         return Err(not_found());
     };
     if let Some(group) = db::groups::id_by_name(tx.conn(), workspace_id, BLACKLIST_GROUP).await? {
-        db::groups::remove_member(tx.conn(), workspace_id, group, id).await?;
+        db::groups::remove_member(tx.conn(), workspace_id, group, id, &author).await?;
     }
     tx.commit().await.map_err(AppError::from)?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -4,10 +4,12 @@
 //! blacklisted. Written and read from the one list of fields, schemas included.
 
 use crate::db::contacts::StoredContact;
+use crate::model::channel::Channel;
 use crate::model::contact::{Attribute, ContactInput};
 use crate::model::date::format_timestamp;
 use crate::model::field::{ApiName, ContactField};
 use crate::model::group::GroupRef;
+use crate::model::opt_out::{OptOut, OptOutReason, Source};
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -51,13 +53,14 @@ pub struct ApiContact {
     fields: [Option<String>; ContactField::COUNT],
     custom: Vec<(String, String)>,
     groups: Vec<ApiGroupRef>,
+    opt_outs: Vec<OptOut>,
     /// For a POST that creates or merges: which it did.
     pub result: Option<&'static str>,
 }
 
 impl ApiContact {
-    /// A stored contact with its groups.
-    pub fn new(stored: StoredContact, groups: Vec<GroupRef>) -> Self {
+    /// A stored contact with its groups and opt-outs.
+    pub fn new(stored: StoredContact, groups: Vec<GroupRef>, opt_outs: Vec<OptOut>) -> Self {
         let record = &stored.record;
         ApiContact {
             id: stored.id,
@@ -66,8 +69,14 @@ impl ApiContact {
             fields: ContactField::ALL.map(|f| record.get(f).map(str::to_string)),
             custom: serde_json::from_str(&record.attributes).unwrap_or_default(),
             groups: groups.into_iter().map(Into::into).collect(),
+            opt_outs,
             result: None,
         }
+    }
+
+    /// Its address on a channel, if it has one.
+    pub fn address(&self, channel: Channel) -> Option<&str> {
+        self.fields[channel.field().index()].as_deref()
     }
 
     /// The names of the blacklisted groups that stop messages to this contact.
@@ -117,6 +126,20 @@ impl Serialize for ApiContact {
         let blacklisted_by = self.blacklisted_by();
         map.serialize_entry("blacklisted", &!blacklisted_by.is_empty())?;
         map.serialize_entry("blacklistedBy", &blacklisted_by)?;
+        let opt_outs: serde_json::Map<String, serde_json::Value> = self
+            .opt_outs
+            .iter()
+            .map(|o| {
+                let value = serde_json::json!({
+                    "reason": o.reason,
+                    "source": o.source,
+                    "by": o.by,
+                    "at": format_timestamp(o.at),
+                });
+                (o.channel.name().to_string(), value)
+            })
+            .collect();
+        map.serialize_entry("optOuts", &opt_outs)?;
         map.end()
     }
 }
@@ -387,6 +410,69 @@ fn custom_schema() -> Schema {
         .into()
 }
 
+/// A string of one of these values.
+fn one_of(values: Vec<&'static str>, description: &str) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .description(Some(description))
+        .into()
+}
+
+/// The reasons an opt-out may give, for the document.
+pub fn reason_schema() -> Schema {
+    one_of(
+        OptOutReason::ALL.iter().map(|r| r.key()).collect(),
+        "Why: unsubscribed, complaint, bounced, manual or keyword.",
+    )
+}
+
+/// Where a change came from, for the document.
+pub fn source_schema() -> Schema {
+    one_of(
+        Source::ALL.iter().map(|s| s.key()).collect(),
+        "Where it came from: the app (ui), the API, an upload (import), an inbound \
+         keyword or an upload's undo.",
+    )
+}
+
+fn opt_outs_schema() -> Schema {
+    let opt_out = ObjectBuilder::new()
+        .property("reason", reason_schema())
+        .property("source", source_schema())
+        .property(
+            "by",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "Who: a user's email, an API key's name, an upload's file.",
+                )),
+        )
+        .property(
+            "at",
+            ObjectBuilder::new().schema_type(Type::String).format(Some(
+                utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime),
+            )),
+        )
+        .required("reason")
+        .required("source")
+        .required("by")
+        .required("at")
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    let mut object = ObjectBuilder::new()
+        .description(Some(
+            "The channels it may not be messaged on, by channel (sms, email, whatsapp, \
+             viber, line, wechat, messenger); an opt-out belongs to the address on the \
+             channel.",
+        ))
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    let opt_out: Schema = opt_out.into();
+    for channel in Channel::all() {
+        object = object.property(channel.name(), opt_out.clone());
+    }
+    object.into()
+}
+
 /// The members both shapes have: the fields, the addresses and the custom fields.
 fn field_members(mut object: ObjectBuilder) -> ObjectBuilder {
     for field in ContactField::ALL {
@@ -451,6 +537,7 @@ impl PartialSchema for ApiContact {
                     .items(ObjectBuilder::new().schema_type(Type::String))
                     .description(Some("The blacklisted groups it is in.")),
             )
+            .property("optOuts", opt_outs_schema())
             .additional_properties(Some(AdditionalProperties::FreeForm(false)));
         for required in [
             "addresses",
@@ -458,6 +545,7 @@ impl PartialSchema for ApiContact {
             "groups",
             "blacklisted",
             "blacklistedBy",
+            "optOuts",
         ] {
             object = object.required(required);
         }
@@ -528,7 +616,7 @@ mod tests {
             name: "Unsubscribed".into(),
             blacklisted: true,
         }];
-        let json = serde_json::to_value(ApiContact::new(stored(), groups)).unwrap();
+        let json = serde_json::to_value(ApiContact::new(stored(), groups, vec![])).unwrap();
         assert_eq!(json["id"], 7);
         assert_eq!(json["firstName"], "Ann");
         assert_eq!(json["lastName"], serde_json::Value::Null);
@@ -543,7 +631,7 @@ mod tests {
             text, r#"{"Tier":"Gold","Since":"2020"}"#,
             "in the contact's order"
         );
-        let direct = serde_json::to_string(&ApiContact::new(stored(), vec![])).unwrap();
+        let direct = serde_json::to_string(&ApiContact::new(stored(), vec![], vec![])).unwrap();
         assert!(
             direct.contains(r#""customAttributes":{"Tier":"Gold","Since":"2020"}"#),
             "{direct}"
@@ -577,7 +665,7 @@ mod tests {
 
     #[test]
     fn a_contact_written_back_is_what_it_was() {
-        let contact = ApiContact::new(stored(), vec![]);
+        let contact = ApiContact::new(stored(), vec![], vec![]);
         let doc = contact.writable().to_json();
         let back: ContactWrite = serde_json::from_value(doc.clone()).unwrap();
         assert_eq!(back, contact.writable());

@@ -21,22 +21,41 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-/// A contact of the workspace with its groups.
+/// A contact of the workspace with its groups and opt-outs.
 pub(super) async fn load(
-    mut conn: Conn<'_>,
+    conn: Conn<'_>,
     workspace_id: i64,
     id: i64,
 ) -> Result<ApiContact, ApiError> {
-    let stored = match db::contacts::get(conn.reborrow(), workspace_id, id).await {
-        Ok(stored) => stored,
-        Err(AppError::NotFound(_)) => return Err(not_found()),
-        Err(e) => return Err(e.into()),
-    };
-    let groups = db::groups::groups_of(conn, workspace_id, &[id])
+    load_many(conn, workspace_id, &[id])
         .await?
-        .remove(&id)
-        .unwrap_or_default();
-    Ok(ApiContact::new(stored, groups))
+        .pop()
+        .ok_or_else(not_found)
+}
+
+/// These contacts of the workspace (those that exist), in the order of `ids`, with their
+/// groups and opt-outs.
+pub(super) async fn load_many(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    ids: &[i64],
+) -> Result<Vec<ApiContact>, ApiError> {
+    let stored = db::contacts::get_many(conn.reborrow(), workspace_id, ids).await?;
+    let mut groups = db::groups::groups_of(conn.reborrow(), workspace_id, ids).await?;
+    let records: Vec<(i64, &db::contacts::ContactRecord)> =
+        stored.iter().map(|c| (c.id, &c.record)).collect();
+    let mut opt_outs = db::opt_outs::of_contacts(conn, workspace_id, &records).await?;
+    let mut by_id: std::collections::HashMap<i64, _> =
+        stored.into_iter().map(|c| (c.id, c)).collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(|c| {
+            let id = c.id;
+            let groups = groups.remove(&id).unwrap_or_default();
+            ApiContact::new(c, groups, opt_outs.remove(&id).unwrap_or_default())
+        })
+        .collect())
 }
 
 /// The strong validator of a contact as the API shows it: any change to it (a field, a
@@ -114,15 +133,9 @@ pub async fn create(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let caller = caller.require(Access::Edit)?;
-    let country = caller.default_country.clone();
-    let outcome = upsert(
-        &state.db,
-        caller.workspace_id,
-        &country,
-        std::slice::from_ref(&body),
-    )
-    .await?
-    .pop();
+    let outcome = upsert(&state.db, &caller, std::slice::from_ref(&body))
+        .await?
+        .pop();
     let (id, status) = match outcome {
         Some(Outcome::Created(id)) => (id, StatusCode::CREATED),
         Some(Outcome::Merged(id)) => (id, StatusCode::OK),
@@ -249,10 +262,11 @@ pub async fn patch(
     let write: ContactWrite = from_json(&serde_json::to_vec(&doc).unwrap_or_default())?;
     write.check_groups()?;
     let record = record(&write.input(&country))?;
-    db::contacts::update(tx.conn(), workspace_id, id, &record).await?;
+    let author = caller.author();
+    db::contacts::update(tx.conn(), workspace_id, id, &record, &author).await?;
     if write.group_ids != before.group_ids {
         let groups = write.group_ids.clone().unwrap_or_default();
-        db::groups::set_groups_of_contact(tx.conn(), workspace_id, id, &groups)
+        db::groups::set_groups_of_contact(tx.conn(), workspace_id, id, &groups, &author)
             .await
             .map_err(|e| match e {
                 AppError::NotFound(message) => {
@@ -369,7 +383,8 @@ pub async fn delete(
     let mut tx = state.db.begin_write().await.map_err(AppError::from)?;
     let current = load(tx.conn(), caller.workspace_id, id).await?;
     check_if_match(&headers, &etag_of(&current))?;
-    db::contacts::delete(tx.conn(), caller.workspace_id, &Selection::Ids(vec![id])).await?;
+    let selection = Selection::Ids(vec![id]);
+    db::contacts::delete(tx.conn(), caller.workspace_id, &selection, &caller.author()).await?;
     tx.commit().await.map_err(AppError::from)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -455,18 +470,7 @@ pub async fn list(
     let page = db::contacts::page(&state.db, caller.workspace_id, &filter, &request, limit).await?;
     let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
     let mut conn = state.db.acquire().await.map_err(AppError::from)?;
-    let stored = db::contacts::get_many(conn.conn(), caller.workspace_id, &ids).await?;
-    let mut groups = db::groups::groups_of(conn.conn(), caller.workspace_id, &ids).await?;
-    let mut by_id: std::collections::HashMap<i64, _> =
-        stored.into_iter().map(|c| (c.id, c)).collect();
-    let items = ids
-        .iter()
-        .filter_map(|id| by_id.remove(id))
-        .map(|c| {
-            let id = c.id;
-            ApiContact::new(c, groups.remove(&id).unwrap_or_default())
-        })
-        .collect();
+    let items = load_many(conn.conn(), caller.workspace_id, &ids).await?;
     let total_count = if query.count {
         Some(db::contacts::count(&state.db, caller.workspace_id, &filter).await?)
     } else {
@@ -553,8 +557,7 @@ pub async fn upsert_batch(
         )
         .with_field("contacts"));
     }
-    let country = caller.default_country.clone();
-    let outcomes = upsert(&state.db, caller.workspace_id, &country, &batch.contacts).await?;
+    let outcomes = upsert(&state.db, &caller, &batch.contacts).await?;
     let results = outcomes
         .into_iter()
         .map(|outcome| match outcome {
@@ -662,9 +665,11 @@ pub async fn delete_batch(
     }
     ids.sort_unstable();
     ids.dedup();
-    let mut conn = state.db.acquire().await.map_err(AppError::from)?;
+    let mut tx = state.db.begin_write().await.map_err(AppError::from)?;
+    let selection = Selection::Ids(ids);
     let deleted =
-        db::contacts::delete(conn.conn(), caller.workspace_id, &Selection::Ids(ids)).await?;
+        db::contacts::delete(tx.conn(), caller.workspace_id, &selection, &caller.author()).await?;
+    tx.commit().await.map_err(AppError::from)?;
     Ok(Json(DeleteCounts {
         deleted,
         not_found: (asked as u64).saturating_sub(deleted),

@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::model::contact::{ContactFilter, Selection};
 use crate::model::date::format_timestamp;
 use crate::model::group::{GroupInput, GroupPicks, GroupSummary, MembershipChange, check_group};
-use crate::server::auth::Access;
+use crate::server::auth::{Access, Caller};
 use crate::server::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -240,7 +240,7 @@ pub async fn delete(
     let mut tx = state.db.begin_write().await.map_err(AppError::from)?;
     let current = load(tx.conn(), caller.workspace_id, id).await?;
     check_if_match(&headers, &etag_of(&current))?;
-    db::groups::delete(tx.conn(), caller.workspace_id, id)
+    db::groups::delete(tx.conn(), caller.workspace_id, id, &caller.author())
         .await
         .map_err(group_gone)?;
     tx.commit().await.map_err(AppError::from)?;
@@ -352,6 +352,7 @@ pub async fn add_contacts(
         caller.workspace_id,
         &picks,
         &members.selection()?,
+        &caller.author(),
     )
     .await
     .map_err(group_gone)?;
@@ -380,10 +381,15 @@ pub async fn remove_contacts(
     ApiJson(members): ApiJson<Members>,
 ) -> Result<Json<MembershipCounts>, ApiError> {
     let caller = caller.require(Access::Edit)?;
-    let change =
-        db::groups::remove_members(&state.db, caller.workspace_id, id, &members.selection()?)
-            .await
-            .map_err(group_gone)?;
+    let change = db::groups::remove_members(
+        &state.db,
+        caller.workspace_id,
+        id,
+        &members.selection()?,
+        &caller.author(),
+    )
+    .await
+    .map_err(group_gone)?;
     Ok(Json(change.into()))
 }
 
@@ -418,16 +424,15 @@ pub async fn copy_contacts(
     ApiQuery(from_to): ApiQuery<FromTo>,
 ) -> Result<Json<MembershipCounts>, ApiError> {
     let caller = caller.require(Access::Edit)?;
-    Ok(Json(
-        copy(&state, caller.workspace_id, &from_to).await?.into(),
-    ))
+    Ok(Json(copy(&state, &caller, &from_to).await?.into()))
 }
 
 async fn copy(
     state: &AppState,
-    workspace_id: i64,
+    caller: &Caller,
     from_to: &FromTo,
 ) -> Result<MembershipChange, ApiError> {
+    let workspace_id = caller.workspace_id;
     // The source must exist too: a missing one would copy nobody, silently.
     read(state, workspace_id, from_to.from).await?;
     let picks = GroupPicks {
@@ -438,7 +443,7 @@ async fn copy(
         group: Some(from_to.from),
         ..ContactFilter::default()
     });
-    db::groups::add_members(&state.db, workspace_id, &picks, &members)
+    db::groups::add_members(&state.db, workspace_id, &picks, &members, &caller.author())
         .await
         .map_err(group_gone)
 }
@@ -464,8 +469,10 @@ pub async fn move_contacts(
     ApiQuery(from_to): ApiQuery<FromTo>,
 ) -> Result<Json<MembershipCounts>, ApiError> {
     let caller = caller.require(Access::Edit)?;
-    let moved = db::groups::move_members(&state.db, caller.workspace_id, from_to.from, from_to.to)
-        .await
-        .map_err(group_gone)?;
+    let (from, to) = (from_to.from, from_to.to);
+    let moved =
+        db::groups::move_members(&state.db, caller.workspace_id, from, to, &caller.author())
+            .await
+            .map_err(group_gone)?;
     Ok(Json(moved.into()))
 }

@@ -13,7 +13,9 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod groups;
+pub mod history;
 pub mod idempotency;
+pub mod opt_outs;
 pub mod rate;
 pub mod recipients;
 pub mod upsert;
@@ -48,6 +50,7 @@ use utoipa_axum::routes;
         (name = "Batches", description = "Uploads of CSV files, processed in the background."),
         (name = "Blacklist", description = "The workspace's built-in blacklisted group, by number."),
         (name = "Recipients", description = "Who may be messaged on a channel."),
+        (name = "Opt-outs", description = "Who may not be messaged on a channel, and inbound STOP / START keywords."),
     ),
 )]
 struct ApiDoc;
@@ -148,6 +151,9 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(groups::move_contacts))
         .routes(routes!(blacklist::add, blacklist::remove))
         .routes(routes!(recipients::stream))
+        .routes(routes!(opt_outs::put, opt_outs::delete))
+        .routes(routes!(opt_outs::inbound))
+        .routes(routes!(history::list))
         .split_for_parts();
     utoipa::Modify::modify(&CommonResponses, &mut document);
     (router, document)

@@ -6,7 +6,7 @@
 use super::error::ApiError;
 use super::extract::ApiCaller;
 use crate::db;
-use crate::model::field::ContactField;
+use crate::model::channel::Channel;
 use crate::server::auth::Access;
 use crate::server::csv_file::CsvChunk;
 use crate::server::state::AppState;
@@ -35,7 +35,7 @@ pub struct Recipient {
 /// What the query asks for.
 struct Wanted {
     groups: Vec<i64>,
-    channel: ContactField,
+    channel: Channel,
     csv: bool,
 }
 
@@ -52,11 +52,10 @@ fn read(uri: &Uri, headers: &HeaderMap) -> Result<Wanted, ApiError> {
                     .map_err(|_| bad("groupId", format!("groupId {value:?} is not an id.")))?,
             ),
             "channel" => {
-                channel = Some(ContactField::of_channel(&value).ok_or_else(|| {
-                    let channels: Vec<&str> = ContactField::channels().collect();
+                channel = Some(Channel::parse(&value).ok_or_else(|| {
                     bad(
                         "channel",
-                        format!("channel is one of {}.", channels.join(", ")),
+                        format!("channel is one of {}.", Channel::names_list()),
                     )
                 })?)
             }

@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::model::field::ContactField;
 use crate::normalize::record;
 use crate::phone::normalize_msisdn;
+use crate::server::auth::Caller;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -87,24 +88,20 @@ fn merged(current: &ContactWrite, patch: &Value) -> Result<ContactWrite, ApiErro
 }
 
 /// Creates or merges each item in one transaction; one outcome per item, in order.
-pub async fn upsert(
-    db: &Db,
-    workspace_id: i64,
-    default_country: &str,
-    items: &[Value],
-) -> Result<Vec<Outcome>, ApiError> {
+pub async fn upsert(db: &Db, caller: &Caller, items: &[Value]) -> Result<Vec<Outcome>, ApiError> {
     let mut tx = db.begin_write().await.map_err(AppError::from)?;
-    let outcomes = upsert_in(tx.conn(), workspace_id, default_country, items).await?;
+    let outcomes = upsert_in(tx.conn(), caller, items).await?;
     tx.commit().await.map_err(AppError::from)?;
     Ok(outcomes)
 }
 
 async fn upsert_in(
     mut conn: Conn<'_>,
-    workspace_id: i64,
-    default_country: &str,
+    caller: &Caller,
     items: &[Value],
 ) -> Result<Vec<Outcome>, ApiError> {
+    let (workspace_id, default_country) = (caller.workspace_id, caller.default_country.as_str());
+    let author = &caller.author();
     // Read every item; look up every number and group at once.
     let read: Vec<Result<(ContactWrite, Option<String>), ApiError>> = items
         .iter()
@@ -137,7 +134,7 @@ async fn upsert_in(
     for contact in stored {
         let id = contact.id;
         let record = contact.record.clone();
-        let api = ApiContact::new(contact, groups.remove(&id).unwrap_or_default());
+        let api = ApiContact::new(contact, groups.remove(&id).unwrap_or_default(), Vec::new());
         existing.insert(
             id,
             Pending {
@@ -216,20 +213,10 @@ async fn upsert_in(
 
     // Write: the new contacts in one statement, the changed ones each, then groups.
     let records: Vec<ContactRecord> = new.iter().map(|p| p.record.clone()).collect();
-    let new_ids = match contacts::insert_many(conn.reborrow(), workspace_id, &records).await {
-        Ok(ids) => ids,
-        Err(e) if db::is_unique_violation(&e) => {
-            return Err(ApiError::from(AppError::Conflict(
-                "Another request saved one of these numbers at the same moment. Send the \
-                 batch again."
-                    .into(),
-            )));
-        }
-        Err(e) => return Err(AppError::from(e).into()),
-    };
+    let new_ids = contacts::insert_many(conn.reborrow(), workspace_id, &records, author).await?;
     for (id, pending) in &existing {
         if pending.changed {
-            contacts::update(conn.reborrow(), workspace_id, *id, &pending.record).await?;
+            contacts::update(conn.reborrow(), workspace_id, *id, &pending.record, author).await?;
         }
     }
     let with_groups = existing
@@ -239,7 +226,7 @@ async fn upsert_in(
         .filter(|(_, p)| p.groups_given);
     for (id, pending) in with_groups {
         let ids = pending.write.group_ids.as_deref().unwrap_or_default();
-        db::groups::set_groups_of_contact(conn.reborrow(), workspace_id, id, ids).await?;
+        db::groups::set_groups_of_contact(conn.reborrow(), workspace_id, id, ids, author).await?;
     }
     Ok(results
         .into_iter()

@@ -1,0 +1,214 @@
+//! Opt-outs, by address and channel (see [`crate::model::opt_out`]): given, taken back,
+//! read for contacts, and the condition that leaves opted-out contacts out.
+
+use super::history::{self, AUTHOR_JOINS, Author, Entry, by};
+use super::{Conn, on};
+use crate::error::AppError;
+use crate::model::channel::Channel;
+use crate::model::history::{Detail, HistoryKind};
+use crate::model::opt_out::{OptOut, OptOutReason, Source};
+use crate::normalize::ContactRecord;
+use std::collections::HashMap;
+
+/// Opts an address out of a channel (or changes why), in the caller's transaction; the
+/// contacts with that address there record it. Returns whether it was opted in before.
+pub async fn set(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    channel: Channel,
+    address: &str,
+    reason: OptOutReason,
+    author: &Author,
+) -> Result<bool, AppError> {
+    let exists = "SELECT 1 FROM opt_outs WHERE workspace_id = $1 AND address = $2 AND channel = $3";
+    let upsert = "INSERT INTO opt_outs (workspace_id, address, channel, reason, source, user_id,
+                      api_key_id, import_id, at)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                  ON CONFLICT (workspace_id, address, channel) DO UPDATE SET
+                      reason = excluded.reason, source = excluded.source,
+                      user_id = excluded.user_id, api_key_id = excluded.api_key_id,
+                      import_id = excluded.import_id, at = excluded.at";
+    let new = on!(conn.reborrow(), conn => {
+        let before: Option<i32> = sqlx::query_scalar(exists)
+            .bind(workspace_id)
+            .bind(address)
+            .bind(channel.name())
+            .fetch_optional(&mut *conn)
+            .await?;
+        sqlx::query(upsert)
+            .bind(workspace_id)
+            .bind(address)
+            .bind(channel.name())
+            .bind(reason.key())
+            .bind(author.source.key())
+            .bind(author.user_id)
+            .bind(author.api_key_id)
+            .bind(author.import_id)
+            .bind(super::now())
+            .execute(&mut *conn)
+            .await?;
+        before.is_none()
+    });
+    if new {
+        let detail = Detail {
+            channel: Some(channel),
+            reason: Some(reason),
+            ..Detail::default()
+        };
+        record(
+            conn,
+            workspace_id,
+            channel,
+            address,
+            author,
+            HistoryKind::OptedOut,
+            detail,
+        )
+        .await?;
+    }
+    Ok(new)
+}
+
+/// Records an opt-out (or opt-in) in the history of each contact with the address.
+async fn record(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    channel: Channel,
+    address: &str,
+    author: &Author,
+    kind: HistoryKind,
+    detail: Detail,
+) -> Result<(), AppError> {
+    let ids =
+        super::contacts::ids_by_address(conn.reborrow(), workspace_id, channel, address).await?;
+    let entries: Vec<Entry> = ids
+        .into_iter()
+        .map(|contact_id| Entry {
+            contact_id,
+            kind,
+            detail: detail.clone(),
+        })
+        .collect();
+    history::record(conn, workspace_id, author, &entries).await
+}
+
+/// Opts an address back into a channel, in the caller's transaction; the contacts with
+/// that address there record it. Returns whether it was opted out.
+pub async fn clear(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    channel: Channel,
+    address: &str,
+    author: &Author,
+) -> Result<bool, AppError> {
+    let sql = "DELETE FROM opt_outs WHERE workspace_id = $1 AND address = $2 AND channel = $3";
+    let cleared = on!(conn.reborrow(), conn => {
+        sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(address)
+            .bind(channel.name())
+            .execute(conn)
+            .await?
+            .rows_affected()
+    }) > 0;
+    if cleared {
+        let detail = Detail {
+            channel: Some(channel),
+            ..Detail::default()
+        };
+        record(
+            conn,
+            workspace_id,
+            channel,
+            address,
+            author,
+            HistoryKind::OptedIn,
+            detail,
+        )
+        .await?;
+    }
+    Ok(cleared)
+}
+
+#[derive(sqlx::FromRow)]
+struct OptOutRow {
+    address: String,
+    channel: String,
+    reason: String,
+    source: String,
+    at: i64,
+    user_email: Option<String>,
+    key_name: Option<String>,
+    file_name: Option<String>,
+}
+
+/// The opt-outs of each of these contacts (by id), in channel order: those of the
+/// addresses each has on each channel.
+pub async fn of_contacts(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    contacts: &[(i64, &ContactRecord)],
+) -> Result<HashMap<i64, Vec<OptOut>>, AppError> {
+    let mut wanted: HashMap<(Channel, &str), Vec<i64>> = HashMap::new();
+    for (id, record) in contacts {
+        for channel in Channel::all() {
+            if let Some(address) = record.get(channel.field()) {
+                wanted.entry((channel, address)).or_default().push(*id);
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut addresses: Vec<&str> = wanted.keys().map(|(_, a)| *a).collect();
+    addresses.sort_unstable();
+    addresses.dedup();
+    let json = serde_json::to_string(&addresses).map_err(|e| AppError::internal("addresses", e))?;
+    let list = match conn.dialect() {
+        super::Dialect::Sqlite => "SELECT value FROM json_each($2)",
+        super::Dialect::Postgres => "SELECT jsonb_array_elements_text($2::jsonb)",
+    };
+    let sql = format!(
+        "SELECT h.address, h.channel, h.reason, h.source, h.at,
+                u.email AS user_email, k.name AS key_name, i.file_name
+         FROM opt_outs h {AUTHOR_JOINS}
+         WHERE h.workspace_id = $1 AND h.address IN ({list})"
+    );
+    let rows: Vec<OptOutRow> = on!(conn, conn => {
+        sqlx::query_as(&sql).bind(workspace_id).bind(json).fetch_all(conn).await?
+    });
+    let mut out: HashMap<i64, Vec<OptOut>> = HashMap::new();
+    for row in rows {
+        let bad = |what: &str| AppError::internal("opt_outs", format!("bad {what}"));
+        let channel = Channel::parse(&row.channel).ok_or_else(|| bad("channel"))?;
+        let Some(ids) = wanted.get(&(channel, row.address.as_str())) else {
+            continue;
+        };
+        let source = Source::parse(&row.source).ok_or_else(|| bad("source"))?;
+        let opt_out = OptOut {
+            channel,
+            reason: OptOutReason::parse(&row.reason).ok_or_else(|| bad("reason"))?,
+            source,
+            by: by(source, row.user_email, row.key_name, row.file_name),
+            at: row.at,
+        };
+        for id in ids {
+            out.entry(*id).or_default().push(opt_out.clone());
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|o| o.channel);
+    }
+    Ok(out)
+}
+
+/// SQL that is true when contact `c` is opted out of `channel`: its address there has an
+/// opt-out (the channel's name is one of the app's own, so it is written as a literal).
+pub(crate) fn opted_out_sql(channel: Channel) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM opt_outs o WHERE o.workspace_id = c.workspace_id \
+         AND o.address = c.{} AND o.channel = '{}')",
+        channel.field().key(),
+        channel.name()
+    )
+}
