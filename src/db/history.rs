@@ -334,15 +334,51 @@ pub async fn page(
     Ok(HistoryPage { entries, next })
 }
 
+/// Entries one statement of [`purge`] deletes: each is a short write, so saves go on
+/// while a year of history is purged.
+const PURGE_BATCH: i64 = 10_000;
+
 /// Deletes entries older than `cutoff` (seconds); returns how many.
 pub async fn purge(db: &Db, cutoff: i64) -> Result<u64, AppError> {
-    let sql = "DELETE FROM contact_history WHERE at < $1";
-    Ok(on!(db, pool => sqlx::query(sql).bind(cutoff).execute(pool).await?.rows_affected()))
+    let sql = "DELETE FROM contact_history WHERE (workspace_id, id) IN
+                 (SELECT workspace_id, id FROM contact_history WHERE at < $1 LIMIT $2)";
+    let mut total = 0;
+    loop {
+        let done = on!(db, pool => {
+            sqlx::query(sql).bind(cutoff).bind(PURGE_BATCH).execute(pool).await?.rows_affected()
+        });
+        total += done;
+        if done < PURGE_BATCH as u64 {
+            return Ok(total);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    crate::db_tests!(old_entries_are_purged);
+
+    async fn old_entries_are_purged(db: Db) {
+        let ws = crate::db::workspaces::create(&db, "A", "SG").await.unwrap();
+        let record = ContactRecord::default()
+            .with(ContactField::Mobile, "+6581000001")
+            .with(ContactField::Country, "SG");
+        let id = crate::db::contacts::create(&db, ws, &record, crate::db::testing::AUTHOR)
+            .await
+            .unwrap();
+        assert_eq!(page(&db, ws, id, None, 50).await.unwrap().entries.len(), 1);
+        assert_eq!(purge(&db, super::super::now() - 60).await.unwrap(), 0);
+        assert_eq!(purge(&db, super::super::now() + 1).await.unwrap(), 1);
+        assert!(
+            page(&db, ws, id, None, 50)
+                .await
+                .unwrap()
+                .entries
+                .is_empty()
+        );
+    }
 
     #[test]
     fn changes_name_each_field_and_custom_field_that_differs() {

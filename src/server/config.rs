@@ -46,6 +46,9 @@ pub struct Config {
     /// Rejected-row reports of imports finished longer ago than this are deleted
     /// (`CONTACTS_REJECTS_RETENTION_DAYS`, default 30).
     pub rejects_retention_days: i64,
+    /// Contacts' history entries older than this are deleted
+    /// (`CONTACTS_HISTORY_RETENTION_DAYS`, default 365).
+    pub history_retention_days: i64,
     /// Requests per second each API key may make, on average
     /// (`CONTACTS_API_RATE_LIMIT`, default 100; bursts of as many again).
     pub api_rate_limit: u32,
@@ -137,6 +140,7 @@ impl Config {
             public_origin,
             trusted_proxies,
             rejects_retention_days: number("CONTACTS_REJECTS_RETENTION_DAYS", 30)? as i64,
+            history_retention_days: number("CONTACTS_HISTORY_RETENTION_DAYS", 365)? as i64,
             api_rate_limit: number("CONTACTS_API_RATE_LIMIT", 100)?.min(u64::from(u32::MAX)) as u32,
         })
     }

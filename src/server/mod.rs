@@ -218,8 +218,9 @@ pub async fn serve() -> Result<(), StartError> {
 }
 
 /// Once an hour: deletes expired sessions, the rejected-row reports of imports that ended
-/// longer ago than `CONTACTS_REJECTS_RETENTION_DAYS`, and the API's idempotent responses
-/// older than a day.
+/// longer ago than `CONTACTS_REJECTS_RETENTION_DAYS`, contacts' history entries older
+/// than `CONTACTS_HISTORY_RETENTION_DAYS`, and the API's idempotent responses older than
+/// a day.
 fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
@@ -233,6 +234,10 @@ fn spawn_sweeper(state: AppState) {
             let cutoff = now - state.config.rejects_retention_days * 24 * 3600;
             if let Ok(n @ 1..) = db::imports::purge_rejects(&state.db, cutoff).await {
                 tracing::info!(imports = n, "removed old reports of rejected rows");
+            }
+            let cutoff = now - state.config.history_retention_days * 24 * 3600;
+            if let Ok(n @ 1..) = db::history::purge(&state.db, cutoff).await {
+                tracing::info!(entries = n, "removed old history entries");
             }
             if let Ok(n @ 1..) = db::idempotency::purge(&state.db, now).await {
                 tracing::info!(
