@@ -7,7 +7,11 @@ use crate::model::field::{ContactField, FieldKind};
 use crate::phone::format_international;
 
 /// A stored contact as the dialog shows it.
-pub fn detail(stored: StoredContact, groups: Vec<crate::model::group::GroupRef>) -> ContactDetail {
+pub fn detail(
+    stored: StoredContact,
+    groups: Vec<crate::model::group::GroupRef>,
+    opt_outs: Vec<crate::model::opt_out::OptOut>,
+) -> ContactDetail {
     let r = stored.record;
     let mut input = ContactInput::default();
     for field in ContactField::ALL {
@@ -26,6 +30,7 @@ pub fn detail(stored: StoredContact, groups: Vec<crate::model::group::GroupRef>)
         id: stored.id,
         input,
         groups,
+        opt_outs,
         created_at: stored.created_at,
         updated_at: stored.updated_at,
     }

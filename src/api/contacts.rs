@@ -1,9 +1,12 @@
 //! The contacts table and the Create/Edit Contact dialog.
 
 use crate::error::AppError;
+use crate::model::channel::Channel;
 use crate::model::contact::{
     ContactDetail, ContactFilter, ContactInput, ContactPage, PageRequest, Selection,
 };
+use crate::model::history::HistoryPage;
+use crate::model::opt_out::{OptOut, OptOutReason};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -23,14 +26,21 @@ pub async fn list_contacts(
         let db = ssr::state()?.db;
         let listed = db::contacts::page(&db, user.workspace_id, &filter, &page, size).await?;
         let ids: Vec<i64> = listed.rows.iter().map(|r| r.id).collect();
-        let mut groups =
-            db::groups::groups_of(db.acquire().await?.conn(), user.workspace_id, &ids).await?;
+        let mut conn = db.acquire().await?;
+        let mut groups = db::groups::groups_of(conn.conn(), user.workspace_id, &ids).await?;
+        let mut opt_outs = db::opt_outs::of_contacts(conn.conn(), user.workspace_id, &ids).await?;
         Ok(ContactPage {
             rows: listed
                 .rows
                 .into_iter()
                 .map(|r| ContactRow {
                     groups: groups.remove(&r.id).unwrap_or_default(),
+                    opted_out: opt_outs
+                        .remove(&r.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|o| o.channel)
+                        .collect(),
                     id: r.id,
                     first_name: r.first_name,
                     last_name: r.last_name,
@@ -76,7 +86,11 @@ pub async fn get_contact(id: i64) -> Result<ContactDetail, AppError> {
             .await?
             .remove(&id)
             .unwrap_or_default();
-        Ok(super::contact_form::detail(stored, groups))
+        let opt_outs = db::opt_outs::of_contacts(conn.conn(), user.workspace_id, &[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
+        Ok(super::contact_form::detail(stored, groups, opt_outs))
     })
     .await
 }
@@ -117,6 +131,64 @@ pub async fn delete_contacts(selection: Selection) -> Result<u64, AppError> {
             db::contacts::delete(tx.conn(), user.workspace_id, &selection, &user.author()).await?;
         tx.commit().await?;
         Ok(deleted)
+    })
+    .await
+}
+
+/// Opts a contact's address on a channel out (with a reason) or, with `reason` `None`,
+/// back in; returns the contact's opt-outs.
+#[server(endpoint = "set_opt_out", input = Json)]
+pub async fn set_opt_out(
+    id: i64,
+    channel: Channel,
+    reason: Option<OptOutReason>,
+) -> Result<Vec<OptOut>, AppError> {
+    use super::ssr;
+    use crate::db;
+    ssr::respond(async move {
+        let user = ssr::require_editor()?;
+        let (workspace_id, author) = (user.workspace_id, user.author());
+        let db = ssr::state()?.db;
+        let mut tx = db.begin_write().await?;
+        let stored = db::contacts::get(tx.conn(), workspace_id, id).await?;
+        let Some(address) = stored.record.get(channel.field()).map(str::to_string) else {
+            return Err(AppError::invalid(
+                channel.field().key(),
+                format!(
+                    "Save a {} address first: there is none to opt out.",
+                    channel.label()
+                ),
+            ));
+        };
+        match reason {
+            Some(reason) => {
+                db::opt_outs::set(tx.conn(), workspace_id, channel, &address, reason, &author)
+                    .await?;
+            }
+            None => {
+                db::opt_outs::clear(tx.conn(), workspace_id, channel, &address, &author).await?;
+            }
+        }
+        let opt_outs = db::opt_outs::of_contacts(tx.conn(), workspace_id, &[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
+        tx.commit().await?;
+        Ok(opt_outs)
+    })
+    .await
+}
+
+/// A page of a contact's history, newest first, older than entry `before` if given.
+#[server(endpoint = "contact_history", input = Json)]
+pub async fn contact_history(id: i64, before: Option<i64>) -> Result<HistoryPage, AppError> {
+    use super::ssr;
+    use crate::db;
+    use crate::model::history::HISTORY_PAGE;
+    ssr::respond(async move {
+        let user = ssr::require_user()?;
+        let db = ssr::state()?.db;
+        db::history::page(&db, user.workspace_id, id, before, HISTORY_PAGE).await
     })
     .await
 }

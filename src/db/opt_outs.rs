@@ -7,7 +7,6 @@ use crate::error::AppError;
 use crate::model::channel::Channel;
 use crate::model::history::{Detail, HistoryKind};
 use crate::model::opt_out::{OptOut, OptOutReason, Source};
-use crate::normalize::ContactRecord;
 use std::collections::HashMap;
 
 /// Opts an address out of a channel (or changes why), in the caller's transaction; the
@@ -132,7 +131,7 @@ pub async fn clear(
 
 #[derive(sqlx::FromRow)]
 struct OptOutRow {
-    address: String,
+    contact_id: i64,
     channel: String,
     reason: String,
     source: String,
@@ -142,37 +141,34 @@ struct OptOutRow {
     file_name: Option<String>,
 }
 
-/// The opt-outs of each of these contacts (by id), in channel order: those of the
-/// addresses each has on each channel.
+/// The opt-outs of each of these contacts of the workspace, in channel order: those of
+/// the address each has on each channel.
 pub async fn of_contacts(
     conn: Conn<'_>,
     workspace_id: i64,
-    contacts: &[(i64, &ContactRecord)],
+    ids: &[i64],
 ) -> Result<HashMap<i64, Vec<OptOut>>, AppError> {
-    let mut wanted: HashMap<(Channel, &str), Vec<i64>> = HashMap::new();
-    for (id, record) in contacts {
-        for channel in Channel::all() {
-            if let Some(address) = record.get(channel.field()) {
-                wanted.entry((channel, address)).or_default().push(*id);
-            }
-        }
-    }
-    if wanted.is_empty() {
+    if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut addresses: Vec<&str> = wanted.keys().map(|(_, a)| *a).collect();
-    addresses.sort_unstable();
-    addresses.dedup();
-    let json = serde_json::to_string(&addresses).map_err(|e| AppError::internal("addresses", e))?;
-    let list = match conn.dialect() {
-        super::Dialect::Sqlite => "SELECT value FROM json_each($2)",
-        super::Dialect::Postgres => "SELECT jsonb_array_elements_text($2::jsonb)",
-    };
+    let json = serde_json::to_string(ids).map_err(|e| AppError::internal("ids", e))?;
+    // Each contact's addresses, probed in the opt-outs' key; the CASE keeps the one of
+    // the opt-out's own channel (a WhatsApp opt-out does not follow the SMS number).
+    let columns: Vec<String> = Channel::all()
+        .map(|c| format!("c.{}", c.field().key()))
+        .collect();
+    let cases: String = Channel::all()
+        .map(|c| format!(" WHEN '{}' THEN c.{}", c.name(), c.field().key()))
+        .collect();
     let sql = format!(
-        "SELECT h.address, h.channel, h.reason, h.source, h.at,
+        "SELECT c.id AS contact_id, h.channel, h.reason, h.source, h.at,
                 u.email AS user_email, k.name AS key_name, i.file_name
-         FROM opt_outs h {AUTHOR_JOINS}
-         WHERE h.workspace_id = $1 AND h.address IN ({list})"
+         FROM (SELECT c.* FROM {contacts}) c
+         JOIN opt_outs h ON h.workspace_id = c.workspace_id AND h.address IN ({columns})
+              AND h.address = CASE h.channel{cases} END
+         {AUTHOR_JOINS}",
+        contacts = conn.dialect().contacts_by_ids(2),
+        columns = columns.join(", "),
     );
     let rows: Vec<OptOutRow> = on!(conn, conn => {
         sqlx::query_as(&sql).bind(workspace_id).bind(json).fetch_all(conn).await?
@@ -180,21 +176,14 @@ pub async fn of_contacts(
     let mut out: HashMap<i64, Vec<OptOut>> = HashMap::new();
     for row in rows {
         let bad = |what: &str| AppError::internal("opt_outs", format!("bad {what}"));
-        let channel = Channel::parse(&row.channel).ok_or_else(|| bad("channel"))?;
-        let Some(ids) = wanted.get(&(channel, row.address.as_str())) else {
-            continue;
-        };
         let source = Source::parse(&row.source).ok_or_else(|| bad("source"))?;
-        let opt_out = OptOut {
-            channel,
+        out.entry(row.contact_id).or_default().push(OptOut {
+            channel: Channel::parse(&row.channel).ok_or_else(|| bad("channel"))?,
             reason: OptOutReason::parse(&row.reason).ok_or_else(|| bad("reason"))?,
             source,
             by: by(source, row.user_email, row.key_name, row.file_name),
             at: row.at,
-        };
-        for id in ids {
-            out.entry(*id).or_default().push(opt_out.clone());
-        }
+        });
     }
     for list in out.values_mut() {
         list.sort_by_key(|o| o.channel);

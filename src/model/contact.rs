@@ -218,6 +218,8 @@ pub struct ContactDetail {
     pub input: ContactInput,
     /// The contact's groups, by name.
     pub groups: Vec<crate::model::group::GroupRef>,
+    /// Its opt-outs, by channel.
+    pub opt_outs: Vec<crate::model::opt_out::OptOut>,
     /// Created, seconds since the epoch.
     pub created_at: i64,
     /// Last changed, seconds since the epoch.
@@ -241,6 +243,8 @@ pub struct ContactRow {
     pub created_at: i64,
     /// The groups the contact belongs to.
     pub groups: Vec<crate::model::group::GroupRef>,
+    /// The channels it is opted out of.
+    pub opted_out: Vec<crate::model::channel::Channel>,
 }
 
 impl ContactRow {
@@ -351,9 +355,20 @@ pub struct ContactFilter {
     /// Only blacklisted (`true`) or only not blacklisted (`false`) contacts.
     #[serde(default)]
     pub blacklisted: Option<bool>,
+    /// Only contacts opted out of this channel.
+    #[serde(default)]
+    pub opted_out: Option<crate::model::channel::Channel>,
 }
 
-/// What the Contacts tab's URL says: `?q=…&sort=…&group=…&blacklisted=yes|no&size=…`.
+impl ContactFilter {
+    /// Whether it narrows by status (blacklisted, opted out), beyond a search and a group.
+    pub fn has_status(&self) -> bool {
+        self.blacklisted.is_some() || self.opted_out.is_some()
+    }
+}
+
+/// What the Contacts tab's URL says:
+/// `?q=…&sort=…&group=…&blacklisted=yes|no&optedOut=sms|email|…&size=…`.
 /// Anything missing or unknown is the default, so a hand-edited URL still opens a table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableQuery {
@@ -388,6 +403,7 @@ impl TableQuery {
                     Some("no") => Some(false),
                     _ => None,
                 },
+                opted_out: get("optedOut").and_then(|c| crate::model::channel::Channel::parse(&c)),
             },
             size: get("size")
                 .and_then(|s| s.parse().ok())
@@ -642,6 +658,7 @@ mod tests {
             ("sort", "-name"),
             ("group", "12"),
             ("blacklisted", "no"),
+            ("optedOut", "email"),
             ("size", "100"),
         ]));
         assert_eq!(
@@ -652,6 +669,7 @@ mod tests {
                     sort: ContactSort::NameDesc,
                     group: Some(12),
                     blacklisted: Some(false),
+                    opted_out: crate::model::channel::Channel::parse("email"),
                 },
                 size: 100,
             }
@@ -660,6 +678,7 @@ mod tests {
         let odd = TableQuery::from_params(params(&[
             ("group", "twelve"),
             ("blacklisted", "maybe"),
+            ("optedOut", "fax"),
             ("size", "7"),
             ("sort", "bogus"),
         ]));

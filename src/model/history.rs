@@ -127,6 +127,45 @@ pub struct HistoryPage {
     pub next: Option<i64>,
 }
 
+impl HistoryEntry {
+    /// What happened, for people ("Changed First name from “Ann” to “Anne”").
+    pub fn describe(&self) -> String {
+        let detail = &self.detail;
+        let group = || detail.group.as_ref().map_or("", |(_, name)| name.as_str());
+        let channel = || detail.channel.map_or("", |c| c.label());
+        match self.kind {
+            HistoryKind::Created => "Created".into(),
+            HistoryKind::Deleted => "Deleted".into(),
+            HistoryKind::Joined => format!("Joined group {}", group()),
+            HistoryKind::Left => format!("Left group {}", group()),
+            HistoryKind::OptedOut => match detail.reason {
+                Some(reason) => format!("Opted out of {} ({})", channel(), reason.label()),
+                None => format!("Opted out of {}", channel()),
+            },
+            HistoryKind::OptedIn => format!("Opted back into {}", channel()),
+            HistoryKind::Updated => {
+                let value = |v: &Option<String>| {
+                    v.as_ref()
+                        .map_or_else(|| "empty".to_string(), |v| format!("“{v}”"))
+                };
+                let changes: Vec<String> = detail
+                    .changes
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} from {} to {}",
+                            c.label(),
+                            value(&c.before),
+                            value(&c.after)
+                        )
+                    })
+                    .collect();
+                format!("Changed {}", changes.join("; "))
+            }
+        }
+    }
+}
+
 /// Entries per page of the History tab and the API (default and most).
 pub const HISTORY_PAGE: u32 = 50;
 
@@ -154,6 +193,59 @@ mod tests {
             serde_json::to_string(&detail).unwrap(),
             r#"{"group":[7,"VIPs"]}"#,
             "only what the kind concerns is stored"
+        );
+    }
+
+    #[test]
+    fn entries_read_as_sentences() {
+        let entry = |kind, detail| HistoryEntry {
+            id: 1,
+            at: 0,
+            kind,
+            source: Source::Ui,
+            by: "ann@example.com".into(),
+            import_id: None,
+            detail,
+        };
+        let changes = Detail {
+            changes: vec![
+                FieldChange {
+                    field: "first_name".into(),
+                    before: Some("Ann".into()),
+                    after: Some("Anne".into()),
+                },
+                FieldChange {
+                    field: "attributes.Plan".into(),
+                    before: Some("Gold".into()),
+                    after: None,
+                },
+            ],
+            ..Detail::default()
+        };
+        assert_eq!(
+            entry(HistoryKind::Updated, changes).describe(),
+            "Changed First name from “Ann” to “Anne”; Plan from “Gold” to empty"
+        );
+        let opted = Detail {
+            channel: crate::model::channel::Channel::parse("sms"),
+            reason: Some(OptOutReason::Unsubscribed),
+            ..Detail::default()
+        };
+        assert_eq!(
+            entry(HistoryKind::OptedOut, opted.clone()).describe(),
+            "Opted out of SMS (Unsubscribed)"
+        );
+        assert_eq!(
+            entry(HistoryKind::OptedIn, opted).describe(),
+            "Opted back into SMS"
+        );
+        let group = Detail {
+            group: Some((7, "VIPs".into())),
+            ..Detail::default()
+        };
+        assert_eq!(
+            entry(HistoryKind::Left, group).describe(),
+            "Left group VIPs"
         );
     }
 }

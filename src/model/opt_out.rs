@@ -103,6 +103,17 @@ impl Source {
     pub fn parse(key: &str) -> Option<Source> {
         Source::ALL.into_iter().find(|s| s.key() == key)
     }
+
+    /// How a change came, for people ("in the app").
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Ui => "in the app",
+            Source::Api => "through the API",
+            Source::Import => "by an upload",
+            Source::Keyword => "by a reply with a keyword",
+            Source::Undo => "by undoing an upload",
+        }
+    }
 }
 
 /// A contact's opt-out of one channel, as the app shows it.

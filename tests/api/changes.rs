@@ -84,6 +84,24 @@ async fn opt_outs_are_per_channel_and_leave_recipients(db: Db) {
     assert_eq!(recipients(&app, &key, news, "sms").await, [bob]);
     assert_eq!(recipients(&app, &key, news, "email").await, [ann, bob]);
     assert_eq!(recipients(&app, &key, news, "whatsapp").await, [ann, bob]);
+    // The list filters by it, as the table does.
+    let list = |filter: &'static str| {
+        let app = app.clone();
+        let key = key.clone();
+        async move {
+            let path = format!("/api/v1/contacts?optedOut={filter}");
+            api(&app, Some(&key), GET, &path, None).await
+        }
+    };
+    let opted_out = body(&list("sms").await)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(opted_out, [ann]);
+    assert_eq!(body(&list("email").await)["items"], json!([]));
+    assert_eq!(list("fax").await.status, StatusCode::BAD_REQUEST);
 
     // No address on the channel, an unknown channel, an unknown reason.
     let no_line = api(&app, k, PUT, &path("line"), Some(json!({}))).await;

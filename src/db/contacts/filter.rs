@@ -80,7 +80,7 @@ pub(crate) fn push_from(
             Source::All
         }
     };
-    push_blacklisted(q, filter.blacklisted);
+    push_status(q, filter);
     source
 }
 
@@ -96,9 +96,14 @@ pub(super) fn push_group(q: &mut impl Builder, group: Option<i64>) {
     }
 }
 
-/// Appends the blacklisted / not blacklisted condition on contacts aliased `c`.
-pub(super) fn push_blacklisted(q: &mut impl Builder, blacklisted: Option<bool>) {
-    if let Some(flag) = blacklisted {
+/// Appends the filter's status conditions on contacts aliased `c`: blacklisted or not,
+/// opted out of a channel.
+pub(super) fn push_status(q: &mut impl Builder, filter: &ContactFilter) {
+    if let Some(channel) = filter.opted_out {
+        q.push(" AND ")
+            .push(crate::db::opt_outs::opted_out_sql(channel));
+    }
+    if let Some(flag) = filter.blacklisted {
         q.push(if flag {
             " AND EXISTS"
         } else {
@@ -124,8 +129,7 @@ pub(super) fn direction(descending: bool) -> (&'static str, &'static str) {
 
 /// The group, when the filter is only "members of this group".
 pub(crate) fn group_only(filter: &ContactFilter) -> Option<i64> {
-    let plain =
-        SearchTerm::parse(&filter.search).prefix().is_none() && filter.blacklisted.is_none();
+    let plain = SearchTerm::parse(&filter.search).prefix().is_none() && !filter.has_status();
     filter.group.filter(|_| plain)
 }
 
@@ -164,7 +168,7 @@ pub(crate) fn push_selection(
         Selection::AllMatching(filter) => {
             let unfiltered = SearchTerm::parse(&filter.search).prefix().is_none()
                 && filter.group.is_none()
-                && filter.blacklisted.is_none();
+                && !filter.has_status();
             if !unfiltered {
                 q.push(" AND c.id IN (SELECT c.id");
                 push_from(q, workspace_id, filter, false);

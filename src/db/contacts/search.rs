@@ -31,7 +31,7 @@
 //! page reads each head only as far as the page reaches.
 
 use super::ListedContact;
-use super::filter::{direction, push_blacklisted, push_group};
+use super::filter::{direction, push_group, push_status};
 use crate::db::{Builder, Db, on};
 use crate::error::AppError;
 use crate::model::contact::{ContactFilter, Cursor};
@@ -358,7 +358,7 @@ impl SearchPage<'_> {
             .push_bind(self.workspace_id);
         self.ranges.push_range(q, head, cursor, self.descending);
         push_group(q, self.filter.group);
-        push_blacklisted(q, self.filter.blacklisted);
+        push_status(q, self.filter);
         if let Some(c) = cursor {
             // The same lead before both sides keeps their order; the id settles a tie.
             q.push(format!(" AND ({ranged}, c.id) {cmp} ("))

@@ -1,6 +1,7 @@
 //! The Create/Edit Contact dialog: three tabs over one form, so switching tabs never
 //! loses what was typed; server errors appear next to their fields and mark their tab.
 
+use super::contact_changes::{HistoryPanel, OptOutsPanel};
 use super::writes::ContactWrites;
 use crate::api::contacts::{DeleteContacts, SaveContact, get_contact};
 use crate::components::dialog::Modal;
@@ -9,10 +10,12 @@ use crate::components::group_picker::{GroupPick, GroupPicker, split_picks};
 use crate::components::toast::use_toasts;
 use crate::components::user::UserResource;
 use crate::error::AppError;
+use crate::model::channel::Channel;
 use crate::model::contact::{Attribute, ContactInput, FormTab, Selection, attribute_field};
 use crate::model::country::countries_by_name;
 use crate::model::field::{ContactField, FieldKind};
 use crate::model::group::GroupRef;
+use crate::model::opt_out::OptOut;
 use leptos::prelude::*;
 
 /// What the dialog is doing.
@@ -57,7 +60,8 @@ pub fn ContactDialogHost(state: ContactDialog) -> impl IntoView {
                     {move || Suspend::new(async move {
                         // New contacts start in the workspace's country.
                         let country = user.await.map(|u| u.default_country).unwrap_or_default();
-                        contact_form(state, mode, ContactInput::default().with(ContactField::Country, country), Vec::new()).await
+                        let input = ContactInput::default().with(ContactField::Country, country);
+                        contact_form(state, mode, input, Vec::new(), Vec::new()).await
                     })}
                 </Suspense>
             }
@@ -80,7 +84,7 @@ fn LoadContact(state: ContactDialog, id: i64) -> impl IntoView {
             {move || Suspend::new(async move {
                 match contact.await {
                     Ok(detail) => {
-                        contact_form(state, DialogMode::Edit(detail.id), detail.input, detail.groups).await
+                        contact_form(state, DialogMode::Edit(detail.id), detail.input, detail.groups, detail.opt_outs).await
                     }
                     Err(error) => view! {
                         <Modal title="Edit contact".to_string() on_close=close>
@@ -223,8 +227,16 @@ async fn contact_form(
     mode: DialogMode,
     input: ContactInput,
     groups: Vec<GroupRef>,
+    opt_outs: Vec<OptOut>,
 ) -> AnyView {
-    view! { <ContactForm state mode input groups/> }.into_any()
+    view! { <ContactForm state mode input groups opt_outs/> }.into_any()
+}
+
+/// A tab of the dialog: one of the form's, or the contact's history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Fields(FormTab),
+    History,
 }
 
 #[component]
@@ -233,7 +245,12 @@ fn ContactForm(
     mode: DialogMode,
     input: ContactInput,
     groups: Vec<GroupRef>,
+    opt_outs: Vec<OptOut>,
 ) -> impl IntoView {
+    // The channels the saved contact can be opted out of: those it has an address on.
+    let saved_channels: Vec<Channel> = Channel::all()
+        .filter(|c| !input.get(c.field()).trim().is_empty())
+        .collect();
     let fields = Fields::new(input);
     let picks = RwSignal::new(
         groups
@@ -261,7 +278,7 @@ fn ContactForm(
                 .collect::<Vec<_>>()
         })
     };
-    let tab = RwSignal::new(FormTab::Basic);
+    let tab = RwSignal::new(Tab::Fields(FormTab::Basic));
     let toasts = use_toasts();
     let writes = expect_context::<ContactWrites>();
     let save = writes.save;
@@ -287,9 +304,9 @@ fn ContactForm(
                     .find(|t| fields.iter().any(|f| FormTab::of_field(f) == *t))
                     && !fields
                         .iter()
-                        .any(|f| FormTab::of_field(f) == tab.get_untracked())
+                        .any(|f| Tab::Fields(FormTab::of_field(f)) == tab.get_untracked())
                 {
-                    tab.set(first);
+                    tab.set(Tab::Fields(first));
                 }
             }
             _ => {}
@@ -306,10 +323,12 @@ fn ContactForm(
         Some(Err(e)) => toasts.show(e.to_string()),
         None => {}
     });
-    let tab_has_error = move |t: FormTab| {
-        error
-            .get()
-            .is_some_and(|e| e.fields().iter().any(|f| FormTab::of_field(f) == t))
+    let tab_has_error = move |t: Tab| {
+        error.get().is_some_and(|e| {
+            e.fields()
+                .iter()
+                .any(|f| Tab::Fields(FormTab::of_field(f)) == t)
+        })
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -329,7 +348,7 @@ fn ContactForm(
         DialogMode::Create => "Create contact",
         DialogMode::Edit(_) => "Edit contact",
     };
-    let tab_button = move |t: FormTab, label: &'static str, id: &'static str| {
+    let tab_button = move |t: Tab, label: &'static str, id: &'static str| {
         view! {
             <button type="button" role="tab" id=format!("tab-{id}")
                 aria-controls=format!("panel-{id}")
@@ -363,13 +382,14 @@ fn ContactForm(
         <Modal title=title.to_string() on_close=close class="modal-wide">
             <form class="contact-form" on:submit=submit novalidate>
                 <div role="tablist" class="dialog-tabs" aria-label="Contact details">
-                    {tab_button(FormTab::Basic, "Basic information", "basic")}
-                    {tab_button(FormTab::Channels, "Channels", "channels")}
-                    {tab_button(FormTab::Additional, "Additional information", "additional")}
+                    {tab_button(Tab::Fields(FormTab::Basic), "Basic information", "basic")}
+                    {tab_button(Tab::Fields(FormTab::Channels), "Channels", "channels")}
+                    {tab_button(Tab::Fields(FormTab::Additional), "Additional information", "additional")}
+                    {matches!(mode, DialogMode::Edit(_)).then(|| tab_button(Tab::History, "History", "history"))}
                 </div>
 
                 <div role="tabpanel" id="panel-basic" aria-labelledby="tab-basic" class="dialog-panel"
-                    hidden=move || tab.get() != FormTab::Basic>
+                    hidden=move || tab.get() != Tab::Fields(FormTab::Basic)>
                     <div class="field-grid">
                         {tab_fields(FormTab::Basic)}
                     </div>
@@ -385,7 +405,7 @@ fn ContactForm(
                 </div>
 
                 <div role="tabpanel" id="panel-channels" aria-labelledby="tab-channels" class="dialog-panel"
-                    hidden=move || tab.get() != FormTab::Channels>
+                    hidden=move || tab.get() != Tab::Fields(FormTab::Channels)>
                     <div class="field-grid">
                         <div class="field">
                             <span class="field-label">"SMS"</span>
@@ -398,10 +418,16 @@ fn ContactForm(
                         </div>
                         {tab_fields(FormTab::Channels)}
                     </div>
+                    {match mode {
+                        DialogMode::Edit(id) if !saved_channels.is_empty() => Some(view! {
+                            <OptOutsPanel id channels=saved_channels.clone() opt_outs=opt_outs.clone()/>
+                        }),
+                        _ => None,
+                    }}
                 </div>
 
                 <div role="tabpanel" id="panel-additional" aria-labelledby="tab-additional" class="dialog-panel"
-                    hidden=move || tab.get() != FormTab::Additional>
+                    hidden=move || tab.get() != Tab::Fields(FormTab::Additional)>
                     <p class="hint">"Custom fields: any key and value. Keys are unique per contact."</p>
                     <FieldMessage field="attributes" error/>
                     <div class="attribute-rows">
@@ -414,6 +440,16 @@ fn ContactForm(
                     </div>
                     <button type="button" class="button" on:click=move |_| fields.add_row()>"+ Add field"</button>
                 </div>
+
+                {match mode {
+                    DialogMode::Edit(id) => Some(view! {
+                        <div role="tabpanel" id="panel-history" aria-labelledby="tab-history" class="dialog-panel"
+                            hidden=move || tab.get() != Tab::History>
+                            <HistoryPanel id shown=Signal::derive(move || tab.get() == Tab::History)/>
+                        </div>
+                    }),
+                    DialogMode::Create => None,
+                }}
 
                 {move || error.get().filter(|e| e.fields().is_empty()).map(|e| view! {
                     <p class="form-error" role="alert">{e.to_string()}</p>

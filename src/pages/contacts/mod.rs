@@ -1,5 +1,6 @@
 //! The Contacts page: header, its three tabs (each with its own URL) and their contents.
 
+pub mod contact_changes;
 pub mod contact_dialog;
 pub mod groups;
 pub mod membership_dialogs;

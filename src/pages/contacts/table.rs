@@ -314,6 +314,10 @@ fn ContactTableRow(
                     let why = format!("Blacklisted by: {}", blacklisted_by.join(", "));
                     view! { <span class="badge badge-danger" title=why.clone() aria-label=why>"Blacklisted"</span> }
                 })}
+                {row.opted_out.iter().map(|c| {
+                    let why = format!("Opted out of {}", c.label());
+                    view! { <span class="badge badge-warning" title=why.clone() aria-label=why>{format!("No {}", c.label())}</span> }
+                }).collect_view()}
             </td>
             <td class="nowrap">{format_date(row.created_at)}</td>
         </tr>

@@ -9,6 +9,7 @@ use crate::api::groups::list_groups;
 use crate::components::search::settled;
 use crate::components::user::{UserResource, can_edit};
 use crate::error::AppError;
+use crate::model::channel::Channel;
 use crate::model::contact::{ContactSort, PAGE_SIZES, Selection, TableQuery, contacts_label};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -44,6 +45,7 @@ pub fn Toolbar(count: Resource<Result<i64, AppError>>) -> impl IntoView {
     let sort = Memo::new(move |_| query.with(|q| q.filter.sort));
     let group = Memo::new(move |_| query.with(|q| q.filter.group));
     let blacklisted = Memo::new(move |_| query.with(|q| q.filter.blacklisted));
+    let opted_out = Memo::new(move |_| query.with(|q| q.filter.opted_out));
     let size = Memo::new(move |_| query.with(|q| q.size));
 
     // The search box writes the URL once typing pauses (one request for "tan", not
@@ -110,6 +112,13 @@ pub fn Toolbar(count: Resource<Result<i64, AppError>>) -> impl IntoView {
                 {blacklisted_option(None, "Everyone")}
                 {blacklisted_option(Some(false), "Not blacklisted")}
                 {blacklisted_option(Some(true), "Blacklisted")}
+            </select>
+            <label class="toolbar-label" for="contact-opted-out">"Opted out of"</label>
+            <select id="contact-opted-out" on:change=move |ev| set_param.get_value()("optedOut", event_target_value(&ev))>
+                <option value="" selected=move || opted_out.get().is_none()>"Any channel or none"</option>
+                {Channel::all().map(|c| view! {
+                    <option value=c.name() selected=move || opted_out.get() == Some(c)>{c.label()}</option>
+                }).collect_view()}
             </select>
             <span class="toolbar-spacer"></span>
             <Transition>

@@ -2,7 +2,7 @@
 //! their versions, so every finished save, delete or membership change refetches the
 //! lists (the refresh pattern Settings uses), and no component bumps a counter by hand.
 
-use crate::api::contacts::{DeleteContacts, SaveContact};
+use crate::api::contacts::{DeleteContacts, SaveContact, SetOptOut};
 use crate::api::groups::{AddToGroups, RemoveFromGroup};
 use leptos::prelude::*;
 
@@ -16,6 +16,8 @@ pub struct ContactWrites {
     pub delete_selected: ServerAction<DeleteContacts>,
     pub add_to_groups: ServerAction<AddToGroups>,
     pub remove_from_group: ServerAction<RemoveFromGroup>,
+    /// Opt out or back in, from the Edit contact dialog.
+    pub opt_out: ServerAction<SetOptOut>,
 }
 
 impl ContactWrites {
@@ -26,6 +28,7 @@ impl ContactWrites {
             delete_selected: ServerAction::new(),
             add_to_groups: ServerAction::new(),
             remove_from_group: ServerAction::new(),
+            opt_out: ServerAction::new(),
         }
     }
 
@@ -37,6 +40,7 @@ impl ContactWrites {
             + self.delete_selected.version().get()
             + self.add_to_groups.version().get()
             + self.remove_from_group.version().get()
+            + self.opt_out.version().get()
     }
 }
 

@@ -8,6 +8,7 @@ use super::extract::{ApiCaller, ApiJson, ApiQuery, Id, from_json, media_type, no
 use super::upsert::{MAX_BATCH, Outcome, upsert};
 use crate::db::{self, Conn};
 use crate::error::AppError;
+use crate::model::channel::Channel;
 use crate::model::contact::{ContactFilter, ContactSort, PageRequest, Selection};
 use crate::normalize::record;
 use crate::server::auth::Access;
@@ -42,9 +43,7 @@ pub(super) async fn load_many(
 ) -> Result<Vec<ApiContact>, ApiError> {
     let stored = db::contacts::get_many(conn.reborrow(), workspace_id, ids).await?;
     let mut groups = db::groups::groups_of(conn.reborrow(), workspace_id, ids).await?;
-    let records: Vec<(i64, &db::contacts::ContactRecord)> =
-        stored.iter().map(|c| (c.id, &c.record)).collect();
-    let mut opt_outs = db::opt_outs::of_contacts(conn, workspace_id, &records).await?;
+    let mut opt_outs = db::opt_outs::of_contacts(conn, workspace_id, ids).await?;
     let mut by_id: std::collections::HashMap<i64, _> =
         stored.into_iter().map(|c| (c.id, c)).collect();
     Ok(ids
@@ -404,6 +403,9 @@ pub struct ListQuery {
     group_id: Option<i64>,
     /// Only blacklisted (`true`) or only not blacklisted (`false`) contacts.
     blacklisted: Option<bool>,
+    /// Only contacts opted out of this channel (sms, email, whatsapp, viber, line, wechat,
+    /// messenger).
+    opted_out: Option<String>,
     /// Contacts per page, 1–500 (default 50).
     limit: Option<u32>,
     /// Where to continue: the `nextCursor` of the previous page.
@@ -452,15 +454,27 @@ pub async fn list(
                 .with_field("limit"),
         );
     }
+    let opted_out = match &query.opted_out {
+        None => None,
+        Some(name) => Some(Channel::parse(name).ok_or_else(|| {
+            ApiError::new(
+                400,
+                "bad_request",
+                format!("optedOut is one of {}.", Channel::names_list()),
+            )
+            .with_field("optedOut")
+        })?),
+    };
     let filter = ContactFilter {
         search: query.query.clone(),
         sort: ContactSort::Newest,
         group: query.group_id,
         blacklisted: query.blacklisted,
+        opted_out,
     };
     let scope = format!(
-        "contacts\n{}\n{:?}\n{:?}",
-        query.query, query.group_id, query.blacklisted
+        "contacts\n{}\n{:?}\n{:?}\n{:?}",
+        query.query, query.group_id, query.blacklisted, query.opted_out
     );
     let secret = state.cursor_key().await?;
     let request = match &query.cursor {
