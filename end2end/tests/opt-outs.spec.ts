@@ -56,3 +56,24 @@ test("a contact opted out of SMS in the dialog shows the badge, the filter finds
   await page.keyboard.press("Escape");
   await expect(contacts.row(first).getByLabel("Opted out of SMS")).toHaveCount(0);
 });
+
+test("an admin erases a person from the Edit contact dialog, after confirming", async ({ page }) => {
+  await signInAsAdmin(page);
+  const contacts = new ContactsPage(page);
+  await contacts.goto();
+  const first = uniqueName("Erase");
+  const dialog = await contacts.openCreate();
+  await dialog.getByLabel("First name").fill(first);
+  await dialog.getByLabel("Mobile number").fill(uniqueMobile().typed);
+  await dialog.getByRole("button", { name: "Create contact" }).click();
+  await expect(dialog).toBeHidden();
+
+  await contacts.row(first).getByRole("button", { name: first }).click();
+  const edit = page.getByRole("dialog", { name: "Edit contact" });
+  await edit.getByRole("button", { name: "Erase person…" }).click();
+  await expect(edit.getByRole("alert")).toContainText("Erase this person?");
+  await edit.getByRole("button", { name: "Erase person", exact: true }).click();
+  await expect(edit).toBeHidden();
+  await expect(page.getByRole("status")).toContainText("Contact erased");
+  await expect(contacts.row(first)).toHaveCount(0);
+});

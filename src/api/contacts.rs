@@ -135,6 +135,23 @@ pub async fn delete_contacts(selection: Selection) -> Result<u64, AppError> {
     .await
 }
 
+/// Erases a contact as a person who asked to be forgotten (admins): the contact and
+/// every copy the app keeps of its addresses (see [`crate::db::erasure`]).
+#[server(endpoint = "erase_contact", input = Json)]
+pub async fn erase_contact(id: i64) -> Result<(), AppError> {
+    use super::ssr;
+    use crate::server::auth::Access;
+    ssr::respond(async move {
+        let user = ssr::require(Access::Erase)?;
+        let db = ssr::state()?.db;
+        let erased =
+            crate::db::erasure::erase(&db, user.workspace_id, &[id], &user.author()).await?;
+        tracing::info!(workspace = user.workspace_id, contacts = ?erased.contact_ids, "person erased");
+        Ok(())
+    })
+    .await
+}
+
 /// Opts a contact's address on a channel out (with a reason) or, with `reason` `None`,
 /// back in; returns the contact's opt-outs.
 #[server(endpoint = "set_opt_out", input = Json)]

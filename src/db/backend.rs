@@ -240,6 +240,14 @@ impl Dialect {
         }
     }
 
+    /// Whether the bytes of `column` (a BLOB / BYTEA) contain the UTF-8 text bound as `$n`.
+    pub fn bytes_contain(self, column: &str, n: u8) -> String {
+        match self {
+            Dialect::Sqlite => format!("instr({column}, CAST(${n} AS BLOB)) > 0"),
+            Dialect::Postgres => format!("position(convert_to(${n}, 'UTF8') in {column}) > 0"),
+        }
+    }
+
     /// An index hint after a table alias: SQLite's planner picks a worse index for some
     /// workspace-wide scans; PostgreSQL has no hints and plans them well.
     pub fn indexed_by(self, index: &str) -> String {

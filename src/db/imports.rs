@@ -244,6 +244,16 @@ pub async fn is_active(db: &Db, id: i64) -> Result<bool, AppError> {
         .is_some_and(ImportStatus::is_active))
 }
 
+/// Whether an upload of the workspace is waiting to be imported or being imported.
+pub async fn has_active(conn: Conn<'_>, workspace_id: i64) -> Result<bool, AppError> {
+    let sql = "SELECT 1 FROM imports WHERE workspace_id = $1 AND status IN ('queued', 'processing')
+               LIMIT 1";
+    let found: Option<i32> = on!(conn, conn => {
+        sqlx::query_scalar(sql).bind(workspace_id).fetch_optional(conn).await?
+    });
+    Ok(found.is_some())
+}
+
 /// Deletes the rejected-row reports of imports that ended before `cutoff` (seconds since
 /// the epoch); returns how many imports' reports went.
 pub async fn purge_rejects(db: &Db, cutoff: i64) -> Result<u64, AppError> {

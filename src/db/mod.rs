@@ -6,6 +6,7 @@
 
 pub mod api_keys;
 pub mod contacts;
+pub mod erasure;
 pub mod groups;
 pub mod history;
 pub mod idempotency;
@@ -134,6 +135,9 @@ pub async fn connect(path: &std::path::Path) -> Result<SqlitePool, sqlx::Error> 
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(BUSY_TIMEOUT)
+        // A deleted row's bytes are zeroed, not left in free space: an erased person's
+        // number must not stay in the file (see `erasure`).
+        .pragma("secure_delete", "ON")
         // A log that grew during a large import shrinks back once it starts over.
         .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
     SqlitePoolOptions::new()
@@ -169,6 +173,19 @@ pub async fn checkpoint(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
         .execute(pool)
         .await?;
+    Ok(())
+}
+
+/// Copies the whole write-ahead log into the database file and truncates the log to
+/// nothing, waiting (up to the busy timeout) for readers of older snapshots: after an
+/// erasure, no old copy of its pages stays in the log.
+pub async fn checkpoint_truncate(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(pool)
+        .await?;
+    if busy != 0 {
+        tracing::warn!("the write-ahead log could not be truncated yet: a reader held it");
+    }
     Ok(())
 }
 

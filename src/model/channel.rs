@@ -13,6 +13,8 @@ pub struct Channel(ContactField);
 impl Channel {
     /// SMS, to the mobile number.
     pub const SMS: Channel = Channel(ContactField::Mobile);
+    /// Email, to the email address.
+    pub const EMAIL: Channel = Channel(ContactField::Email);
 
     /// Every channel, in the order of the fields.
     pub fn all() -> impl Iterator<Item = Channel> {

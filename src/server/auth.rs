@@ -32,6 +32,9 @@ pub enum Access {
     Edit,
     /// Managing users and keys: admins.
     Admin,
+    /// Erasing a person: admins in the app, and API keys that may edit (an admin made the
+    /// key, and a person's request to be erased usually arrives through another system).
+    Erase,
 }
 
 /// Who is making a request that may touch workspace data, and with which role.
@@ -84,6 +87,10 @@ impl Caller {
             Access::Read => true,
             Access::Edit => self.role.can_edit(),
             Access::Admin => self.role.is_admin(),
+            Access::Erase => match self.actor {
+                Actor::User(_) => self.role.is_admin(),
+                Actor::Key { .. } => self.role.can_edit(),
+            },
         };
         if allowed {
             Ok(self)
@@ -301,5 +308,23 @@ mod tests {
             Err(AppError::Forbidden)
         );
         assert!(of(Role::Admin).require(Access::Admin).is_ok());
+        // Erasing: admins in the app; an editor's key (an admin made it), never a viewer's.
+        assert!(of(Role::Admin).require(Access::Erase).is_ok());
+        assert_eq!(
+            of(Role::Editor).require(Access::Erase),
+            Err(AppError::Forbidden)
+        );
+        let key = |role| Caller {
+            actor: Actor::Key {
+                id: 1,
+                name: "CRM".into(),
+            },
+            ..of(role)
+        };
+        assert!(key(Role::Editor).require(Access::Erase).is_ok());
+        assert_eq!(
+            key(Role::Viewer).require(Access::Erase),
+            Err(AppError::Forbidden)
+        );
     }
 }

@@ -7,6 +7,7 @@ mod changes;
 mod common;
 mod contacts;
 mod corpus;
+mod erasure;
 mod hardening;
 mod imports;
 mod restart;

@@ -531,7 +531,7 @@ async fn batches_upsert_and_delete_with_reasons(db: Db) {
 }
 
 /// A multipart upload: the settings (if any), then the file.
-fn upload_body(options: Option<Value>, name: &str, file: &[u8]) -> Vec<u8> {
+pub(crate) fn upload_body(options: Option<Value>, name: &str, file: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
     if let Some(options) = options {
         body.extend(format!(

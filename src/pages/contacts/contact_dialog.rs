@@ -3,7 +3,7 @@
 
 use super::contact_changes::{HistoryPanel, OptOutsPanel};
 use super::writes::ContactWrites;
-use crate::api::contacts::{DeleteContacts, SaveContact, get_contact};
+use crate::api::contacts::{DeleteContacts, EraseContact, SaveContact, get_contact};
 use crate::components::dialog::Modal;
 use crate::components::form::{FieldMessage, TextField};
 use crate::components::group_picker::{GroupPick, GroupPicker, split_picks};
@@ -61,7 +61,7 @@ pub fn ContactDialogHost(state: ContactDialog) -> impl IntoView {
                         // New contacts start in the workspace's country.
                         let country = user.await.map(|u| u.default_country).unwrap_or_default();
                         let input = ContactInput::default().with(ContactField::Country, country);
-                        contact_form(state, mode, input, Vec::new(), Vec::new()).await
+                        contact_form(state, mode, input, Vec::new(), Vec::new(), false).await
                     })}
                 </Suspense>
             }
@@ -73,6 +73,7 @@ pub fn ContactDialogHost(state: ContactDialog) -> impl IntoView {
 
 #[component]
 fn LoadContact(state: ContactDialog, id: i64) -> impl IntoView {
+    let user = expect_context::<UserResource>();
     let contact = Resource::new(move || id, get_contact);
     let close = Callback::new(move |()| state.mode.set(None));
     view! {
@@ -84,7 +85,9 @@ fn LoadContact(state: ContactDialog, id: i64) -> impl IntoView {
             {move || Suspend::new(async move {
                 match contact.await {
                     Ok(detail) => {
-                        contact_form(state, DialogMode::Edit(detail.id), detail.input, detail.groups, detail.opt_outs).await
+                        let can_erase = user.await.is_ok_and(|u| u.role.is_admin());
+                        let mode = DialogMode::Edit(detail.id);
+                        contact_form(state, mode, detail.input, detail.groups, detail.opt_outs, can_erase).await
                     }
                     Err(error) => view! {
                         <Modal title="Edit contact".to_string() on_close=close>
@@ -228,8 +231,16 @@ async fn contact_form(
     input: ContactInput,
     groups: Vec<GroupRef>,
     opt_outs: Vec<OptOut>,
+    can_erase: bool,
 ) -> AnyView {
-    view! { <ContactForm state mode input groups opt_outs/> }.into_any()
+    view! { <ContactForm state mode input groups opt_outs can_erase/> }.into_any()
+}
+
+/// What the dialog asks to confirm: deleting the contact, or erasing the person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Removal {
+    Delete,
+    Erase,
 }
 
 /// A tab of the dialog: one of the form's, or the contact's history.
@@ -246,6 +257,8 @@ fn ContactForm(
     input: ContactInput,
     groups: Vec<GroupRef>,
     opt_outs: Vec<OptOut>,
+    /// Whether the user may erase the contact as a person (admins).
+    can_erase: bool,
 ) -> impl IntoView {
     // The channels the saved contact can be opted out of: those it has an address on.
     let saved_channels: Vec<Channel> = Channel::all()
@@ -312,12 +325,22 @@ fn ContactForm(
             _ => {}
         }
     });
-    let confirming_delete = RwSignal::new(false);
+    let confirming = RwSignal::new(None::<Removal>);
     let delete = writes.delete_one;
     delete.clear();
     Effect::new(move |_| match delete.value().get() {
         Some(Ok(_)) => {
             toasts.show("Contact deleted");
+            state.mode.set(None);
+        }
+        Some(Err(e)) => toasts.show(e.to_string()),
+        None => {}
+    });
+    let erase = writes.erase;
+    erase.clear();
+    Effect::new(move |_| match erase.value().get() {
+        Some(Ok(())) => {
+            toasts.show("Contact erased");
             state.mode.set(None);
         }
         Some(Err(e)) => toasts.show(e.to_string()),
@@ -454,22 +477,37 @@ fn ContactForm(
                 {move || error.get().filter(|e| e.fields().is_empty()).map(|e| view! {
                     <p class="form-error" role="alert">{e.to_string()}</p>
                 })}
-                {move || confirming_delete.get().then(|| view! {
-                    <div class="inline-confirm" role="alert">
-                        <span>"Delete this contact? This cannot be undone."</span>
-                        <button type="button" class="button" on:click=move |_| confirming_delete.set(false)>"Keep"</button>
-                        <button type="button" class="button button-danger" disabled=delete.pending()
-                            on:click=move |_| {
-                                if let DialogMode::Edit(id) = mode {
+                {move || match (confirming.get(), mode) {
+                    (Some(Removal::Delete), DialogMode::Edit(id)) => Some(view! {
+                        <div class="inline-confirm" role="alert">
+                            <span>"Delete this contact? This cannot be undone."</span>
+                            <button type="button" class="button" on:click=move |_| confirming.set(None)>"Keep"</button>
+                            <button type="button" class="button button-danger" disabled=delete.pending()
+                                on:click=move |_| {
                                     delete.dispatch(DeleteContacts { selection: Selection::Ids(vec![id]) });
-                                }
-                            }>"Delete contact"</button>
-                    </div>
-                })}
+                                }>"Delete contact"</button>
+                        </div>
+                    }.into_any()),
+                    (Some(Removal::Erase), DialogMode::Edit(id)) => Some(view! {
+                        <div class="inline-confirm" role="alert">
+                            <span>"Erase this person? The contact, its history and opt-outs, and every \
+                                stored copy of its addresses (rejected rows of uploads, kept API answers) are \
+                                deleted for good; only a line saying that contact " {format!("#{id}")} " was erased stays."</span>
+                            <button type="button" class="button" on:click=move |_| confirming.set(None)>"Keep"</button>
+                            <button type="button" class="button button-danger" disabled=erase.pending()
+                                on:click=move |_| { erase.dispatch(EraseContact { id }); }>"Erase person"</button>
+                        </div>
+                    }.into_any()),
+                    _ => None,
+                }}
                 <div class="modal-actions">
                     {matches!(mode, DialogMode::Edit(_)).then(|| view! {
                         <button type="button" class="button button-quiet danger-text push-left"
-                            on:click=move |_| confirming_delete.set(true)>"Delete…"</button>
+                            on:click=move |_| confirming.set(Some(Removal::Delete))>"Delete…"</button>
+                    })}
+                    {(can_erase && matches!(mode, DialogMode::Edit(_))).then(|| view! {
+                        <button type="button" class="button button-quiet danger-text"
+                            on:click=move |_| confirming.set(Some(Removal::Erase))>"Erase person…"</button>
                     })}
                     <button type="button" class="button" on:click=move |_| close.run(())>"Cancel"</button>
                     <button type="submit" class="button button-primary" disabled=save.pending()>

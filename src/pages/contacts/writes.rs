@@ -2,7 +2,7 @@
 //! their versions, so every finished save, delete or membership change refetches the
 //! lists (the refresh pattern Settings uses), and no component bumps a counter by hand.
 
-use crate::api::contacts::{DeleteContacts, SaveContact, SetOptOut};
+use crate::api::contacts::{DeleteContacts, EraseContact, SaveContact, SetOptOut};
 use crate::api::groups::{AddToGroups, RemoveFromGroup};
 use leptos::prelude::*;
 
@@ -18,6 +18,8 @@ pub struct ContactWrites {
     pub remove_from_group: ServerAction<RemoveFromGroup>,
     /// Opt out or back in, from the Edit contact dialog.
     pub opt_out: ServerAction<SetOptOut>,
+    /// Erase a person, from the Edit contact dialog (admins).
+    pub erase: ServerAction<EraseContact>,
 }
 
 impl ContactWrites {
@@ -29,6 +31,7 @@ impl ContactWrites {
             add_to_groups: ServerAction::new(),
             remove_from_group: ServerAction::new(),
             opt_out: ServerAction::new(),
+            erase: ServerAction::new(),
         }
     }
 
@@ -41,6 +44,7 @@ impl ContactWrites {
             + self.add_to_groups.version().get()
             + self.remove_from_group.version().get()
             + self.opt_out.version().get()
+            + self.erase.version().get()
     }
 }
 

@@ -10,6 +10,7 @@ pub mod contact_json;
 pub mod contacts;
 pub mod cursor;
 pub mod docs;
+pub mod erasure;
 pub mod error;
 pub mod extract;
 pub mod groups;
@@ -154,6 +155,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(opt_outs::put, opt_outs::delete))
         .routes(routes!(opt_outs::inbound))
         .routes(routes!(history::list))
+        .routes(routes!(erasure::erase))
         .split_for_parts();
     utoipa::Modify::modify(&CommonResponses, &mut document);
     (router, document)

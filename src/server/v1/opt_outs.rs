@@ -159,6 +159,28 @@ pub async fn delete(
     Ok(Json(contact))
 }
 
+/// An address given in a request's `field`, as stored (E.164 for numbers, read with the
+/// workspace's country); a 422 naming the field when it is not one.
+pub(super) fn read_address(
+    channel: Channel,
+    text: &str,
+    country: &str,
+    field: &'static str,
+) -> Result<String, ApiError> {
+    crate::normalize::address(channel, text, country).map_err(|e| match e {
+        AppError::Invalid(errors) => ApiError::new(
+            422,
+            "validation_failed",
+            errors
+                .into_iter()
+                .next()
+                .map_or_else(|| "Not an address.".into(), |e| e.message),
+        )
+        .with_field(field),
+        other => other.into(),
+    })
+}
+
 /// A message someone sent the business.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -226,19 +248,7 @@ pub async fn inbound(
     if message.from.trim().is_empty() {
         return Err(ApiError::new(422, "validation_failed", "Name the sender.").with_field("from"));
     }
-    let address = crate::normalize::address(channel, &message.from, &caller.default_country)
-        .map_err(|e| match e {
-            AppError::Invalid(errors) => ApiError::new(
-                422,
-                "validation_failed",
-                errors
-                    .into_iter()
-                    .next()
-                    .map_or_else(|| "Not an address.".into(), |e| e.message),
-            )
-            .with_field("from"),
-            other => other.into(),
-        })?;
+    let address = read_address(channel, &message.from, &caller.default_country, "from")?;
     let workspace_id = caller.workspace_id;
     let mut tx = state.db.begin_write().await.map_err(AppError::from)?;
     let author = db::history::Author::keyword();
