@@ -93,6 +93,20 @@ test("upload a CSV: preview, tag the mobile column, new group, completed counts,
   const groups = new GroupsPage(page);
   await groups.goto();
   await expect(groups.row(group)).toContainText("3 contacts");
+
+  // Undo the upload: after a confirmation its contacts go, and the row says so.
+  await page.goto("/contacts/upload");
+  await hydrated(page);
+  const row = page.getByTestId("upload-row").filter({ hasText: fileName });
+  await row.getByRole("button", { name: "Undo…" }).click();
+  await expect(row.getByRole("alert")).toContainText("The 3 contacts it created are removed");
+  await row.getByRole("button", { name: "Undo upload" }).click();
+  await expect(row.getByTestId("undo-status")).toContainText("3 removed · 0 restored · 0 kept", {
+    timeout: 20_000,
+  });
+  await contacts.goto();
+  await contacts.search().fill(tag);
+  await expect(page.getByRole("heading", { name: "No matching contacts" })).toBeVisible();
 });
 
 test("a file that is not CSV is refused before anything is uploaded", async ({ page }) => {

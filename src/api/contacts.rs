@@ -142,7 +142,7 @@ pub async fn erase_contact(id: i64) -> Result<(), AppError> {
     use super::ssr;
     use crate::server::auth::Access;
     ssr::respond(async move {
-        let user = ssr::require(Access::Erase)?;
+        let user = ssr::require(Access::Remove)?;
         let db = ssr::state()?.db;
         let erased =
             crate::db::erasure::erase(&db, user.workspace_id, &[id], &user.author()).await?;

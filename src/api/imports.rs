@@ -3,7 +3,7 @@
 use crate::error::AppError;
 use crate::import::columns::Columns;
 use crate::import::sniff::SampleRow;
-use crate::import::{ImportSummary, RowVerdict};
+use crate::import::{ImportSummary, KeptContact, RowVerdict};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -17,6 +17,38 @@ pub async fn list_imports() -> Result<Vec<ImportSummary>, AppError> {
     respond(async {
         let user = require_user()?;
         crate::db::imports::list(&state()?.db, user.workspace_id, None, 50).await
+    })
+    .await
+}
+
+/// Undoes an upload (admins): queued for the importer's worker, which removes the
+/// contacts it created, restores the fields it overwrote and removes the memberships it
+/// added, except what changed since.
+#[server(endpoint = "undo_import", input = Json)]
+pub async fn undo_import(id: i64) -> Result<(), AppError> {
+    use crate::api::ssr::{require, respond, state};
+    use crate::server::auth::Access;
+    respond(async move {
+        let user = require(Access::Remove)?;
+        let state = state()?;
+        let window = state.config.undo_days;
+        crate::db::import_undo::request(&state.db, user.workspace_id, id, &user.author(), window)
+            .await?;
+        state.import_wakeup.notify_one();
+        Ok(())
+    })
+    .await
+}
+
+/// The contacts an upload's undo left, with the reason (the first 100).
+#[server(endpoint = "list_undo_kept", input = Json)]
+pub async fn list_undo_kept(id: i64) -> Result<Vec<KeptContact>, AppError> {
+    use crate::api::ssr::{require_user, respond, state};
+    respond(async move {
+        let user = require_user()?;
+        let db = state()?.db;
+        let mut conn = db.acquire().await?;
+        crate::db::import_undo::kept(conn.conn(), user.workspace_id, id, 100).await
     })
     .await
 }

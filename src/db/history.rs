@@ -57,6 +57,16 @@ impl Author {
         }
     }
 
+    /// Undoing an upload, as asked by a user or an API key.
+    pub fn undo(import_id: i64, user_id: Option<i64>, api_key_id: Option<i64>) -> Author {
+        Author {
+            source: Source::Undo,
+            user_id,
+            api_key_id,
+            import_id: Some(import_id),
+        }
+    }
+
     /// An inbound message's keyword.
     pub fn keyword() -> Author {
         Author {

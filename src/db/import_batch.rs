@@ -29,7 +29,10 @@ use crate::normalize::ContactRecord;
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
 
+use super::contacts::StoredContact;
+use super::history::{self, Author, Entry};
 use super::imports::{Job, Reject};
+use crate::model::history::{Detail, HistoryKind};
 
 /// Which optional columns an import's contact rows carry (those the file maps), beyond
 /// the number, the line, the names and the sort name that every row has.
@@ -375,10 +378,14 @@ pub async fn write_batch(
 ) -> Result<ImportCounts, AppError> {
     let now = super::now();
     let count = batch.lines.len();
-    // New rows get ids above the largest one: no other writer runs in this transaction.
-    let last_id: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM contacts")
-        .fetch_one(&mut *tx)
-        .await?;
+    // New rows get the ids after the last one given (AUTOINCREMENT: never one of a
+    // deleted contact, so not always above the largest left): no other writer runs in
+    // this transaction.
+    let last_id: i64 = sqlx::query_scalar(
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'contacts'), 0)",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let created = insert_new(tx, job, batch, now).await?;
     let met = if created == count {
         Vec::new()
@@ -474,8 +481,13 @@ async fn insert_new(
             values.push_str(&format!(", {default}"));
         }
     }
+    // Rows whose number has a contact are left out before the insert, not skipped by the
+    // conflict clause: with AUTOINCREMENT a skipped row still uses up an id, and the new
+    // contacts' ids must follow each other (see `import_created`).
     let sql = format!(
-        "INSERT INTO contacts ({columns}) SELECT {values} FROM json_each($4) AS j WHERE true
+        "INSERT INTO contacts ({columns}) SELECT {values} FROM json_each($4) AS j
+         WHERE NOT EXISTS (SELECT 1 FROM contacts e
+                           WHERE e.workspace_id = $1 AND e.mobile = j.value ->> 0)
          ON CONFLICT (workspace_id, mobile) WHERE mobile IS NOT NULL DO NOTHING"
     );
     let done = sqlx::query(&sql)
@@ -561,22 +573,22 @@ async fn update_matched(
     now: i64,
 ) -> Result<(), AppError> {
     let layout = batch.layout;
+    let ids: Vec<i64> = matched.iter().map(|(id, _)| *id).collect();
+    let before =
+        super::contacts::get_many(super::Backend::Sqlite(&mut *tx), job.workspace_id, &ids).await?;
     let attributes = layout.carried().find(|(name, _)| *name == "attributes");
     let current: HashMap<i64, String> = match attributes {
         None => HashMap::new(),
-        Some(_) => {
-            let ids: Vec<i64> = matched.iter().map(|(id, _)| *id).collect();
-            sqlx::query_as::<_, (i64, String)>(
-                "SELECT id, attributes FROM contacts
+        Some(_) => sqlx::query_as::<_, (i64, String)>(
+            "SELECT id, attributes FROM contacts
                  WHERE workspace_id = $1 AND id IN (SELECT value FROM json_each($2))",
-            )
-            .bind(job.workspace_id)
-            .bind(to_json(&ids)?)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect()
-        }
+        )
+        .bind(job.workspace_id)
+        .bind(to_json(&ids)?)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect(),
     };
     let updates = matched
         .iter()
@@ -615,7 +627,46 @@ async fn update_matched(
         .bind(job.workspace_id)
         .execute(&mut *tx)
         .await?;
-    Ok(())
+    record_updates(super::Backend::Sqlite(tx), job, before).await
+}
+
+/// Records what an import's update changed on the contacts it matched (`before`, read in
+/// its transaction just before the update): one entry per contact that changed, each
+/// field before and after, with the upload as its source; undoing the upload restores
+/// from them. The contacts an upload creates get no entry: the upload lists them.
+pub(super) async fn record_updates(
+    mut conn: super::Conn<'_>,
+    job: &Job,
+    before: Vec<StoredContact>,
+) -> Result<(), AppError> {
+    let ids: Vec<i64> = before.iter().map(|c| c.id).collect();
+    let after: HashMap<i64, StoredContact> =
+        super::contacts::get_many(conn.reborrow(), job.workspace_id, &ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+    let entries: Vec<Entry> = before
+        .iter()
+        .filter_map(|was| {
+            let changes = history::changes(&was.record, &after.get(&was.id)?.record);
+            (!changes.is_empty()).then(|| Entry {
+                contact_id: was.id,
+                kind: HistoryKind::Updated,
+                detail: Detail {
+                    changes,
+                    ..Detail::default()
+                },
+            })
+        })
+        .collect();
+    history::record(
+        conn,
+        job.workspace_id,
+        &Author::import(job.id, None),
+        &entries,
+    )
+    .await
 }
 
 /// Custom fields merged by key: a key in `incoming` replaces the same key's value (keys

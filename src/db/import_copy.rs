@@ -11,7 +11,7 @@
 //! later row with its number is a duplicate of that line. Each batch commits on its own
 //! and locks only the rows it writes: nobody's edits of other contacts wait for it.
 
-use super::import_batch::{EncodedBatch, Met, merge_attributes, optional};
+use super::import_batch::{EncodedBatch, Met, merge_attributes, optional, record_updates};
 use super::imports::{Job, Reject};
 use crate::error::AppError;
 use crate::import::ImportCounts;
@@ -57,8 +57,8 @@ const MERGE: &str = "WITH created AS (
         ON CONFLICT (workspace_id, mobile) WHERE mobile IS NOT NULL DO NOTHING
         RETURNING id, mobile),
     noted AS (
-        INSERT INTO import_matched (workspace_id, import_id, contact_id, line)
-        SELECT $1, $4, c.id, r.line FROM created c JOIN import_rows r ON r.mobile = c.mobile),
+        INSERT INTO import_matched (workspace_id, import_id, contact_id, line, created)
+        SELECT $1, $4, c.id, r.line, TRUE FROM created c JOIN import_rows r ON r.mobile = c.mobile),
     grouped AS (
         INSERT INTO memberships (workspace_id, group_id, contact_id, added_at, import_id)
         SELECT $1, $5, c.id, $2, $4 FROM created c WHERE $5::BIGINT IS NOT NULL)
@@ -283,6 +283,9 @@ async fn update_matched(
     now: i64,
 ) -> Result<(), AppError> {
     let ids: Vec<i64> = matched.iter().map(|(id, _)| *id).collect();
+    let before =
+        super::contacts::get_many(super::Backend::Postgres(&mut *conn), job.workspace_id, &ids)
+            .await?;
     let positions: Vec<i32> = matched.iter().map(|(_, i)| *i as i32).collect();
     let attributes_at = batch
         .layout
@@ -321,7 +324,7 @@ async fn update_matched(
         .bind(&attributes)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    record_updates(super::Backend::Postgres(conn), job, before).await
 }
 
 /// Stores the batch's refused and duplicate rows for the report.

@@ -6,7 +6,7 @@
 
 use super::{Conn, Db, on};
 use crate::error::AppError;
-use crate::import::{ImportCounts, ImportOptions, ImportStatus, ImportSummary};
+use crate::import::{ImportCounts, ImportOptions, ImportStatus, ImportSummary, UndoProgress};
 
 /// A refused (or duplicate) row for the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +50,11 @@ struct SummaryRow {
     group_name: Option<String>,
     rejects_purged: bool,
     finished_at: Option<i64>,
+    undo_status: Option<String>,
+    undo_removed: i64,
+    undo_restored: i64,
+    undo_kept: i64,
+    undo_finished_at: Option<i64>,
 }
 
 impl From<SummaryRow> for ImportSummary {
@@ -73,13 +78,21 @@ impl From<SummaryRow> for ImportSummary {
             group_name: r.group_name,
             report_deleted: r.rejects_purged,
             finished_at: r.finished_at,
+            undo: r.undo_status.map(|status| UndoProgress {
+                status,
+                removed: r.undo_removed,
+                restored: r.undo_restored,
+                kept: r.undo_kept,
+                finished_at: r.undo_finished_at,
+            }),
         }
     }
 }
 
 const SUMMARY: &str = "SELECT i.id, i.file_name, i.file_size, u.email AS user_email, i.created_at,
         i.status, i.error, i.rows_read, i.created, i.matched, i.duplicates, i.invalid,
-        i.bytes_done, g.name AS group_name, i.rejects_purged, i.finished_at
+        i.bytes_done, g.name AS group_name, i.rejects_purged, i.finished_at, i.undo_status,
+        i.undo_removed, i.undo_restored, i.undo_kept, i.undo_finished_at
     FROM imports i
     LEFT JOIN users u ON u.workspace_id = i.workspace_id AND u.id = i.user_id
     LEFT JOIN groups g ON g.workspace_id = i.workspace_id AND g.id = i.group_id";
@@ -244,6 +257,29 @@ pub async fn is_active(db: &Db, id: i64) -> Result<bool, AppError> {
         .is_some_and(ImportStatus::is_active))
 }
 
+/// Deletes what imports that ended before `cutoff` met (the contacts they created and
+/// matched), which only an undo needs; returns how many notes went.
+pub async fn purge_undo_notes(db: &Db, cutoff: i64) -> Result<u64, AppError> {
+    // SQLite's notes carry no workspace; PostgreSQL's keys start with it.
+    let scope = match db.dialect() {
+        super::Dialect::Sqlite => "import_id IN (SELECT id",
+        super::Dialect::Postgres => "(workspace_id, import_id) IN (SELECT workspace_id, id",
+    };
+    let mut tx = db.begin_write().await?;
+    let mut purged = 0;
+    for table in ["import_created", "import_matched"] {
+        let sql = format!(
+            "DELETE FROM {table} WHERE {scope} FROM imports
+             WHERE finished_at < $1 AND status IN ('completed', 'failed'))"
+        );
+        purged += on!(tx.conn(), conn => {
+            sqlx::query(&sql).bind(cutoff).execute(conn).await?.rows_affected()
+        });
+    }
+    tx.commit().await?;
+    Ok(purged)
+}
+
 /// Whether an upload of the workspace is waiting to be imported or being imported.
 pub async fn has_active(conn: Conn<'_>, workspace_id: i64) -> Result<bool, AppError> {
     let sql = "SELECT 1 FROM imports WHERE workspace_id = $1 AND status IN ('queued', 'processing')
@@ -287,31 +323,16 @@ pub async fn finish(
     let sql = "UPDATE imports SET status = $1, error = $2, finished_at = $3
                WHERE workspace_id = $4 AND id = $5
                RETURNING rows_read";
-    // SQLite's notes of what an import met carry no workspace (they live only while
-    // the import runs, on one server); PostgreSQL's keys start with it.
-    let notes_scope = match db.dialect() {
-        super::Dialect::Sqlite => "",
-        super::Dialect::Postgres => " AND workspace_id = $2",
-    };
+    // What the import met stays for an undo (see `purge_undo_notes`).
     let rows: Option<i64> = on!(tx.conn(), conn => {
-        let rows = sqlx::query_scalar(sql)
+        sqlx::query_scalar(sql)
             .bind(status.as_str())
             .bind(error)
             .bind(super::now())
             .bind(workspace_id)
             .bind(id)
             .fetch_optional(&mut *conn)
-            .await?;
-        // What the import met is needed only while it runs.
-        for table in ["import_created", "import_matched"] {
-            let sql = format!("DELETE FROM {table} WHERE import_id = $1{notes_scope}");
-            let mut delete = sqlx::query(&sql).bind(id);
-            if !notes_scope.is_empty() {
-                delete = delete.bind(workspace_id);
-            }
-            delete.execute(&mut *conn).await?;
-        }
-        rows
+            .await?
     });
     tx.commit().await?;
     if rows.unwrap_or_default() >= super::BULK_ROWS {

@@ -12,6 +12,7 @@ pub mod history;
 pub mod idempotency;
 pub mod import_batch;
 mod import_copy;
+pub mod import_undo;
 pub mod import_writer;
 pub mod imports;
 pub mod opt_outs;

@@ -188,6 +188,32 @@ pub struct ImportSummary {
     pub report_deleted: bool,
     /// When it ended (seconds since the epoch), if it has.
     pub finished_at: Option<i64>,
+    /// Its undo, if one was asked for.
+    pub undo: Option<UndoProgress>,
+}
+
+/// A contact an undo left as it is, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptContact {
+    /// The contact.
+    pub contact_id: i64,
+    /// Why: what changed since the upload.
+    pub reason: String,
+}
+
+/// Where an upload's undo stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndoProgress {
+    /// `queued`, `running` or `completed`.
+    pub status: String,
+    /// Contacts the upload created that were removed.
+    pub removed: i64,
+    /// Contacts the upload changed that are as they were before it.
+    pub restored: i64,
+    /// Contacts left as they are because they changed since (listed with the reason).
+    pub kept: i64,
+    /// When it finished (seconds since the epoch).
+    pub finished_at: Option<i64>,
 }
 
 impl ImportSummary {

@@ -32,9 +32,10 @@ pub enum Access {
     Edit,
     /// Managing users and keys: admins.
     Admin,
-    /// Erasing a person: admins in the app, and API keys that may edit (an admin made the
-    /// key, and a person's request to be erased usually arrives through another system).
-    Erase,
+    /// Removing what cannot be brought back — erasing a person, undoing an upload: admins
+    /// in the app, and API keys that may edit (an admin made the key, and such requests
+    /// usually arrive through another system).
+    Remove,
 }
 
 /// Who is making a request that may touch workspace data, and with which role.
@@ -87,7 +88,7 @@ impl Caller {
             Access::Read => true,
             Access::Edit => self.role.can_edit(),
             Access::Admin => self.role.is_admin(),
-            Access::Erase => match self.actor {
+            Access::Remove => match self.actor {
                 Actor::User(_) => self.role.is_admin(),
                 Actor::Key { .. } => self.role.can_edit(),
             },
@@ -308,10 +309,10 @@ mod tests {
             Err(AppError::Forbidden)
         );
         assert!(of(Role::Admin).require(Access::Admin).is_ok());
-        // Erasing: admins in the app; an editor's key (an admin made it), never a viewer's.
-        assert!(of(Role::Admin).require(Access::Erase).is_ok());
+        // Removing: admins in the app; an editor's key (an admin made it), never a viewer's.
+        assert!(of(Role::Admin).require(Access::Remove).is_ok());
         assert_eq!(
-            of(Role::Editor).require(Access::Erase),
+            of(Role::Editor).require(Access::Remove),
             Err(AppError::Forbidden)
         );
         let key = |role| Caller {
@@ -321,9 +322,9 @@ mod tests {
             },
             ..of(role)
         };
-        assert!(key(Role::Editor).require(Access::Erase).is_ok());
+        assert!(key(Role::Editor).require(Access::Remove).is_ok());
         assert_eq!(
-            key(Role::Viewer).require(Access::Erase),
+            key(Role::Viewer).require(Access::Remove),
             Err(AppError::Forbidden)
         );
     }

@@ -49,6 +49,9 @@ pub struct Config {
     /// Contacts' history entries older than this are deleted
     /// (`CONTACTS_HISTORY_RETENTION_DAYS`, default 365).
     pub history_retention_days: i64,
+    /// Uploads that finished longer ago than this can no longer be undone
+    /// (`CONTACTS_UNDO_DAYS`, default 7).
+    pub undo_days: i64,
     /// Requests per second each API key may make, on average
     /// (`CONTACTS_API_RATE_LIMIT`, default 100; bursts of as many again).
     pub api_rate_limit: u32,
@@ -141,6 +144,7 @@ impl Config {
             trusted_proxies,
             rejects_retention_days: number("CONTACTS_REJECTS_RETENTION_DAYS", 30)? as i64,
             history_retention_days: number("CONTACTS_HISTORY_RETENTION_DAYS", 365)? as i64,
+            undo_days: number("CONTACTS_UNDO_DAYS", 7)? as i64,
             api_rate_limit: number("CONTACTS_API_RATE_LIMIT", 100)?.min(u64::from(u32::MAX)) as u32,
         })
     }

@@ -102,11 +102,18 @@ pub fn spawn_worker(state: AppState) {
     });
 }
 
-/// Runs every queued import to its end; returns how many ran.
+/// Runs every queued import, then every asked-for undo of one, to its end; returns how
+/// many ran.
 pub async fn run_queued(state: &AppState) -> Result<usize, AppError> {
     let mut ran = 0;
     while let Some(job) = db::imports::claim_next(&state.db).await? {
         run(state, &job).await?;
+        ran += 1;
+    }
+    while let Some(mut undo) = db::import_undo::claim_next(&state.db).await? {
+        let started = std::time::Instant::now();
+        db::import_undo::run(&state.db, &mut undo).await?;
+        tracing::info!(import = undo.import_id, elapsed = ?started.elapsed(), "upload undone");
         ran += 1;
     }
     Ok(ran)

@@ -219,7 +219,8 @@ pub async fn serve() -> Result<(), StartError> {
 
 /// Once an hour: deletes expired sessions, the rejected-row reports of imports that ended
 /// longer ago than `CONTACTS_REJECTS_RETENTION_DAYS`, contacts' history entries older
-/// than `CONTACTS_HISTORY_RETENTION_DAYS`, and the API's idempotent responses older than
+/// than `CONTACTS_HISTORY_RETENTION_DAYS`, what uploads older than `CONTACTS_UNDO_DAYS`
+/// met (only an undo needs it), and the API's idempotent responses older than
 /// a day.
 fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
@@ -234,6 +235,10 @@ fn spawn_sweeper(state: AppState) {
             let cutoff = now - state.config.rejects_retention_days * 24 * 3600;
             if let Ok(n @ 1..) = db::imports::purge_rejects(&state.db, cutoff).await {
                 tracing::info!(imports = n, "removed old reports of rejected rows");
+            }
+            let cutoff = now - state.config.undo_days * 24 * 3600;
+            if let Ok(n @ 1..) = db::imports::purge_undo_notes(&state.db, cutoff).await {
+                tracing::info!(notes = n, "forgot what uploads past their undo window met");
             }
             let cutoff = now - state.config.history_retention_days * 24 * 3600;
             if let Ok(n @ 1..) = db::history::purge(&state.db, cutoff).await {

@@ -13,4 +13,5 @@ mod imports;
 mod restart;
 mod schema;
 mod security;
+mod undo;
 mod v1;

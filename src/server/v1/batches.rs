@@ -260,6 +260,26 @@ pub struct Batch {
     /// Ended.
     #[schema(format = DateTime)]
     finished_at: Option<String>,
+    /// Its undo, once asked for (`POST /batches/{id}/undo`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    undo: Option<BatchUndo>,
+}
+
+/// Where a batch's undo stands.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchUndo {
+    /// `queued`, `inProgress` or `completed`.
+    status: &'static str,
+    /// Contacts the batch created that were removed.
+    removed: i64,
+    /// Contacts the batch changed that are as they were before it.
+    restored: i64,
+    /// Contacts left as they are because they changed since.
+    kept: i64,
+    /// Ended.
+    #[schema(format = DateTime)]
+    finished_at: Option<String>,
 }
 
 impl From<ImportSummary> for Batch {
@@ -282,6 +302,17 @@ impl From<ImportSummary> for Batch {
             error: s.error,
             created_at: format_timestamp(s.created_at),
             finished_at: s.finished_at.map(format_timestamp),
+            undo: s.undo.map(|u| BatchUndo {
+                status: match u.status.as_str() {
+                    "queued" => "queued",
+                    "running" => "inProgress",
+                    _ => "completed",
+                },
+                removed: u.removed,
+                restored: u.restored,
+                kept: u.kept,
+                finished_at: u.finished_at.map(format_timestamp),
+            }),
         }
     }
 }
@@ -509,6 +540,46 @@ pub async fn get(
 ) -> Result<Json<Batch>, ApiError> {
     let caller = caller.require(Access::Read)?;
     Ok(Json(summary(&state, caller.workspace_id, id).await?.into()))
+}
+
+/// Undo a batch: remove the contacts it created, restore the fields it overwrote and
+/// remove the memberships it added, except what changed since (counted as `kept`).
+///
+/// Runs in the background like an upload (poll `GET /batches/{id}` for `undo`); a stop
+/// resumes it. Only batches that ended within `CONTACTS_UNDO_DAYS` (default 7), once.
+#[utoipa::path(
+    operation_id = "undoBatch",
+    post,
+    path = "/batches/{id}/undo",
+    tag = "Batches",
+    params(("id" = i64, Path, description = "The batch's id")),
+    responses(
+        (status = 202, body = Batch),
+        (status = 401, body = ApiError), (status = 403, body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 409, description = "Still importing, undone already, or older than the undo window", body = ApiError),
+        (status = 429, body = ApiError),
+    ),
+)]
+pub async fn undo(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Id(id): Id,
+) -> Result<(StatusCode, Json<Batch>), ApiError> {
+    let caller = caller.require(Access::Remove)?;
+    let workspace_id = caller.workspace_id;
+    let author = caller.author();
+    db::import_undo::request(&state.db, workspace_id, id, &author, state.config.undo_days)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => not_found(),
+            other => other.into(),
+        })?;
+    state.import_wakeup.notify_one();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(summary(&state, workspace_id, id).await?.into()),
+    ))
 }
 
 /// Download a batch's rejected rows: CSV with `line`, `reason` and the `row` as in the file.

@@ -74,7 +74,7 @@ pub async fn erase(
     caller: ApiCaller,
     ApiJson(request): ApiJson<EraseRequest>,
 ) -> Result<Json<Erasure>, ApiError> {
-    let caller = caller.require(Access::Erase)?;
+    let caller = caller.require(Access::Remove)?;
     let workspace_id = caller.workspace_id;
     let by_address =
         |channel, text: &str, field| read_address(channel, text, &caller.default_country, field);

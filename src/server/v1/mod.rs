@@ -156,6 +156,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(opt_outs::inbound))
         .routes(routes!(history::list))
         .routes(routes!(erasure::erase))
+        .routes(routes!(batches::undo))
         .split_for_parts();
     utoipa::Modify::modify(&CommonResponses, &mut document);
     (router, document)

@@ -5,6 +5,7 @@
 mod browser;
 mod form;
 mod preview_table;
+mod undo;
 mod uploads_list;
 
 use crate::components::user::use_user;

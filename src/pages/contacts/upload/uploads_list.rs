@@ -1,7 +1,10 @@
 //! The list of the workspace's uploads, with live status while one runs.
 
-use crate::api::imports::list_imports;
+use super::undo::UndoCell;
+use crate::api::imports::{UndoImport, list_imports};
 use crate::components::empty_state::EmptyState;
+use crate::components::toast::use_toasts;
+use crate::components::user::use_user;
 use crate::import::{ImportStatus, ImportSummary, format_size};
 use crate::model::date::format_date;
 use leptos::prelude::*;
@@ -13,11 +16,24 @@ pub fn UploadsList(
     started: Signal<usize>,
 ) -> impl IntoView {
     let tick = RwSignal::new(0u32);
-    let uploads = Resource::new(move || (started.get(), tick.get()), |_| list_imports());
+    let undo = ServerAction::<UndoImport>::new();
+    let uploads = Resource::new(
+        move || (started.get(), tick.get(), undo.version().get()),
+        |_| list_imports(),
+    );
+    let toasts = use_toasts();
+    Effect::new(move |_| {
+        if let Some(Err(e)) = undo.value().get() {
+            toasts.show(e.to_string());
+        }
+    });
+    let user = use_user();
     let active = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(Ok(list)) = uploads.get() {
-            active.set(list.iter().any(|i| i.status.is_active()));
+            active.set(list.iter().any(|i| {
+                i.status.is_active() || i.undo.as_ref().is_some_and(|u| u.status != "completed")
+            }));
         }
     });
     #[cfg(feature = "hydrate")]
@@ -38,13 +54,14 @@ pub fn UploadsList(
             <h2 id="uploads-title">"Uploads"</h2>
             <Transition fallback=|| view! { <p class="muted">"Loading uploads…"</p> }>
                 {move || Suspend::new(async move {
+                    let can_undo = user.await.is_ok_and(|u| u.role.is_admin());
                     match uploads.await {
                         Ok(list) if list.is_empty() => view! {
                             <EmptyState title="No uploads yet">
                                 "Upload a CSV file with a column of mobile numbers; its uploads will be listed here."
                             </EmptyState>
                         }.into_any(),
-                        Ok(list) => view! { <UploadsTable uploads=list/> }.into_any(),
+                        Ok(list) => view! { <UploadsTable uploads=list can_undo undo/> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -54,7 +71,11 @@ pub fn UploadsList(
 }
 
 #[component]
-fn UploadsTable(uploads: Vec<ImportSummary>) -> impl IntoView {
+fn UploadsTable(
+    uploads: Vec<ImportSummary>,
+    can_undo: bool,
+    undo: ServerAction<UndoImport>,
+) -> impl IntoView {
     let rows = uploads
         .into_iter()
         .map(|upload| {
@@ -110,6 +131,7 @@ fn UploadsTable(uploads: Vec<ImportSummary>) -> impl IntoView {
                             }.into_any()),
                         }}
                     </td>
+                    <td><UndoCell upload=upload.clone() can_undo action=undo/></td>
                 </tr>
             }
         })
@@ -128,6 +150,7 @@ fn UploadsTable(uploads: Vec<ImportSummary>) -> impl IntoView {
                         <th scope="col" class="num">"Duplicates in file"</th>
                         <th scope="col" class="num">"Invalid"</th>
                         <th scope="col"><span class="visually-hidden">"Report"</span></th>
+                        <th scope="col"><span class="visually-hidden">"Undo"</span></th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>

@@ -1,0 +1,540 @@
+//! Undoing an upload: the fields it overwrote go back to their values before it, the
+//! memberships it added go, and the contacts it created go — except what was changed
+//! since, which is left and listed with the reason.
+//!
+//! What the upload did is on record: the contacts it created (`import_created` runs on
+//! SQLite, `import_matched … created` on PostgreSQL), the ones it matched
+//! (`import_matched`), each field it changed with its value before and after (the
+//! contacts' history, source `import`), and the memberships it added
+//! (`memberships.import_id`). A field is restored when it still holds what the upload
+//! wrote; a created contact is removed when nobody edited it, opted it out or changed
+//! its groups since (it has no history but the undo's own).
+//!
+//! The undo runs in the importer's worker, a batch per transaction in three phases, its
+//! phase, cursor and counts saved with each batch: a stop resumes after the last batch.
+
+use super::contacts::StoredContact;
+use super::history::{self, Author, Entry};
+use super::{Conn, Db, Dialect, on};
+use crate::error::AppError;
+use crate::import::KeptContact as Kept;
+use crate::model::date::format_date;
+use crate::model::field::ContactField;
+use crate::model::history::{CUSTOM_PREFIX, Detail, FieldChange, HistoryKind};
+use std::collections::{HashMap, HashSet};
+
+/// Queues the undo of a finished upload of the workspace, if it finished less than
+/// `window_days` ago and was not undone yet; a clear refusal otherwise, nothing changed.
+pub async fn request(
+    db: &Db,
+    workspace_id: i64,
+    import_id: i64,
+    author: &Author,
+    window_days: i64,
+) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let read = format!(
+        "SELECT status, finished_at, undo_status FROM imports WHERE workspace_id = $1 AND id = $2{}",
+        match db.dialect() {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    );
+    let row: Option<(String, Option<i64>, Option<String>)> = on!(tx.conn(), conn => {
+        sqlx::query_as(&read).bind(workspace_id).bind(import_id).fetch_optional(conn).await?
+    });
+    let Some((status, finished_at, undo_status)) = row else {
+        return Err(AppError::NotFound("No such upload.".into()));
+    };
+    if let Some(undo) = undo_status {
+        return Err(AppError::Conflict(if undo == "completed" {
+            "This upload has been undone already.".into()
+        } else {
+            "This upload is being undone already.".into()
+        }));
+    }
+    let Some(finished_at) = finished_at.filter(|_| status == "completed" || status == "failed")
+    else {
+        return Err(AppError::Conflict(
+            "This upload is still being imported: undo it once it has finished.".into(),
+        ));
+    };
+    if finished_at < super::now() - window_days * 24 * 3600 {
+        return Err(AppError::Conflict(format!(
+            "Only uploads of the last {window_days} days can be undone; this one finished on {}.",
+            format_date(finished_at)
+        )));
+    }
+    let queue = "UPDATE imports SET undo_status = 'queued', undo_user_id = $3, undo_api_key_id = $4
+                 WHERE workspace_id = $1 AND id = $2";
+    on!(tx.conn(), conn => {
+        sqlx::query(queue)
+            .bind(workspace_id)
+            .bind(import_id)
+            .bind(author.user_id)
+            .bind(author.api_key_id)
+            .execute(conn)
+            .await?;
+    });
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An undo to run (or resume).
+#[derive(Clone, Debug)]
+pub struct UndoJob {
+    pub import_id: i64,
+    pub workspace_id: i64,
+    phase: i64,
+    cursor: i64,
+    author: Author,
+}
+
+/// Takes the oldest undo waiting (or interrupted by a stop) and marks it running.
+pub async fn claim_next(db: &Db) -> Result<Option<UndoJob>, AppError> {
+    let mut tx = db.begin_write().await?;
+    let sql = format!(
+        "SELECT id, workspace_id, undo_phase, undo_cursor, undo_user_id, undo_api_key_id
+         FROM imports WHERE undo_status IN ('queued', 'running') ORDER BY id LIMIT 1{}",
+        db.dialect().skip_locked()
+    );
+    type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>);
+    let row: Option<Row> = on!(tx.conn(), conn => sqlx::query_as(&sql).fetch_optional(conn).await?);
+    let Some((import_id, workspace_id, phase, cursor, user_id, api_key_id)) = row else {
+        return Ok(None);
+    };
+    let mark = "UPDATE imports SET undo_status = 'running' WHERE workspace_id = $1 AND id = $2";
+    on!(tx.conn(), conn => {
+        sqlx::query(mark).bind(workspace_id).bind(import_id).execute(conn).await?;
+    });
+    tx.commit().await?;
+    Ok(Some(UndoJob {
+        import_id,
+        workspace_id,
+        phase,
+        cursor,
+        author: Author::undo(import_id, user_id, api_key_id),
+    }))
+}
+
+/// Contacts per batch (one transaction each).
+const BATCH: i64 = 5_000;
+
+/// What one batch did.
+#[derive(Default)]
+struct Done {
+    removed: i64,
+    restored: i64,
+    kept: Vec<Kept>,
+    /// Where the next batch starts; `None` when the phase is over.
+    next: Option<i64>,
+}
+
+/// Runs an undo to its end, a batch per transaction.
+pub async fn run(db: &Db, job: &mut UndoJob) -> Result<(), AppError> {
+    while job.phase < 3 {
+        let mut tx = db.begin_write().await?;
+        let done = match job.phase {
+            0 => restore_fields(tx.conn(), job).await?,
+            1 => remove_memberships(tx.conn(), job).await?,
+            _ => remove_created(tx.conn(), job).await?,
+        };
+        let (phase, cursor) = match done.next {
+            Some(cursor) => (job.phase, cursor),
+            None => (job.phase + 1, 0),
+        };
+        save(tx.conn(), job, &done, phase, cursor).await?;
+        tx.commit().await?;
+        (job.phase, job.cursor) = (phase, cursor);
+    }
+    let finish = "UPDATE imports SET undo_status = 'completed', undo_finished_at = $3
+                  WHERE workspace_id = $1 AND id = $2";
+    on!(db, pool => {
+        sqlx::query(finish)
+            .bind(job.workspace_id)
+            .bind(job.import_id)
+            .bind(super::now())
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+async fn save(
+    mut conn: Conn<'_>,
+    job: &UndoJob,
+    done: &Done,
+    phase: i64,
+    cursor: i64,
+) -> Result<(), AppError> {
+    let sql = "UPDATE imports SET undo_phase = $3, undo_cursor = $4,
+                   undo_removed = undo_removed + $5, undo_restored = undo_restored + $6,
+                   undo_kept = undo_kept + $7
+               WHERE workspace_id = $1 AND id = $2";
+    let keep = "INSERT INTO import_undo_kept (workspace_id, import_id, contact_id, reason)
+                VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+    on!(conn.reborrow(), conn => {
+        sqlx::query(sql)
+            .bind(job.workspace_id)
+            .bind(job.import_id)
+            .bind(phase)
+            .bind(cursor)
+            .bind(done.removed)
+            .bind(done.restored)
+            .bind(done.kept.len() as i64)
+            .execute(&mut *conn)
+            .await?;
+        for kept in &done.kept {
+            sqlx::query(keep)
+                .bind(job.workspace_id)
+                .bind(job.import_id)
+                .bind(kept.contact_id)
+                .bind(&kept.reason)
+                .execute(&mut *conn)
+                .await?;
+        }
+    });
+    Ok(())
+}
+
+/// Phase 0: the fields the upload overwrote, from its history entries, a batch at a time.
+async fn restore_fields(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppError> {
+    let sql = "SELECT id, contact_id, detail FROM contact_history
+               WHERE workspace_id = $1 AND import_id = $2 AND source = 'import'
+                 AND kind = 'updated' AND id > $3
+               ORDER BY id LIMIT $4";
+    let entries: Vec<(i64, i64, String)> = on!(conn.reborrow(), conn => {
+        sqlx::query_as(sql)
+            .bind(job.workspace_id)
+            .bind(job.import_id)
+            .bind(job.cursor)
+            .bind(BATCH)
+            .fetch_all(conn)
+            .await?
+    });
+    let mut done = Done {
+        next: (entries.len() as i64 == BATCH).then(|| entries.last().map_or(0, |e| e.0)),
+        ..Done::default()
+    };
+    let ids: Vec<i64> = entries.iter().map(|e| e.1).collect();
+    let mut current: HashMap<i64, StoredContact> =
+        super::contacts::get_many(conn.reborrow(), job.workspace_id, &ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+    for (_, contact_id, detail) in entries {
+        let Some(contact) = current.remove(&contact_id) else {
+            done.kept.push(Kept {
+                contact_id,
+                reason: "Deleted since the upload.".into(),
+            });
+            continue;
+        };
+        let detail: Detail = serde_json::from_str(&detail)
+            .map_err(|e| AppError::internal("reading a history entry", e))?;
+        let mut record = contact.record.clone();
+        let mut changed_since = Vec::new();
+        for change in &detail.changes {
+            if value_of(&record, &change.field) == change.after {
+                set_value(&mut record, change);
+            } else {
+                changed_since.push(change.label());
+            }
+        }
+        if record != contact.record {
+            super::contacts::update(
+                conn.reborrow(),
+                job.workspace_id,
+                contact_id,
+                &record,
+                &job.author,
+            )
+            .await?;
+        }
+        if changed_since.is_empty() {
+            done.restored += 1;
+        } else {
+            done.kept.push(Kept {
+                contact_id,
+                reason: format!(
+                    "Changed since the upload: {}; the rest was restored.",
+                    changed_since.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(done)
+}
+
+/// A field's value, or a custom field's (`attributes.KEY`).
+fn value_of(record: &crate::normalize::ContactRecord, field: &str) -> Option<String> {
+    match field.strip_prefix(CUSTOM_PREFIX) {
+        Some(key) => custom_fields(record)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v),
+        None => ContactField::from_key(field)
+            .and_then(|f| record.get(f))
+            .map(str::to_string),
+    }
+}
+
+/// Sets a field back to its value before the change.
+fn set_value(record: &mut crate::normalize::ContactRecord, change: &FieldChange) {
+    match change.field.strip_prefix(CUSTOM_PREFIX) {
+        Some(key) => {
+            let mut fields = custom_fields(record);
+            let at = fields.iter().position(|(k, _)| k == key);
+            match (at, &change.before) {
+                (Some(at), Some(before)) => fields[at].1 = before.clone(),
+                (Some(at), None) => {
+                    fields.remove(at);
+                }
+                (None, Some(before)) => fields.push((key.to_string(), before.clone())),
+                (None, None) => {}
+            }
+            record.attributes = serde_json::to_string(&fields).unwrap_or_else(|_| "[]".into());
+        }
+        None => {
+            if let Some(field) = ContactField::from_key(&change.field) {
+                record.set(field, change.before.clone());
+            }
+        }
+    }
+}
+
+fn custom_fields(record: &crate::normalize::ContactRecord) -> Vec<(String, String)> {
+    serde_json::from_str(&record.attributes).unwrap_or_default()
+}
+
+/// Phase 1: the memberships the upload added to contacts it matched (with a "left"
+/// entry in their history); a contact whose fields it did not change counts as restored
+/// here.
+async fn remove_memberships(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppError> {
+    let matched = match conn.dialect() {
+        Dialect::Sqlite => {
+            // SQLite's notes carry no workspace: the import's row scopes them.
+            "SELECT m.contact_id FROM import_matched m
+             JOIN imports i ON i.workspace_id = $1 AND i.id = m.import_id
+             WHERE m.import_id = $2 AND m.contact_id > $3
+             ORDER BY m.contact_id LIMIT $4"
+        }
+        Dialect::Postgres => {
+            "SELECT contact_id FROM import_matched
+             WHERE workspace_id = $1 AND import_id = $2 AND NOT created AND contact_id > $3
+             ORDER BY contact_id LIMIT $4"
+        }
+    };
+    let ids: Vec<i64> = on!(conn.reborrow(), conn => {
+        sqlx::query_scalar(matched)
+            .bind(job.workspace_id)
+            .bind(job.import_id)
+            .bind(job.cursor)
+            .bind(BATCH)
+            .fetch_all(conn)
+            .await?
+    });
+    let next = (ids.len() as i64 == BATCH).then(|| ids.last().copied().unwrap_or(0));
+    let left = leave_groups(conn.reborrow(), job, &ids).await?;
+    // Contacts whose fields the upload changed were counted in phase 0.
+    let json = serde_json::to_string(&ids).map_err(|e| AppError::internal("contact ids", e))?;
+    let counted = format!(
+        "SELECT DISTINCT contact_id FROM contact_history
+         WHERE workspace_id = $1 AND contact_id IN ({}) AND import_id = $3 AND source = 'import'",
+        conn.dialect().json_ids(2)
+    );
+    let counted: HashSet<i64> = on!(conn.reborrow(), conn => {
+        sqlx::query_scalar::<_, i64>(&counted)
+            .bind(job.workspace_id)
+            .bind(&json)
+            .bind(job.import_id)
+            .fetch_all(conn)
+            .await?
+            .into_iter()
+            .collect()
+    });
+    Ok(Done {
+        restored: left.iter().filter(|id| !counted.contains(id)).count() as i64,
+        next,
+        ..Done::default()
+    })
+}
+
+/// Removes the memberships the upload added to these contacts, each with a "left" entry
+/// in the contact's history; returns the contacts that left a group.
+async fn leave_groups(
+    mut conn: Conn<'_>,
+    job: &UndoJob,
+    ids: &[i64],
+) -> Result<HashSet<i64>, AppError> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let json = serde_json::to_string(ids).map_err(|e| AppError::internal("contact ids", e))?;
+    let read = format!(
+        "SELECT m.contact_id, g.id, g.name FROM memberships m
+         JOIN groups g ON g.workspace_id = m.workspace_id AND g.id = m.group_id
+         WHERE m.workspace_id = $1 AND m.import_id = $3 AND m.contact_id IN ({})",
+        conn.dialect().json_ids(2)
+    );
+    let delete = format!(
+        "DELETE FROM memberships WHERE workspace_id = $1 AND import_id = $3 AND contact_id IN ({})",
+        conn.dialect().json_ids(2)
+    );
+    let rows: Vec<(i64, i64, String)> = on!(conn.reborrow(), conn => {
+        let rows = sqlx::query_as(&read)
+            .bind(job.workspace_id)
+            .bind(&json)
+            .bind(job.import_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        sqlx::query(&delete)
+            .bind(job.workspace_id)
+            .bind(&json)
+            .bind(job.import_id)
+            .execute(&mut *conn)
+            .await?;
+        rows
+    });
+    let entries: Vec<Entry> = rows
+        .iter()
+        .map(|(contact_id, group_id, name)| Entry {
+            contact_id: *contact_id,
+            kind: HistoryKind::Left,
+            detail: Detail {
+                group: Some((*group_id, name.clone())),
+                ..Detail::default()
+            },
+        })
+        .collect();
+    history::record(conn, job.workspace_id, &job.author, &entries).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(contact_id, _, _)| contact_id)
+        .collect())
+}
+
+/// Phase 2: the contacts the upload created, unless changed since (then only the
+/// memberships it gave them go).
+async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppError> {
+    let ids = created_after(conn.reborrow(), job).await?;
+    let next = (ids.len() as i64 == BATCH).then(|| ids.last().copied().unwrap_or(0));
+    let json = serde_json::to_string(&ids).map_err(|e| AppError::internal("contact ids", e))?;
+    let dialect = conn.dialect();
+    let existing = format!(
+        "SELECT c.id, c.created_at, c.updated_at FROM {}",
+        dialect.contacts_by_ids(2)
+    );
+    let touched = format!(
+        "SELECT DISTINCT contact_id FROM contact_history
+         WHERE workspace_id = $1 AND contact_id IN ({}) AND source <> 'undo'",
+        dialect.json_ids(2)
+    );
+    let (existing, touched): (Vec<(i64, i64, i64)>, HashSet<i64>) = on!(conn.reborrow(), conn => {
+        let existing = sqlx::query_as(&existing)
+            .bind(job.workspace_id)
+            .bind(&json)
+            .fetch_all(&mut *conn)
+            .await?;
+        let touched = sqlx::query_scalar::<_, i64>(&touched)
+            .bind(job.workspace_id)
+            .bind(&json)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+        (existing, touched)
+    });
+    let mut done = Done {
+        next,
+        ..Done::default()
+    };
+    let present: HashSet<i64> = existing.iter().map(|c| c.0).collect();
+    done.kept.extend(
+        ids.iter()
+            .filter(|id| !present.contains(id))
+            .map(|&contact_id| Kept {
+                contact_id,
+                reason: "Deleted since the upload.".into(),
+            }),
+    );
+    let (changed, unchanged): (Vec<_>, Vec<_>) =
+        existing
+            .into_iter()
+            .partition(|&(id, created_at, updated_at)| {
+                updated_at > created_at || touched.contains(&id)
+            });
+    let changed: Vec<i64> = changed.into_iter().map(|c| c.0).collect();
+    leave_groups(conn.reborrow(), job, &changed).await?;
+    done.kept.extend(changed.into_iter().map(|contact_id| Kept {
+        contact_id,
+        reason: "Changed since the upload, so kept.".into(),
+    }));
+    let unchanged: Vec<i64> = unchanged.into_iter().map(|c| c.0).collect();
+    if !unchanged.is_empty() {
+        let json =
+            serde_json::to_string(&unchanged).map_err(|e| AppError::internal("contact ids", e))?;
+        let delete = format!(
+            "DELETE FROM contacts WHERE workspace_id = $1 AND id IN ({})",
+            dialect.json_ids(2)
+        );
+        done.removed = on!(conn, conn => {
+            sqlx::query(&delete).bind(job.workspace_id).bind(&json).execute(conn).await?.rows_affected()
+        }) as i64;
+    }
+    Ok(done)
+}
+
+/// The next [`BATCH`] contacts the upload created, after the cursor, in id order.
+async fn created_after(conn: Conn<'_>, job: &UndoJob) -> Result<Vec<i64>, AppError> {
+    Ok(match conn {
+        super::Backend::Sqlite(conn) => {
+            // Runs of consecutive ids: a run's first id and its length (4 bytes a line).
+            let runs: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT first_id, length(lines) / 4 FROM import_created
+                 WHERE import_id = $1 AND first_id + length(lines) / 4 - 1 > $2
+                 ORDER BY first_id",
+            )
+            .bind(job.import_id)
+            .bind(job.cursor)
+            .fetch_all(conn)
+            .await?;
+            runs.into_iter()
+                .flat_map(|(first, len)| first.max(job.cursor + 1)..first + len)
+                .take(BATCH as usize)
+                .collect()
+        }
+        super::Backend::Postgres(conn) => {
+            sqlx::query_scalar(
+                "SELECT contact_id FROM import_matched
+                 WHERE workspace_id = $1 AND import_id = $2 AND created AND contact_id > $3
+                 ORDER BY contact_id LIMIT $4",
+            )
+            .bind(job.workspace_id)
+            .bind(job.import_id)
+            .bind(job.cursor)
+            .bind(BATCH)
+            .fetch_all(conn)
+            .await?
+        }
+    })
+}
+
+/// What the undo left, and why: the first `limit`, in contact order.
+pub async fn kept(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    import_id: i64,
+    limit: i64,
+) -> Result<Vec<Kept>, AppError> {
+    let sql = "SELECT contact_id, reason FROM import_undo_kept
+               WHERE workspace_id = $1 AND import_id = $2 ORDER BY contact_id LIMIT $3";
+    let rows: Vec<(i64, String)> = on!(conn, conn => {
+        sqlx::query_as(sql).bind(workspace_id).bind(import_id).bind(limit).fetch_all(conn).await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(contact_id, reason)| Kept { contact_id, reason })
+        .collect())
+}
