@@ -21,13 +21,36 @@ use axum::response::Response;
 /// Rows read per query.
 const BATCH: i64 = 2_000;
 
-/// The header row: the id, every field by its key, the custom fields (as JSON pairs) and
-/// the timestamps.
+/// The header row: the id, every field by its key, the custom fields (as JSON pairs), the
+/// channels the contact is opted out of (`sms;email`) and the timestamps.
 pub fn header() -> Vec<&'static str> {
     std::iter::once("id")
         .chain(ContactField::ALL.iter().map(|f| f.key()))
-        .chain(["attributes", "created", "updated"])
+        .chain(["attributes", "opted_out", "created", "updated"])
         .collect()
+}
+
+/// A batch's contacts with the channels each is opted out of.
+async fn with_opt_outs(
+    db: &db::Db,
+    workspace_id: i64,
+    batch: Vec<StoredContact>,
+) -> Result<Vec<(StoredContact, String)>, AppError> {
+    let ids: Vec<i64> = batch.iter().map(|c| c.id).collect();
+    let mut conn = db.acquire().await?;
+    let mut opt_outs = db::opt_outs::of_contacts(conn.conn(), workspace_id, &ids).await?;
+    Ok(batch
+        .into_iter()
+        .map(|c| {
+            let channels: Vec<&str> = opt_outs
+                .remove(&c.id)
+                .unwrap_or_default()
+                .iter()
+                .map(|o| o.channel.name())
+                .collect();
+            (c, channels.join(";"))
+        })
+        .collect())
 }
 
 /// The export form: which contacts, as JSON.
@@ -63,6 +86,10 @@ pub async fn export_contacts(
                 };
             let next = (batch.len() as i64 == BATCH)
                 .then(|| (batch.last().map_or(after_id, |c| c.id), false));
+            let batch = match with_opt_outs(&pool, workspace_id, batch).await {
+                Ok(batch) => batch,
+                Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
+            };
             if batch.is_empty() && !first {
                 return None;
             }
@@ -73,12 +100,15 @@ pub async fn export_contacts(
     Ok(csv_download(&filename, Body::from_stream(stream)))
 }
 
-fn csv_chunk(batch: &[StoredContact], with_header: bool) -> Result<Bytes, std::io::Error> {
+fn csv_chunk(
+    batch: &[(StoredContact, String)],
+    with_header: bool,
+) -> Result<Bytes, std::io::Error> {
     let mut chunk = CsvChunk::new(with_header, batch.len());
     if with_header {
         chunk.row(header())?;
     }
-    for c in batch {
+    for (c, opted_out) in batch {
         let r = &c.record;
         let fields = ContactField::ALL
             .iter()
@@ -87,6 +117,7 @@ fn csv_chunk(batch: &[StoredContact], with_header: bool) -> Result<Bytes, std::i
         let (created, updated) = (format_date(c.created_at), format_date(c.updated_at));
         let row = std::iter::once(id.as_str()).chain(fields).chain([
             r.attributes.as_str(),
+            opted_out,
             &created,
             &updated,
         ]);

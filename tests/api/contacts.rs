@@ -152,13 +152,22 @@ async fn export_is_a_formula_safe_utf8_csv(db: Db) {
         &admin,
     )
     .await;
-    call_json(
+    let bob = call_json(
         &app,
         "save_contact",
         &contact_json("Bob", "9123 4567", ""),
         &admin,
     )
     .await;
+    let bob: i64 = serde_json::from_str(&bob.body).expect("the new contact's id");
+    let opted = call_json(
+        &app,
+        "set_opt_out",
+        &format!(r#"{{"id":{bob},"channel":"sms","reason":"manual"}}"#),
+        &admin,
+    )
+    .await;
+    assert_eq!(opted.status, StatusCode::OK, "{}", opted.body);
     let form = "selection=%7B%22AllMatching%22%3A%7B%22search%22%3A%22%22%2C%22sort%22%3A%22Newest%22%7D%7D";
     let request = Request::post("/contacts/export.csv")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -180,6 +189,9 @@ async fn export_is_a_formula_safe_utf8_csv(db: Db) {
     assert!(lines[1].contains("'=HYPERLINK(1)"), "{}", lines[1]);
     assert!(lines[1].contains("'+6581234567"), "{}", lines[1]);
     assert!(lines[1].contains("Zürich"), "{}", lines[1]);
+    // The channels each contact is opted out of.
+    assert!(lines[0].contains(",attributes,opted_out,created,updated"));
+    assert!(lines[2].contains(",[],sms,"), "{}", lines[2]);
 
     let anonymous = Request::post("/contacts/export.csv")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

@@ -537,7 +537,10 @@ async fn repeats_across_batches_are_found_in_the_database(db: Db) {
         .await
         .unwrap();
     let left = count(&db, sql, &[]).await;
-    assert_eq!(left, 0, "what the import met is forgotten after the undo window");
+    assert_eq!(
+        left, 0,
+        "what the import met is forgotten after the undo window"
+    );
 }
 
 async fn any_column_maps_to_a_field_and_updates_fill_every_mapped_field(db: Db) {
