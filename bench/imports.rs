@@ -233,6 +233,17 @@ fn add_figures(report: &mut Report, scenario: &Scenario, measured: &Measured) {
         "MB",
         "< 150 MB",
     );
+    if let Some(undo) = measured.undo_seconds {
+        report.add(
+            &format!(
+                "undo of the import of {} (asked → completed)",
+                scenario.name
+            ),
+            format!("{undo:.2}"),
+            "s",
+            &format!("≤ the import's {:.2} s", measured.seconds),
+        );
+    }
     if let Some(saves) = &measured.saves {
         let mut done = saves.done.clone();
         let name = format!("{EDITORS} editors saving contacts during the import");
@@ -262,6 +273,8 @@ struct Measured {
     peak_rss_mb: f64,
     /// The editors' saves during it, when the scenario has editors.
     saves: Option<Saves>,
+    /// How long undoing it took (asked → completed), for the scenario with editors.
+    undo_seconds: Option<f64>,
 }
 
 /// How many people edit contacts while an import runs.
@@ -384,6 +397,32 @@ async fn import(
     };
     let seconds = accepted.elapsed().as_secs_f64();
     stop_editors.store(true, Ordering::Relaxed);
+    // Undo the 1M-row import, as an admin does from the uploads list.
+    let undo_seconds = if scenario.editors {
+        let asked = Instant::now();
+        post_json(
+            addr,
+            cookie,
+            "/api/undo_import",
+            &format!(r#"{{"id":{id}}}"#),
+        );
+        loop {
+            let sql = "SELECT undo_status, undo_removed FROM imports WHERE id = $1";
+            let row: (Option<String>, i64) =
+                contacts::on!(&pool, pool => sqlx::query_as(sql).bind(id).fetch_one(pool).await)
+                    .expect("import row");
+            if row.0.as_deref() == Some("completed") {
+                assert_eq!(
+                    row.1, counts.2,
+                    "the undo removed every contact the import created"
+                );
+                break Some(asked.elapsed().as_secs_f64());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    } else {
+        None
+    };
     let saves = (!editors.is_empty()).then(|| {
         editors
             .into_iter()
@@ -430,6 +469,7 @@ async fn import(
         seconds,
         peak_rss_mb: peak_rss_kb as f64 / 1024.0,
         saves,
+        undo_seconds,
     }
 }
 
@@ -474,6 +514,21 @@ fn baseline(report: &mut Report, csv: &Path) {
             "needs the sqlite3 CLI",
         ),
     }
+}
+
+/// POSTs a JSON body to a server function as the browser does; panics unless it is a 200.
+fn post_json(addr: std::net::SocketAddr, cookie: &str, path: &str, body: &str) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).expect("reply");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{path} refused: {reply}");
 }
 
 /// POSTs the file as the browser does (multipart, streamed); returns the import's id.
