@@ -37,7 +37,7 @@ test("any column can be imported: an email and a custom field reach the contact"
   await contacts.search().fill(tag);
   await contacts.row(tag).getByRole("button", { name: tag }).click();
   const edit = page.getByRole("dialog", { name: "Edit contact" });
-  await expect(edit.getByLabel("Email")).toHaveValue(email);
+  await expect(edit.getByLabel("Email", { exact: true })).toHaveValue(email);
   await contacts.tab(edit, "Additional information");
   await expect(edit.getByLabel("Field 1 name")).toHaveValue("Tier");
   await expect(edit.getByLabel("Field 1 value")).toHaveValue("Gold");

@@ -1,6 +1,7 @@
 -- Undoing an upload (#22); see migrations/sqlite/0015_import_undo.sql.
 ALTER TABLE imports ADD COLUMN undo_status TEXT
-    CHECK (undo_status IN ('queued', 'running', 'completed'));
+    CHECK (undo_status IN ('queued', 'running', 'completed', 'failed'));
+ALTER TABLE imports ADD COLUMN undo_error TEXT;
 ALTER TABLE imports ADD COLUMN undo_phase BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE imports ADD COLUMN undo_cursor BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE imports ADD COLUMN undo_removed BIGINT NOT NULL DEFAULT 0;

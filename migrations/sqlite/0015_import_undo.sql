@@ -2,7 +2,8 @@
 -- stays until the undo window has passed; the undo runs in batches like an import, its
 -- phase and cursor saved with each, so a stop resumes it.
 ALTER TABLE imports ADD COLUMN undo_status TEXT
-    CHECK (undo_status IN ('queued', 'running', 'completed'));
+    CHECK (undo_status IN ('queued', 'running', 'completed', 'failed'));
+ALTER TABLE imports ADD COLUMN undo_error TEXT;
 -- 0: restoring the fields it changed, 1: removing the memberships it added to contacts
 -- it matched, 2: removing the contacts it created; the cursor is the last id done.
 ALTER TABLE imports ADD COLUMN undo_phase INTEGER NOT NULL DEFAULT 0;

@@ -77,6 +77,8 @@ pub async fn erase(
 struct Traces {
     /// Every address as the contact holds it (E.164, the lower-cased email, user ids).
     stored: Vec<String>,
+    /// Each address with its channel.
+    addresses: Vec<(Channel, String)>,
     /// The national digits of each number.
     digits: Vec<String>,
     /// The addresses that are not numbers, lower-cased, for a case-blind search.
@@ -96,6 +98,7 @@ impl Traces {
                     continue;
                 };
                 traces.stored.push(value.to_string());
+                traces.addresses.push((channel, value.to_string()));
                 if channel.is_phone() {
                     let national = crate::phone::normalize_msisdn(value, "ZZ")
                         .map(|n| n.national)
@@ -124,9 +127,17 @@ impl Traces {
     }
 }
 
-/// A LIKE pattern matching text that contains `value` anywhere (with `ESCAPE '\'`).
+/// `value` as a JSON string, quotes included: how history entries and API responses
+/// hold it. Searching for it whole (not for a part of another value) spares other
+/// people's records that merely contain a short address such as `ann`.
+fn quoted(value: &str) -> String {
+    serde_json::Value::from(value).to_string()
+}
+
+/// A LIKE pattern matching text that contains `value` as a JSON string (with
+/// `ESCAPE '\'`).
 fn containing(value: &str) -> String {
-    let escaped = value
+    let escaped = quoted(value)
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
@@ -146,17 +157,29 @@ async fn delete_history(
     );
     let naming =
         "DELETE FROM contact_history WHERE workspace_id = $1 AND detail LIKE $2 ESCAPE '\\'";
-    let mut deleted = on!(conn.reborrow(), conn => {
+    let deleted = on!(conn.reborrow(), conn => {
         sqlx::query(&own).bind(workspace_id).bind(&json).execute(conn).await?.rows_affected()
     });
-    for value in &traces.stored {
+    let patterns = traces
+        .stored
+        .iter()
+        .map(|value| containing(value))
+        .collect();
+    Ok(deleted + delete_each(conn, naming, workspace_id, patterns).await?)
+}
+
+/// Runs `sql` (with the workspace as `$1`) once for each value as `$2`; returns the rows
+/// deleted.
+async fn delete_each(
+    mut conn: Conn<'_>,
+    sql: &str,
+    workspace_id: i64,
+    values: Vec<String>,
+) -> Result<u64, AppError> {
+    let mut deleted = 0;
+    for value in values {
         deleted += on!(conn.reborrow(), conn => {
-            sqlx::query(naming)
-                .bind(workspace_id)
-                .bind(containing(value))
-                .execute(conn)
-                .await?
-                .rows_affected()
+            sqlx::query(sql).bind(workspace_id).bind(value).execute(conn).await?.rows_affected()
         });
     }
     Ok(deleted)
@@ -167,11 +190,23 @@ async fn delete_opt_outs(
     workspace_id: i64,
     traces: &Traces,
 ) -> Result<u64, AppError> {
-    let sql = "DELETE FROM opt_outs WHERE workspace_id = $1 AND address = $2";
     let mut deleted = 0;
-    for value in &traces.stored {
+    for (channel, address) in &traces.addresses {
+        // An address another contact still has keeps its opt-out: that contact must
+        // stay unmessaged there.
+        let sql = format!(
+            "DELETE FROM opt_outs WHERE workspace_id = $1 AND channel = $2 AND address = $3
+             AND NOT EXISTS (SELECT 1 FROM contacts WHERE workspace_id = $1 AND {} = $3)",
+            channel.field().key()
+        );
         deleted += on!(conn.reborrow(), conn => {
-            sqlx::query(sql).bind(workspace_id).bind(value).execute(conn).await?.rows_affected()
+            sqlx::query(&sql)
+                .bind(workspace_id)
+                .bind(channel.name())
+                .bind(address)
+                .execute(conn)
+                .await?
+                .rows_affected()
         });
     }
     Ok(deleted)
@@ -207,7 +242,7 @@ async fn delete_rejected_rows(
 }
 
 async fn delete_kept_responses(
-    mut conn: Conn<'_>,
+    conn: Conn<'_>,
     workspace_id: i64,
     traces: &Traces,
 ) -> Result<u64, AppError> {
@@ -215,13 +250,8 @@ async fn delete_kept_responses(
         "DELETE FROM idempotent_requests WHERE workspace_id = $1 AND {}",
         conn.dialect().bytes_contain("body", 2)
     );
-    let mut deleted = 0;
-    for value in &traces.stored {
-        deleted += on!(conn.reborrow(), conn => {
-            sqlx::query(&sql).bind(workspace_id).bind(value).execute(conn).await?.rows_affected()
-        });
-    }
-    Ok(deleted)
+    let values = traces.stored.iter().map(|v| quoted(v)).collect();
+    delete_each(conn, &sql, workspace_id, values).await
 }
 
 /// The audit lines: who erased which contact id, and when; nothing else.
@@ -284,7 +314,8 @@ mod tests {
     }
 
     #[test]
-    fn like_patterns_match_wildcards_literally() {
-        assert_eq!(containing("a_b%c\\d"), "%a\\_b\\%c\\\\d%");
+    fn like_patterns_match_whole_json_strings_and_wildcards_literally() {
+        assert_eq!(containing("a_b%c"), "%\"a\\_b\\%c\"%");
+        assert_eq!(containing("ann"), "%\"ann\"%");
     }
 }

@@ -283,6 +283,7 @@ async fn update_matched(
     now: i64,
 ) -> Result<(), AppError> {
     let ids: Vec<i64> = matched.iter().map(|(id, _)| *id).collect();
+    super::contacts::lock(super::Backend::Postgres(&mut *conn), job.workspace_id, &ids).await?;
     let before =
         super::contacts::get_many(super::Backend::Postgres(&mut *conn), job.workspace_id, &ids)
             .await?;

@@ -47,10 +47,10 @@ pub async fn request(
         return Err(AppError::NotFound("No such upload.".into()));
     };
     if let Some(undo) = undo_status {
-        return Err(AppError::Conflict(if undo == "completed" {
-            "This upload has been undone already.".into()
-        } else {
-            "This upload is being undone already.".into()
+        return Err(AppError::Conflict(match undo.as_str() {
+            "completed" => "This upload has been undone already.".into(),
+            "failed" => "Undoing this upload failed; what was undone stays undone.".into(),
+            _ => "This upload is being undone already.".into(),
         }));
     }
     let Some(finished_at) = finished_at.filter(|_| status == "completed" || status == "failed")
@@ -59,7 +59,9 @@ pub async fn request(
             "This upload is still being imported: undo it once it has finished.".into(),
         ));
     };
-    if finished_at < super::now() - window_days * 24 * 3600 {
+    if finished_at < super::now() - window_days * 24 * 3600
+        || !has_notes(tx.conn(), workspace_id, import_id).await?
+    {
         return Err(AppError::Conflict(format!(
             "Only uploads of the last {window_days} days can be undone; this one finished on {}.",
             format_date(finished_at)
@@ -80,6 +82,42 @@ pub async fn request(
     Ok(())
 }
 
+/// Whether what the upload met is still on record (uploads that finished before undo
+/// existed, or whose notes were purged, have none), or it met nothing at all.
+async fn has_notes(conn: Conn<'_>, workspace_id: i64, import_id: i64) -> Result<bool, AppError> {
+    let sql = "SELECT (created + matched = 0)
+                   OR EXISTS (SELECT 1 FROM import_created WHERE import_id = $2)
+                   OR EXISTS (SELECT 1 FROM import_matched WHERE import_id = $2)
+               FROM imports WHERE workspace_id = $1 AND id = $2";
+    Ok(on!(conn, conn => {
+        sqlx::query_scalar(sql).bind(workspace_id).bind(import_id).fetch_one(conn).await?
+    }))
+}
+
+/// Puts undos that were running when the server stopped back in the queue; they resume
+/// after their last committed batch. Returns how many.
+pub async fn requeue_interrupted(db: &Db) -> Result<u64, AppError> {
+    let sql = "UPDATE imports SET undo_status = 'queued' WHERE undo_status = 'running'";
+    Ok(on!(db, pool => sqlx::query(sql).execute(pool).await?.rows_affected()))
+}
+
+/// Marks an undo failed (logged where it failed): what it undid stays undone, and the
+/// queue goes on with the next.
+pub async fn fail(db: &Db, job: &UndoJob) -> Result<(), AppError> {
+    let sql = "UPDATE imports SET undo_status = 'failed', undo_finished_at = $3,
+                   undo_error = 'The undo stopped because of a problem on our side.'
+               WHERE workspace_id = $1 AND id = $2";
+    on!(db, pool => {
+        sqlx::query(sql)
+            .bind(job.workspace_id)
+            .bind(job.import_id)
+            .bind(super::now())
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
 /// An undo to run (or resume).
 #[derive(Clone, Debug)]
 pub struct UndoJob {
@@ -90,12 +128,12 @@ pub struct UndoJob {
     author: Author,
 }
 
-/// Takes the oldest undo waiting (or interrupted by a stop) and marks it running.
+/// Takes the oldest undo waiting and marks it running.
 pub async fn claim_next(db: &Db) -> Result<Option<UndoJob>, AppError> {
     let mut tx = db.begin_write().await?;
     let sql = format!(
         "SELECT id, workspace_id, undo_phase, undo_cursor, undo_user_id, undo_api_key_id
-         FROM imports WHERE undo_status IN ('queued', 'running') ORDER BY id LIMIT 1{}",
+         FROM imports WHERE undo_status = 'queued' ORDER BY id LIMIT 1{}",
         db.dialect().skip_locked()
     );
     type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>);
@@ -217,6 +255,7 @@ async fn restore_fields(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
         ..Done::default()
     };
     let ids: Vec<i64> = entries.iter().map(|e| e.1).collect();
+    super::contacts::lock(conn.reborrow(), job.workspace_id, &ids).await?;
     let mut current: HashMap<i64, StoredContact> =
         super::contacts::get_many(conn.reborrow(), job.workspace_id, &ids)
             .await?

@@ -270,7 +270,8 @@ pub async fn purge_undo_notes(db: &Db, cutoff: i64) -> Result<u64, AppError> {
     for table in ["import_created", "import_matched"] {
         let sql = format!(
             "DELETE FROM {table} WHERE {scope} FROM imports
-             WHERE finished_at < $1 AND status IN ('completed', 'failed'))"
+             WHERE finished_at < $1 AND status IN ('completed', 'failed')
+               AND (undo_status IS NULL OR undo_status IN ('completed', 'failed')))"
         );
         purged += on!(tx.conn(), conn => {
             sqlx::query(&sql).bind(cutoff).execute(conn).await?.rows_affected()

@@ -181,12 +181,16 @@ pub async fn checkpoint(pool: &SqlitePool) -> Result<(), sqlx::Error> {
 /// nothing, waiting (up to the busy timeout) for readers of older snapshots: after an
 /// erasure, no old copy of its pages stays in the log.
 pub async fn checkpoint_truncate(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
-        .fetch_one(pool)
-        .await?;
-    if busy != 0 {
-        tracing::warn!("the write-ahead log could not be truncated yet: a reader held it");
+    for _ in 0..3 {
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(pool)
+            .await?;
+        if busy == 0 {
+            return Ok(());
+        }
     }
+    // The next checkpoint copies the pages out; the log keeps old ones until then.
+    tracing::warn!("the write-ahead log could not be truncated yet: a reader held it");
     Ok(())
 }
 

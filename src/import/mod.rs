@@ -204,7 +204,7 @@ pub struct KeptContact {
 /// Where an upload's undo stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UndoProgress {
-    /// `queued`, `running` or `completed`.
+    /// `queued`, `running`, `completed` or `failed`.
     pub status: String,
     /// Contacts the upload created that were removed.
     pub removed: i64,
@@ -214,6 +214,13 @@ pub struct UndoProgress {
     pub kept: i64,
     /// When it finished (seconds since the epoch).
     pub finished_at: Option<i64>,
+}
+
+impl UndoProgress {
+    /// Whether it waits or runs (not completed or failed).
+    pub fn is_running(&self) -> bool {
+        matches!(self.status.as_str(), "queued" | "running")
+    }
 }
 
 impl ImportSummary {

@@ -84,6 +84,9 @@ pub async fn sweep_uploads(state: &AppState) -> Result<(), AppError> {
 /// upload arrives (and every few seconds, in case a wake-up was missed).
 pub fn spawn_worker(state: AppState) {
     tokio::spawn(async move {
+        if let Ok(n @ 1..) = db::import_undo::requeue_interrupted(&state.db).await {
+            tracing::info!(undos = n, "undos interrupted by a stop");
+        }
         match db::imports::requeue_interrupted(&state.db).await {
             Ok((0, 0)) | Err(_) => {}
             Ok((queued, failed)) => {
@@ -112,8 +115,13 @@ pub async fn run_queued(state: &AppState) -> Result<usize, AppError> {
     }
     while let Some(mut undo) = db::import_undo::claim_next(&state.db).await? {
         let started = std::time::Instant::now();
-        db::import_undo::run(&state.db, &mut undo).await?;
-        tracing::info!(import = undo.import_id, elapsed = ?started.elapsed(), "upload undone");
+        match db::import_undo::run(&state.db, &mut undo).await {
+            Ok(()) => {
+                tracing::info!(import = undo.import_id, elapsed = ?started.elapsed(), "upload undone")
+            }
+            // Logged by AppError; the next undo still runs.
+            Err(_) => db::import_undo::fail(&state.db, &undo).await?,
+        }
         ran += 1;
     }
     Ok(ran)

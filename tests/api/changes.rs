@@ -1,7 +1,7 @@
 //! Opt-outs per channel, inbound keywords and contacts' histories, through the real
 //! router on both databases (#22).
 
-use crate::common::{api, api_key, app, call_json, count, set_up};
+use crate::common::{api, api_key, app, call_json, count, create_group, set_up};
 use crate::contacts::contact_json;
 use contacts::db::Db;
 use http::{Method, StatusCode};
@@ -44,18 +44,7 @@ async fn opt_outs_are_per_channel_and_leave_recipients(db: Db) {
     let admin = set_up(&app, "boss@acme.test").await;
     let key = api_key(&app, &admin, "editor").await;
     let k = Some(key.as_str());
-    let news = body(
-        &api(
-            &app,
-            k,
-            POST,
-            "/api/v1/groups",
-            Some(json!({"name": "News"})),
-        )
-        .await,
-    )["id"]
-        .as_i64()
-        .unwrap();
+    let news = create_group(&app, k, "News").await;
     let made = body(&api(&app, k, POST, "/api/v1/contacts/batches/upsertContacts", Some(json!({"contacts": [
         {"firstName": "Ann", "addresses": {"msisdn": "+6581000001", "email": "ann@example.com"}, "groupIds": [news]},
         {"firstName": "Bob", "addresses": {"msisdn": "+6581000002", "email": "bob@example.com"}, "groupIds": [news]}
@@ -267,18 +256,7 @@ async fn history_records_each_change_with_its_source(db: Db) {
     .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
     let ann: i64 = saved.body.parse().unwrap();
-    let vips = body(
-        &api(
-            &app,
-            k,
-            POST,
-            "/api/v1/groups",
-            Some(json!({"name": "VIPs"})),
-        )
-        .await,
-    )["id"]
-        .as_i64()
-        .unwrap();
+    let vips = create_group(&app, k, "VIPs").await;
     let contact = format!("/api/v1/contacts/{ann}");
     api(
         &app,

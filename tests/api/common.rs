@@ -288,6 +288,20 @@ pub async fn api(
     api_raw(app, key, method, path, body, &[]).await
 }
 
+/// Creates a group through the API; returns its id.
+pub async fn create_group(app: &Router, key: Option<&str>, name: &str) -> i64 {
+    let reply = api(
+        app,
+        key,
+        http::Method::POST,
+        "/api/v1/groups",
+        Some(serde_json::json!({"name": name})),
+    )
+    .await;
+    let body: serde_json::Value = serde_json::from_str(&reply.body).expect("a group");
+    body["id"].as_i64().expect("the group's id")
+}
+
 /// An API request with any body and headers, its reply checked against the document.
 pub async fn api_raw(
     app: &Router,

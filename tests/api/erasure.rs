@@ -2,7 +2,9 @@
 //! database file, its write-ahead log or the data folder, nor in any table on PostgreSQL;
 //! one line without personal data says who erased which contact.
 
-use crate::common::{api, api_key, api_raw, app_with_uploads, call_json, count, set_up};
+use crate::common::{
+    api, api_key, api_raw, app_with_uploads, call_json, count, create_group, set_up,
+};
 use crate::imports::BOUNDARY;
 use crate::v1::upload_body;
 use contacts::db::{self, Db, Location};
@@ -115,18 +117,7 @@ async fn erase_a_person(db: Db) -> PathBuf {
 
     // Created through an idempotent request (its answer is kept), in a group, on two
     // channels, edited, opted out of SMS.
-    let group = body(
-        &api(
-            &app,
-            k,
-            Method::POST,
-            "/api/v1/groups",
-            Some(json!({"name": "News"})),
-        )
-        .await,
-    )["id"]
-        .as_i64()
-        .unwrap();
+    let group = create_group(&app, k, "News").await;
     let created = api_raw(
         &app,
         k,

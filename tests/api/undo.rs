@@ -3,7 +3,7 @@
 //! the undo → every contact and membership is as before the upload, except what was
 //! edited after it, which is kept and counted; the counts add up.
 
-use crate::common::{api, api_key, api_raw, app_with_uploads, set_up};
+use crate::common::{api, api_key, api_raw, app_with_uploads, create_group, set_up};
 use crate::imports::BOUNDARY;
 use crate::v1::upload_body;
 use contacts::db::Db;
@@ -37,6 +37,20 @@ fn body(reply: &crate::common::Reply) -> Value {
     serde_json::from_str(&reply.body).unwrap_or(Value::Null)
 }
 
+/// A batch as the API shows it.
+async fn batch_of(app: &axum::Router, key: Option<&str>, batch: i64) -> Value {
+    body(
+        &api(
+            app,
+            key,
+            Method::GET,
+            &format!("/api/v1/batches/{batch}"),
+            None,
+        )
+        .await,
+    )
+}
+
 /// A contact as the API shows it, without what an undo may rightly change (the time of
 /// the last change).
 async fn state_of(app: &axum::Router, key: &str, id: i64) -> Option<Value> {
@@ -66,18 +80,7 @@ async fn an_undone_upload_leaves_everything_as_before_but_later_edits(db: Db) {
         let k = Some(key.as_str());
         let mut rng = Rng(seed);
         let tag = format!("s{seed}");
-        let club = body(
-            &api(
-                &app,
-                k,
-                Method::POST,
-                "/api/v1/groups",
-                Some(json!({"name": format!("Club {tag}")})),
-            )
-            .await,
-        )["id"]
-            .as_i64()
-            .unwrap();
+        let club = create_group(&app, k, &format!("Club {tag}")).await;
         // Existing contacts: some with an email, a custom field, in a group.
         let number = |i: u64| format!("+658{}{i:06}", seed % 8 + 1);
         let existing: Vec<Value> = (0..20)
@@ -153,16 +156,7 @@ async fn an_undone_upload_leaves_everything_as_before_but_later_edits(db: Db) {
         assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
         let batch = body(&queued)["id"].as_i64().unwrap();
         run_queued(&state).await.unwrap();
-        let done = body(
-            &api(
-                &app,
-                k,
-                Method::GET,
-                &format!("/api/v1/batches/{batch}"),
-                None,
-            )
-            .await,
-        );
+        let done = batch_of(&app, k, batch).await;
         assert_eq!(done["status"], "completed", "{done}");
         let created: Vec<i64> = {
             let list = body(
@@ -284,17 +278,7 @@ async fn an_undone_upload_leaves_everything_as_before_but_later_edits(db: Db) {
         assert_eq!(undo.status, StatusCode::ACCEPTED, "{}", undo.body);
         assert_eq!(body(&undo)["undo"]["status"], "queued");
         run_queued(&state).await.unwrap();
-        let undone = body(
-            &api(
-                &app,
-                k,
-                Method::GET,
-                &format!("/api/v1/batches/{batch}"),
-                None,
-            )
-            .await,
-        )["undo"]
-            .clone();
+        let undone = batch_of(&app, k, batch).await["undo"].clone();
         assert_eq!(undone["status"], "completed", "{undone}");
 
         // Every existing contact is as before, but the email edited after the upload.
@@ -479,17 +463,7 @@ async fn an_upload_after_the_newest_contact_was_deleted_knows_what_it_created(db
     )
     .await;
     run_queued(&state).await.unwrap();
-    let undo = body(
-        &api(
-            &app,
-            k,
-            Method::GET,
-            &format!("/api/v1/batches/{batch}"),
-            None,
-        )
-        .await,
-    )["undo"]
-        .clone();
+    let undo = batch_of(&app, k, batch).await["undo"].clone();
     assert_eq!(
         (undo["removed"].as_i64(), undo["kept"].as_i64()),
         (Some(2), Some(0)),

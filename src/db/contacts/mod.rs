@@ -23,7 +23,7 @@ pub(crate) use filter::{group_only, push_from, push_selection};
 pub use page::page;
 pub use write::{
     create, delete, get, get_many, id_by_mobile, ids_by_address, ids_by_mobile, insert,
-    insert_many, save_with_groups, update,
+    insert_many, lock, save_with_groups, update,
 };
 
 use crate::model::contact::Cursor;

@@ -233,6 +233,20 @@ pub async fn get(conn: Conn<'_>, workspace_id: i64, id: i64) -> Result<StoredCon
 }
 
 /// These contacts of the workspace (those that exist), in id order.
+/// Locks these contacts of the workspace until the transaction ends, so a read and the
+/// write after it see no one else's change in between (PostgreSQL; SQLite's writer holds
+/// the whole database already).
+pub async fn lock(conn: Conn<'_>, workspace_id: i64, ids: &[i64]) -> Result<(), AppError> {
+    if let crate::db::Backend::Postgres(conn) = conn {
+        sqlx::query("SELECT id FROM contacts WHERE workspace_id = $1 AND id = ANY($2) FOR UPDATE")
+            .bind(workspace_id)
+            .bind(ids)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn get_many(
     conn: Conn<'_>,
     workspace_id: i64,

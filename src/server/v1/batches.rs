@@ -269,7 +269,7 @@ pub struct Batch {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchUndo {
-    /// `queued`, `inProgress` or `completed`.
+    /// `queued`, `inProgress`, `completed` or `failed`.
     status: &'static str,
     /// Contacts the batch created that were removed.
     removed: i64,
@@ -306,6 +306,7 @@ impl From<ImportSummary> for Batch {
                 status: match u.status.as_str() {
                     "queued" => "queued",
                     "running" => "inProgress",
+                    "failed" => "failed",
                     _ => "completed",
                 },
                 removed: u.removed,

@@ -29,9 +29,18 @@ pub fn UndoCell(
             }
             .into_any()
         }
-        Some(_) => {
+        Some(undo) if undo.is_running() => {
             view! { <span class="badge" data-testid="undo-status">"Undoing…"</span> }.into_any()
         }
+        Some(undo) => view! {
+            <div data-testid="undo-status">
+                <span class="badge badge-danger">"Undo failed"</span>
+                <div class="small muted">{format!(
+                    "{} removed · {} restored before it stopped; ask your administrator to check the server's log.",
+                    undo.removed, undo.restored
+                )}</div>
+            </div>
+        }.into_any(),
         None if can_undo && !upload.status.is_active() && upload.status != ImportStatus::Queued => {
             let confirming = RwSignal::new(false);
             let question = format!(

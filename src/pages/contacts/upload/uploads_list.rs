@@ -5,7 +5,7 @@ use crate::api::imports::{UndoImport, list_imports};
 use crate::components::empty_state::EmptyState;
 use crate::components::toast::use_toasts;
 use crate::components::user::use_user;
-use crate::import::{ImportStatus, ImportSummary, format_size};
+use crate::import::{ImportStatus, ImportSummary, UndoProgress, format_size};
 use crate::model::date::format_date;
 use leptos::prelude::*;
 
@@ -32,7 +32,7 @@ pub fn UploadsList(
     Effect::new(move |_| {
         if let Some(Ok(list)) = uploads.get() {
             active.set(list.iter().any(|i| {
-                i.status.is_active() || i.undo.as_ref().is_some_and(|u| u.status != "completed")
+                i.status.is_active() || i.undo.as_ref().is_some_and(UndoProgress::is_running)
             }));
         }
     });
