@@ -104,14 +104,21 @@ pub async fn requeue_interrupted(db: &Db) -> Result<u64, AppError> {
 /// Marks an undo failed (logged where it failed): what it undid stays undone, and the
 /// queue goes on with the next.
 pub async fn fail(db: &Db, job: &UndoJob) -> Result<(), AppError> {
-    let sql = "UPDATE imports SET undo_status = 'failed', undo_finished_at = $3,
-                   undo_error = 'The undo stopped because of a problem on our side.'
+    let error = "The undo stopped because of a problem on our side.";
+    end(db, job, "failed", Some(error)).await
+}
+
+/// Records how an undo ended.
+async fn end(db: &Db, job: &UndoJob, status: &str, error: Option<&str>) -> Result<(), AppError> {
+    let sql = "UPDATE imports SET undo_status = $3, undo_finished_at = $4, undo_error = $5
                WHERE workspace_id = $1 AND id = $2";
     on!(db, pool => {
         sqlx::query(sql)
             .bind(job.workspace_id)
             .bind(job.import_id)
+            .bind(status)
             .bind(super::now())
+            .bind(error)
             .execute(pool)
             .await?;
     });
@@ -185,17 +192,7 @@ pub async fn run(db: &Db, job: &mut UndoJob) -> Result<(), AppError> {
         tx.commit().await?;
         (job.phase, job.cursor) = (phase, cursor);
     }
-    let finish = "UPDATE imports SET undo_status = 'completed', undo_finished_at = $3
-                  WHERE workspace_id = $1 AND id = $2";
-    on!(db, pool => {
-        sqlx::query(finish)
-            .bind(job.workspace_id)
-            .bind(job.import_id)
-            .bind(super::now())
-            .execute(pool)
-            .await?;
-    });
-    Ok(())
+    end(db, job, "completed", None).await
 }
 
 async fn save(
