@@ -144,9 +144,7 @@ pub async fn erase_contact(id: i64) -> Result<(), AppError> {
     ssr::respond(async move {
         let user = ssr::require(Access::Remove)?;
         let db = ssr::state()?.db;
-        let erased =
-            crate::db::erasure::erase(&db, user.workspace_id, &[id], &user.author()).await?;
-        tracing::info!(workspace = user.workspace_id, contacts = ?erased.contact_ids, "person erased");
+        crate::db::erasure::erase(&db, user.workspace_id, &[id], &user.author()).await?;
         Ok(())
     })
     .await

@@ -30,12 +30,7 @@ pub async fn undo_import(id: i64) -> Result<(), AppError> {
     use crate::server::auth::Access;
     respond(async move {
         let user = require(Access::Remove)?;
-        let state = state()?;
-        let window = state.config.undo_days;
-        crate::db::import_undo::request(&state.db, user.workspace_id, id, &user.author(), window)
-            .await?;
-        state.import_wakeup.notify_one();
-        Ok(())
+        crate::server::importer::request_undo(&state()?, &user, id).await
     })
     .await
 }

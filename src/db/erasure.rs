@@ -68,6 +68,7 @@ pub async fn erase(
         super::checkpoint_truncate(pool).await?;
     }
     erased.contact_ids.sort_unstable();
+    tracing::info!(workspace = workspace_id, contacts = ?erased.contact_ids, "person erased");
     Ok(erased)
 }
 
@@ -75,9 +76,8 @@ pub async fn erase(
 /// digits without the country code, as a typed row of an upload may write them.
 #[derive(Debug, Default)]
 struct Traces {
-    /// Every address as the contact holds it (E.164, the lower-cased email, user ids).
-    stored: Vec<String>,
-    /// Each address with its channel.
+    /// Each address as the contact holds it (E.164, the lower-cased email, user ids),
+    /// with its channel.
     addresses: Vec<(Channel, String)>,
     /// The national digits of each number.
     digits: Vec<String>,
@@ -97,7 +97,6 @@ impl Traces {
                 let Some(value) = contact.record.get(channel.field()) else {
                     continue;
                 };
-                traces.stored.push(value.to_string());
                 traces.addresses.push((channel, value.to_string()));
                 if channel.is_phone() {
                     let national = crate::phone::normalize_msisdn(value, "ZZ")
@@ -112,9 +111,16 @@ impl Traces {
                 }
             }
         }
-        traces.stored.sort();
-        traces.stored.dedup();
         traces
+    }
+
+    /// Every address once, whatever its channels (a number is often the mobile and the
+    /// WhatsApp address both).
+    fn stored(&self) -> Vec<&str> {
+        let mut stored: Vec<&str> = self.addresses.iter().map(|(_, a)| a.as_str()).collect();
+        stored.sort_unstable();
+        stored.dedup();
+        stored
     }
 
     /// Whether a text someone typed (an upload's row) holds one of the addresses: a
@@ -160,11 +166,7 @@ async fn delete_history(
     let deleted = on!(conn.reborrow(), conn => {
         sqlx::query(&own).bind(workspace_id).bind(&json).execute(conn).await?.rows_affected()
     });
-    let patterns = traces
-        .stored
-        .iter()
-        .map(|value| containing(value))
-        .collect();
+    let patterns = traces.stored().into_iter().map(containing).collect();
     Ok(deleted + delete_each(conn, naming, workspace_id, patterns).await?)
 }
 
@@ -250,7 +252,7 @@ async fn delete_kept_responses(
         "DELETE FROM idempotent_requests WHERE workspace_id = $1 AND {}",
         conn.dialect().bytes_contain("body", 2)
     );
-    let values = traces.stored.iter().map(|v| quoted(v)).collect();
+    let values = traces.stored().into_iter().map(quoted).collect();
     delete_each(conn, &sql, workspace_id, values).await
 }
 
@@ -310,7 +312,10 @@ mod tests {
         assert!(!traces.found_in("Bob,+65 8123 4568,bob@example.com"));
         // A short address is not looked for in other people's rows.
         assert!(!traces.found_in("Joanne,+6590000000"));
-        assert_eq!(traces.stored, ["+6581234567", "ann", "ann.lee@example.com"]);
+        assert_eq!(
+            traces.stored(),
+            ["+6581234567", "ann", "ann.lee@example.com"]
+        );
     }
 
     #[test]

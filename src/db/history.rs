@@ -146,7 +146,7 @@ impl Entry {
 }
 
 /// The custom fields of a record, as stored (`[[key, value], …]`).
-fn custom_fields(record: &ContactRecord) -> Vec<(String, String)> {
+pub(super) fn custom_fields(record: &ContactRecord) -> Vec<(String, String)> {
     serde_json::from_str(&record.attributes).unwrap_or_default()
 }
 

@@ -14,7 +14,7 @@
 //! phase, cursor and counts saved with each batch: a stop resumes after the last batch.
 
 use super::contacts::StoredContact;
-use super::history::{self, Author, Entry};
+use super::history::{self, Author, Entry, custom_fields};
 use super::{Conn, Db, Dialect, on};
 use crate::error::AppError;
 use crate::import::KeptContact as Kept;
@@ -338,10 +338,6 @@ fn set_value(record: &mut crate::normalize::ContactRecord, change: &FieldChange)
             }
         }
     }
-}
-
-fn custom_fields(record: &crate::normalize::ContactRecord) -> Vec<(String, String)> {
-    serde_json::from_str(&record.attributes).unwrap_or_default()
 }
 
 /// Phase 1: the memberships the upload added to contacts it matched (with a "left"

@@ -105,6 +105,26 @@ pub fn spawn_worker(state: AppState) {
     });
 }
 
+/// Queues the undo of an upload of the caller's workspace (see
+/// [`db::import_undo::request`]) and wakes the worker that runs it.
+pub async fn request_undo(
+    state: &AppState,
+    caller: &crate::server::auth::Caller,
+    import_id: i64,
+) -> Result<(), AppError> {
+    let window = state.config.undo_days;
+    db::import_undo::request(
+        &state.db,
+        caller.workspace_id,
+        import_id,
+        &caller.author(),
+        window,
+    )
+    .await?;
+    state.import_wakeup.notify_one();
+    Ok(())
+}
+
 /// Runs every queued import, then every asked-for undo of one, to its end; returns how
 /// many ran.
 pub async fn run_queued(state: &AppState) -> Result<usize, AppError> {

@@ -1,7 +1,7 @@
 //! Opt-outs per channel, inbound keywords and contacts' histories, through the real
 //! router on both databases (#22).
 
-use crate::common::{api, api_key, app, call_json, count, create_group, set_up};
+use crate::common::{api, api_key, app, body, call_json, count, create_group, set_up};
 use crate::contacts::contact_json;
 use contacts::db::Db;
 use http::{Method, StatusCode};
@@ -18,10 +18,6 @@ const POST: Method = Method::POST;
 const PUT: Method = Method::PUT;
 const PATCH: Method = Method::PATCH;
 const DELETE: Method = Method::DELETE;
-
-fn body(reply: &crate::common::Reply) -> Value {
-    serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("JSON: {}", reply.body))
-}
 
 /// Ids of the recipients of `group` on `channel`.
 async fn recipients(app: &axum::Router, key: &str, group: i64, channel: &str) -> Vec<i64> {

@@ -288,6 +288,11 @@ pub async fn api(
     api_raw(app, key, method, path, body, &[]).await
 }
 
+/// A reply's body as JSON (panics, showing the body, when it is not JSON).
+pub fn body(reply: &Reply) -> serde_json::Value {
+    serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("JSON: {}", reply.body))
+}
+
 /// Creates a group through the API; returns its id.
 pub async fn create_group(app: &Router, key: Option<&str>, name: &str) -> i64 {
     let reply = api(

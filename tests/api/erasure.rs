@@ -3,7 +3,7 @@
 //! one line without personal data says who erased which contact.
 
 use crate::common::{
-    api, api_key, api_raw, app_with_uploads, call_json, count, create_group, set_up,
+    api, api_key, api_raw, app_with_uploads, body, call_json, count, create_group, set_up,
 };
 use crate::imports::BOUNDARY;
 use crate::v1::upload_body;
@@ -11,16 +11,12 @@ use contacts::db::{self, Db, Location};
 use contacts::server::importer::run_queued;
 use http::Method;
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// The person's number (national digits, as a row of an upload may write them) and email.
 const DIGITS: &str = "97531864";
 const EMAIL: &str = "erase.me@example.com";
-
-fn body(reply: &crate::common::Reply) -> Value {
-    serde_json::from_str(&reply.body).unwrap_or(Value::Null)
-}
 
 #[tokio::test]
 async fn an_erased_person_leaves_no_byte_in_the_database_file_or_the_data_folder_sqlite() {

@@ -3,7 +3,7 @@
 //! the undo → every contact and membership is as before the upload, except what was
 //! edited after it, which is kept and counted; the counts add up.
 
-use crate::common::{api, api_key, api_raw, app_with_uploads, create_group, set_up};
+use crate::common::{api, api_key, api_raw, app_with_uploads, body, create_group, set_up};
 use crate::imports::BOUNDARY;
 use crate::v1::upload_body;
 use contacts::db::Db;
@@ -31,10 +31,6 @@ impl Rng {
     fn chance(&mut self, percent: u64) -> bool {
         self.next() % 100 < percent
     }
-}
-
-fn body(reply: &crate::common::Reply) -> Value {
-    serde_json::from_str(&reply.body).unwrap_or(Value::Null)
 }
 
 /// A batch as the API shows it.

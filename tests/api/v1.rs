@@ -2,7 +2,7 @@
 //! checked against the served OpenAPI document (see `common::check_against_document`).
 
 use crate::common::{
-    api, api_key, api_raw, app, app_with_uploads, call, count, document, send, set_up,
+    api, api_key, api_raw, app, app_with_uploads, body, call, count, document, send, set_up,
 };
 use crate::imports::BOUNDARY;
 use axum::body::Body;
@@ -30,10 +30,6 @@ const GET: Method = Method::GET;
 const POST: Method = Method::POST;
 const PATCH: Method = Method::PATCH;
 const DELETE: Method = Method::DELETE;
-
-fn body(reply: &crate::common::Reply) -> Value {
-    serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("JSON: {}", reply.body))
-}
 
 /// A workspace with an admin, and an editor key of it.
 async fn workspace(app: &axum::Router) -> (String, String) {

@@ -568,18 +568,15 @@ pub async fn undo(
     Id(id): Id,
 ) -> Result<(StatusCode, Json<Batch>), ApiError> {
     let caller = caller.require(Access::Remove)?;
-    let workspace_id = caller.workspace_id;
-    let author = caller.author();
-    db::import_undo::request(&state.db, workspace_id, id, &author, state.config.undo_days)
+    crate::server::importer::request_undo(&state, &caller, id)
         .await
         .map_err(|e| match e {
             AppError::NotFound(_) => not_found(),
             other => other.into(),
         })?;
-    state.import_wakeup.notify_one();
     Ok((
         StatusCode::ACCEPTED,
-        Json(summary(&state, workspace_id, id).await?.into()),
+        Json(summary(&state, caller.workspace_id, id).await?.into()),
     ))
 }
 

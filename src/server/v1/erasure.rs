@@ -107,7 +107,6 @@ pub async fn erase(
         ));
     }
     let erased = db::erasure::erase(&state.db, workspace_id, &found, &caller.author()).await?;
-    tracing::info!(workspace = workspace_id, contacts = ?erased.contact_ids, "person erased");
     Ok(Json(Erasure {
         contact_ids: erased.contact_ids,
         history_entries: erased.history_entries,
