@@ -1448,6 +1448,7 @@ async fn another_workspaces_ids_are_never_found(db: Db) {
                 template
                     .replace("{id}", &id.to_string())
                     .replace("{msisdn}", "+6581000001")
+                    .replace("{channel}", "sms")
             );
             let path = match template.as_str() {
                 "/groups/batches/copyContacts" | "/groups/batches/moveContacts" => {
@@ -1460,6 +1461,7 @@ async fn another_workspaces_ids_are_never_found(db: Db) {
             let body = match (template.as_str(), &method) {
                 ("/groups/{id}/contacts", _) => Some(json!({"contacts": [contact]})),
                 ("/contacts/batches/deleteContacts", _) => Some(json!({"ids": [contact]})),
+                ("/contacts/erase", _) => Some(json!({"id": contact})),
                 ("/contacts/batches/upsertContacts", _) => {
                     Some(json!({"contacts": [{"addresses": {"msisdn": "+6581000001"}}]}))
                 }
@@ -1478,6 +1480,7 @@ async fn another_workspaces_ids_are_never_found(db: Db) {
                 "{method} {path} leaked: {text}"
             );
             if template.contains("{id}")
+                || template == "/contacts/erase"
                 || template.contains("batches/copy")
                 || template.contains("batches/move")
             {
