@@ -20,6 +20,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
+use std::sync::Arc;
 
 /// What the Contacts tab shows, shared by its parts through context.
 #[derive(Clone, Copy)]
@@ -189,13 +190,16 @@ fn ContactsTable(page_data: ContactPage, can_edit: bool) -> impl IntoView {
             .into_any()
         };
     }
-    let ids: Vec<i64> = page_data.rows.iter().map(|r| r.id).collect();
-    let page_ids = StoredValue::new(ids);
-    let all_on_page =
-        Signal::derive(move || page_ids.with_value(|ids| selection.contains_all(ids)));
-    let toggle_page = move |_| {
-        let select = !all_on_page.get_untracked();
-        page_ids.with_value(|ids| selection.set_page(ids, select));
+    // Plain closures over the page's ids, not signals of this view's owner: the old
+    // table stays on screen while the next page loads, after that owner is gone.
+    let page_ids: Arc<[i64]> = page_data.rows.iter().map(|r| r.id).collect();
+    let all_on_page = {
+        let ids = page_ids.clone();
+        move || selection.contains_all(&ids)
+    };
+    let toggle_page = {
+        let (ids, all_on_page) = (page_ids.clone(), all_on_page.clone());
+        move |_| selection.set_page(&ids, !all_on_page())
     };
     let page_request = view.page_request;
     let previous = page_data.previous.clone();
@@ -207,7 +211,10 @@ fn ContactsTable(page_data: ContactPage, can_edit: bool) -> impl IntoView {
         .map(|row| view! { <ContactTableRow row can_edit selection dialog/> })
         .collect_view();
     view! {
-        <Show when=move || all_on_page.get() && total.get().is_some_and(|t| t > row_count as i64)>
+        <Show when={
+            let all_on_page = all_on_page.clone();
+            move || all_on_page() && total.get().is_some_and(|t| t > row_count as i64)
+        }>
             <div class="selection-banner" role="status">
                 {move || if selection.is_all_matching() {
                     view! {
@@ -232,7 +239,7 @@ fn ContactsTable(page_data: ContactPage, can_edit: bool) -> impl IntoView {
                     <tr>
                         <th scope="col" class="col-check">
                             <input type="checkbox" aria-label="Select all on this page"
-                                prop:checked=move || all_on_page.get() on:change=toggle_page/>
+                                prop:checked=all_on_page on:change=toggle_page/>
                         </th>
                         <th scope="col">"Name"</th>
                         <th scope="col">"Mobile number"</th>
@@ -278,18 +285,18 @@ fn ContactTableRow(
         .into_iter()
         .map(str::to_string)
         .collect();
-    let is_selected = Signal::derive(move || selection.contains(id));
+    let is_selected = move || selection.contains(id);
     let open = move || {
         if can_edit {
             dialog.mode.set(Some(DialogMode::Edit(id)));
         }
     };
     view! {
-        <tr aria-selected=move || is_selected.get().to_string() class:clickable=can_edit
+        <tr aria-selected=move || is_selected().to_string() class:clickable=can_edit
             on:click=move |_| open()>
             <td class="col-check" on:click=|ev| ev.stop_propagation()>
                 <input type="checkbox" aria-label=format!("Select {name}")
-                    prop:checked=move || is_selected.get()
+                    prop:checked=is_selected
                     on:change=move |_| selection.toggle(id)/>
             </td>
             <td>
