@@ -28,6 +28,9 @@ pub struct Erased {
     pub rejected_rows: u64,
     /// Kept API responses (idempotent retries) that held an address deleted.
     pub kept_responses: u64,
+    /// Webhook messages about the contacts (sent or not) deleted, but for their
+    /// `contact.deleted`, which holds nothing but the id.
+    pub webhook_messages: u64,
 }
 
 /// Erases these contacts of the workspace (see the module's documentation). `NotFound`
@@ -60,6 +63,17 @@ pub async fn erase(
         opt_outs: delete_opt_outs(tx.conn(), workspace_id, &traces).await?,
         rejected_rows: delete_rejected_rows(tx.conn(), workspace_id, &traces).await?,
         kept_responses: delete_kept_responses(tx.conn(), workspace_id, &traces).await?,
+        webhook_messages: super::webhooks::erase(
+            tx.conn(),
+            workspace_id,
+            &contact_ids,
+            &traces
+                .stored()
+                .into_iter()
+                .map(containing)
+                .collect::<Vec<_>>(),
+        )
+        .await?,
         contact_ids,
     };
     record(tx.conn(), workspace_id, &erased.contact_ids, author).await?;

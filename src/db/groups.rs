@@ -4,7 +4,7 @@
 //! lives on the group only, so marking a group changes one row however many members it
 //! has, and every query that picks recipients checks it at read time.
 
-use super::history::{self, Author, Entry};
+use super::history::{self, Author, Entry, Sink};
 use super::{Backend, Builder, Conn, Db, Dialect, on};
 use crate::error::AppError;
 use crate::model::channel::Channel;
@@ -13,6 +13,7 @@ use crate::model::group::{
     GroupInput, GroupPicks, GroupRef, GroupSummary, MAX_GROUPS_PER_WORKSPACE,
     MAX_MEMBERSHIPS_PER_REQUEST, MembershipChange, group_name_key,
 };
+use crate::model::history::HistoryKind;
 use sqlx::QueryBuilder;
 use std::collections::HashMap;
 
@@ -178,15 +179,18 @@ pub async fn delete(
         .map_err(|_| gone())?
         .remove(0);
     let sql = "DELETE FROM groups WHERE workspace_id = $1 AND id = $2";
+    let sinks = history::sinks(conn.reborrow(), workspace_id, author, HistoryKind::Left).await?;
     on!(conn, conn => {
-        let mut q = QueryBuilder::new("");
-        push_membership_entries(&mut q, workspace_id, author, false, (id, name))?;
-        q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
-            .push_bind(workspace_id)
-            .push(" AND m.group_id = ")
-            .push_bind(id)
-            .push(") AS x");
-        q.build().execute(&mut *conn).await?;
+        for sink in sinks {
+            let mut q = QueryBuilder::new("");
+            push_membership_entries(&mut q, sink, workspace_id, author, false, (id, name.clone()))?;
+            q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
+                .push_bind(workspace_id)
+                .push(" AND m.group_id = ")
+                .push_bind(id)
+                .push(") AS x");
+            q.build().execute(&mut *conn).await?;
+        }
         sqlx::query(sql)
             .bind(workspace_id)
             .bind(id)
@@ -199,13 +203,14 @@ pub async fn delete(
 /// [`history::push_record_each`] of joining (or leaving) a group.
 fn push_membership_entries(
     q: &mut impl Builder,
+    sink: Sink,
     workspace_id: i64,
     author: &Author,
     joined: bool,
     group: (i64, String),
 ) -> Result<(), AppError> {
     let entry = Entry::membership(0, joined, group);
-    history::push_record_each(q, workspace_id, author, entry.kind, &entry.detail)
+    history::push_record_each(q, sink, workspace_id, author, entry.kind, &entry.detail)
 }
 
 /// One group with its member count. In a write transaction on PostgreSQL its row stays
@@ -400,19 +405,22 @@ pub async fn add_members(
         Selection::Ids(_) => None,
     };
     let mut changed = 0;
+    let sinks = history::sinks(tx.conn(), workspace_id, author, HistoryKind::Joined).await?;
     for (group, name) in group_ids.iter().zip(&groups) {
         changed += on!(tx.conn(), conn => {
-            // The histories first: the selected contacts not in the group yet.
-            let mut q = QueryBuilder::new("");
-            push_membership_entries(&mut q, workspace_id, author, true, (*group, name.clone()))?;
-            q.push(" FROM (SELECT ");
-            push_selected(&mut q, workspace_id, source_group, selection)?;
-            q.push(") AS x WHERE NOT EXISTS (SELECT 1 FROM memberships e WHERE e.workspace_id = ")
-                .push_bind(workspace_id)
-                .push(" AND e.group_id = ")
-                .push_bind(*group)
-                .push(" AND e.contact_id = x.contact_id)");
-            q.build().execute(&mut *conn).await?;
+            // The histories (and events) first: the selected contacts not in the group yet.
+            for sink in &sinks {
+                let mut q = QueryBuilder::new("");
+                push_membership_entries(&mut q, *sink, workspace_id, author, true, (*group, name.clone()))?;
+                q.push(" FROM (SELECT ");
+                push_selected(&mut q, workspace_id, source_group, selection)?;
+                q.push(") AS x WHERE NOT EXISTS (SELECT 1 FROM memberships e WHERE e.workspace_id = ")
+                    .push_bind(workspace_id)
+                    .push(" AND e.group_id = ")
+                    .push_bind(*group)
+                    .push(" AND e.contact_id = x.contact_id)");
+                q.build().execute(&mut *conn).await?;
+            }
             let mut q = QueryBuilder::new(
                 "INSERT INTO memberships (group_id, contact_id, workspace_id) SELECT ",
             );
@@ -492,6 +500,7 @@ pub async fn move_members(
     let leave = "DELETE FROM memberships WHERE workspace_id = $1 AND group_id = $2
                  AND contact_id IN (SELECT t.contact_id FROM memberships t
                                     WHERE t.workspace_id = $1 AND t.group_id = $3)";
+    let sinks = history::sinks(tx.conn(), workspace_id, author, HistoryKind::Joined).await?;
     let (members, changed) = on!(tx.conn(), conn => {
         let members: i64 = sqlx::query_scalar(count)
             .bind(workspace_id)
@@ -507,27 +516,30 @@ pub async fn move_members(
         if from == to {
             return Ok(MembershipChange { groups, changed: 0, unchanged: members });
         }
-        // Histories: those not in `to` yet join it; every member leaves `from`.
-        let mut q = QueryBuilder::new("");
-        push_membership_entries(&mut q, workspace_id, author, true, to_group)?;
-        q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
-            .push_bind(workspace_id)
-            .push(" AND m.group_id = ")
-            .push_bind(from)
-            .push(" AND NOT EXISTS (SELECT 1 FROM memberships t WHERE t.workspace_id = ")
-            .push_bind(workspace_id)
-            .push(" AND t.group_id = ")
-            .push_bind(to)
-            .push(" AND t.contact_id = m.contact_id)) AS x");
-        q.build().execute(&mut *conn).await?;
-        let mut q = QueryBuilder::new("");
-        push_membership_entries(&mut q, workspace_id, author, false, from_group)?;
-        q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
-            .push_bind(workspace_id)
-            .push(" AND m.group_id = ")
-            .push_bind(from)
-            .push(") AS x");
-        q.build().execute(&mut *conn).await?;
+        // Histories (and events): those not in `to` yet join it; every member leaves
+        // `from`.
+        for sink in &sinks {
+            let mut q = QueryBuilder::new("");
+            push_membership_entries(&mut q, *sink, workspace_id, author, true, to_group.clone())?;
+            q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
+                .push_bind(workspace_id)
+                .push(" AND m.group_id = ")
+                .push_bind(from)
+                .push(" AND NOT EXISTS (SELECT 1 FROM memberships t WHERE t.workspace_id = ")
+                .push_bind(workspace_id)
+                .push(" AND t.group_id = ")
+                .push_bind(to)
+                .push(" AND t.contact_id = m.contact_id)) AS x");
+            q.build().execute(&mut *conn).await?;
+            let mut q = QueryBuilder::new("");
+            push_membership_entries(&mut q, *sink, workspace_id, author, false, from_group.clone())?;
+            q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
+                .push_bind(workspace_id)
+                .push(" AND m.group_id = ")
+                .push_bind(from)
+                .push(") AS x");
+            q.build().execute(&mut *conn).await?;
+        }
         let changed = sqlx::query(copy)
             .bind(workspace_id)
             .bind(from)
@@ -565,18 +577,21 @@ pub async fn remove_members(
     let mut tx = db.begin_write().await?;
     let groups = names_of(tx.conn(), workspace_id, &[group_id]).await?;
     let group = (group_id, groups[0].clone());
+    let sinks = history::sinks(tx.conn(), workspace_id, author, HistoryKind::Left).await?;
     let changed = on!(tx.conn(), conn => {
-        let mut q = QueryBuilder::new("");
-        push_membership_entries(&mut q, workspace_id, author, false, group)?;
-        q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
-            .push_bind(workspace_id)
-            .push(" AND m.group_id = ")
-            .push_bind(group_id)
-            .push(" AND m.contact_id IN (SELECT c.id FROM contacts c WHERE c.workspace_id = ")
-            .push_bind(workspace_id);
-        super::contacts::push_selection(&mut q, workspace_id, selection)?;
-        q.push(")) AS x");
-        q.build().execute(&mut *conn).await?;
+        for sink in &sinks {
+            let mut q = QueryBuilder::new("");
+            push_membership_entries(&mut q, *sink, workspace_id, author, false, group.clone())?;
+            q.push(" FROM (SELECT m.contact_id FROM memberships m WHERE m.workspace_id = ")
+                .push_bind(workspace_id)
+                .push(" AND m.group_id = ")
+                .push_bind(group_id)
+                .push(" AND m.contact_id IN (SELECT c.id FROM contacts c WHERE c.workspace_id = ")
+                .push_bind(workspace_id);
+            super::contacts::push_selection(&mut q, workspace_id, selection)?;
+            q.push(")) AS x");
+            q.build().execute(&mut *conn).await?;
+        }
         let mut q = QueryBuilder::new("DELETE FROM memberships WHERE workspace_id = ");
         q.push_bind(workspace_id)
             .push(" AND group_id = ")

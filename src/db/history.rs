@@ -223,20 +223,56 @@ pub async fn record(
             q.build().execute(&mut *conn).await?;
         });
     }
-    Ok(())
+    super::webhooks::enqueue_entries(conn, workspace_id, author, entries).await
 }
 
-/// Starts `INSERT INTO contact_history … SELECT x.contact_id, …` of one entry for each
-/// row of a query the caller appends as `FROM (…) AS x …`, which must yield
-/// `x.contact_id`: the same entry for a set of contacts (a group's new members, the
-/// contacts a selection deletes) in one statement, however many.
+/// Where [`push_record_each`] writes: the history, or an endpoint's webhook outbox.
+#[derive(Clone, Copy, Debug)]
+pub enum Sink {
+    /// The contacts' history.
+    History,
+    /// Messages to this webhook endpoint.
+    Endpoint(i64),
+}
+
+/// Every place a change of `kind` by `author` to a set of contacts is written: its
+/// history, and the outbox of each endpoint that asked for its event. The caller runs
+/// its [`push_record_each`] statement once for each.
+pub async fn sinks(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    author: &Author,
+    kind: HistoryKind,
+) -> Result<Vec<Sink>, AppError> {
+    let endpoints = super::webhooks::endpoints_for(conn, workspace_id, author, kind).await?;
+    Ok(std::iter::once(Sink::History)
+        .chain(endpoints.into_iter().map(Sink::Endpoint))
+        .collect())
+}
+
+/// Starts `INSERT INTO contact_history … SELECT x.contact_id, …` (or the same into
+/// `sink`'s outbox) of one entry for each row of a query the caller appends as
+/// `FROM (…) AS x …`, which must yield `x.contact_id`: the same entry for a set of
+/// contacts (a group's new members, the contacts a selection deletes) in one statement,
+/// however many.
 pub fn push_record_each(
     q: &mut impl Builder,
+    sink: Sink,
     workspace_id: i64,
     author: &Author,
     kind: HistoryKind,
     detail: &Detail,
 ) -> Result<(), AppError> {
+    if let Sink::Endpoint(endpoint_id) = sink {
+        return super::webhooks::push_enqueue_each(
+            q,
+            workspace_id,
+            endpoint_id,
+            author,
+            kind,
+            detail,
+        );
+    }
     let detail = serde_json::to_string(detail).map_err(|e| AppError::internal("detail", e))?;
     q.push(
         "INSERT INTO contact_history (workspace_id, contact_id, at, kind, source, user_id, \

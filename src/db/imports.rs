@@ -323,10 +323,10 @@ pub async fn finish(
     let mut tx = db.begin_write().await?;
     let sql = "UPDATE imports SET status = $1, error = $2, finished_at = $3
                WHERE workspace_id = $4 AND id = $5
-               RETURNING rows_read";
+               RETURNING file_name, rows_read, created, matched, duplicates, invalid";
     // What the import met stays for an undo (see `purge_undo_notes`).
-    let rows: Option<i64> = on!(tx.conn(), conn => {
-        sqlx::query_scalar(sql)
+    let row: Option<(String, i64, i64, i64, i64, i64)> = on!(tx.conn(), conn => {
+        sqlx::query_as(sql)
             .bind(status.as_str())
             .bind(error)
             .bind(super::now())
@@ -335,8 +335,26 @@ pub async fn finish(
             .fetch_optional(&mut *conn)
             .await?
     });
+    let Some((file_name, rows_read, created, matched, duplicates, invalid)) = row else {
+        return Ok(());
+    };
+    // One event for the upload, in the same transaction as its end.
+    let mut data = serde_json::json!({
+        "batchId": id,
+        "status": status.as_str(),
+        "fileName": file_name,
+        "rowsRead": rows_read,
+        "created": created,
+        "matched": matched,
+        "duplicates": duplicates,
+        "invalid": invalid,
+    });
+    if let Some(error) = error {
+        data["error"] = error.into();
+    }
+    super::webhooks::enqueue_import(tx.conn(), workspace_id, &data).await?;
     tx.commit().await?;
-    if rows.unwrap_or_default() >= super::BULK_ROWS {
+    if rows_read >= super::BULK_ROWS {
         db.refresh_statistics(&["contacts", "memberships"]).await?;
     }
     Ok(())

@@ -19,6 +19,7 @@ pub mod opt_outs;
 pub mod secrets;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 pub mod workspaces;
 
 mod backend;

@@ -99,6 +99,34 @@ pub struct Detail {
     pub reason: Option<OptOutReason>,
 }
 
+impl Detail {
+    /// The fields the API shows of it (`changes`, `group`, `channel`, `reason`), as its
+    /// history entries and webhook events carry them.
+    pub fn api_fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        if !self.changes.is_empty() {
+            let changes: Vec<serde_json::Value> = self
+                .changes
+                .iter()
+                .map(
+                    |c| serde_json::json!({"field": c.field, "before": c.before, "after": c.after}),
+                )
+                .collect();
+            map.insert("changes".into(), changes.into());
+        }
+        if let Some((id, name)) = &self.group {
+            map.insert("group".into(), serde_json::json!({"id": id, "name": name}));
+        }
+        if let Some(channel) = self.channel {
+            map.insert("channel".into(), channel.name().into());
+        }
+        if let Some(reason) = self.reason {
+            map.insert("reason".into(), serde_json::json!(reason));
+        }
+        map
+    }
+}
+
 /// One entry of a contact's history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {

@@ -11,5 +11,6 @@ pub mod group;
 pub mod history;
 pub mod opt_out;
 pub mod user;
+pub mod webhook;
 
 pub use user::{CurrentUser, Role, UserSummary};

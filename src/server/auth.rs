@@ -32,9 +32,10 @@ pub enum Access {
     Edit,
     /// Managing users and keys: admins.
     Admin,
-    /// Removing what cannot be brought back — erasing a person, undoing an upload: admins
-    /// in the app, and API keys that may edit (an admin made the key, and such requests
-    /// usually arrive through another system).
+    /// Removing what cannot be brought back — erasing a person, undoing an upload — and
+    /// sending the workspace's changes elsewhere (webhooks): admins in the app, and API
+    /// keys that may edit (an admin made the key, and such requests usually arrive
+    /// through another system).
     Remove,
 }
 

@@ -55,6 +55,10 @@ pub struct Config {
     /// Requests per second each API key may make, on average
     /// (`CONTACTS_API_RATE_LIMIT`, default 100; bursts of as many again).
     pub api_rate_limit: u32,
+    /// Whether webhook endpoints may be inside the network (loopback, private,
+    /// link-local) (`CONTACTS_WEBHOOK_ALLOW_PRIVATE=true`; default false). For tests
+    /// and installs whose receivers are on their own network.
+    pub webhook_allow_private: bool,
 }
 
 /// A variable was set to something unusable.
@@ -146,6 +150,17 @@ impl Config {
             history_retention_days: number("CONTACTS_HISTORY_RETENTION_DAYS", 365)? as i64,
             undo_days: number("CONTACTS_UNDO_DAYS", 7)? as i64,
             api_rate_limit: number("CONTACTS_API_RATE_LIMIT", 100)?.min(u64::from(u32::MAX)) as u32,
+            webhook_allow_private: match lookup("CONTACTS_WEBHOOK_ALLOW_PRIVATE").as_deref() {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(ConfigError {
+                        name: "CONTACTS_WEBHOOK_ALLOW_PRIVATE",
+                        expected: "true or false",
+                        value: other.to_string(),
+                    });
+                }
+            },
         })
     }
 

@@ -20,6 +20,7 @@ pub mod static_files;
 pub mod throttle;
 pub mod upload;
 pub mod v1;
+pub mod webhooks;
 
 use crate::app::{App, shell};
 use crate::db;
@@ -198,6 +199,7 @@ pub async fn serve() -> Result<(), StartError> {
     importer::sweep_uploads(&state).await?;
     spawn_sweeper(state.clone());
     importer::spawn_worker(state.clone());
+    webhooks::spawn_worker(state.clone());
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(addr)
@@ -217,11 +219,14 @@ pub async fn serve() -> Result<(), StartError> {
     Ok(())
 }
 
+/// How long the delivery log keeps a delivery that ended.
+pub const WEBHOOK_LOG_DAYS: i64 = 30;
+
 /// Once an hour: deletes expired sessions, the rejected-row reports of imports that ended
 /// longer ago than `CONTACTS_REJECTS_RETENTION_DAYS`, contacts' history entries older
 /// than `CONTACTS_HISTORY_RETENTION_DAYS`, what uploads older than `CONTACTS_UNDO_DAYS`
 /// met (only an undo needs it), and the API's idempotent responses older than
-/// a day.
+/// a day, and webhook deliveries sent or given up more than [`WEBHOOK_LOG_DAYS`] ago.
 fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
@@ -243,6 +248,10 @@ fn spawn_sweeper(state: AppState) {
             let cutoff = now - state.config.history_retention_days * 24 * 3600;
             if let Ok(n @ 1..) = db::history::purge(&state.db, cutoff).await {
                 tracing::info!(entries = n, "removed old history entries");
+            }
+            let cutoff = now - WEBHOOK_LOG_DAYS * 24 * 3600;
+            if let Ok(n @ 1..) = db::webhooks::purge(&state.db, cutoff).await {
+                tracing::info!(messages = n, "removed old webhook deliveries");
             }
             if let Ok(n @ 1..) = db::idempotency::purge(&state.db, now).await {
                 tracing::info!(

@@ -15,3 +15,4 @@ mod schema;
 mod security;
 mod undo;
 mod v1;
+mod webhooks;

@@ -387,19 +387,23 @@ pub async fn ids_by_address(
 /// Deletes the selected contacts of the workspace, in the caller's transaction, and
 /// records it; returns how many.
 pub async fn delete(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     workspace_id: i64,
     selection: &Selection,
     author: &Author,
 ) -> Result<u64, AppError> {
+    let kind = HistoryKind::Deleted;
+    let sinks = history::sinks(conn.reborrow(), workspace_id, author, kind).await?;
     Ok(on!(conn, conn => {
-        let mut q = QueryBuilder::new("");
-        history::push_record_each(&mut q, workspace_id, author, HistoryKind::Deleted, &Detail::default())?;
-        q.push(" FROM (SELECT c.id AS contact_id FROM contacts c WHERE c.workspace_id = ")
-            .push_bind(workspace_id);
-        push_selection(&mut q, workspace_id, selection)?;
-        q.push(") AS x");
-        q.build().execute(&mut *conn).await?;
+        for sink in sinks {
+            let mut q = QueryBuilder::new("");
+            history::push_record_each(&mut q, sink, workspace_id, author, kind, &Detail::default())?;
+            q.push(" FROM (SELECT c.id AS contact_id FROM contacts c WHERE c.workspace_id = ")
+                .push_bind(workspace_id);
+            push_selection(&mut q, workspace_id, selection)?;
+            q.push(") AS x");
+            q.build().execute(&mut *conn).await?;
+        }
         let mut q = QueryBuilder::new("DELETE FROM contacts AS c WHERE c.workspace_id = ");
         q.push_bind(workspace_id);
         push_selection(&mut q, workspace_id, selection)?;

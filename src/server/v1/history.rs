@@ -47,25 +47,8 @@ impl Serialize for ApiHistoryEntry {
         map.serialize_entry("source", &entry.source)?;
         map.serialize_entry("by", &entry.by)?;
         map.serialize_entry("batchId", &entry.import_id)?;
-        let detail = &entry.detail;
-        if !detail.changes.is_empty() {
-            let changes: Vec<serde_json::Value> = detail
-                .changes
-                .iter()
-                .map(
-                    |c| serde_json::json!({"field": c.field, "before": c.before, "after": c.after}),
-                )
-                .collect();
-            map.serialize_entry("changes", &changes)?;
-        }
-        if let Some((id, name)) = &detail.group {
-            map.serialize_entry("group", &serde_json::json!({"id": id, "name": name}))?;
-        }
-        if let Some(channel) = detail.channel {
-            map.serialize_entry("channel", channel.name())?;
-        }
-        if let Some(reason) = detail.reason {
-            map.serialize_entry("reason", &reason)?;
+        for (key, value) in entry.detail.api_fields() {
+            map.serialize_entry(&key, &value)?;
         }
         map.end()
     }

@@ -20,6 +20,7 @@ pub mod opt_outs;
 pub mod rate;
 pub mod recipients;
 pub mod upsert;
+pub mod webhooks;
 
 use crate::server::state::AppState;
 use axum::Json;
@@ -52,6 +53,7 @@ use utoipa_axum::routes;
         (name = "Blacklist", description = "The workspace's built-in blacklisted group, by number."),
         (name = "Recipients", description = "Who may be messaged on a channel."),
         (name = "Opt-outs", description = "Who may not be messaged on a channel, and inbound STOP / START keywords."),
+        (name = "Webhooks", description = "Endpoints the workspace's changes are sent to, signed per the Standard Webhooks specification."),
     ),
 )]
 struct ApiDoc;
@@ -157,6 +159,9 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(history::list))
         .routes(routes!(erasure::erase))
         .routes(routes!(batches::undo))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
         .split_for_parts();
     utoipa::Modify::modify(&CommonResponses, &mut document);
     (router, document)

@@ -1,0 +1,560 @@
+//! Webhooks: the endpoints of a workspace, and the outbox their deliveries are sent
+//! from. A change writes its messages in its own transaction (through
+//! [`super::history`], which every change to a contact goes through, and
+//! [`super::imports::finish`]), one per endpoint that asked for the event, so a change
+//! and its event are never one without the other. The worker
+//! (`server::webhooks`) takes due messages, sends them and records each attempt here.
+
+use super::history::Author;
+use super::{Builder, Conn, Db, on};
+use crate::error::AppError;
+use crate::model::history::{Detail, HistoryKind};
+use crate::model::opt_out::Source;
+use crate::model::webhook::{
+    Delivery, DeliveryStatus, MAX_ENDPOINTS, WebhookEndpoint, WebhookEvent,
+};
+
+/// The event a history entry of this kind sends.
+pub fn event_of(kind: HistoryKind) -> WebhookEvent {
+    match kind {
+        HistoryKind::Created => WebhookEvent::ContactCreated,
+        HistoryKind::Updated | HistoryKind::Joined | HistoryKind::Left => {
+            WebhookEvent::ContactUpdated
+        }
+        HistoryKind::Deleted => WebhookEvent::ContactDeleted,
+        HistoryKind::OptedOut => WebhookEvent::ContactOptedOut,
+        HistoryKind::OptedIn => WebhookEvent::ContactOptedIn,
+    }
+}
+
+/// Whether changes by `author` send contact events: an upload sends one
+/// `import.completed` instead of one event per row, and so does its undo (none).
+fn sends_contact_events(author: &Author) -> bool {
+    !matches!(author.source, Source::Import | Source::Undo)
+}
+
+/// A contact event's `data` without its `contactId`, as a JSON object's text:
+/// `{"kind":…,"source":…,` and the detail the API's history shows `}`.
+fn data_rest(kind: HistoryKind, author: &Author, detail: &Detail) -> Result<String, AppError> {
+    let mut map = serde_json::Map::new();
+    map.insert("kind".into(), kind.key().into());
+    map.insert("source".into(), author.source.key().into());
+    map.extend(detail.api_fields());
+    serde_json::to_string(&map).map_err(|e| AppError::internal("webhook data", e))
+}
+
+/// A contact event's `data`: `{"contactId":…,"kind":…,…}`.
+fn contact_data(contact_id: i64, rest: &str) -> String {
+    format!("{{\"contactId\":{contact_id},{}", &rest[1..])
+}
+
+/// The workspace's live endpoints that asked for `event`.
+async fn subscribed(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    event: WebhookEvent,
+) -> Result<Vec<i64>, AppError> {
+    let sql = "SELECT id, events FROM webhook_endpoints
+               WHERE workspace_id = $1 AND disabled_at IS NULL ORDER BY id";
+    let rows: Vec<(i64, String)> = on!(conn, conn => {
+        sqlx::query_as(sql).bind(workspace_id).fetch_all(conn).await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter(|(_, events)| events.split(' ').any(|e| e == event.name()))
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// The endpoints a set of contacts' change of `kind` by `author` goes to (none for an
+/// upload's).
+pub async fn endpoints_for(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    author: &Author,
+    kind: HistoryKind,
+) -> Result<Vec<i64>, AppError> {
+    if !sends_contact_events(author) {
+        return Ok(Vec::new());
+    }
+    subscribed(conn, workspace_id, event_of(kind)).await
+}
+
+/// One message to write.
+struct Message {
+    endpoint_id: i64,
+    event: WebhookEvent,
+    contact_id: Option<i64>,
+    data: String,
+}
+
+/// Rows per statement of [`insert`] (7 values each).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+async fn insert(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    messages: &[Message],
+) -> Result<(), AppError> {
+    let now = super::now();
+    for chunk in messages.chunks(ROWS_PER_STATEMENT) {
+        on!(conn.reborrow(), conn => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO webhook_messages (workspace_id, endpoint_id, event_type, contact_id, \
+                 data, created_at, next_attempt_at) ",
+            );
+            q.push_values(chunk, |mut row, m| {
+                row.push_bind(workspace_id)
+                    .push_bind(m.endpoint_id)
+                    .push_bind(m.event.name())
+                    .push_bind(m.contact_id)
+                    .push_bind(m.data.clone())
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            q.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Writes, in the caller's transaction, the messages of these history entries.
+pub(super) async fn enqueue_entries(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    author: &Author,
+    entries: &[super::history::Entry],
+) -> Result<(), AppError> {
+    if !sends_contact_events(author) || entries.is_empty() {
+        return Ok(());
+    }
+    let mut messages = Vec::new();
+    for event in WebhookEvent::ALL {
+        let of_event: Vec<_> = entries
+            .iter()
+            .filter(|e| event_of(e.kind) == event)
+            .collect();
+        if of_event.is_empty() {
+            continue;
+        }
+        for endpoint_id in subscribed(conn.reborrow(), workspace_id, event).await? {
+            for entry in &of_event {
+                let rest = data_rest(entry.kind, author, &entry.detail)?;
+                messages.push(Message {
+                    endpoint_id,
+                    event,
+                    contact_id: Some(entry.contact_id),
+                    data: contact_data(entry.contact_id, &rest),
+                });
+            }
+        }
+    }
+    insert(conn, workspace_id, &messages).await
+}
+
+/// Starts `INSERT INTO webhook_messages … SELECT …` of one message to `endpoint_id` for
+/// each row of a query the caller appends as `FROM (…) AS x …` yielding `x.contact_id`
+/// (the counterpart of [`super::history::push_record_each`]).
+pub(super) fn push_enqueue_each(
+    q: &mut impl Builder,
+    workspace_id: i64,
+    endpoint_id: i64,
+    author: &Author,
+    kind: HistoryKind,
+    detail: &Detail,
+) -> Result<(), AppError> {
+    let rest = data_rest(kind, author, detail)?;
+    let now = super::now();
+    q.push(
+        "INSERT INTO webhook_messages (workspace_id, endpoint_id, event_type, contact_id, data, \
+         created_at, next_attempt_at) SELECT ",
+    )
+    .push_bind(workspace_id)
+    .push(", ")
+    .push_bind(endpoint_id)
+    .push(", ")
+    .push_bind(event_of(kind).name())
+    .push(", x.contact_id, CAST(")
+    .push_bind("{\"contactId\":")
+    .push(" AS TEXT) || CAST(x.contact_id AS TEXT) || CAST(")
+    .push_bind(format!(",{}", &rest[1..]).as_str())
+    .push(" AS TEXT), ")
+    .push_bind(now)
+    .push(", ")
+    .push_bind(now);
+    Ok(())
+}
+
+/// Writes, in the caller's transaction, the `import.completed` message of an upload.
+pub(super) async fn enqueue_import(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    data: &serde_json::Value,
+) -> Result<(), AppError> {
+    let event = WebhookEvent::ImportCompleted;
+    let endpoints = subscribed(conn.reborrow(), workspace_id, event).await?;
+    let messages: Vec<Message> = endpoints
+        .into_iter()
+        .map(|endpoint_id| Message {
+            endpoint_id,
+            event,
+            contact_id: None,
+            data: data.to_string(),
+        })
+        .collect();
+    insert(conn, workspace_id, &messages).await
+}
+
+/// Adds an endpoint (at most [`MAX_ENDPOINTS`] a workspace); `url` and `events` are
+/// checked, and `secret` made, by the caller.
+pub async fn create(
+    db: &Db,
+    workspace_id: i64,
+    url: &str,
+    events: &[WebhookEvent],
+    secret: &str,
+) -> Result<WebhookEndpoint, AppError> {
+    let mut tx = db.begin_write().await?;
+    let count = "SELECT COUNT(*) FROM webhook_endpoints WHERE workspace_id = $1";
+    let insert = "INSERT INTO webhook_endpoints (workspace_id, url, events, secret, created_at)
+                  VALUES ($1, $2, $3, $4, $5) RETURNING id";
+    let names: Vec<&str> = events.iter().map(|e| e.name()).collect();
+    let now = super::now();
+    let id: i64 = on!(tx.conn(), conn => {
+        let n: i64 = sqlx::query_scalar(count).bind(workspace_id).fetch_one(&mut *conn).await?;
+        if n >= MAX_ENDPOINTS {
+            return Err(AppError::invalid(
+                "url",
+                format!("A workspace has at most {MAX_ENDPOINTS} webhook endpoints: delete one first."),
+            ));
+        }
+        sqlx::query_scalar(insert)
+            .bind(workspace_id)
+            .bind(url)
+            .bind(names.join(" "))
+            .bind(secret)
+            .bind(now)
+            .fetch_one(conn)
+            .await?
+    });
+    tx.commit().await?;
+    Ok(WebhookEndpoint {
+        id,
+        url: url.to_string(),
+        events: events.to_vec(),
+        created_at: now,
+        disabled: None,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct EndpointRow {
+    id: i64,
+    url: String,
+    events: String,
+    created_at: i64,
+    disabled_reason: Option<String>,
+}
+
+impl From<EndpointRow> for WebhookEndpoint {
+    fn from(row: EndpointRow) -> Self {
+        WebhookEndpoint {
+            id: row.id,
+            url: row.url,
+            events: row
+                .events
+                .split(' ')
+                .filter_map(WebhookEvent::parse)
+                .collect(),
+            created_at: row.created_at,
+            disabled: row.disabled_reason,
+        }
+    }
+}
+
+const ENDPOINT: &str = "SELECT id, url, events, created_at, disabled_reason FROM webhook_endpoints";
+
+/// The workspace's endpoints, oldest first.
+pub async fn list(db: &Db, workspace_id: i64) -> Result<Vec<WebhookEndpoint>, AppError> {
+    let sql = format!("{ENDPOINT} WHERE workspace_id = $1 ORDER BY id");
+    let rows: Vec<EndpointRow> = on!(db, pool => {
+        sqlx::query_as(&sql).bind(workspace_id).fetch_all(pool).await?
+    });
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// One endpoint of the workspace.
+pub async fn get(db: &Db, workspace_id: i64, id: i64) -> Result<WebhookEndpoint, AppError> {
+    let sql = format!("{ENDPOINT} WHERE workspace_id = $1 AND id = $2");
+    let row: Option<EndpointRow> = on!(db, pool => {
+        sqlx::query_as(&sql).bind(workspace_id).bind(id).fetch_optional(pool).await?
+    });
+    row.map(Into::into)
+        .ok_or_else(|| AppError::NotFound("No such webhook endpoint.".into()))
+}
+
+/// Deletes an endpoint of the workspace and its messages, sent or not.
+pub async fn delete(db: &Db, workspace_id: i64, id: i64) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let messages = "DELETE FROM webhook_messages WHERE workspace_id = $1 AND endpoint_id = $2";
+    let endpoint = "DELETE FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2";
+    let deleted = on!(tx.conn(), conn => {
+        sqlx::query(messages).bind(workspace_id).bind(id).execute(&mut *conn).await?;
+        sqlx::query(endpoint).bind(workspace_id).bind(id).execute(conn).await?.rows_affected()
+    });
+    if deleted == 0 {
+        return Err(AppError::NotFound("No such webhook endpoint.".into()));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    event_type: String,
+    contact_id: Option<i64>,
+    status: String,
+    attempts: i64,
+    created_at: i64,
+    last_attempt_at: Option<i64>,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+    next_attempt_at: Option<i64>,
+}
+
+/// The delivery log of an endpoint of the workspace: newest first, `limit` older than
+/// message `before`; and the id to pass for the next page, if there is one.
+pub async fn deliveries(
+    db: &Db,
+    workspace_id: i64,
+    endpoint_id: i64,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<(Vec<Delivery>, Option<i64>), AppError> {
+    get(db, workspace_id, endpoint_id).await?;
+    let sql = "SELECT id, event_type, contact_id, status, attempts, created_at, last_attempt_at,
+                      last_status, last_error, next_attempt_at
+               FROM webhook_messages
+               WHERE workspace_id = $1 AND endpoint_id = $2 AND id < $3
+               ORDER BY id DESC LIMIT $4";
+    let rows: Vec<DeliveryRow> = on!(db, pool => {
+        sqlx::query_as(sql)
+            .bind(workspace_id)
+            .bind(endpoint_id)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(pool)
+            .await?
+    });
+    let more = rows.len() > limit as usize;
+    let bad = |what: &str| AppError::internal("webhook_messages", format!("bad {what}"));
+    let mut out = Vec::with_capacity(rows.len());
+    let mut last = None;
+    for row in rows.into_iter().take(limit as usize) {
+        last = Some(row.id);
+        out.push(Delivery {
+            webhook_id: crate::model::webhook::webhook_id(row.id),
+            event: WebhookEvent::parse(&row.event_type).ok_or_else(|| bad("event"))?,
+            contact_id: row.contact_id,
+            status: DeliveryStatus::parse(&row.status).ok_or_else(|| bad("status"))?,
+            attempts: row.attempts,
+            created_at: row.created_at,
+            last_attempt_at: row.last_attempt_at,
+            last_status: row.last_status,
+            last_error: row.last_error,
+            next_attempt_at: row.next_attempt_at,
+        });
+    }
+    Ok((out, last.filter(|_| more)))
+}
+
+/// A message taken to be sent, with its endpoint.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Due {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub endpoint_id: i64,
+    pub event_type: String,
+    pub data: String,
+    pub created_at: i64,
+    /// Attempts before this one.
+    pub attempts: i64,
+    pub url: String,
+    pub secret: String,
+}
+
+/// Takes up to `limit` messages due at `now`, of live endpoints not in `skip`, oldest
+/// due first, and pushes them to `lease_until`: a server that dies while sending them
+/// leaves them due again then (the receiver may get one twice, with the same
+/// `webhook-id`). Several servers taking at once get different messages.
+pub async fn claim(
+    db: &Db,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+    skip: &[i64],
+) -> Result<Vec<Due>, AppError> {
+    // A read first: an idle outbox costs no write transaction (SQLite has one writer).
+    let any = "SELECT 1 FROM webhook_messages WHERE status = 'pending' AND next_attempt_at <= $1
+               LIMIT 1";
+    let found: Option<i32> = on!(db, pool => {
+        sqlx::query_scalar(any).bind(now).fetch_optional(pool).await?
+    });
+    if found.is_none() {
+        return Ok(Vec::new());
+    }
+    let skip = serde_json::to_string(skip).map_err(|e| AppError::internal("skip", e))?;
+    let mut tx = db.begin_write().await?;
+    let lock = match tx.conn() {
+        super::Backend::Postgres(_) => "FOR UPDATE OF m SKIP LOCKED",
+        super::Backend::Sqlite(_) => "",
+    };
+    let json_ids = tx.conn().dialect().json_ids(3);
+    let pick = format!(
+        "SELECT m.workspace_id, m.id FROM webhook_messages m
+         WHERE m.status = 'pending' AND m.next_attempt_at <= $1
+           AND m.endpoint_id NOT IN ({json_ids})
+           AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
+                       AND e.id = m.endpoint_id AND e.disabled_at IS NULL)
+         ORDER BY m.next_attempt_at LIMIT $2 {lock}"
+    );
+    let take = "UPDATE webhook_messages SET next_attempt_at = $1
+                WHERE workspace_id = $2 AND id = $3";
+    let read = "SELECT m.id, m.workspace_id, m.endpoint_id, m.event_type, m.data, m.created_at,
+                       m.attempts, e.url, e.secret
+                FROM webhook_messages m
+                JOIN webhook_endpoints e ON e.workspace_id = m.workspace_id AND e.id = m.endpoint_id
+                WHERE m.workspace_id = $1 AND m.id = $2";
+    let due: Vec<Due> = on!(tx.conn(), conn => {
+        let picked: Vec<(i64, i64)> = sqlx::query_as(&pick)
+            .bind(now)
+            .bind(limit)
+            .bind(&skip)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut due = Vec::with_capacity(picked.len());
+        for (workspace_id, id) in picked {
+            sqlx::query(take).bind(lease_until).bind(workspace_id).bind(id).execute(&mut *conn).await?;
+            due.push(sqlx::query_as(read).bind(workspace_id).bind(id).fetch_one(&mut *conn).await?);
+        }
+        due
+    });
+    tx.commit().await?;
+    Ok(due)
+}
+
+/// What became of an attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// 2xx.
+    Delivered { status: u16 },
+    /// Try again at `at` (seconds).
+    Retry {
+        at: i64,
+        status: Option<u16>,
+        error: Option<String>,
+    },
+    /// Given up on this message.
+    Failed {
+        status: Option<u16>,
+        error: Option<String>,
+    },
+    /// 410 Gone: the endpoint is disabled and its messages given up.
+    Gone,
+}
+
+/// An attempt made.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub workspace_id: i64,
+    pub id: i64,
+    pub endpoint_id: i64,
+    pub at: i64,
+    pub outcome: Outcome,
+}
+
+/// Records attempts, in one transaction.
+pub async fn record(db: &Db, attempts: &[Attempt]) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let update = "UPDATE webhook_messages SET status = $1, attempts = attempts + 1,
+                      next_attempt_at = $2, last_attempt_at = $3, last_status = $4, last_error = $5
+                  WHERE workspace_id = $6 AND id = $7";
+    let disable = "UPDATE webhook_endpoints SET disabled_at = $1,
+                       disabled_reason = 'The endpoint answered 410 Gone: deliveries stopped.'
+                   WHERE workspace_id = $2 AND id = $3 AND disabled_at IS NULL";
+    let give_up = "UPDATE webhook_messages SET status = 'failed', next_attempt_at = NULL
+                   WHERE workspace_id = $1 AND endpoint_id = $2 AND status = 'pending'";
+    on!(tx.conn(), conn => {
+        for a in attempts {
+            let (status, next, code, error) = match &a.outcome {
+                Outcome::Delivered { status } => (DeliveryStatus::Delivered, None, Some(*status), None),
+                Outcome::Retry { at, status, error } => (DeliveryStatus::Pending, Some(*at), *status, error.clone()),
+                Outcome::Failed { status, error } => (DeliveryStatus::Failed, None, *status, error.clone()),
+                Outcome::Gone => (DeliveryStatus::Failed, None, Some(410), None),
+            };
+            sqlx::query(update)
+                .bind(status.key())
+                .bind(next)
+                .bind(a.at)
+                .bind(code.map(i64::from))
+                .bind(error)
+                .bind(a.workspace_id)
+                .bind(a.id)
+                .execute(&mut *conn)
+                .await?;
+            if a.outcome == Outcome::Gone {
+                sqlx::query(disable).bind(a.at).bind(a.workspace_id).bind(a.endpoint_id).execute(&mut *conn).await?;
+                sqlx::query(give_up).bind(a.workspace_id).bind(a.endpoint_id).execute(&mut *conn).await?;
+            }
+        }
+    });
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Gives back messages taken but not sent (the worker stopping): due again at once.
+pub async fn release(db: &Db, messages: &[(i64, i64)], now: i64) -> Result<(), AppError> {
+    let sql = "UPDATE webhook_messages SET next_attempt_at = $1
+               WHERE workspace_id = $2 AND id = $3 AND status = 'pending'";
+    for (workspace_id, id) in messages {
+        on!(db, pool => {
+            sqlx::query(sql).bind(now).bind(workspace_id).bind(id).execute(pool).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Deletes, in the caller's transaction, the messages about these contacts (but their
+/// `contact.deleted`, which holds nothing but the id) and those whose data holds one of
+/// `patterns` (LIKE patterns with `ESCAPE '\'`); returns how many.
+pub(super) async fn erase(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    ids: &[i64],
+    patterns: &[String],
+) -> Result<u64, AppError> {
+    let json = serde_json::to_string(ids).map_err(|e| AppError::internal("contact ids", e))?;
+    let own = format!(
+        "DELETE FROM webhook_messages WHERE workspace_id = $1 AND contact_id IN ({})
+           AND event_type <> 'contact.deleted'",
+        conn.dialect().json_ids(2)
+    );
+    let naming =
+        "DELETE FROM webhook_messages WHERE workspace_id = $1 AND data LIKE $2 ESCAPE '\\'";
+    let mut deleted = on!(conn.reborrow(), conn => {
+        sqlx::query(&own).bind(workspace_id).bind(&json).execute(conn).await?.rows_affected()
+    });
+    for pattern in patterns {
+        deleted += on!(conn.reborrow(), conn => {
+            sqlx::query(naming).bind(workspace_id).bind(pattern).execute(conn).await?.rows_affected()
+        });
+    }
+    Ok(deleted)
+}
+
+/// Deletes delivered and failed messages older than `cutoff` (seconds); returns how many.
+pub async fn purge(db: &Db, cutoff: i64) -> Result<u64, AppError> {
+    let sql = "DELETE FROM webhook_messages WHERE status <> 'pending' AND created_at < $1";
+    Ok(on!(db, pool => sqlx::query(sql).bind(cutoff).execute(pool).await?.rows_affected()))
+}

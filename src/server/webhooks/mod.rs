@@ -1,0 +1,118 @@
+//! Signed webhooks: adding an endpoint (its URL guarded, its secret made and shown
+//! once), and the worker that sends the outbox's due messages — many at once, a few per
+//! endpoint, so one slow endpoint does not hold the others' — and records each attempt.
+
+pub mod guard;
+pub mod send;
+
+use crate::db::{self, webhooks::Attempt};
+use crate::error::AppError;
+use crate::model::webhook::{NewWebhook, WebhookEvent, check_new_endpoint};
+use crate::server::state::AppState;
+use base64::Engine;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// Deliveries in flight at once, in all.
+const IN_FLIGHT: usize = 64;
+
+/// Deliveries in flight at once to one endpoint.
+const PER_ENDPOINT: usize = 8;
+
+/// A taken message is due again this long after it was taken if its attempt was never
+/// recorded (the server died): longer than an attempt can take.
+const LEASE: i64 = 2 * send::TIMEOUT.as_secs() as i64;
+
+/// How often an idle worker looks for due messages.
+const POLL: Duration = Duration::from_millis(500);
+
+/// Adds an endpoint to the workspace: its URL checked (form, length, not inside the
+/// network unless `CONTACTS_WEBHOOK_ALLOW_PRIVATE`), its events, and a new secret.
+pub async fn create(
+    state: &AppState,
+    workspace_id: i64,
+    url: &str,
+    events: &[WebhookEvent],
+) -> Result<NewWebhook, AppError> {
+    let (url, events) = check_new_endpoint(url, events)?;
+    guard::check_url(&url, state.config.webhook_allow_private).await?;
+    let secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
+    );
+    let endpoint = db::webhooks::create(&state.db, workspace_id, &url, &events, &secret).await?;
+    tracing::info!(
+        workspace = workspace_id,
+        endpoint = endpoint.id,
+        "webhook endpoint added"
+    );
+    Ok(NewWebhook { endpoint, secret })
+}
+
+/// Starts the delivery worker.
+pub fn spawn_worker(state: AppState) {
+    tokio::spawn(async move {
+        let client = send::client(state.config.webhook_allow_private);
+        let mut in_flight: JoinSet<Attempt> = JoinSet::new();
+        let mut per_endpoint: HashMap<i64, usize> = HashMap::new();
+        loop {
+            if in_flight.len() < IN_FLIGHT {
+                let busy: Vec<i64> = per_endpoint
+                    .iter()
+                    .filter(|(_, n)| **n >= PER_ENDPOINT)
+                    .map(|(id, _)| *id)
+                    .collect();
+                let now = db::now();
+                let limit = (IN_FLIGHT - in_flight.len()) as i64;
+                match db::webhooks::claim(&state.db, now, now + LEASE, limit, &busy).await {
+                    Ok(due) => {
+                        for due in due {
+                            *per_endpoint.entry(due.endpoint_id).or_default() += 1;
+                            let (client, allow) =
+                                (client.clone(), state.config.webhook_allow_private);
+                            in_flight.spawn(async move {
+                                let now = db::now();
+                                let outcome = send::attempt(&client, allow, &due, now).await;
+                                Attempt {
+                                    workspace_id: due.workspace_id,
+                                    id: due.id,
+                                    endpoint_id: due.endpoint_id,
+                                    at: now,
+                                    outcome,
+                                }
+                            });
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "webhook outbox"),
+                }
+            }
+            if in_flight.is_empty() {
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            // Record what has finished: at least one (or none within the poll, to look
+            // for other endpoints' due messages meanwhile), and all others done by then.
+            let mut done = Vec::new();
+            tokio::select! {
+                Some(Ok(attempt)) = in_flight.join_next() => done.push(attempt),
+                () = tokio::time::sleep(POLL) => {}
+            }
+            while let Some(Ok(attempt)) = in_flight.try_join_next() {
+                done.push(attempt);
+            }
+            for attempt in &done {
+                if let Some(n) = per_endpoint.get_mut(&attempt.endpoint_id) {
+                    *n -= 1;
+                    if *n == 0 {
+                        per_endpoint.remove(&attempt.endpoint_id);
+                    }
+                }
+            }
+            if let Err(e) = db::webhooks::record(&state.db, &done).await {
+                // Unrecorded attempts are due again when their lease ends.
+                tracing::error!(error = %e, "recording webhook attempts");
+            }
+        }
+    });
+}

@@ -1,0 +1,275 @@
+//! Webhooks through the real router and the real delivery worker, on both databases: a
+//! receiver on loopback verifies every delivery with the Standard Webhooks reference
+//! library, sees each event, and sees a retried delivery keep its `webhook-id`;
+//! endpoints inside the network are refused unless the setting allows them.
+
+use crate::common::{api, api_key, body, create_group, set_up};
+use axum::Router;
+use axum::extract::State;
+use contacts::db::Db;
+use contacts::server::config::Config;
+use contacts::server::state::AppState;
+use contacts::server::{router, test_leptos_options};
+use http::{HeaderMap, Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+contacts::db_tests!(
+    endpoints_inside_the_network_or_malformed_are_refused,
+    every_event_is_delivered_signed_and_a_retry_keeps_its_id
+);
+
+/// The app, with webhooks to private addresses allowed or not.
+fn app(db: Db, allow_private: bool) -> (Router, AppState) {
+    let config = Config::from_lookup(|name| match name {
+        "CONTACTS_WEBHOOK_ALLOW_PRIVATE" => Some(allow_private.to_string()),
+        _ => None,
+    })
+    .expect("config");
+    let state = AppState::new(test_leptos_options(), db, config);
+    (router(state.clone()), state)
+}
+
+async fn endpoints_inside_the_network_or_malformed_are_refused(db: Db) {
+    let (app, _) = app(db, false);
+    let admin = set_up(&app, "boss@acme.test").await;
+    let key = api_key(&app, &admin, "editor").await;
+    let viewer = api_key(&app, &admin, "viewer").await;
+    let create = |key: String, url: String, events: Value| {
+        let app = app.clone();
+        async move {
+            let body = json!({"url": url, "events": events});
+            api(
+                &app,
+                Some(&key),
+                Method::POST,
+                "/api/v1/webhooks",
+                Some(body),
+            )
+            .await
+        }
+    };
+    let all = json!(["contact.created"]);
+    for url in [
+        "http://127.0.0.1/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://10.0.0.1/",
+        "http://localhost:8080/hook",
+        "ftp://example.com/hook",
+        "example.com/hook",
+    ] {
+        let reply = create(key.clone(), url.into(), all.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{url}: {}",
+            reply.body
+        );
+        assert_eq!(body(&reply)["field"], "url", "{url}");
+    }
+    let long = format!("https://93.184.216.34/{}", "a".repeat(2_048));
+    let reply = create(key.clone(), long, all.clone()).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reply = create(
+        key.clone(),
+        "https://93.184.216.34/h".into(),
+        json!(["contact.exploded"]),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body(&reply)["message"]
+            .as_str()
+            .unwrap()
+            .contains("contact.exploded")
+    );
+    let reply = create(viewer, "https://93.184.216.34/h".into(), all.clone()).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+    // A public address is added; its secret is shown once, never listed.
+    let reply = create(key.clone(), "https://93.184.216.34/hook".into(), all).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let made = body(&reply);
+    assert!(made["secret"].as_str().unwrap().starts_with("whsec_"));
+    let listed = api(&app, Some(&key), Method::GET, "/api/v1/webhooks", None).await;
+    assert_eq!(
+        body(&listed)["items"],
+        json!([{"id": made["id"], "url": "https://93.184.216.34/hook",
+                "events": ["contact.created"], "createdAt": made["createdAt"]}])
+    );
+    let path = format!("/api/v1/webhooks/{}", made["id"]);
+    let gone = api(&app, Some(&key), Method::DELETE, &path, None).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let again = api(&app, Some(&key), Method::DELETE, &path, None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+}
+
+/// What the receiver got: each request's headers and body.
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<(HeaderMap, String)>>>);
+
+/// A receiver on loopback that answers 500 to its first request and 200 after.
+async fn receiver() -> (String, Received) {
+    let received = Received::default();
+    let app = Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(
+                |State(got): State<Received>, headers: HeaderMap, body: String| async move {
+                    let mut list = got.0.lock().unwrap();
+                    list.push((headers, body));
+                    if list.len() == 1 {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::OK
+                    }
+                },
+            ),
+        )
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+async fn every_event_is_delivered_signed_and_a_retry_keeps_its_id(db: Db) {
+    let (app, state) = app(db, true);
+    contacts::server::webhooks::spawn_worker(state.clone());
+    let admin = set_up(&app, "boss@acme.test").await;
+    let key = api_key(&app, &admin, "editor").await;
+    let k = Some(key.as_str());
+    let (url, received) = receiver().await;
+    let events = json!([
+        "contact.created",
+        "contact.updated",
+        "contact.deleted",
+        "contact.optedOut",
+        "contact.optedIn",
+        "import.completed"
+    ]);
+    let made = api(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": url, "events": events})),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let made = body(&made);
+    let secret = made["secret"].as_str().unwrap().to_string();
+
+    let created = api(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(json!({"firstName": "Ann", "addresses": {"msisdn": "+6581234567"}})),
+    )
+    .await;
+    let ann = body(&created)["id"].as_i64().unwrap();
+    let path = format!("/api/v1/contacts/{ann}");
+    api(
+        &app,
+        k,
+        Method::PATCH,
+        &path,
+        Some(json!({"firstName": "Anne"})),
+    )
+    .await;
+    let group = create_group(&app, k, "News").await;
+    let joined = api(
+        &app,
+        k,
+        Method::POST,
+        &format!("/api/v1/groups/{group}/contacts"),
+        Some(json!({"contacts": [ann]})),
+    )
+    .await;
+    assert!(joined.status.is_success(), "{}", joined.body);
+    let sms = format!("{path}/optOuts/sms");
+    api(
+        &app,
+        k,
+        Method::PUT,
+        &sms,
+        Some(json!({"reason": "unsubscribed"})),
+    )
+    .await;
+    api(&app, k, Method::DELETE, &sms, None).await;
+    api(&app, k, Method::DELETE, &path, None).await;
+
+    // Six events; the first is answered 500 and retried about 5 s later.
+    let expected = [
+        "contact.created",
+        "contact.updated",
+        "contact.updated",
+        "contact.optedOut",
+        "contact.optedIn",
+        "contact.deleted",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = received.0.lock().unwrap().len();
+        if got > expected.len() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {got} deliveries arrived");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let hook = standardwebhooks::Webhook::new(&secret).unwrap();
+    let list = received.0.lock().unwrap().clone();
+    let mut by_id: std::collections::BTreeMap<String, (String, usize)> = Default::default();
+    for (headers, body) in &list {
+        hook.verify(body.as_bytes(), headers)
+            .expect("a valid signature");
+        let id = headers["webhook-id"].to_str().unwrap().to_string();
+        let payload: Value = serde_json::from_str(body).unwrap();
+        assert!(payload["timestamp"].as_str().unwrap().ends_with('Z'));
+        let entry = by_id
+            .entry(id)
+            .or_insert((payload["type"].as_str().unwrap().into(), 0));
+        entry.1 += 1;
+        assert_eq!(payload["data"]["contactId"], ann, "{body}");
+    }
+    // Each event once (ids are in event order), but the one answered 500, twice with
+    // the same id.
+    let types: Vec<&str> = by_id.values().map(|(t, _)| t.as_str()).collect();
+    let mut sorted: Vec<(&String, &(String, usize))> = by_id.iter().collect();
+    sorted.sort_by_key(|(id, _)| id[4..].parse::<i64>().unwrap());
+    let in_order: Vec<&str> = sorted.iter().map(|(_, (t, _))| t.as_str()).collect();
+    assert_eq!(in_order, expected, "{types:?}");
+    let retried: Vec<usize> = sorted.iter().map(|(_, (_, n))| *n).collect();
+    assert_eq!(retried.iter().sum::<usize>(), expected.len() + 1);
+    assert_eq!(retried.iter().filter(|n| **n == 2).count(), 1);
+    let first: Value = serde_json::from_str(&list[0].1).unwrap();
+    assert_eq!(first["data"]["changes"][0]["after"], "Ann");
+    assert_eq!(first["data"]["source"], "api");
+
+    // The delivery log says what happened, the retried one with two attempts.
+    let log = api(
+        &app,
+        k,
+        Method::GET,
+        &format!("/api/v1/webhooks/{}/deliveries", made["id"]),
+        None,
+    )
+    .await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+    let items = body(&log)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), expected.len());
+    assert!(
+        items.iter().all(|d| d["status"] == "delivered"),
+        "{items:?}"
+    );
+    assert_eq!(
+        items
+            .iter()
+            .map(|d| d["attempts"].as_i64().unwrap())
+            .sum::<i64>(),
+        7
+    );
+}
