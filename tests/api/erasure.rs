@@ -110,6 +110,18 @@ async fn erase_a_person(db: Db) -> PathBuf {
     let key = api_key(&app, &admin, "editor").await;
     let k = Some(key.as_str());
     let msisdn = format!("+65{DIGITS}");
+    // A webhook endpoint (never reached: no worker runs here), so the outbox holds the
+    // person's events.
+    let hook = api(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": "https://93.184.216.34/hook",
+                    "events": ["contact.created", "contact.updated", "contact.optedOut"]})),
+    )
+    .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.body);
 
     // Created through an idempotent request (its answer is kept), in a group, on two
     // channels, edited, opted out of SMS.

@@ -43,6 +43,9 @@ pub struct Erasure {
     rejected_rows: u64,
     /// Kept responses of idempotent requests that held one of their addresses.
     kept_responses: u64,
+    /// Webhook messages about them, sent or not (a `contact.deleted` stays: it holds
+    /// only the id).
+    webhook_messages: u64,
 }
 
 /// Erase a person.
@@ -113,5 +116,6 @@ pub async fn erase(
         opt_outs: erased.opt_outs,
         rejected_rows: erased.rejected_rows,
         kept_responses: erased.kept_responses,
+        webhook_messages: erased.webhook_messages,
     }))
 }
