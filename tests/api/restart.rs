@@ -1,6 +1,8 @@
 //! Restart safety: the real server binary is killed (SIGKILL) in the middle of an import
 //! and started again; the import resumes after its last committed batch and ends with
-//! exact counts, no contact doubled and none half-written.
+//! exact counts, no contact doubled and none half-written. Killed between a change and
+//! its webhook's delivery, the server delivers it after the restart, with the same
+//! `webhook-id`.
 
 use crate::common::count;
 use contacts::db::{self, Db};
@@ -14,6 +16,8 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const ROWS: u64 = 150_000;
@@ -33,6 +37,7 @@ fn start_server(dir: &Path, database_url: Option<&str>) -> Child {
         .env("LEPTOS_SITE_ROOT", "target/site")
         .env("LEPTOS_OUTPUT_NAME", "contacts")
         .env("RUST_LOG", "warn")
+        .env("CONTACTS_WEBHOOK_ALLOW_PRIVATE", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -184,6 +189,121 @@ async fn killed_mid_way_resumes(database_url: Option<String>) {
     let sql = "SELECT count(*) FROM import_rejects WHERE import_id = $1";
     let rejects = count(&db, sql, &[id]).await;
     assert_eq!(rejects, invalid + duplicates);
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_webhook_killed_before_delivery_is_delivered_after_the_restart_sqlite() {
+    killed_before_delivery(None).await
+}
+
+#[tokio::test]
+#[ignore = "needs a PostgreSQL server: `make unit` starts one"]
+async fn a_webhook_killed_before_delivery_is_delivered_after_the_restart_postgres() {
+    killed_before_delivery(Some(db::testing::new_postgres_database().await)).await
+}
+
+/// What a receiver got; it answers 503 until `up`.
+#[derive(Clone, Default)]
+struct Receiver {
+    up: Arc<AtomicBool>,
+    got: Arc<Mutex<Vec<(http::HeaderMap, String)>>>,
+}
+
+async fn killed_before_delivery(database_url: Option<String>) {
+    use contacts::model::field::ContactField;
+    use contacts::model::webhook::WebhookEvent;
+    let kind = if database_url.is_some() {
+        "pg"
+    } else {
+        "sqlite"
+    };
+    let dir = std::env::temp_dir().join(format!("contacts-hook-{kind}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = Config::from_lookup(|name| match name {
+        "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
+        "CONTACTS_DATABASE_URL" => database_url.clone(),
+        _ => None,
+    })
+    .expect("config");
+    let db = open_database(&config).await.expect("database");
+    let workspace = db::workspaces::create(&db, "Acme", "SG").await.unwrap();
+
+    let receiver = Receiver::default();
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(
+                |axum::extract::State(r): axum::extract::State<Receiver>,
+                 headers: http::HeaderMap,
+                 body: String| async move {
+                    r.got.lock().unwrap().push((headers, body));
+                    if r.up.load(Ordering::SeqCst) {
+                        http::StatusCode::NO_CONTENT
+                    } else {
+                        http::StatusCode::SERVICE_UNAVAILABLE
+                    }
+                },
+            ),
+        )
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    db::webhooks::create(
+        &db,
+        workspace,
+        &url,
+        &[WebhookEvent::ContactCreated],
+        secret,
+    )
+    .await
+    .unwrap();
+
+    // The change commits with its message while the server runs; the first attempt is
+    // refused, and the server is killed before the retry.
+    let mut server = start_server(&dir, database_url.as_deref());
+    let record = contacts::normalize::ContactRecord::default()
+        .with(ContactField::FirstName, "Ann")
+        .with(ContactField::Mobile, "+6581234567")
+        .with(ContactField::Country, "SG");
+    let ann = db::contacts::create(&db, workspace, &record, &db::history::Author::keyword())
+        .await
+        .unwrap();
+    let arrived = |n: usize| {
+        let got = receiver.got.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while got.lock().unwrap().len() < n {
+                assert!(Instant::now() < deadline, "no delivery {n}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    arrived(1).await;
+    server.kill().expect("SIGKILL");
+    server.wait().unwrap();
+    receiver.up.store(true, Ordering::SeqCst);
+
+    let mut server = start_server(&dir, database_url.as_deref());
+    arrived(2).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let got = receiver.got.lock().unwrap().clone();
+    let hook = standardwebhooks::Webhook::new(secret).unwrap();
+    for (headers, body) in &got {
+        hook.verify(body.as_bytes(), headers).expect("signed");
+        let payload: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(payload["type"], "contact.created");
+        assert_eq!(payload["data"]["contactId"], ann);
+    }
+    assert_eq!(
+        got[0].0["webhook-id"], got[1].0["webhook-id"],
+        "the same message"
+    );
+    assert_eq!(got[0].1, got[1].1, "the same body");
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
