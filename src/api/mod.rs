@@ -9,6 +9,7 @@ pub mod groups;
 pub mod imports;
 pub mod keys;
 pub mod users;
+pub mod webhooks;
 
 /// Server-side helpers used inside `#[server]` bodies.
 #[cfg(feature = "ssr")]

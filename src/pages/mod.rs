@@ -7,3 +7,4 @@ pub mod not_found;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;
+pub mod webhooks;

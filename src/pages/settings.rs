@@ -1,6 +1,6 @@
 //! Settings (admins only): the workspace's users (adding them, changing roles, setting a
 //! temporary password for one who forgot theirs, removing them), then its API keys
-//! ([`crate::pages::api_keys`]).
+//! ([`crate::pages::api_keys`]) and webhooks ([`crate::pages::webhooks`]).
 
 use crate::api::users::{AddUser, ChangeRole, RemoveUser, ResetPassword, list_users};
 use crate::components::dialog::{ConfirmDialog, Modal};
@@ -30,6 +30,7 @@ pub fn SettingsPage() -> impl IntoView {
         >
             <UsersSettings/>
             <crate::pages::api_keys::ApiKeysSettings/>
+            <crate::pages::webhooks::WebhooksSettings/>
         </RoleGate>
     }
 }
