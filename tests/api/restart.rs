@@ -61,20 +61,27 @@ async fn an_import_killed_mid_way_resumes_after_its_last_batch_postgres() {
     killed_mid_way_resumes(Some(db::testing::new_postgres_database().await)).await
 }
 
-async fn killed_mid_way_resumes(database_url: Option<String>) {
+/// A fresh data folder named after the test (emptied) and its configuration, on SQLite
+/// or the PostgreSQL database at `database_url`.
+fn fresh_install(name: &str, database_url: Option<&str>) -> (std::path::PathBuf, Config) {
     let kind = if database_url.is_some() {
         "pg"
     } else {
         "sqlite"
     };
-    let dir = std::env::temp_dir().join(format!("contacts-restart-{kind}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("contacts-{name}-{kind}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let config = Config::from_lookup(|name| match name {
+    let config = Config::from_lookup(|var| match var {
         "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
-        "CONTACTS_DATABASE_URL" => database_url.clone(),
+        "CONTACTS_DATABASE_URL" => database_url.map(str::to_string),
         _ => None,
     })
     .expect("config");
+    (dir, config)
+}
+
+async fn killed_mid_way_resumes(database_url: Option<String>) {
+    let (dir, config) = fresh_install("restart", database_url.as_deref());
     let url = database_url.as_deref();
     let db = open_database(&config).await.expect("database");
     let workspace = db::workspaces::create(&db, "Acme", "SG").await.unwrap();
@@ -214,19 +221,7 @@ struct Receiver {
 async fn killed_before_delivery(database_url: Option<String>) {
     use contacts::model::field::ContactField;
     use contacts::model::webhook::WebhookEvent;
-    let kind = if database_url.is_some() {
-        "pg"
-    } else {
-        "sqlite"
-    };
-    let dir = std::env::temp_dir().join(format!("contacts-hook-{kind}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let config = Config::from_lookup(|name| match name {
-        "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
-        "CONTACTS_DATABASE_URL" => database_url.clone(),
-        _ => None,
-    })
-    .expect("config");
+    let (dir, config) = fresh_install("hook", database_url.as_deref());
     let db = open_database(&config).await.expect("database");
     let workspace = db::workspaces::create(&db, "Acme", "SG").await.unwrap();
 
