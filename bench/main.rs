@@ -10,6 +10,7 @@ mod contacts;
 mod imports;
 mod report;
 mod server;
+mod webhooks;
 
 use report::Report;
 
@@ -23,13 +24,16 @@ fn main() {
     // and names it here; without one, the PostgreSQL figures are left out.
     let postgres = std::env::var(::contacts::db::testing::POSTGRES_URL_VARIABLE).ok();
     let postgres = postgres.as_deref();
-    // `BENCH_ONLY=imports` (or `contacts`, or `api`) runs one part, for quicker
-    // iterations.
+    // `BENCH_ONLY=imports` (or `contacts`, `api` or `webhooks`) runs one part, for
+    // quicker iterations.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-    if only != "imports" {
+    if only.is_empty() || only == "contacts" || only == "api" {
         runtime.block_on(server::run(&mut report, postgres));
     }
-    if only != "contacts" && only != "api" {
+    if only.is_empty() || only == "webhooks" {
+        runtime.block_on(webhooks::run(&mut report, postgres));
+    }
+    if only.is_empty() || only == "imports" {
         runtime.block_on(imports::run(&mut report, postgres));
     }
     report.print();

@@ -23,6 +23,7 @@ use crate::import::ImportCounts;
 use crate::import::columns::Columns;
 use crate::import::pipeline::Row;
 use crate::import::rule::{FirstLines, number_key};
+use crate::model::channel::Channel;
 use crate::model::contact::MAX_ATTRIBUTES;
 use crate::model::field::ContactField;
 use crate::normalize::ContactRecord;
@@ -138,6 +139,8 @@ pub struct Batch {
     rejected_bytes: usize,
     duplicates: i64,
     invalid: i64,
+    /// The addresses its rows say are opted out, by channel.
+    opted_out: Vec<(Channel, String)>,
     /// Bytes of the file read once this batch was parsed.
     pub bytes_done: i64,
 }
@@ -157,6 +160,7 @@ impl Batch {
             rejected_bytes: 0,
             duplicates: 0,
             invalid: 0,
+            opted_out: Vec::new(),
             bytes_done: 0,
         }
     }
@@ -178,8 +182,8 @@ impl Batch {
 
     /// Adds a row: refused, a repeat of a number earlier in the batch, or a contact.
     pub fn push(&mut self, row: Row) -> Result<(), AppError> {
-        let record = match row.outcome {
-            Ok(record) => record,
+        let (record, opted_out) = match row.outcome {
+            Ok(made) => made,
             Err(reason) => {
                 self.invalid += 1;
                 self.reject(row.line, reason, row.raw);
@@ -209,6 +213,11 @@ impl Batch {
         row_json[1] = row.line.into();
         serde_json::to_writer(&mut self.json, &row_json)
             .map_err(|e| AppError::internal("encoding an import batch", e))?;
+        for channel in opted_out {
+            if let Some(address) = record.get(channel.field()) {
+                self.opted_out.push((channel, address.to_string()));
+            }
+        }
         let raw_start = self.raws.len() as u32;
         self.raws.push_str(&row.raw);
         self.spans.push(Span {
@@ -258,6 +267,7 @@ impl Batch {
             rows,
             duplicates: self.duplicates,
             invalid: self.invalid,
+            opted_out: self.opted_out,
             bytes_done: self.bytes_done,
         })
     }
@@ -281,6 +291,8 @@ pub struct EncodedBatch {
     pub(super) rows: i64,
     pub(super) duplicates: i64,
     pub(super) invalid: i64,
+    /// The addresses its rows say are opted out, by channel.
+    opted_out: Vec<(Channel, String)>,
     bytes_done: i64,
 }
 
@@ -320,15 +332,25 @@ impl EncodedBatch {
         }
     }
 
-    /// Adds the batch's counts (its rows, and what the writer made of them) to the
-    /// import's, with its progress, in the batch's transaction; returns the import's
-    /// counts after it.
+    /// Adds the batch's opt-outs and its counts (its rows, and what the writer made of
+    /// them) to the import's, with its progress, in the batch's transaction; returns the
+    /// import's counts after it.
     pub(super) async fn record_counts(
         &self,
-        conn: super::Conn<'_>,
+        mut conn: super::Conn<'_>,
         job: &Job,
         made: ImportCounts,
     ) -> Result<ImportCounts, AppError> {
+        if !self.opted_out.is_empty() {
+            let author = Author::import(job.id, None);
+            super::opt_outs::add_from_import(
+                conn.reborrow(),
+                job.workspace_id,
+                &author,
+                &self.opted_out,
+            )
+            .await?;
+        }
         let sql = "UPDATE imports SET rows_read = rows_read + $1, created = created + $2,
                        matched = matched + $3, duplicates = duplicates + $4,
                        invalid = invalid + $5, bytes_done = $6

@@ -188,6 +188,11 @@ pub async fn run(db: &Db, job: &mut UndoJob) -> Result<(), AppError> {
             Some(cursor) => (job.phase, cursor),
             None => (job.phase + 1, 0),
         };
+        if phase == 3 {
+            // Last: the opt-outs the upload's rows added.
+            super::opt_outs::undo_import(tx.conn(), job.workspace_id, job.import_id, &job.author)
+                .await?;
+        }
         save(tx.conn(), job, &done, phase, cursor).await?;
         tx.commit().await?;
         (job.phase, job.cursor) = (phase, cursor);
@@ -373,7 +378,8 @@ async fn remove_memberships(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, A
     let json = serde_json::to_string(&ids).map_err(|e| AppError::internal("contact ids", e))?;
     let counted = format!(
         "SELECT DISTINCT contact_id FROM contact_history
-         WHERE workspace_id = $1 AND contact_id IN ({}) AND import_id = $3 AND source = 'import'",
+         WHERE workspace_id = $1 AND contact_id IN ({}) AND import_id = $3 AND source = 'import'
+           AND kind = 'updated'",
         conn.dialect().json_ids(2)
     );
     let counted: HashSet<i64> = on!(conn.reborrow(), conn => {
@@ -460,7 +466,8 @@ async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
     );
     let touched = format!(
         "SELECT DISTINCT contact_id FROM contact_history
-         WHERE workspace_id = $1 AND contact_id IN ({}) AND source <> 'undo'",
+         WHERE workspace_id = $1 AND contact_id IN ({}) AND source <> 'undo'
+           AND NOT (source = 'import' AND import_id = $3)",
         dialect.json_ids(2)
     );
     let (existing, touched): (Vec<(i64, i64, i64)>, HashSet<i64>) = on!(conn.reborrow(), conn => {
@@ -472,6 +479,7 @@ async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
         let touched = sqlx::query_scalar::<_, i64>(&touched)
             .bind(job.workspace_id)
             .bind(&json)
+            .bind(job.import_id)
             .fetch_all(&mut *conn)
             .await?
             .into_iter()

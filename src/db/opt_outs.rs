@@ -9,8 +9,9 @@ use crate::model::history::{Detail, HistoryKind};
 use crate::model::opt_out::{OptOut, OptOutReason, Source};
 use std::collections::HashMap;
 
-/// Opts an address out of a channel (or changes why), in the caller's transaction; the
-/// contacts with that address there record it. Returns whether it was opted in before.
+/// Opts an address out of a channel (or changes why, or on whose word), in the caller's
+/// transaction; the contacts with that address there record it unless nothing changed.
+/// Returns whether it was opted in before.
 pub async fn set(
     mut conn: Conn<'_>,
     workspace_id: i64,
@@ -19,7 +20,8 @@ pub async fn set(
     reason: OptOutReason,
     author: &Author,
 ) -> Result<bool, AppError> {
-    let exists = "SELECT 1 FROM opt_outs WHERE workspace_id = $1 AND address = $2 AND channel = $3";
+    let exists = "SELECT reason, source, import_id FROM opt_outs
+                  WHERE workspace_id = $1 AND address = $2 AND channel = $3";
     let upsert = "INSERT INTO opt_outs (workspace_id, address, channel, reason, source, user_id,
                       api_key_id, import_id, at)
                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -27,8 +29,8 @@ pub async fn set(
                       reason = excluded.reason, source = excluded.source,
                       user_id = excluded.user_id, api_key_id = excluded.api_key_id,
                       import_id = excluded.import_id, at = excluded.at";
-    let new = on!(conn.reborrow(), conn => {
-        let before: Option<i32> = sqlx::query_scalar(exists)
+    let (new, changed) = on!(conn.reborrow(), conn => {
+        let before: Option<(String, String, Option<i64>)> = sqlx::query_as(exists)
             .bind(workspace_id)
             .bind(address)
             .bind(channel.name())
@@ -46,9 +48,10 @@ pub async fn set(
             .bind(super::now())
             .execute(&mut *conn)
             .await?;
-        before.is_none()
+        let now = (reason.key().to_string(), author.source.key().to_string(), author.import_id);
+        (before.is_none(), before != Some(now))
     });
-    if new {
+    if changed {
         let detail = Detail {
             channel: Some(channel),
             reason: Some(reason),
@@ -66,6 +69,96 @@ pub async fn set(
         .await?;
     }
     Ok(new)
+}
+
+/// Opts the addresses an upload's rows said are opted out (`(channel, address)`) out,
+/// in the batch's transaction, each unless it is already (an earlier opt-out keeps its
+/// reason and source, and an undo of the upload leaves it); the contacts with each new
+/// one record it.
+pub async fn add_from_import(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    author: &Author,
+    opted_out: &[(Channel, String)],
+) -> Result<(), AppError> {
+    let insert = "INSERT INTO opt_outs (workspace_id, address, channel, reason, source, user_id,
+                      api_key_id, import_id, at)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                  ON CONFLICT (workspace_id, address, channel) DO NOTHING";
+    let reason = OptOutReason::Unsubscribed;
+    for (channel, address) in opted_out {
+        let added = on!(conn.reborrow(), conn => {
+            sqlx::query(insert)
+                .bind(workspace_id)
+                .bind(address)
+                .bind(channel.name())
+                .bind(reason.key())
+                .bind(author.source.key())
+                .bind(author.user_id)
+                .bind(author.api_key_id)
+                .bind(author.import_id)
+                .bind(super::now())
+                .execute(conn)
+                .await?
+                .rows_affected()
+        });
+        if added > 0 {
+            let detail = Detail {
+                channel: Some(*channel),
+                reason: Some(reason),
+                ..Detail::default()
+            };
+            let kind = HistoryKind::OptedOut;
+            record(
+                conn.reborrow(),
+                workspace_id,
+                *channel,
+                address,
+                author,
+                kind,
+                detail,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes back, in the caller's transaction, the opt-outs an upload added (those still
+/// as it left them); the contacts with each address record that they are opted in.
+pub async fn undo_import(
+    mut conn: Conn<'_>,
+    workspace_id: i64,
+    import_id: i64,
+    author: &Author,
+) -> Result<(), AppError> {
+    let sql =
+        "DELETE FROM opt_outs WHERE workspace_id = $1 AND import_id = $2 AND source = 'import'
+               RETURNING channel, address";
+    let removed: Vec<(String, String)> = on!(conn.reborrow(), conn => {
+        sqlx::query_as(sql).bind(workspace_id).bind(import_id).fetch_all(conn).await?
+    });
+    for (channel, address) in removed {
+        let Some(channel) = Channel::parse(&channel) else {
+            continue;
+        };
+        let detail = Detail {
+            channel: Some(channel),
+            ..Detail::default()
+        };
+        let kind = HistoryKind::OptedIn;
+        record(
+            conn.reborrow(),
+            workspace_id,
+            channel,
+            &address,
+            author,
+            kind,
+            detail,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Records an opt-out (or opt-in) in the history of each contact with the address.

@@ -6,6 +6,7 @@
 //! people make themselves ("Mobile", "Surname"), and the peers' own exports.
 
 use crate::import::records::MAX_FIELDS;
+use crate::model::channel::Channel;
 use crate::model::contact::{MAX_ATTRIBUTES, MAX_ID_LEN};
 use crate::model::field::{ContactField, header_key};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,8 @@ pub enum Tag {
     Field(Field),
     /// A custom field with this key.
     Custom(String),
+    /// Whether the contact is opted out of this channel (yes / no).
+    OptOut(Channel),
 }
 
 /// A column imported as a custom field.
@@ -40,24 +43,36 @@ pub struct CustomColumn {
     pub key: String,
 }
 
+/// A column saying whether the contact is opted out of a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOutColumn {
+    /// The column (0-based).
+    pub index: usize,
+    /// The channel.
+    pub channel: Channel,
+}
+
 /// The columns (0-based) the user tagged. On the wire an object with a member per field
-/// key (its column, or null) and `custom`, so the settings of uploads stored before a
-/// field could be mapped still read.
+/// key (its column, or null), `custom` and `opt_outs`, so the settings of uploads stored
+/// before a field could be mapped still read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Columns {
     fields: [Option<usize>; ContactField::COUNT],
     /// Columns imported as custom fields, in column order.
     pub custom: Vec<CustomColumn>,
+    /// Columns saying the contact is opted out of a channel, in column order.
+    pub opt_outs: Vec<OptOutColumn>,
 }
 
 impl Serialize for Columns {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(ContactField::COUNT + 1))?;
+        let mut map = serializer.serialize_map(Some(ContactField::COUNT + 2))?;
         for field in ContactField::ALL {
             map.serialize_entry(field.key(), &self.get(field))?;
         }
         map.serialize_entry("custom", &self.custom)?;
+        map.serialize_entry("opt_outs", &self.opt_outs)?;
         map.end()
     }
 }
@@ -81,6 +96,7 @@ impl<'de> Deserialize<'de> for Columns {
                     match ContactField::from_key(&key) {
                         Some(field) => columns.fields[field.index()] = map.next_value()?,
                         None if key == "custom" => columns.custom = map.next_value()?,
+                        None if key == "opt_outs" => columns.opt_outs = map.next_value()?,
                         None => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -124,6 +140,12 @@ impl Columns {
                     .find(|c| c.index == index)
                     .map(|c| Tag::Custom(c.key.clone()))
             })
+            .or_else(|| {
+                self.opt_outs
+                    .iter()
+                    .find(|c| c.index == index)
+                    .map(|c| Tag::OptOut(c.channel))
+            })
     }
 
     /// Tags column `index` (or untags it with `None`); a field is on one column only, and
@@ -135,11 +157,17 @@ impl Columns {
             }
         }
         self.custom.retain(|c| c.index != index);
+        self.opt_outs.retain(|c| c.index != index);
         match tag {
             Some(Tag::Field(field)) => self.fields[field.index()] = Some(index),
             Some(Tag::Custom(key)) => {
                 self.custom.push(CustomColumn { index, key });
                 self.custom.sort_by_key(|c| c.index);
+            }
+            Some(Tag::OptOut(channel)) => {
+                self.opt_outs.retain(|c| c.channel != channel);
+                self.opt_outs.push(OptOutColumn { index, channel });
+                self.opt_outs.sort_by_key(|c| c.index);
             }
             None => {}
         }
@@ -152,6 +180,7 @@ impl Columns {
             .flatten()
             .copied()
             .chain(self.custom.iter().map(|c| c.index))
+            .chain(self.opt_outs.iter().map(|c| c.index))
             .max()
     }
 
@@ -174,6 +203,7 @@ impl Columns {
             .flatten()
             .copied()
             .chain(self.custom.iter().map(|c| c.index))
+            .chain(self.opt_outs.iter().map(|c| c.index))
             .collect();
         indexes.sort_unstable();
         if let Some(&past) = indexes.iter().find(|&&i| i >= MAX_FIELDS) {
@@ -184,6 +214,23 @@ impl Columns {
         }
         if let Some(pair) = indexes.windows(2).find(|pair| pair[0] == pair[1]) {
             return Some(format!("Column {} has two tags.", pair[0] + 1));
+        }
+        for (i, column) in self.opt_outs.iter().enumerate() {
+            let channel = column.channel;
+            if self.opt_outs[..i].iter().any(|c| c.channel == channel) {
+                return Some(format!(
+                    "Two columns say who is opted out of {}.",
+                    channel.label()
+                ));
+            }
+            if self.get(channel.field()).is_none() {
+                return Some(format!(
+                    "Column {} says who is opted out of {}: tag the column of their {} too.",
+                    column.index + 1,
+                    channel.label(),
+                    channel.field().spec().label.to_lowercase()
+                ));
+            }
         }
         let mut seen: Vec<String> = Vec::new();
         for column in &self.custom {

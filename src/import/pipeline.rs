@@ -8,7 +8,8 @@
 use crate::import::ImportOptions;
 use crate::import::encoding::decoding_reader;
 use crate::import::records::{Fields, Malformed, RecordReader};
-use crate::import::rule::{Shape, contact_of};
+use crate::import::rule::{Shape, row_of};
+use crate::model::channel::Channel;
 use crate::normalize::ContactRecord;
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -22,8 +23,8 @@ pub const MAX_RAW_LEN: usize = 1_000;
 pub struct Row {
     /// The line of the file the row starts on (1-based; the header is line 1).
     pub line: u64,
-    /// The contact it makes, or why it is refused.
-    pub outcome: Result<ContactRecord, String>,
+    /// The contact it makes and the channels it is opted out of, or why it is refused.
+    pub outcome: Result<(ContactRecord, Vec<Channel>), String>,
     /// The row's text as in the file (shortened), for the report if it is refused or
     /// turns out to repeat an earlier number.
     pub raw: String,
@@ -103,7 +104,7 @@ impl<'a> Rows<'a> {
             has_header: false,
         });
         let cells: Vec<_> = fields.iter().collect();
-        let outcome = contact_of(&cells, shape, &self.options.columns, &self.options.country);
+        let outcome = row_of(&cells, shape, &self.options.columns, &self.options.country);
         let delimiter = char::from(self.options.delimiter.byte());
         Ok(Some(Row {
             line,
@@ -195,7 +196,7 @@ mod tests {
         assert_eq!(out.len(), 3);
         assert_eq!(out[0].line, 2);
         assert_eq!(
-            out[0].outcome.as_ref().unwrap().get(Field::Mobile),
+            out[0].outcome.as_ref().unwrap().0.get(Field::Mobile),
             Some("+6581234567")
         );
         assert_eq!(out[1].line, 3);
@@ -222,7 +223,10 @@ mod tests {
         let out = rows(b"first,last,mobile\nJos\xE9,L\xF3pez,81234567\n", latin);
         let contact = out[0].outcome.as_ref().unwrap();
         assert_eq!(
-            (contact.get(Field::FirstName), contact.get(Field::LastName)),
+            (
+                contact.0.get(Field::FirstName),
+                contact.0.get(Field::LastName)
+            ),
             (Some("José"), Some("López"))
         );
         // Read as UTF-8, the same bytes are refused with a hint about the encoding.

@@ -11,6 +11,7 @@ use crate::error::FieldError;
 use crate::import::RowVerdict;
 use crate::import::columns::Columns;
 use crate::import::sniff::SampleRow;
+use crate::model::channel::Channel;
 use crate::model::contact::{Attribute, ContactInput};
 use crate::model::field::ContactField;
 use crate::normalize::{ContactRecord, record};
@@ -102,6 +103,77 @@ pub fn contact_of<S: AsRef<str>>(
     })
 }
 
+/// What an upload's cell says about an opt-out: `yes`-like words opt out, `no`-like
+/// words and an empty cell leave the contact as it is (an upload never opts anyone back
+/// in), anything else is not understood.
+fn says_opted_out(text: &str) -> Option<bool> {
+    const YES: [&str; 9] = [
+        "yes",
+        "y",
+        "true",
+        "1",
+        "x",
+        "opted out",
+        "opted-out",
+        "unsubscribed",
+        "stop",
+    ];
+    const NO: [&str; 6] = ["", "no", "n", "false", "0", "-"];
+    let text = text.trim().to_lowercase();
+    if YES.contains(&text.as_str()) {
+        Some(true)
+    } else if NO.contains(&text.as_str()) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The channels a row says its contact is opted out of (its opt-out columns), or why
+/// the row is refused: a cell that is neither yes nor no, or an opt-out of a channel
+/// the row has no address on.
+pub fn opted_out_of<S: AsRef<str>>(
+    cells: &[S],
+    columns: &Columns,
+    record: &ContactRecord,
+) -> Result<Vec<Channel>, String> {
+    let mut channels = Vec::new();
+    for column in &columns.opt_outs {
+        let text = cells.get(column.index).map_or("", |c| c.as_ref());
+        let label = column.channel.label();
+        match says_opted_out(text) {
+            Some(false) => {}
+            Some(true) if record.get(column.channel.field()).is_none() => {
+                return Err(format!(
+                    "Opted out of {label}: the row has no {} to opt out.",
+                    column.channel.field().spec().label.to_lowercase()
+                ));
+            }
+            Some(true) => channels.push(column.channel),
+            None => {
+                let shown: String = text.trim().chars().take(40).collect();
+                return Err(format!(
+                    "Opted out of {label}: \"{shown}\" is neither yes nor no."
+                ));
+            }
+        }
+    }
+    Ok(channels)
+}
+
+/// The contact a row makes and the channels it is opted out of, or why it is refused:
+/// [`contact_of`], then [`opted_out_of`]. The importer and the preview both ask this.
+pub fn row_of<S: AsRef<str>>(
+    cells: &[S],
+    shape: Shape,
+    columns: &Columns,
+    country: &str,
+) -> Result<(ContactRecord, Vec<Channel>), String> {
+    let record = contact_of(cells, shape, columns, country)?;
+    let channels = opted_out_of(cells, columns, &record)?;
+    Ok((record, channels))
+}
+
 /// The first line of each number met, to find rows that repeat one: a number counts
 /// once, on its first row.
 #[derive(Clone, Debug, Default)]
@@ -179,7 +251,8 @@ pub fn verdicts(
                 width: fields.len(),
                 has_header: false,
             });
-            first_lines.verdict(contact_of(&fields, shape, columns, country), row.line)
+            let outcome = row_of(&fields, shape, columns, country).map(|(record, _)| record);
+            first_lines.verdict(outcome, row.line)
         })
         .collect()
 }

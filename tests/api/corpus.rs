@@ -21,7 +21,10 @@ fn importer_verdicts(bytes: &[u8], options: &ImportOptions) -> Vec<(u64, RowVerd
     let mut first_lines = FirstLines::default();
     let mut out = Vec::new();
     while let Some(row) = rows.next_row().unwrap() {
-        out.push((row.line, first_lines.verdict(row.outcome, row.line)));
+        out.push((
+            row.line,
+            first_lines.verdict(row.outcome.map(|(record, _)| record), row.line),
+        ));
     }
     out
 }

@@ -111,13 +111,38 @@ async fn an_undone_upload_leaves_everything_as_before_but_later_edits(db: Db) {
             .iter()
             .map(|r| r["id"].as_i64().unwrap())
             .collect();
+        // Some were opted out of SMS before: the upload's "yes" leaves theirs as it is.
+        for id in &existing_ids {
+            if rng.chance(20) {
+                let path = format!("/api/v1/contacts/{id}/optOuts/sms");
+                let opted = api(
+                    &app,
+                    k,
+                    Method::PUT,
+                    &path,
+                    Some(json!({"reason": "complaint"})),
+                )
+                .await;
+                assert_eq!(opted.status, StatusCode::OK, "{}", opted.body);
+            }
+        }
         let mut before = BTreeMap::new();
         for id in &existing_ids {
             before.insert(*id, state_of(&app, &key, *id).await.unwrap());
         }
 
         // The upload: new first names, emails and plans for some, new people too.
-        let mut file = String::from("Phone,First,Email,Plan\n");
+        let mut file = String::from("Phone,First,Email,Plan,Stop\n");
+        // The rows that say their number is opted out of SMS.
+        let mut stopped = BTreeSet::new();
+        let mut says_stop = |rng: &mut Rng, n: String| {
+            if rng.chance(30) {
+                stopped.insert(n);
+                "yes"
+            } else {
+                ""
+            }
+        };
         // The contacts whose email the upload changed.
         let mut emailed = BTreeSet::new();
         for i in 0..20 {
@@ -129,14 +154,16 @@ async fn an_undone_upload_leaves_everything_as_before_but_later_edits(db: Db) {
                     String::new()
                 };
                 let plan = if rng.chance(50) { "Gold" } else { "" };
-                file.push_str(&format!("{},New{i},{email},{plan}\n", number(i)));
+                let stop = says_stop(&mut rng, number(i));
+                file.push_str(&format!("{},New{i},{email},{plan},{stop}\n", number(i)));
             }
         }
         for i in 100..100 + 5 + rng.next() % 10 {
-            file.push_str(&format!("{},Fresh{i},,\n", number(i)));
+            let stop = says_stop(&mut rng, number(i));
+            file.push_str(&format!("{},Fresh{i},,,{stop}\n", number(i)));
         }
         let options = json!({"mobileColumn": "Phone", "columns": {"First": "firstName", "Email": "email",
-            "Plan": "customAttributes.Plan"}, "groupName": format!("Fair {tag}"), "updateExisting": true});
+            "Plan": "customAttributes.Plan", "Stop": "optedOut.sms"}, "groupName": format!("Fair {tag}"), "updateExisting": true});
         let queued = api_raw(
             &app,
             k,
@@ -154,6 +181,28 @@ async fn an_undone_upload_leaves_everything_as_before_but_later_edits(db: Db) {
         run_queued(&state).await.unwrap();
         let done = batch_of(&app, k, batch).await;
         assert_eq!(done["status"], "completed", "{done}");
+        // Each number a row said "yes" for is opted out of SMS now.
+        let opted = body(
+            &api(
+                &app,
+                k,
+                Method::GET,
+                "/api/v1/contacts?optedOut=sms&limit=500",
+                None,
+            )
+            .await,
+        );
+        let opted: BTreeSet<String> = opted["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["addresses"]["msisdn"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            stopped.is_subset(&opted),
+            "seed {seed}: {stopped:?} ⊄ {opted:?}"
+        );
+        assert!(!stopped.is_empty(), "seed {seed}: a case with opt-outs");
         let created: Vec<i64> = {
             let list = body(
                 &api(

@@ -47,8 +47,10 @@ pub struct UploadOptions {
     mobile_column: Option<ColumnRef>,
     /// Other columns to import: a column (header text, or position from 0, as text) →
     /// the field it fills, by its API name (`firstName`, `email`, `lineId`, …; the
-    /// export's column names such as `first_name` work too), or `customAttributes.<key>`
-    /// for a custom field. Without it, columns are tagged from their headers.
+    /// export's column names such as `first_name` work too), `customAttributes.<key>`
+    /// for a custom field, or `optedOut.<channel>` (`optedOut.sms`, `optedOut.email`, …)
+    /// for a yes / no column that opts the row's address on that channel out. Without
+    /// it, columns are tagged from their headers.
     columns: Option<BTreeMap<String, String>>,
     /// The country of numbers written without a country code (default: the workspace's).
     country: Option<String>,
@@ -172,11 +174,18 @@ fn import_options(
         })?;
         let tag = if let Some(key) = target.strip_prefix("customAttributes.") {
             Tag::Custom(key.to_string())
+        } else if let Some(channel) = target.strip_prefix("optedOut.") {
+            Tag::OptOut(crate::model::channel::Channel::parse(channel).ok_or_else(|| {
+                invalid(
+                    "columns",
+                    format!("\"{channel}\" is not a channel: sms, email, whatsapp, viber, line, wechat or messenger."),
+                )
+            })?)
         } else {
             Tag::Field(field_named(target).ok_or_else(|| {
                 invalid(
                     "columns",
-                    format!("\"{target}\" is not a field: use a field's API name, or customAttributes.<key>."),
+                    format!("\"{target}\" is not a field: use a field's API name, customAttributes.<key> or optedOut.<channel>."),
                 )
             })?)
         };

@@ -5,10 +5,13 @@ use crate::import::RowVerdict;
 use crate::import::columns::{self, Columns, Field, Tag};
 use crate::import::preview::Table;
 use crate::import::sniff::FileProblem;
+use crate::model::channel::Channel;
 use leptos::prelude::*;
 
 /// The menu value of a custom field.
 const CUSTOM: &str = "custom";
+/// The menu's value for "opted out of" a channel: this and the channel's name.
+const OPT_OUT: &str = "opted-out:";
 
 /// The first rows with a tag menu over each column and each row's verdict.
 #[component]
@@ -103,6 +106,7 @@ fn ColumnHead(index: usize, header: String, columns: RwSignal<Columns>) -> impl 
             None => String::new(),
             Some(Tag::Field(field)) => field.key().to_string(),
             Some(Tag::Custom(_)) => CUSTOM.to_string(),
+            Some(Tag::OptOut(channel)) => format!("{OPT_OUT}{}", channel.name()),
         };
         current == value
     };
@@ -112,7 +116,10 @@ fn ColumnHead(index: usize, header: String, columns: RwSignal<Columns>) -> impl 
         let tag = match value.as_str() {
             "" => None,
             CUSTOM => Some(Tag::Custom(default_key.clone())),
-            key => Field::from_key(key).map(Tag::Field),
+            key => match key.strip_prefix(OPT_OUT) {
+                Some(channel) => Channel::parse(channel).map(Tag::OptOut),
+                None => Field::from_key(key).map(Tag::Field),
+            },
         };
         columns.update(|c| c.set(index, tag));
     };
@@ -126,6 +133,15 @@ fn ColumnHead(index: usize, header: String, columns: RwSignal<Columns>) -> impl 
                         <option value=field.key() selected=move || selected(field.key())>{field.label()}</option>
                     }).collect_view()}
                     <option value=CUSTOM selected=move || selected(CUSTOM)>"Custom field"</option>
+                    {Channel::all().map(|channel| {
+                        let value = format!("{OPT_OUT}{}", channel.name());
+                        let is = value.clone();
+                        view! {
+                            <option value=value selected=move || selected(&is)>
+                                {format!("Opted out of {} (yes / no)", channel.label())}
+                            </option>
+                        }
+                    }).collect_view()}
                 </select>
                 {move || match tag() {
                     Some(Tag::Custom(key)) => Some(view! {
