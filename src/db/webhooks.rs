@@ -370,7 +370,7 @@ pub async fn deliveries(
 }
 
 /// A message taken to be sent, with its endpoint.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Due {
     pub id: i64,
     pub workspace_id: i64,
@@ -384,10 +384,22 @@ pub struct Due {
     pub secret: String,
 }
 
+#[derive(sqlx::FromRow)]
+struct Taken {
+    id: i64,
+    workspace_id: i64,
+    endpoint_id: i64,
+    event_type: String,
+    data: String,
+    created_at: i64,
+    attempts: i64,
+}
+
 /// Takes up to `limit` messages due at `now`, of live endpoints not in `skip`, oldest
 /// due first, and pushes them to `lease_until`: a server that dies while sending them
 /// leaves them due again then (the receiver may get one twice, with the same
-/// `webhook-id`). Several servers taking at once get different messages.
+/// `webhook-id`). Several servers taking at once get different messages. Two statements
+/// however many: the worker's load on the database stays small beside users' saves.
 pub async fn claim(
     db: &Db,
     now: i64,
@@ -410,37 +422,62 @@ pub async fn claim(
         super::Backend::Postgres(_) => "FOR UPDATE OF m SKIP LOCKED",
         super::Backend::Sqlite(_) => "",
     };
-    let json_ids = tx.conn().dialect().json_ids(3);
-    let pick = format!(
-        "SELECT m.workspace_id, m.id FROM webhook_messages m
-         WHERE m.status = 'pending' AND m.next_attempt_at <= $1
-           AND m.endpoint_id NOT IN ({json_ids})
-           AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
-                       AND e.id = m.endpoint_id AND e.disabled_at IS NULL)
-         ORDER BY m.next_attempt_at LIMIT $2 {lock}"
+    let dialect = tx.conn().dialect();
+    let take = format!(
+        "UPDATE webhook_messages SET next_attempt_at = $1
+         WHERE (workspace_id, id) IN (
+             SELECT m.workspace_id, m.id FROM webhook_messages m
+             WHERE m.status = 'pending' AND m.next_attempt_at <= $2
+               AND m.endpoint_id NOT IN ({})
+               AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
+                           AND e.id = m.endpoint_id AND e.disabled_at IS NULL)
+             ORDER BY m.next_attempt_at LIMIT $3 {lock})
+         RETURNING id, workspace_id, endpoint_id, event_type, data, created_at, attempts",
+        dialect.json_ids(4)
     );
-    let take = "UPDATE webhook_messages SET next_attempt_at = $1
-                WHERE workspace_id = $2 AND id = $3";
-    let read = "SELECT m.id, m.workspace_id, m.endpoint_id, m.event_type, m.data, m.created_at,
-                       m.attempts, e.url, e.secret
-                FROM webhook_messages m
-                JOIN webhook_endpoints e ON e.workspace_id = m.workspace_id AND e.id = m.endpoint_id
-                WHERE m.workspace_id = $1 AND m.id = $2";
-    let due: Vec<Due> = on!(tx.conn(), conn => {
-        let picked: Vec<(i64, i64)> = sqlx::query_as(&pick)
+    let endpoints = format!(
+        "SELECT id, url, secret FROM webhook_endpoints WHERE id IN ({})",
+        dialect.json_ids(1)
+    );
+    let (taken, endpoints) = on!(tx.conn(), conn => {
+        let taken: Vec<Taken> = sqlx::query_as(&take)
+            .bind(lease_until)
             .bind(now)
             .bind(limit)
             .bind(&skip)
             .fetch_all(&mut *conn)
             .await?;
-        let mut due = Vec::with_capacity(picked.len());
-        for (workspace_id, id) in picked {
-            sqlx::query(take).bind(lease_until).bind(workspace_id).bind(id).execute(&mut *conn).await?;
-            due.push(sqlx::query_as(read).bind(workspace_id).bind(id).fetch_one(&mut *conn).await?);
-        }
-        due
+        let mut ids: Vec<i64> = taken.iter().map(|t| t.endpoint_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let ids = serde_json::to_string(&ids).map_err(|e| AppError::internal("ids", e))?;
+        let endpoints: Vec<(i64, String, String)> =
+            sqlx::query_as(&endpoints).bind(ids).fetch_all(&mut *conn).await?;
+        (taken, endpoints)
     });
     tx.commit().await?;
+    let endpoints: std::collections::HashMap<i64, (String, String)> = endpoints
+        .into_iter()
+        .map(|(id, url, secret)| (id, (url, secret)))
+        .collect();
+    let mut due: Vec<Due> = taken
+        .into_iter()
+        .filter_map(|t| {
+            let (url, secret) = endpoints.get(&t.endpoint_id)?.clone();
+            Some(Due {
+                id: t.id,
+                workspace_id: t.workspace_id,
+                endpoint_id: t.endpoint_id,
+                event_type: t.event_type,
+                data: t.data,
+                created_at: t.created_at,
+                attempts: t.attempts,
+                url,
+                secret,
+            })
+        })
+        .collect();
+    due.sort_by_key(|d| d.id);
     Ok(due)
 }
 
@@ -474,39 +511,57 @@ pub struct Attempt {
     pub outcome: Outcome,
 }
 
-/// Records attempts, in one transaction.
+/// Records attempts, in one transaction and one statement (and one more per endpoint
+/// that answered 410).
 pub async fn record(db: &Db, attempts: &[Attempt]) -> Result<(), AppError> {
+    let rows: Vec<serde_json::Value> = attempts
+        .iter()
+        .map(|a| {
+            let (status, next, code, error) = match &a.outcome {
+                Outcome::Delivered { status } => {
+                    (DeliveryStatus::Delivered, None, Some(*status), None)
+                }
+                Outcome::Retry { at, status, error } => {
+                    (DeliveryStatus::Pending, Some(*at), *status, error.clone())
+                }
+                Outcome::Failed { status, error } => {
+                    (DeliveryStatus::Failed, None, *status, error.clone())
+                }
+                Outcome::Gone => (DeliveryStatus::Failed, None, Some(410), None),
+            };
+            serde_json::json!({"w": a.workspace_id, "i": a.id, "s": status.key(), "n": next,
+                               "a": a.at, "c": code, "e": error})
+        })
+        .collect();
+    let rows = serde_json::Value::from(rows).to_string();
     let mut tx = db.begin_write().await?;
-    let update = "UPDATE webhook_messages SET status = $1, attempts = attempts + 1,
-                      next_attempt_at = $2, last_attempt_at = $3, last_status = $4, last_error = $5
-                  WHERE workspace_id = $6 AND id = $7";
+    let update = match tx.conn() {
+        super::Backend::Sqlite(_) => {
+            "UPDATE webhook_messages SET status = j.value ->> 's', attempts = attempts + 1,
+                 next_attempt_at = j.value ->> 'n', last_attempt_at = j.value ->> 'a',
+                 last_status = j.value ->> 'c', last_error = j.value ->> 'e'
+             FROM json_each($1) AS j
+             WHERE webhook_messages.workspace_id = j.value ->> 'w'
+               AND webhook_messages.id = j.value ->> 'i'"
+        }
+        super::Backend::Postgres(_) => {
+            "UPDATE webhook_messages AS m SET status = j ->> 's', attempts = m.attempts + 1,
+                 next_attempt_at = (j ->> 'n')::BIGINT, last_attempt_at = (j ->> 'a')::BIGINT,
+                 last_status = (j ->> 'c')::BIGINT, last_error = j ->> 'e'
+             FROM jsonb_array_elements($1::jsonb) AS j
+             WHERE m.workspace_id = (j ->> 'w')::BIGINT AND m.id = (j ->> 'i')::BIGINT"
+        }
+    };
     let disable = "UPDATE webhook_endpoints SET disabled_at = $1,
                        disabled_reason = 'The endpoint answered 410 Gone: deliveries stopped.'
                    WHERE workspace_id = $2 AND id = $3 AND disabled_at IS NULL";
     let give_up = "UPDATE webhook_messages SET status = 'failed', next_attempt_at = NULL
                    WHERE workspace_id = $1 AND endpoint_id = $2 AND status = 'pending'";
     on!(tx.conn(), conn => {
-        for a in attempts {
-            let (status, next, code, error) = match &a.outcome {
-                Outcome::Delivered { status } => (DeliveryStatus::Delivered, None, Some(*status), None),
-                Outcome::Retry { at, status, error } => (DeliveryStatus::Pending, Some(*at), *status, error.clone()),
-                Outcome::Failed { status, error } => (DeliveryStatus::Failed, None, *status, error.clone()),
-                Outcome::Gone => (DeliveryStatus::Failed, None, Some(410), None),
-            };
-            sqlx::query(update)
-                .bind(status.key())
-                .bind(next)
-                .bind(a.at)
-                .bind(code.map(i64::from))
-                .bind(error)
-                .bind(a.workspace_id)
-                .bind(a.id)
-                .execute(&mut *conn)
-                .await?;
-            if a.outcome == Outcome::Gone {
-                sqlx::query(disable).bind(a.at).bind(a.workspace_id).bind(a.endpoint_id).execute(&mut *conn).await?;
-                sqlx::query(give_up).bind(a.workspace_id).bind(a.endpoint_id).execute(&mut *conn).await?;
-            }
+        sqlx::query(update).bind(&rows).execute(&mut *conn).await?;
+        for a in attempts.iter().filter(|a| a.outcome == Outcome::Gone) {
+            sqlx::query(disable).bind(a.at).bind(a.workspace_id).bind(a.endpoint_id).execute(&mut *conn).await?;
+            sqlx::query(give_up).bind(a.workspace_id).bind(a.endpoint_id).execute(&mut *conn).await?;
         }
     });
     tx.commit().await?;

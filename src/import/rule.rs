@@ -325,6 +325,62 @@ mod tests {
     }
 
     #[test]
+    fn an_opt_out_column_says_yes_or_no_about_an_address_the_row_has() {
+        let mut columns = columns().with(Email, 3);
+        columns.set(4, Some(Tag::OptOut(Channel::SMS)));
+        columns.set(5, Some(Tag::OptOut(Channel::EMAIL)));
+        assert_eq!(columns.problem(), None);
+        let shape = Shape {
+            width: 6,
+            has_header: true,
+        };
+        let row = |sms: &str, email_address: &str, email: &str| {
+            let cells = ["Ann", "Lee", "81234567", email_address, sms, email];
+            row_of(&cells, shape, &columns, "SG").map(|(_, channels)| channels)
+        };
+        assert_eq!(
+            row("Yes", "a@b.co", " TRUE "),
+            Ok(vec![Channel::SMS, Channel::EMAIL])
+        );
+        assert_eq!(row("x", "", "no"), Ok(vec![Channel::SMS]));
+        assert_eq!(row("", "a@b.co", "0"), Ok(vec![]));
+        assert_eq!(
+            row("maybe", "", ""),
+            Err("Opted out of SMS: \"maybe\" is neither yes nor no.".into())
+        );
+        assert_eq!(
+            row("", "", "yes"),
+            Err("Opted out of Email: the row has no email to opt out.".into())
+        );
+        // The column of the channel's address is needed, and one column per channel.
+        let mut without_email = columns.clone();
+        without_email.set(3, None);
+        assert!(
+            without_email
+                .problem()
+                .unwrap()
+                .contains("tag the column of their email")
+        );
+        let mut twice = columns.clone();
+        twice.opt_outs.push(crate::import::columns::OptOutColumn {
+            index: 6,
+            channel: Channel::SMS,
+        });
+        assert!(twice.problem().unwrap().contains("Two columns"));
+        // Stored settings without opt-out columns still read.
+        let json = serde_json::to_value(&columns).unwrap();
+        assert_eq!(serde_json::from_value::<Columns>(json).unwrap(), columns);
+        let mut old = serde_json::to_value(&columns).unwrap();
+        old.as_object_mut().unwrap().remove("opt_outs");
+        assert!(
+            serde_json::from_value::<Columns>(old)
+                .unwrap()
+                .opt_outs
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn numbers_are_normalised_as_the_form_does() {
         let contact = judge(&["Ann", "Lee", "+65 8123 4567"]).unwrap();
         assert_eq!(contact.get(Mobile), Some("+6581234567"));

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 contacts::db_tests!(
     endpoints_inside_the_network_or_malformed_are_refused,
-    every_event_is_delivered_signed_and_a_retry_keeps_its_id
+    every_event_is_delivered_signed_and_a_retry_keeps_its_id,
+    an_endpoint_that_answers_410_is_stopped
 );
 
 /// The app, with webhooks to private addresses allowed or not.
@@ -271,5 +272,64 @@ async fn every_event_is_delivered_signed_and_a_retry_keeps_its_id(db: Db) {
             .map(|d| d["attempts"].as_i64().unwrap())
             .sum::<i64>(),
         7
+    );
+}
+
+async fn an_endpoint_that_answers_410_is_stopped(db: Db) {
+    let (app, state) = app(db, true);
+    contacts::server::webhooks::spawn_worker(state.clone());
+    let admin = set_up(&app, "boss@acme.test").await;
+    let key = api_key(&app, &admin, "editor").await;
+    let k = Some(key.as_str());
+    let gone = Router::new().route("/hook", axum::routing::post(|| async { StatusCode::GONE }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, gone).await });
+    let made = api(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": url, "events": ["contact.created"]})),
+    )
+    .await;
+    let id = body(&made)["id"].as_i64().unwrap();
+    for n in 0..3 {
+        let contact =
+            json!({"firstName": "Ann", "addresses": {"msisdn": format!("+658123456{n}")}});
+        api(&app, k, Method::POST, "/api/v1/contacts", Some(contact)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let listed = loop {
+        let listed = body(&api(&app, k, Method::GET, "/api/v1/webhooks", None).await);
+        if listed["items"][0]["disabled"].is_string() {
+            break listed;
+        }
+        assert!(Instant::now() < deadline, "never stopped: {listed}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        listed["items"][0]["disabled"]
+            .as_str()
+            .unwrap()
+            .contains("410")
+    );
+    let log = body(
+        &api(
+            &app,
+            k,
+            Method::GET,
+            &format!("/api/v1/webhooks/{id}/deliveries"),
+            None,
+        )
+        .await,
+    );
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(
+        items
+            .iter()
+            .all(|d| d["status"] == "failed" && d["nextAttemptAt"].is_null()),
+        "{log}"
     );
 }
