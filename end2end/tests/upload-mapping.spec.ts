@@ -43,6 +43,34 @@ test("any column can be imported: an email and a custom field reach the contact"
   await expect(edit.getByLabel("Field 1 value")).toHaveValue("Gold");
 });
 
+test("a yes / no column opts the rows' numbers out of SMS, and the preview says so first", async ({ page }) => {
+  await signInAsAdmin(page);
+  await page.goto("/contacts/upload");
+  await hydrated(page);
+  const tag = uniqueName("Stop");
+  const [a, b, c] = [uniqueMobile(), uniqueMobile(), uniqueMobile()];
+  const csv = `mobile,first_name,No SMS\n${a.typed},${tag}A,yes\n${b.typed},${tag}B,\n${c.typed},${tag}C,perhaps\n`;
+  await dropFile(page, `${tag}.csv`, csv);
+  await page.getByLabel("Column 3: No SMS").selectOption("Opted out of SMS (yes / no)");
+  const verdicts = page.getByTestId("row-verdict");
+  await expect(verdicts.nth(0)).toHaveText(a.e164);
+  await expect(verdicts.nth(1)).toHaveText(b.e164);
+  await expect(verdicts.nth(2)).toHaveText('Opted out of SMS: "perhaps" is neither yes nor no.');
+
+  await page.getByRole("button", { name: "Start processing" }).click();
+  const upload = page.getByTestId("upload-row").filter({ hasText: `${tag}.csv` });
+  await expect(upload).toHaveAttribute("data-status", "Completed", { timeout: 20_000 });
+  await expect(upload.getByTestId("created")).toHaveText("2");
+  await expect(upload.getByTestId("invalid")).toHaveText("1");
+
+  const contacts = new ContactsPage(page);
+  await contacts.goto();
+  await contacts.search().fill(tag);
+  await expect(contacts.row(`${tag}A`).getByLabel("Opted out of SMS")).toBeVisible();
+  await expect(contacts.row(`${tag}B`)).toBeVisible();
+  await expect(contacts.row(`${tag}B`).getByLabel("Opted out of SMS")).toHaveCount(0);
+});
+
 test("the preview marks a ragged row with the importer's reason, and the import agrees", async ({ page }) => {
   await signInAsAdmin(page);
   await page.goto("/contacts/upload");

@@ -24,6 +24,9 @@ const PER_ENDPOINT: usize = 8;
 /// recorded (the server died): longer than an attempt can take.
 const LEASE: i64 = 2 * send::TIMEOUT.as_secs() as i64;
 
+/// How long the worker waits for more attempts to finish before recording a batch.
+const GATHER: Duration = Duration::from_millis(10);
+
 /// How often an idle worker looks for due messages.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -98,8 +101,15 @@ pub fn spawn_worker(state: AppState) {
                 Some(Ok(attempt)) = in_flight.join_next() => done.push(attempt),
                 () = tokio::time::sleep(POLL) => {}
             }
-            while let Some(Ok(attempt)) = in_flight.try_join_next() {
-                done.push(attempt);
+            // Then what finishes within a few milliseconds: one transaction records a
+            // batch rather than each attempt its own.
+            let gather = tokio::time::Instant::now() + GATHER;
+            while done.len() < IN_FLIGHT && !in_flight.is_empty() {
+                match tokio::time::timeout_at(gather, in_flight.join_next()).await {
+                    Ok(Some(Ok(attempt))) => done.push(attempt),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
             }
             for attempt in &done {
                 if let Some(n) = per_endpoint.get_mut(&attempt.endpoint_id) {
