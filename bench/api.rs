@@ -52,7 +52,7 @@ fn post(path: &str, key: &str, json: String) -> Request<Body> {
 }
 
 /// Sends a request and reads the reply whole; returns its time.
-async fn timed(app: &Router, request: Request<Body>) -> Duration {
+pub async fn timed(app: &Router, request: Request<Body>) -> Duration {
     let started = Instant::now();
     let response = app.clone().oneshot(request).await.expect("response");
     let status = response.status();

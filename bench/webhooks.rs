@@ -182,19 +182,14 @@ async fn send(app: &Router, request: Request<Body>) -> axum::body::Bytes {
 async fn save(app: &Router, key: &str, id: i64, n: usize) -> Duration {
     let json = format!(r#"{{"lastName":"Save {n}"}}"#);
     let path = format!("/api/v1/contacts/{id}");
-    let started = Instant::now();
-    send(
-        app,
-        request(
-            http::Method::PATCH,
-            key,
-            &path,
-            &json,
-            "application/merge-patch+json",
-        ),
-    )
-    .await;
-    started.elapsed()
+    let patch = request(
+        http::Method::PATCH,
+        key,
+        &path,
+        &json,
+        "application/merge-patch+json",
+    );
+    crate::api::timed(app, patch).await
 }
 
 async fn saves(app: &Router, key: &str, id: i64, n: usize) -> Vec<Duration> {

@@ -22,35 +22,27 @@ pub async fn set(
 ) -> Result<bool, AppError> {
     let exists = "SELECT reason, source, import_id FROM opt_outs
                   WHERE workspace_id = $1 AND address = $2 AND channel = $3";
-    let upsert = "INSERT INTO opt_outs (workspace_id, address, channel, reason, source, user_id,
-                      api_key_id, import_id, at)
-                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                  ON CONFLICT (workspace_id, address, channel) DO UPDATE SET
-                      reason = excluded.reason, source = excluded.source,
-                      user_id = excluded.user_id, api_key_id = excluded.api_key_id,
-                      import_id = excluded.import_id, at = excluded.at";
-    let (new, changed) = on!(conn.reborrow(), conn => {
-        let before: Option<(String, String, Option<i64>)> = sqlx::query_as(exists)
+    let before: Option<(String, String, Option<i64>)> = on!(conn.reborrow(), conn => {
+        sqlx::query_as(exists)
             .bind(workspace_id)
             .bind(address)
             .bind(channel.name())
-            .fetch_optional(&mut *conn)
-            .await?;
-        sqlx::query(upsert)
-            .bind(workspace_id)
-            .bind(address)
-            .bind(channel.name())
-            .bind(reason.key())
-            .bind(author.source.key())
-            .bind(author.user_id)
-            .bind(author.api_key_id)
-            .bind(author.import_id)
-            .bind(super::now())
-            .execute(&mut *conn)
-            .await?;
-        let now = (reason.key().to_string(), author.source.key().to_string(), author.import_id);
-        (before.is_none(), before != Some(now))
+            .fetch_optional(conn)
+            .await?
     });
+    let replace = "DO UPDATE SET reason = excluded.reason, source = excluded.source,
+                       user_id = excluded.user_id, api_key_id = excluded.api_key_id,
+                       import_id = excluded.import_id, at = excluded.at";
+    let opt_out = (channel, address, reason);
+    insert(conn.reborrow(), workspace_id, opt_out, author, replace).await?;
+    let (new, changed) = {
+        let now = (
+            reason.key().to_string(),
+            author.source.key().to_string(),
+            author.import_id,
+        );
+        (before.is_none(), before != Some(now))
+    };
     if changed {
         let detail = Detail {
             channel: Some(channel),
@@ -81,27 +73,10 @@ pub async fn add_from_import(
     author: &Author,
     opted_out: &[(Channel, String)],
 ) -> Result<(), AppError> {
-    let insert = "INSERT INTO opt_outs (workspace_id, address, channel, reason, source, user_id,
-                      api_key_id, import_id, at)
-                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                  ON CONFLICT (workspace_id, address, channel) DO NOTHING";
     let reason = OptOutReason::Unsubscribed;
     for (channel, address) in opted_out {
-        let added = on!(conn.reborrow(), conn => {
-            sqlx::query(insert)
-                .bind(workspace_id)
-                .bind(address)
-                .bind(channel.name())
-                .bind(reason.key())
-                .bind(author.source.key())
-                .bind(author.user_id)
-                .bind(author.api_key_id)
-                .bind(author.import_id)
-                .bind(super::now())
-                .execute(conn)
-                .await?
-                .rows_affected()
-        });
+        let opt_out = (*channel, address.as_str(), reason);
+        let added = insert(conn.reborrow(), workspace_id, opt_out, author, "DO NOTHING").await?;
         if added > 0 {
             let detail = Detail {
                 channel: Some(*channel),
@@ -159,6 +134,39 @@ pub async fn undo_import(
         .await?;
     }
     Ok(())
+}
+
+/// Writes an opt-out `(channel, address, reason)` given by `author`; `on_conflict` says
+/// what becomes of one already there (`DO NOTHING`, or `DO UPDATE SET …`). Returns the
+/// rows written.
+async fn insert(
+    conn: Conn<'_>,
+    workspace_id: i64,
+    (channel, address, reason): (Channel, &str, OptOutReason),
+    author: &Author,
+    on_conflict: &str,
+) -> Result<u64, AppError> {
+    let sql = format!(
+        "INSERT INTO opt_outs (workspace_id, address, channel, reason, source, user_id,
+             api_key_id, import_id, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (workspace_id, address, channel) {on_conflict}"
+    );
+    Ok(on!(conn, conn => {
+        sqlx::query(&sql)
+            .bind(workspace_id)
+            .bind(address)
+            .bind(channel.name())
+            .bind(reason.key())
+            .bind(author.source.key())
+            .bind(author.user_id)
+            .bind(author.api_key_id)
+            .bind(author.import_id)
+            .bind(super::now())
+            .execute(conn)
+            .await?
+            .rows_affected()
+    }))
 }
 
 /// Records an opt-out (or opt-in) in the history of each contact with the address.
