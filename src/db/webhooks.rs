@@ -220,6 +220,13 @@ pub async fn create(
                   VALUES ($1, $2, $3, $4, $5) RETURNING id";
     let names: Vec<&str> = events.iter().map(|e| e.name()).collect();
     let now = super::now();
+    if let super::Backend::Postgres(conn) = tx.conn() {
+        // Two adds at once count one after the other (SQLite's writers take turns).
+        sqlx::query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE")
+            .bind(workspace_id)
+            .execute(conn)
+            .await?;
+    }
     let id: i64 = on!(tx.conn(), conn => {
         let n: i64 = sqlx::query_scalar(count).bind(workspace_id).fetch_one(&mut *conn).await?;
         if n >= MAX_ENDPOINTS {
@@ -422,7 +429,10 @@ pub async fn claim(
     skip: &[i64],
 ) -> Result<Vec<Due>, AppError> {
     // A read first: an idle outbox costs no write transaction (SQLite has one writer).
-    let any = "SELECT 1 FROM webhook_messages WHERE status = 'pending' AND next_attempt_at <= $1
+    let any =
+        "SELECT 1 FROM webhook_messages m WHERE m.status = 'pending' AND m.next_attempt_at <= $1
+                 AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
+                             AND e.id = m.endpoint_id AND e.disabled_at IS NULL)
                LIMIT 1";
     let found: Option<i32> = on!(db, pool => {
         sqlx::query_scalar(any).bind(now).fetch_optional(pool).await?
@@ -450,7 +460,7 @@ pub async fn claim(
         dialect.json_ids(4)
     );
     let endpoints = format!(
-        "SELECT id, url, secret FROM webhook_endpoints WHERE id IN ({})",
+        "SELECT workspace_id, id, url, secret FROM webhook_endpoints WHERE id IN ({})",
         dialect.json_ids(1)
     );
     let (taken, endpoints) = on!(tx.conn(), conn => {
@@ -465,19 +475,20 @@ pub async fn claim(
         ids.sort_unstable();
         ids.dedup();
         let ids = serde_json::to_string(&ids).map_err(|e| AppError::internal("ids", e))?;
-        let endpoints: Vec<(i64, String, String)> =
+        let endpoints: Vec<(i64, i64, String, String)> =
             sqlx::query_as(&endpoints).bind(ids).fetch_all(&mut *conn).await?;
         (taken, endpoints)
     });
     tx.commit().await?;
-    let endpoints: std::collections::HashMap<i64, (String, String)> = endpoints
+    // Keyed by workspace too: a message goes only to its own workspace's endpoint.
+    let endpoints: std::collections::HashMap<(i64, i64), (String, String)> = endpoints
         .into_iter()
-        .map(|(id, url, secret)| (id, (url, secret)))
+        .map(|(workspace_id, id, url, secret)| ((workspace_id, id), (url, secret)))
         .collect();
     let mut due: Vec<Due> = taken
         .into_iter()
         .filter_map(|t| {
-            let (url, secret) = endpoints.get(&t.endpoint_id)?.clone();
+            let (url, secret) = endpoints.get(&(t.workspace_id, t.endpoint_id))?.clone();
             Some(Due {
                 id: t.id,
                 workspace_id: t.workspace_id,
@@ -569,28 +580,46 @@ pub async fn record(db: &Db, attempts: &[Attempt]) -> Result<(), AppError> {
     let disable = "UPDATE webhook_endpoints SET disabled_at = $1,
                        disabled_reason = 'The endpoint answered 410 Gone: deliveries stopped.'
                    WHERE workspace_id = $2 AND id = $3 AND disabled_at IS NULL";
+    // Pending messages of an endpoint stopped by a 410 (in this batch or an earlier
+    // one whose attempts were still out) are given up.
     let give_up = "UPDATE webhook_messages SET status = 'failed', next_attempt_at = NULL
-                   WHERE workspace_id = $1 AND endpoint_id = $2 AND status = 'pending'";
+                   WHERE workspace_id = $1 AND endpoint_id = $2 AND status = 'pending'
+                     AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = $1
+                                 AND e.id = $2 AND e.disabled_at IS NOT NULL)";
+    let mut endpoints: Vec<(i64, i64)> = attempts
+        .iter()
+        .map(|a| (a.workspace_id, a.endpoint_id))
+        .collect();
+    endpoints.sort_unstable();
+    endpoints.dedup();
     on!(tx.conn(), conn => {
         sqlx::query(update).bind(&rows).execute(&mut *conn).await?;
         for a in attempts.iter().filter(|a| a.outcome == Outcome::Gone) {
             sqlx::query(disable).bind(a.at).bind(a.workspace_id).bind(a.endpoint_id).execute(&mut *conn).await?;
-            sqlx::query(give_up).bind(a.workspace_id).bind(a.endpoint_id).execute(&mut *conn).await?;
+        }
+        for (workspace_id, endpoint_id) in endpoints {
+            sqlx::query(give_up).bind(workspace_id).bind(endpoint_id).execute(&mut *conn).await?;
         }
     });
     tx.commit().await?;
     Ok(())
 }
 
-/// Gives back messages taken but not sent (the worker stopping): due again at once.
-pub async fn release(db: &Db, messages: &[(i64, i64)], now: i64) -> Result<(), AppError> {
-    let sql = "UPDATE webhook_messages SET next_attempt_at = $1
-               WHERE workspace_id = $2 AND id = $3 AND status = 'pending'";
-    for (workspace_id, id) in messages {
-        on!(db, pool => {
-            sqlx::query(sql).bind(now).bind(workspace_id).bind(id).execute(pool).await?;
-        });
+/// Gives back messages taken but not to be sent now (their endpoint has enough in
+/// flight): due again at `now`.
+pub async fn release(db: &Db, ids: &[i64], now: i64) -> Result<(), AppError> {
+    if ids.is_empty() {
+        return Ok(());
     }
+    let json = serde_json::to_string(ids).map_err(|e| AppError::internal("ids", e))?;
+    let sql = format!(
+        "UPDATE webhook_messages SET next_attempt_at = $1
+         WHERE status = 'pending' AND id IN ({})",
+        db.dialect().json_ids(2)
+    );
+    on!(db, pool => {
+        sqlx::query(&sql).bind(now).bind(json).execute(pool).await?;
+    });
     Ok(())
 }
 

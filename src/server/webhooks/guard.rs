@@ -18,8 +18,11 @@ static INTERNAL: LazyLock<Vec<IpNet>> = LazyLock::new(|| {
         "192.0.0.0/24",   // protocol assignments
         "198.18.0.0/15",  // benchmarking
         "240.0.0.0/4",    // reserved
+        "::/96",          // IPv4-compatible (embeds an IPv4)
         "64:ff9b::/96",   // NAT64 (may map to an internal IPv4)
         "64:ff9b:1::/48", // local NAT64
+        "100::/64",       // discard-only
+        "2001::/32",      // Teredo (embeds an IPv4)
         "2002::/16",      // 6to4 (embeds an IPv4)
         "fec0::/10",      // site-local
     ]
@@ -77,8 +80,13 @@ pub async fn check_url(url: &str, allow_private: bool) -> Result<(), AppError> {
     match parsed.host() {
         Some(url::Host::Ipv4(ip)) if is_internal(ip.into()) => Err(refused()),
         Some(url::Host::Ipv6(ip)) if is_internal(ip.into()) => Err(refused()),
-        Some(url::Host::Domain(name)) => match tokio::net::lookup_host((name, port)).await {
-            Ok(addrs) => {
+        Some(url::Host::Domain(name)) => match tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            tokio::net::lookup_host((name, port)),
+        )
+        .await
+        {
+            Ok(Ok(addrs)) => {
                 let mut addrs = addrs;
                 if addrs.any(|a| is_internal(a.ip())) {
                     Err(refused())
@@ -86,7 +94,7 @@ pub async fn check_url(url: &str, allow_private: bool) -> Result<(), AppError> {
                     Ok(())
                 }
             }
-            Err(_) => Ok(()),
+            Ok(Err(_)) | Err(_) => Ok(()),
         },
         Some(_) => Ok(()),
         None => Err(AppError::invalid("url", "A webhook URL needs a host.")),
@@ -152,6 +160,8 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
             "224.0.0.1",
+            "::127.0.0.1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }

@@ -5,7 +5,8 @@
 pub mod guard;
 pub mod send;
 
-use crate::db::{self, webhooks::Attempt};
+use crate::db;
+use crate::db::webhooks::{Attempt, Outcome};
 use crate::error::AppError;
 use crate::model::webhook::{NewWebhook, WebhookEvent, check_new_endpoint};
 use crate::server::state::AppState;
@@ -53,6 +54,35 @@ pub async fn create(
     Ok(NewWebhook { endpoint, secret })
 }
 
+/// One attempt, as a task; a panic in it is a failed attempt (retried), not a lost one.
+async fn deliver(client: reqwest::Client, allow_private: bool, due: db::webhooks::Due) -> Attempt {
+    use futures::FutureExt;
+    let now = db::now();
+    let attempt = std::panic::AssertUnwindSafe(send::attempt(&client, allow_private, &due, now));
+    let outcome = attempt.catch_unwind().await.unwrap_or_else(|_| {
+        tracing::error!(endpoint = due.endpoint_id, "webhook attempt panicked");
+        let error = Some("internal error".to_string());
+        match send::next_attempt(due.attempts + 1, due.created_at, now, None) {
+            Some(at) => Outcome::Retry {
+                at,
+                status: None,
+                error,
+            },
+            None => Outcome::Failed {
+                status: None,
+                error,
+            },
+        }
+    });
+    Attempt {
+        workspace_id: due.workspace_id,
+        id: due.id,
+        endpoint_id: due.endpoint_id,
+        at: now,
+        outcome,
+    }
+}
+
 /// Starts the delivery worker.
 pub fn spawn_worker(state: AppState) {
     tokio::spawn(async move {
@@ -70,21 +100,21 @@ pub fn spawn_worker(state: AppState) {
                 let limit = (IN_FLIGHT - in_flight.len()) as i64;
                 match db::webhooks::claim(&state.db, now, now + LEASE, limit, &busy).await {
                     Ok(due) => {
+                        // At most PER_ENDPOINT to an endpoint: the rest go back to the
+                        // queue, and the next claim skips the endpoint while it is full.
+                        let mut back = Vec::new();
                         for due in due {
-                            *per_endpoint.entry(due.endpoint_id).or_default() += 1;
-                            let (client, allow) =
-                                (client.clone(), state.config.webhook_allow_private);
-                            in_flight.spawn(async move {
-                                let now = db::now();
-                                let outcome = send::attempt(&client, allow, &due, now).await;
-                                Attempt {
-                                    workspace_id: due.workspace_id,
-                                    id: due.id,
-                                    endpoint_id: due.endpoint_id,
-                                    at: now,
-                                    outcome,
-                                }
-                            });
+                            let n = per_endpoint.entry(due.endpoint_id).or_default();
+                            if *n >= PER_ENDPOINT {
+                                back.push(due.id);
+                                continue;
+                            }
+                            *n += 1;
+                            let allow = state.config.webhook_allow_private;
+                            in_flight.spawn(deliver(client.clone(), allow, due));
+                        }
+                        if let Err(e) = db::webhooks::release(&state.db, &back, now).await {
+                            tracing::error!(error = %e, "webhook outbox");
                         }
                     }
                     Err(e) => tracing::error!(error = %e, "webhook outbox"),
