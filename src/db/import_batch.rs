@@ -139,8 +139,8 @@ pub struct Batch {
     rejected_bytes: usize,
     duplicates: i64,
     invalid: i64,
-    /// The addresses its rows say are opted out, by channel.
-    opted_out: Vec<(Channel, String)>,
+    /// The addresses its rows say are opted out, by channel, with the row's line.
+    opted_out: Vec<(u64, Channel, String)>,
     /// Bytes of the file read once this batch was parsed.
     pub bytes_done: i64,
 }
@@ -215,7 +215,8 @@ impl Batch {
             .map_err(|e| AppError::internal("encoding an import batch", e))?;
         for channel in opted_out {
             if let Some(address) = record.get(channel.field()) {
-                self.opted_out.push((channel, address.to_string()));
+                self.opted_out
+                    .push((row.line, channel, address.to_string()));
             }
         }
         let raw_start = self.raws.len() as u32;
@@ -291,8 +292,8 @@ pub struct EncodedBatch {
     pub(super) rows: i64,
     pub(super) duplicates: i64,
     pub(super) invalid: i64,
-    /// The addresses its rows say are opted out, by channel.
-    opted_out: Vec<(Channel, String)>,
+    /// The addresses its rows say are opted out, by channel, with the row's line.
+    opted_out: Vec<(u64, Channel, String)>,
     bytes_done: i64,
 }
 
@@ -332,22 +333,31 @@ impl EncodedBatch {
         }
     }
 
-    /// Adds the batch's opt-outs and its counts (its rows, and what the writer made of
-    /// them) to the import's, with its progress, in the batch's transaction; returns the
-    /// import's counts after it.
+    /// Adds the opt-outs of the batch's rows that were imported (not those `rejects`
+    /// refused, as the preview shows them) and its counts (its rows, and what the writer
+    /// made of them) to the import's, with its progress, in the batch's transaction;
+    /// returns the import's counts after it.
     pub(super) async fn record_counts(
         &self,
         mut conn: super::Conn<'_>,
         job: &Job,
         made: ImportCounts,
+        rejects: &[Reject],
     ) -> Result<ImportCounts, AppError> {
         if !self.opted_out.is_empty() {
+            let refused: std::collections::HashSet<u64> = rejects.iter().map(|r| r.line).collect();
+            let opted_out: Vec<(Channel, String)> = self
+                .opted_out
+                .iter()
+                .filter(|(line, _, _)| !refused.contains(line))
+                .map(|(_, channel, address)| (*channel, address.clone()))
+                .collect();
             let author = Author::import(job.id, None);
             super::opt_outs::add_from_import(
                 conn.reborrow(),
                 job.workspace_id,
                 &author,
-                &self.opted_out,
+                &opted_out,
             )
             .await?;
         }
@@ -462,7 +472,7 @@ pub async fn write_batch(
         invalid: batch.invalid,
     };
     batch
-        .record_counts(super::Backend::Sqlite(tx), job, made)
+        .record_counts(super::Backend::Sqlite(tx), job, made, &rejects)
         .await
 }
 

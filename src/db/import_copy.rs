@@ -178,7 +178,7 @@ pub async fn write_batch(
         insert_rejects(conn, job, &rejects).await?;
     }
     batch
-        .record_counts(super::Backend::Postgres(conn), job, made)
+        .record_counts(super::Backend::Postgres(conn), job, made, &rejects)
         .await
 }
 
