@@ -33,7 +33,7 @@ fn app(db: Db, allow_private: bool) -> (Router, AppState) {
 }
 
 async fn endpoints_inside_the_network_or_malformed_are_refused(db: Db) {
-    let (app, _) = app(db, false);
+    let (app, state) = app(db, false);
     let admin = set_up(&app, "boss@acme.test").await;
     let key = api_key(&app, &admin, "editor").await;
     let viewer = api_key(&app, &admin, "viewer").await;
@@ -101,6 +101,30 @@ async fn endpoints_inside_the_network_or_malformed_are_refused(db: Db) {
                 "events": ["contact.created"], "createdAt": made["createdAt"]}])
     );
     let path = format!("/api/v1/webhooks/{}", made["id"]);
+    // Another workspace's key sees none of it: its id is a 404 there.
+    let (db, other) = (
+        state.db.clone(),
+        contacts::db::workspaces::create(&state.db, "Other", "SG")
+            .await
+            .unwrap(),
+    );
+    let stranger = contacts::server::keys::create_key(
+        &db,
+        other,
+        "Other",
+        contacts::model::Role::Editor,
+        None,
+    )
+    .await
+    .unwrap()
+    .secret;
+    let theirs = api(&app, Some(&stranger), Method::GET, "/api/v1/webhooks", None).await;
+    assert_eq!(body(&theirs)["items"], json!([]));
+    let log = format!("{path}/deliveries");
+    let hidden = api(&app, Some(&stranger), Method::GET, &log, None).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let refused = api(&app, Some(&stranger), Method::DELETE, &path, None).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
     let gone = api(&app, Some(&key), Method::DELETE, &path, None).await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
     let again = api(&app, Some(&key), Method::DELETE, &path, None).await;
