@@ -111,6 +111,11 @@ pub fn literal_internal(url: &reqwest::Url) -> bool {
     }
 }
 
+/// A lookup whose every address was inside the network.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} resolves only to addresses inside the network")]
+pub struct OnlyInside(String);
+
 /// The deliveries' DNS: the system's, without internal addresses (all of them internal
 /// fails the lookup, and so the attempt, which is retried).
 #[derive(Clone, Copy, Debug)]
@@ -125,7 +130,7 @@ impl reqwest::dns::Resolve for PublicOnly {
                 .filter(|a| !is_internal(a.ip()))
                 .collect();
             if addrs.is_empty() {
-                return Err(format!("{host} resolves only to addresses inside the network").into());
+                return Err(OnlyInside(host).into());
             }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })

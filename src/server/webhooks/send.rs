@@ -160,9 +160,9 @@ fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         format!("no answer within {} s", TIMEOUT.as_secs())
     } else if error.is_connect() {
-        let inside = std::error::Error::source(error)
-            .map(|s| format!("{s:?}").contains("inside the network"))
-            .unwrap_or(false);
+        // The resolver's own error, somewhere in the chain of causes.
+        let inside = std::iter::successors(std::error::Error::source(error), |e| e.source())
+            .any(|e| e.is::<guard::OnlyInside>());
         if inside {
             "the host resolves only to addresses inside the network".into()
         } else {
