@@ -212,8 +212,8 @@ async fn delete_opt_outs(
         // stay unmessaged there.
         let sql = format!(
             "DELETE FROM opt_outs WHERE workspace_id = $1 AND channel = $2 AND address = $3
-             AND NOT EXISTS (SELECT 1 FROM contacts WHERE workspace_id = $1 AND {} = $3)",
-            channel.field().key()
+             AND NOT EXISTS ({})",
+            super::contacts::holders_sql(*channel, "$1", "$3")
         );
         deleted += on!(conn.reborrow(), conn => {
             sqlx::query(&sql)

@@ -208,6 +208,29 @@ async fn inbound_keywords_opt_senders_out_and_back_in(db: Db) {
     );
     assert_eq!(later["optOuts"]["sms"]["reason"], "keyword", "{later}");
 
+    // A WhatsApp number is the mobile number unless another is given; either is found.
+    let create = |first: &str, addresses: Value| {
+        let (app, key) = (app.clone(), key.clone());
+        let contact = json!({"firstName": first, "addresses": addresses});
+        async move {
+            let made = api(&app, Some(&key), POST, "/api/v1/contacts", Some(contact)).await;
+            body(&made)["id"].as_i64().unwrap()
+        }
+    };
+    let wes = create("Wes", json!({"msisdn": "+6581000050"})).await;
+    let val = create(
+        "Val",
+        json!({"msisdn": "+6581000051", "whatsapp": "+6581000052"}),
+    )
+    .await;
+    let whatsapp_stop = |from: &'static str| {
+        let inbound = &inbound;
+        async move { body(&inbound("whatsapp", from, "STOP").await)["contactIds"].clone() }
+    };
+    assert_eq!(whatsapp_stop("+6581000050").await, json!([wes]));
+    assert_eq!(whatsapp_stop("+6581000052").await, json!([val]));
+    assert_eq!(whatsapp_stop("+6581000051").await, json!([]));
+
     // Bad input changes nothing.
     let before = count(&db, "SELECT count(*) FROM opt_outs", &[]).await;
     let fax = inbound("fax", "+6581000001", "STOP").await;

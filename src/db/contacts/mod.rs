@@ -21,6 +21,7 @@ pub use export::export_batch;
 pub use filter::{count, count_selection};
 pub(crate) use filter::{group_only, push_from, push_selection};
 pub use page::page;
+pub(crate) use write::holders_sql;
 pub use write::{
     create, delete, get, get_many, id_by_mobile, ids_by_address, ids_by_mobile, insert,
     insert_many, lock, save_with_groups, update,

@@ -368,6 +368,27 @@ pub async fn id_by_mobile(
     }))
 }
 
+/// A query of the ids of the workspace's contacts (`workspace`, a placeholder or column)
+/// with the address `address` (a placeholder) on a channel, each index-backed: a WhatsApp
+/// number is indexed only where it differs from the mobile number (migration 0017), so
+/// the others are found through the mobile index.
+pub(crate) fn holders_sql(channel: Channel, workspace: &str, address: &str) -> String {
+    if channel.field() == ContactField::WhatsApp {
+        format!(
+            "SELECT id FROM contacts WHERE workspace_id = {workspace} AND mobile = {address}
+                 AND whatsapp = {address}
+             UNION ALL
+             SELECT id FROM contacts WHERE workspace_id = {workspace} AND whatsapp = {address}
+                 AND whatsapp IS NOT NULL AND (mobile IS NULL OR whatsapp <> mobile)"
+        )
+    } else {
+        format!(
+            "SELECT id FROM contacts WHERE workspace_id = {workspace} AND {} = {address}",
+            channel.field().key()
+        )
+    }
+}
+
 /// The contacts of the workspace with this address on a channel.
 pub async fn ids_by_address(
     conn: Conn<'_>,
@@ -376,8 +397,8 @@ pub async fn ids_by_address(
     address: &str,
 ) -> Result<Vec<i64>, AppError> {
     let sql = format!(
-        "SELECT id FROM contacts WHERE workspace_id = $1 AND {} = $2 ORDER BY id",
-        channel.field().key()
+        "SELECT id FROM ({}) AS holders ORDER BY id",
+        holders_sql(channel, "$1", "$2")
     );
     Ok(on!(conn, conn => {
         sqlx::query_scalar(&sql).bind(workspace_id).bind(address).fetch_all(conn).await?
