@@ -620,15 +620,14 @@ pub async fn groups_of(
         serde_json::to_string(contact_ids).map_err(|e| AppError::internal("contact ids", e))?;
     let sql = format!(
         "SELECT m.contact_id, g.id, g.name, g.blacklisted
-         FROM memberships m JOIN groups g ON g.workspace_id = m.workspace_id AND g.id = m.group_id
-         WHERE m.workspace_id = $2 AND m.contact_id IN ({})
+         FROM {} JOIN groups g ON g.workspace_id = m.workspace_id AND g.id = m.group_id
          ORDER BY g.name_key",
-        conn.dialect().json_ids(1)
+        conn.dialect().memberships_of_contacts(2)
     );
     let rows: Vec<(i64, i64, String, bool)> = on!(conn, conn => {
         sqlx::query_as(&sql)
-            .bind(json)
             .bind(workspace_id)
+            .bind(json)
             .fetch_all(conn)
             .await?
     });

@@ -46,6 +46,15 @@ pub async fn create_database(server: &str, name: &str, template: Option<&str>) -
     let mut admin = PgConnection::connect(server)
         .await
         .expect("PostgreSQL server");
+    if let Some(template) = template {
+        // A copy needs the template to itself: a session still ending on it (a pool just
+        // closed, a statistics refresh the app started in the background) is ended.
+        let sql = format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = '{template}' AND pid <> pg_backend_pid()"
+        );
+        admin.execute(sql.as_str()).await.expect(&sql);
+    }
     for sql in [
         format!("DROP DATABASE IF EXISTS {name}"),
         format!(
