@@ -162,8 +162,20 @@ pub async fn claim_next(db: &Db) -> Result<Option<UndoJob>, AppError> {
     }))
 }
 
-/// Contacts per batch (one transaction each).
+/// Contacts per batch (one transaction each), but see [`removals`].
 const BATCH: i64 = 5_000;
+
+/// Contacts per batch of removals (phases 1 and 2, set-based statements). SQLite writes
+/// each page a transaction changed once, at its commit, and removals change pages all
+/// over the indexes of `contacts`: larger transactions write far fewer pages in all. So
+/// there a batch is as large as an import's transaction, with the same pause for
+/// others' writes after it.
+fn removals(dialect: Dialect) -> i64 {
+    match dialect {
+        Dialect::Sqlite => 100_000,
+        Dialect::Postgres => BATCH,
+    }
+}
 
 /// What one batch did.
 #[derive(Default)]
@@ -195,6 +207,9 @@ pub async fn run(db: &Db, job: &mut UndoJob) -> Result<(), AppError> {
         }
         save(tx.conn(), job, &done, phase, cursor).await?;
         tx.commit().await?;
+        if db.dialect() == Dialect::Sqlite && job.phase > 0 && phase < 3 {
+            tokio::time::sleep(super::import_writer::LET_OTHERS_WRITE).await;
+        }
         (job.phase, job.cursor) = (phase, cursor);
     }
     end(db, job, "completed", None).await
@@ -349,6 +364,7 @@ fn set_value(record: &mut crate::normalize::ContactRecord, change: &FieldChange)
 /// entry in their history); a contact whose fields it did not change counts as restored
 /// here.
 async fn remove_memberships(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppError> {
+    let limit = removals(conn.dialect());
     let matched = match conn.dialect() {
         Dialect::Sqlite => {
             // SQLite's notes carry no workspace: the import's row scopes them.
@@ -368,11 +384,11 @@ async fn remove_memberships(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, A
             .bind(job.workspace_id)
             .bind(job.import_id)
             .bind(job.cursor)
-            .bind(BATCH)
+            .bind(limit)
             .fetch_all(conn)
             .await?
     });
-    let next = (ids.len() as i64 == BATCH).then(|| ids.last().copied().unwrap_or(0));
+    let next = (ids.len() as i64 == limit).then(|| ids.last().copied().unwrap_or(0));
     let left = leave_groups(conn.reborrow(), job, &ids).await?;
     // Contacts whose fields the upload changed were counted in phase 0.
     let json = serde_json::to_string(&ids).map_err(|e| AppError::internal("contact ids", e))?;
@@ -456,8 +472,9 @@ async fn leave_groups(
 /// Phase 2: the contacts the upload created, unless changed since (then only the
 /// memberships it gave them go).
 async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppError> {
-    let ids = created_after(conn.reborrow(), job).await?;
-    let next = (ids.len() as i64 == BATCH).then(|| ids.last().copied().unwrap_or(0));
+    let limit = removals(conn.dialect());
+    let ids = created_after(conn.reborrow(), job, limit).await?;
+    let next = (ids.len() as i64 == limit).then(|| ids.last().copied().unwrap_or(0));
     let json = serde_json::to_string(&ids).map_err(|e| AppError::internal("contact ids", e))?;
     let dialect = conn.dialect();
     let existing = format!(
@@ -526,8 +543,8 @@ async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
     Ok(done)
 }
 
-/// The next [`BATCH`] contacts the upload created, after the cursor, in id order.
-async fn created_after(conn: Conn<'_>, job: &UndoJob) -> Result<Vec<i64>, AppError> {
+/// The next `limit` contacts the upload created, after the cursor, in id order.
+async fn created_after(conn: Conn<'_>, job: &UndoJob, limit: i64) -> Result<Vec<i64>, AppError> {
     Ok(match conn {
         super::Backend::Sqlite(conn) => {
             // Runs of consecutive ids: a run's first id and its length (4 bytes a line).
@@ -542,7 +559,7 @@ async fn created_after(conn: Conn<'_>, job: &UndoJob) -> Result<Vec<i64>, AppErr
             .await?;
             runs.into_iter()
                 .flat_map(|(first, len)| first.max(job.cursor + 1)..first + len)
-                .take(BATCH as usize)
+                .take(limit as usize)
                 .collect()
         }
         super::Backend::Postgres(conn) => {
@@ -554,7 +571,7 @@ async fn created_after(conn: Conn<'_>, job: &UndoJob) -> Result<Vec<i64>, AppErr
             .bind(job.workspace_id)
             .bind(job.import_id)
             .bind(job.cursor)
-            .bind(BATCH)
+            .bind(limit)
             .fetch_all(conn)
             .await?
         }

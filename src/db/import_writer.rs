@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// The pause between an import's transactions (see [`ImportWriter::write`]).
-const LET_OTHERS_WRITE: Duration = Duration::from_millis(150);
+pub(super) const LET_OTHERS_WRITE: Duration = Duration::from_millis(150);
 
 /// Starts a task that copies committed pages from the write-ahead log into the database
 /// file whenever it is sent a wake-up, on a connection of the pool; it ends when the
