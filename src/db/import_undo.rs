@@ -162,18 +162,18 @@ pub async fn claim_next(db: &Db) -> Result<Option<UndoJob>, AppError> {
     }))
 }
 
-/// Contacts per batch (one transaction each), but see [`removals`].
+/// Contacts per batch.
 const BATCH: i64 = 5_000;
 
-/// Contacts per batch of removals (phases 1 and 2, set-based statements). SQLite writes
-/// each page a transaction changed once, at its commit, and removals change pages all
-/// over the indexes of `contacts`: larger transactions write far fewer pages in all. So
-/// there a batch is as large as an import's transaction, with the same pause for
-/// others' writes after it.
-fn removals(dialect: Dialect) -> i64 {
+/// Contacts per transaction: a batch, but on SQLite, removals (phases 1 and 2) go as
+/// many to a transaction as an import writes, with the same pause for others' writes
+/// after each. SQLite writes each page a transaction changed once, at its commit, and
+/// removals change pages all over the indexes of `contacts`: larger transactions write
+/// far fewer pages in all.
+fn per_transaction(dialect: Dialect, phase: i64) -> i64 {
     match dialect {
-        Dialect::Sqlite => 100_000,
-        Dialect::Postgres => BATCH,
+        Dialect::Sqlite if phase > 0 => 100_000,
+        _ => BATCH,
     }
 }
 
@@ -187,32 +187,48 @@ struct Done {
     next: Option<i64>,
 }
 
-/// Runs an undo to its end, a batch per transaction.
+/// Runs an undo to its end, a few batches per transaction, the phase and cursor saved
+/// with each: a stop resumes after the last commit.
 pub async fn run(db: &Db, job: &mut UndoJob) -> Result<(), AppError> {
     while job.phase < 3 {
         let mut tx = db.begin_write().await?;
-        let done = match job.phase {
-            0 => restore_fields(tx.conn(), job).await?,
-            1 => remove_memberships(tx.conn(), job).await?,
-            _ => remove_created(tx.conn(), job).await?,
-        };
-        let (phase, cursor) = match done.next {
-            Some(cursor) => (job.phase, cursor),
-            None => (job.phase + 1, 0),
-        };
-        if phase == 3 {
-            // Last: the opt-outs the upload's rows added.
-            super::opt_outs::undo_import(tx.conn(), job.workspace_id, job.import_id, &job.author)
-                .await?;
+        let (phase, mut contacts) = (job.phase, 0);
+        while job.phase == phase && contacts < per_transaction(db.dialect(), phase) {
+            step(tx.conn(), job).await?;
+            contacts += BATCH;
         }
-        save(tx.conn(), job, &done, phase, cursor).await?;
         tx.commit().await?;
-        if db.dialect() == Dialect::Sqlite && job.phase > 0 && phase < 3 {
+        if db.dialect() == Dialect::Sqlite && phase > 0 && job.phase < 3 {
             tokio::time::sleep(super::import_writer::LET_OTHERS_WRITE).await;
         }
-        (job.phase, job.cursor) = (phase, cursor);
     }
     end(db, job, "completed", None).await
+}
+
+/// Runs the undo's next batch in the caller's transaction, and saves where it got to.
+async fn step(mut conn: Conn<'_>, job: &mut UndoJob) -> Result<(), AppError> {
+    let done = match job.phase {
+        0 => restore_fields(conn.reborrow(), job).await?,
+        1 => remove_memberships(conn.reborrow(), job).await?,
+        _ => remove_created(conn.reborrow(), job).await?,
+    };
+    let (phase, cursor) = match done.next {
+        Some(cursor) => (job.phase, cursor),
+        None => (job.phase + 1, 0),
+    };
+    if phase == 3 {
+        // Last: the opt-outs the upload's rows added.
+        super::opt_outs::undo_import(
+            conn.reborrow(),
+            job.workspace_id,
+            job.import_id,
+            &job.author,
+        )
+        .await?;
+    }
+    save(conn, job, &done, phase, cursor).await?;
+    (job.phase, job.cursor) = (phase, cursor);
+    Ok(())
 }
 
 async fn save(
@@ -364,7 +380,6 @@ fn set_value(record: &mut crate::normalize::ContactRecord, change: &FieldChange)
 /// entry in their history); a contact whose fields it did not change counts as restored
 /// here.
 async fn remove_memberships(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppError> {
-    let limit = removals(conn.dialect());
     let matched = match conn.dialect() {
         Dialect::Sqlite => {
             // SQLite's notes carry no workspace: the import's row scopes them.
@@ -384,11 +399,11 @@ async fn remove_memberships(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, A
             .bind(job.workspace_id)
             .bind(job.import_id)
             .bind(job.cursor)
-            .bind(limit)
+            .bind(BATCH)
             .fetch_all(conn)
             .await?
     });
-    let next = (ids.len() as i64 == limit).then(|| ids.last().copied().unwrap_or(0));
+    let next = (ids.len() as i64 == BATCH).then(|| ids.last().copied().unwrap_or(0));
     let left = leave_groups(conn.reborrow(), job, &ids).await?;
     // Contacts whose fields the upload changed were counted in phase 0.
     let json = serde_json::to_string(&ids).map_err(|e| AppError::internal("contact ids", e))?;
@@ -472,9 +487,8 @@ async fn leave_groups(
 /// Phase 2: the contacts the upload created, unless changed since (then only the
 /// memberships it gave them go).
 async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppError> {
-    let limit = removals(conn.dialect());
-    let ids = created_after(conn.reborrow(), job, limit).await?;
-    let next = (ids.len() as i64 == limit).then(|| ids.last().copied().unwrap_or(0));
+    let ids = created_after(conn.reborrow(), job).await?;
+    let next = (ids.len() as i64 == BATCH).then(|| ids.last().copied().unwrap_or(0));
     let json = serde_json::to_string(&ids).map_err(|e| AppError::internal("contact ids", e))?;
     let dialect = conn.dialect();
     let existing = format!(
@@ -543,8 +557,8 @@ async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
     Ok(done)
 }
 
-/// The next `limit` contacts the upload created, after the cursor, in id order.
-async fn created_after(conn: Conn<'_>, job: &UndoJob, limit: i64) -> Result<Vec<i64>, AppError> {
+/// The next [`BATCH`] contacts the upload created, after the cursor, in id order.
+async fn created_after(conn: Conn<'_>, job: &UndoJob) -> Result<Vec<i64>, AppError> {
     Ok(match conn {
         super::Backend::Sqlite(conn) => {
             // Runs of consecutive ids: a run's first id and its length (4 bytes a line).
@@ -559,7 +573,7 @@ async fn created_after(conn: Conn<'_>, job: &UndoJob, limit: i64) -> Result<Vec<
             .await?;
             runs.into_iter()
                 .flat_map(|(first, len)| first.max(job.cursor + 1)..first + len)
-                .take(limit as usize)
+                .take(BATCH as usize)
                 .collect()
         }
         super::Backend::Postgres(conn) => {
@@ -571,7 +585,7 @@ async fn created_after(conn: Conn<'_>, job: &UndoJob, limit: i64) -> Result<Vec<
             .bind(job.workspace_id)
             .bind(job.import_id)
             .bind(job.cursor)
-            .bind(limit)
+            .bind(BATCH)
             .fetch_all(conn)
             .await?
         }
