@@ -12,7 +12,8 @@ use sqlx::{Postgres, Sqlite, SqlitePool};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The pause between an import's transactions (see [`ImportWriter::write`]).
+/// The pause between an import's transactions on SQLite (see [`ImportWriter::write`]),
+/// and between an undo's.
 pub(super) const LET_OTHERS_WRITE: Duration = Duration::from_millis(150);
 
 /// Starts a task that copies committed pages from the write-ahead log into the database

@@ -102,14 +102,11 @@ async fn endpoints_inside_the_network_or_malformed_are_refused(db: Db) {
     );
     let path = format!("/api/v1/webhooks/{}", made["id"]);
     // Another workspace's key sees none of it: its id is a 404 there.
-    let (db, other) = (
-        state.db.clone(),
-        contacts::db::workspaces::create(&state.db, "Other", "SG")
-            .await
-            .unwrap(),
-    );
+    let other = contacts::db::workspaces::create(&state.db, "Other", "SG")
+        .await
+        .unwrap();
     let stranger = contacts::server::keys::create_key(
-        &db,
+        &state.db,
         other,
         "Other",
         contacts::model::Role::Editor,
