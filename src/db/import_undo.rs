@@ -189,9 +189,14 @@ struct Done {
 
 /// Runs an undo to its end, a few batches per transaction, the phase and cursor saved
 /// with each: a stop resumes after the last commit.
+///
+/// Its transactions are bulk writes ([`Db::begin_bulk_write`]): on SQLite, without
+/// foreign-key actions, which cost removing a contact as much again as the removal
+/// itself. What it changes refers only to rows of the workspace it read in the same
+/// transaction, and it removes a contact's memberships itself.
 pub async fn run(db: &Db, job: &mut UndoJob) -> Result<(), AppError> {
     while job.phase < 3 {
-        let mut tx = db.begin_write().await?;
+        let mut tx = db.begin_bulk_write().await?;
         let (phase, mut contacts) = (job.phase, 0);
         while job.phase == phase && contacts < per_transaction(db.dialect(), phase) {
             step(tx.conn(), job).await?;
@@ -486,72 +491,79 @@ async fn leave_groups(
 
 /// Phase 2: the contacts the upload created, unless changed since (then only the
 /// memberships it gave them go).
+///
+/// The checks bring back only the exceptions: the contacts gone or edited since, and
+/// the history entries in the batch's range of ids (its contacts were created together,
+/// so they lie in one range; entries of others' contacts in between are passed over).
+/// On SQLite the undo's connection has no foreign-key actions (see [`run`]), so a
+/// removed contact's memberships are removed here, as PostgreSQL's cascade would.
 async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppError> {
     let ids = created_after(conn.reborrow(), job).await?;
-    let next = (ids.len() as i64 == BATCH).then(|| ids.last().copied().unwrap_or(0));
+    let mut done = Done {
+        next: (ids.len() as i64 == BATCH).then(|| ids.last().copied().unwrap_or(0)),
+        ..Done::default()
+    };
+    let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
+        return Ok(done);
+    };
     let json = serde_json::to_string(&ids).map_err(|e| AppError::internal("contact ids", e))?;
-    let dialect = conn.dialect();
-    let existing = format!(
-        "SELECT c.id, c.created_at, c.updated_at FROM {}",
-        dialect.contacts_by_ids(2)
+    // Only the exceptions come back: a contact that is gone (`true`) or was edited since.
+    let exceptions = format!(
+        "SELECT w.value, NOT EXISTS (SELECT 1 FROM contacts c WHERE c.workspace_id = $1 AND c.id = w.value)
+         FROM ({}) w
+         WHERE NOT EXISTS (SELECT 1 FROM contacts c
+                           WHERE c.workspace_id = $1 AND c.id = w.value AND c.updated_at <= c.created_at)",
+        conn.dialect().json_ids(2)
     );
-    let touched = format!(
-        "SELECT DISTINCT contact_id FROM contact_history
-         WHERE workspace_id = $1 AND contact_id IN ({}) AND source <> 'undo'
-           AND NOT (source = 'import' AND import_id = $3)",
-        dialect.json_ids(2)
-    );
-    let (existing, touched): (Vec<(i64, i64, i64)>, HashSet<i64>) = on!(conn.reborrow(), conn => {
-        let existing = sqlx::query_as(&existing)
+    let touched = "SELECT DISTINCT contact_id FROM contact_history
+                   WHERE workspace_id = $1 AND contact_id BETWEEN $2 AND $3 AND source <> 'undo'
+                     AND NOT (source = 'import' AND import_id = $4)";
+    let (exceptions, touched): (HashMap<i64, bool>, HashSet<i64>) = on!(conn.reborrow(), conn => {
+        let exceptions = sqlx::query_as::<_, (i64, bool)>(&exceptions)
             .bind(job.workspace_id)
             .bind(&json)
             .fetch_all(&mut *conn)
-            .await?;
-        let touched = sqlx::query_scalar::<_, i64>(&touched)
+            .await?
+            .into_iter()
+            .collect();
+        let touched = sqlx::query_scalar::<_, i64>(touched)
             .bind(job.workspace_id)
-            .bind(&json)
+            .bind(first)
+            .bind(last)
             .bind(job.import_id)
             .fetch_all(&mut *conn)
             .await?
             .into_iter()
             .collect();
-        (existing, touched)
+        (exceptions, touched)
     });
-    let mut done = Done {
-        next,
-        ..Done::default()
-    };
-    let present: HashSet<i64> = existing.iter().map(|c| c.0).collect();
-    done.kept.extend(
-        ids.iter()
-            .filter(|id| !present.contains(id))
-            .map(|&contact_id| Kept {
+    let (mut changed, mut unchanged) = (Vec::new(), Vec::new());
+    for &contact_id in &ids {
+        match exceptions.get(&contact_id) {
+            Some(true) => done.kept.push(Kept {
                 contact_id,
                 reason: "Deleted since the upload.".into(),
             }),
-    );
-    let (changed, unchanged): (Vec<_>, Vec<_>) =
-        existing
-            .into_iter()
-            .partition(|&(id, created_at, updated_at)| {
-                updated_at > created_at || touched.contains(&id)
-            });
-    let changed: Vec<i64> = changed.into_iter().map(|c| c.0).collect();
+            Some(false) => changed.push(contact_id),
+            None if touched.contains(&contact_id) => changed.push(contact_id),
+            None => unchanged.push(contact_id),
+        }
+    }
     leave_groups(conn.reborrow(), job, &changed).await?;
     done.kept.extend(changed.into_iter().map(|contact_id| Kept {
         contact_id,
         reason: "Changed since the upload, so kept.".into(),
     }));
-    let unchanged: Vec<i64> = unchanged.into_iter().map(|c| c.0).collect();
     if !unchanged.is_empty() {
         let json =
             serde_json::to_string(&unchanged).map_err(|e| AppError::internal("contact ids", e))?;
-        let delete = format!(
-            "DELETE FROM contacts WHERE workspace_id = $1 AND id IN ({})",
-            dialect.json_ids(2)
-        );
+        let ids = conn.dialect().json_ids(2);
+        let memberships =
+            format!("DELETE FROM memberships WHERE workspace_id = $1 AND contact_id IN ({ids})");
+        let contacts = format!("DELETE FROM contacts WHERE workspace_id = $1 AND id IN ({ids})");
         done.removed = on!(conn, conn => {
-            sqlx::query(&delete).bind(job.workspace_id).bind(&json).execute(conn).await?.rows_affected()
+            sqlx::query(&memberships).bind(job.workspace_id).bind(&json).execute(&mut *conn).await?;
+            sqlx::query(&contacts).bind(job.workspace_id).bind(&json).execute(&mut *conn).await?.rows_affected()
         }) as i64;
     }
     Ok(done)

@@ -234,6 +234,22 @@ mod tests {
         );
     }
 
+    /// Bulk writes run without foreign-key actions on SQLite, and the undo of an upload
+    /// removes a contact's memberships itself: a new table that refers to contacts must
+    /// be cleaned up there too (`import_undo::remove_created`), then added here.
+    #[sqlx::test(migrations = false)]
+    async fn only_memberships_refer_to_contacts(pool: SqlitePool) {
+        MIGRATOR.run(&pool).await.unwrap();
+        let referring: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f
+             WHERE m.type = 'table' AND f.\"table\" = 'contacts' ORDER BY m.name",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(referring, ["memberships"]);
+    }
+
     /// A write transaction that reads first must not fail when another connection writes
     /// between its read and its write: the other writer waits for it instead.
     #[tokio::test]
