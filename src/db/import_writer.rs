@@ -21,7 +21,7 @@ pub(super) const LET_OTHERS_WRITE: Duration = Duration::from_millis(150);
 /// sender is dropped. SQLite would otherwise do this inside the writer's COMMIT, waiting
 /// on the disk while nothing else is written; here it overlaps the writer's next
 /// transaction.
-fn checkpointer(pool: SqlitePool) -> mpsc::Sender<()> {
+pub(super) fn checkpointer(pool: SqlitePool) -> mpsc::Sender<()> {
     let (wake, mut woken) = mpsc::channel(1);
     tokio::spawn(async move {
         while woken.recv().await.is_some() {
