@@ -72,6 +72,20 @@ impl Db {
         }
     }
 
+    /// Whether the newest migration applied is this binary's newest (for `/readyz`):
+    /// neither one still to apply nor one of a newer release. One small query.
+    pub async fn schema_is_current(&self) -> Result<bool, sqlx::Error> {
+        let migrator = match self {
+            Backend::Sqlite(_) => &super::MIGRATOR,
+            Backend::Postgres(_) => &super::POSTGRES_MIGRATOR,
+        };
+        let newest = migrator.iter().map(|m| m.version).max();
+        let sql = "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
+        let applied: Option<i64> =
+            on!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await?);
+        Ok(applied == newest)
+    }
+
     /// Starts a transaction that will write. On SQLite it takes the write lock at once
     /// (waiting up to the busy timeout for another writer): a deferred transaction that
     /// reads first and then writes fails at once, without waiting, if another connection

@@ -206,6 +206,17 @@ pub async fn requeue_interrupted(db: &Db) -> Result<(u64, u64), AppError> {
     Ok((queued, failed))
 }
 
+/// Puts an import this server was running back in the queue (the server is stopping);
+/// it resumes after its last committed batch, here or on another server.
+pub async fn hand_back(db: &Db, workspace_id: i64, import_id: i64) -> Result<(), AppError> {
+    let sql = "UPDATE imports SET status = 'queued'
+               WHERE workspace_id = $1 AND id = $2 AND status = 'processing'";
+    on!(db, pool => {
+        sqlx::query(sql).bind(workspace_id).bind(import_id).execute(pool).await?;
+    });
+    Ok(())
+}
+
 /// Takes the oldest queued import and marks it processing.
 pub async fn claim_next(db: &Db) -> Result<Option<Job>, AppError> {
     let sql = format!(

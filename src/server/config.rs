@@ -16,6 +16,30 @@ pub enum CookieSecurity {
     Never,
 }
 
+/// How log lines are written (`CONTACTS_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `text` (default): a line for people to read.
+    Text,
+    /// `json`: one JSON object a line, for a log collector.
+    Json,
+}
+
+impl LogFormat {
+    /// Reads `CONTACTS_LOG_FORMAT` through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        match lookup("CONTACTS_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("" | "text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(ConfigError {
+                name: "CONTACTS_LOG_FORMAT",
+                expected: "text or json",
+                value: other.to_string(),
+            }),
+        }
+    }
+}
+
 /// Everything the server reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -59,6 +83,11 @@ pub struct Config {
     /// link-local) (`CONTACTS_WEBHOOK_ALLOW_PRIVATE=true`; default false). For tests
     /// and installs whose receivers are on their own network.
     pub webhook_allow_private: bool,
+    /// After a SIGTERM, how long requests in flight get to finish before the server
+    /// exits (`CONTACTS_DRAIN_SECONDS`, default 25: under Kubernetes' 30 s grace).
+    pub drain_seconds: u64,
+    /// How log lines are written (`CONTACTS_LOG_FORMAT`: `text` or `json`).
+    pub log_format: LogFormat,
 }
 
 /// A variable was set to something unusable.
@@ -161,6 +190,8 @@ impl Config {
                     });
                 }
             },
+            drain_seconds: number("CONTACTS_DRAIN_SECONDS", 25)?,
+            log_format: LogFormat::from_lookup(&lookup)?,
         })
     }
 
@@ -327,5 +358,23 @@ mod tests {
             "the password is not shown: {refused}"
         );
         assert!(refused.contains("mysql://root@db/contacts"), "{refused}");
+    }
+
+    #[test]
+    fn logs_are_text_or_json_and_the_drain_time_defaults_to_25_seconds() {
+        let default = config(&[]).unwrap();
+        assert_eq!(default.log_format, LogFormat::Text);
+        assert_eq!(default.drain_seconds, 25);
+        let json = config(&[
+            ("CONTACTS_LOG_FORMAT", "json"),
+            ("CONTACTS_DRAIN_SECONDS", "5"),
+        ]);
+        let json = json.unwrap();
+        assert_eq!((json.log_format, json.drain_seconds), (LogFormat::Json, 5));
+        let refused = config(&[("CONTACTS_LOG_FORMAT", "xml")]).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "CONTACTS_LOG_FORMAT must be text or json, not \"xml\""
+        );
     }
 }

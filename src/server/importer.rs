@@ -81,8 +81,9 @@ pub async fn sweep_uploads(state: &AppState) -> Result<(), AppError> {
 
 /// Starts the worker: imports interrupted by a stop are queued again (or failed, if
 /// stops keep interrupting them without progress), then the queue is run whenever an
-/// upload arrives (and every few seconds, in case a wake-up was missed).
-pub fn spawn_worker(state: AppState) {
+/// upload arrives (and every few seconds, in case a wake-up was missed). It ends once
+/// the server drains, after handing back the import it was running.
+pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if let Ok(n @ 1..) = db::import_undo::requeue_interrupted(&state.db).await {
             tracing::info!(undos = n, "undos interrupted by a stop");
@@ -99,10 +100,11 @@ pub fn spawn_worker(state: AppState) {
             }
             tokio::select! {
                 () = state.import_wakeup.notified() => {}
+                () = state.drain.cancelled() => return,
                 () = tokio::time::sleep(Duration::from_secs(5)) => {}
             }
         }
-    });
+    })
 }
 
 /// Queues the undo of an upload of the caller's workspace (see
@@ -129,11 +131,15 @@ pub async fn request_undo(
 /// many ran.
 pub async fn run_queued(state: &AppState) -> Result<usize, AppError> {
     let mut ran = 0;
-    while let Some(job) = db::imports::claim_next(&state.db).await? {
+    while !state.drain.is_cancelled()
+        && let Some(job) = db::imports::claim_next(&state.db).await?
+    {
         run(state, &job).await?;
         ran += 1;
     }
-    while let Some(mut undo) = db::import_undo::claim_next(&state.db).await? {
+    while !state.drain.is_cancelled()
+        && let Some(mut undo) = db::import_undo::claim_next(&state.db).await?
+    {
         let started = std::time::Instant::now();
         match db::import_undo::run(&state.db, &mut undo).await {
             Ok(()) => {
@@ -153,6 +159,9 @@ enum Stop {
     File(String),
     /// Ours (logged where it happened); the user gets a general message.
     Server,
+    /// The server is draining: what was written is committed, and the import goes back
+    /// to the queue to resume after it.
+    Draining,
 }
 
 impl From<AppError> for Stop {
@@ -161,11 +170,21 @@ impl From<AppError> for Stop {
     }
 }
 
-async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
+/// Runs a claimed import to its end, or, once the server is draining, hands it back to
+/// the queue after the batch being written.
+pub async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
     let path = upload_path(&state.config, job.id);
     let started = std::time::Instant::now();
-    let outcome = process(&state.db, &path, job).await;
+    let outcome = process(&state.db, &path, job, &state.drain).await;
     let error = match &outcome {
+        Err(Stop::Draining) => {
+            db::imports::hand_back(&state.db, job.workspace_id, job.id).await?;
+            tracing::info!(
+                import = job.id,
+                "import handed back to the queue: the server is stopping"
+            );
+            return Ok(());
+        }
         Ok(counts) => {
             tracing::info!(import = job.id, ?counts, elapsed = ?started.elapsed(), "import completed");
             None
@@ -189,6 +208,7 @@ async fn process(
     db: &crate::db::Db,
     path: &Path,
     job: &Job,
+    drain: &tokio_util::sync::CancellationToken,
 ) -> Result<crate::import::ImportCounts, Stop> {
     let mut writer = ImportWriter::new(db, TRANSACTION_ROWS).await?;
     let (sender, mut batches) = mpsc::channel::<Result<EncodedBatch, Stop>>(1);
@@ -204,6 +224,10 @@ async fn process(
     while let Some(batch) = batches.recv().await {
         match batch {
             Ok(batch) => match writer.write(job, &batch).await {
+                Ok(_) if drain.is_cancelled() => {
+                    failure = Some(Stop::Draining);
+                    break;
+                }
                 Ok(now) => counts = now,
                 Err(e) => {
                     failure = Some(e.into());

@@ -8,6 +8,7 @@ pub mod csv_file;
 pub mod disk;
 pub mod export;
 pub mod headers;
+pub mod health;
 pub mod importer;
 pub mod keys;
 pub mod limits;
@@ -55,7 +56,9 @@ pub fn routes(state: &AppState) -> Vec<Route> {
     };
     use http::Method;
     vec![
-        route(Method::GET, "/healthz", get(|| async { "ok" })),
+        route(Method::GET, "/healthz", get(health::livez)),
+        route(Method::GET, "/livez", get(health::livez)),
+        route(Method::GET, "/readyz", get(health::readyz)),
         route(
             Method::POST,
             "/contacts/export.csv",
@@ -198,8 +201,10 @@ pub async fn serve() -> Result<(), StartError> {
     let state = AppState::new(leptos_options, pool.clone(), config);
     importer::sweep_uploads(&state).await?;
     spawn_sweeper(state.clone());
-    importer::spawn_worker(state.clone());
+    let importer = importer::spawn_worker(state.clone());
     webhooks::spawn_worker(state.clone());
+    let drain = state.drain.clone();
+    let limit = Duration::from_secs(state.config.drain_seconds);
     let app = router(state);
 
     let listener = tokio::net::TcpListener::bind(addr)
@@ -207,14 +212,38 @@ pub async fn serve() -> Result<(), StartError> {
         .map_err(|source| StartError::Serve { addr, source })?;
     tracing::info!("Contacts is running at http://{addr}");
     println!("Contacts is running at http://{addr}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|source| StartError::Serve { addr, source })?;
-    pool.close().await;
+    tokio::spawn({
+        let drain = drain.clone();
+        async move {
+            shutdown_signal().await;
+            drain.cancel();
+        }
+    });
+    let serving = async {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(drain.clone().cancelled_owned())
+        .await
+        .map_err(|source| StartError::Serve { addr, source })?;
+        if let Err(e) = importer.await {
+            tracing::error!(error = %e, "the importer's worker failed");
+        }
+        pool.close().await;
+        Ok::<_, StartError>(())
+    };
+    let overdue = async {
+        drain.cancelled().await;
+        tokio::time::sleep(limit).await;
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = overdue => tracing::warn!(
+            seconds = limit.as_secs(),
+            "requests still running when the drain time ran out: stopping anyway"
+        ),
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -263,7 +292,7 @@ fn spawn_sweeper(state: AppState) {
     });
 }
 
-/// Resolves on Ctrl-C or SIGTERM, so in-flight requests can finish.
+/// Resolves on Ctrl-C or SIGTERM: the server drains (see [`state::AppState::drain`]).
 async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
@@ -288,12 +317,20 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Structured logs to stderr; `RUST_LOG` sets the level (default `info`).
+/// Logs to stderr, as text or one JSON object a line (`CONTACTS_LOG_FORMAT`; a value
+/// that is neither is reported when the configuration is read, and text is used until
+/// then); `RUST_LOG` sets the level (default `info`).
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        // Where stderr went away (its reader closed), reporting that on stderr panicked
+        // whatever task logged next: the signal handler's, which then never drained.
+        .log_internal_errors(false);
+    match config::LogFormat::from_lookup(|name| std::env::var(name).ok()) {
+        Ok(config::LogFormat::Json) => logs.json().init(),
+        _ => logs.init(),
+    }
 }

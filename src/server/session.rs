@@ -119,7 +119,7 @@ pub fn page_redirect(
     let is_page = method == Method::GET
         && !path.starts_with("/api/")
         && !path.starts_with("/pkg/")
-        && path != "/healthz"
+        && !crate::server::health::PROBES.contains(&path)
         && !path.rsplit('/').next().unwrap_or_default().contains('.');
     if !is_page {
         return None;

@@ -27,6 +27,9 @@ pub struct AppState {
     pub import_wakeup: Arc<tokio::sync::Notify>,
     /// Requests per API key, counted against `CONTACTS_API_RATE_LIMIT`.
     pub api_rate: Arc<crate::server::v1::rate::KeyRates>,
+    /// Cancelled on SIGTERM: `/readyz` answers 503, the importer takes no more
+    /// uploads, and requests in flight get `CONTACTS_DRAIN_SECONDS` to finish.
+    pub drain: tokio_util::sync::CancellationToken,
     /// Set once the first workspace exists; it never goes back, so it is cached.
     workspace_created: Arc<AtomicBool>,
     /// The key that signs the API's list cursors (an install secret, read once).
@@ -47,6 +50,7 @@ impl AppState {
             disk: Arc::default(),
             import_wakeup: Arc::default(),
             api_rate,
+            drain: tokio_util::sync::CancellationToken::new(),
             workspace_created: Arc::default(),
             cursor_key: Arc::default(),
         }

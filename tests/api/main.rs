@@ -9,6 +9,7 @@ mod contacts;
 mod corpus;
 mod erasure;
 mod hardening;
+mod health;
 mod imports;
 mod restart;
 mod schema;

@@ -52,13 +52,36 @@ async fn progress(db: &Db, id: i64) -> (String, i64) {
 
 #[tokio::test]
 async fn an_import_killed_mid_way_resumes_after_its_last_batch_sqlite() {
-    killed_mid_way_resumes(None).await
+    stopped_mid_way_resumes(None, Stopped::Killed).await
 }
 
 #[tokio::test]
 #[ignore = "needs a PostgreSQL server: `make unit` starts one"]
 async fn an_import_killed_mid_way_resumes_after_its_last_batch_postgres() {
-    killed_mid_way_resumes(Some(db::testing::new_postgres_database().await)).await
+    let url = db::testing::new_postgres_database().await;
+    stopped_mid_way_resumes(Some(url), Stopped::Killed).await
+}
+
+#[tokio::test]
+async fn a_server_drained_by_sigterm_hands_its_import_back_and_exits_0_sqlite() {
+    stopped_mid_way_resumes(None, Stopped::Drained).await
+}
+
+#[tokio::test]
+#[ignore = "needs a PostgreSQL server: `make unit` starts one"]
+async fn a_server_drained_by_sigterm_hands_its_import_back_and_exits_0_postgres() {
+    let url = db::testing::new_postgres_database().await;
+    stopped_mid_way_resumes(Some(url), Stopped::Drained).await
+}
+
+/// How the server running an import stops.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    /// SIGKILL: the import stays "processing" and is queued again at the next start.
+    Killed,
+    /// SIGTERM: the server hands the import back to the queue at the next batch and
+    /// exits 0 within its drain time.
+    Drained,
 }
 
 /// A fresh data folder named after the test (emptied) and its configuration, on SQLite
@@ -80,8 +103,12 @@ fn fresh_install(name: &str, database_url: Option<&str>) -> (std::path::PathBuf,
     (dir, config)
 }
 
-async fn killed_mid_way_resumes(database_url: Option<String>) {
-    let (dir, config) = fresh_install("restart", database_url.as_deref());
+async fn stopped_mid_way_resumes(database_url: Option<String>, stopped: Stopped) {
+    let name = match stopped {
+        Stopped::Killed => "restart",
+        Stopped::Drained => "drain",
+    };
+    let (dir, config) = fresh_install(name, database_url.as_deref());
     let url = database_url.as_deref();
     let db = open_database(&config).await.expect("database");
     let workspace = db::workspaces::create(&db, "Acme", "SG").await.unwrap();
@@ -150,11 +177,37 @@ async fn killed_mid_way_resumes(database_url: Option<String>) {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
-    server.kill().expect("SIGKILL");
-    server.wait().unwrap();
+    match stopped {
+        Stopped::Killed => {
+            server.kill().expect("SIGKILL");
+            server.wait().unwrap();
+        }
+        Stopped::Drained => {
+            let term = Command::new("kill")
+                .args(["-TERM", &server.id().to_string()])
+                .status();
+            assert!(term.unwrap().success(), "kill -TERM");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let exit = loop {
+                if let Some(exit) = server.try_wait().unwrap() {
+                    break exit;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "still running 30 s after SIGTERM"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            assert!(exit.success(), "a drained server exits 0: {exit}");
+        }
+    }
     assert!(killed_at > 0, "the import never started");
     let (status, rows) = progress(&db, id).await;
-    assert_eq!(status, "processing", "killed mid-way");
+    let left_as = match stopped {
+        Stopped::Killed => "processing",
+        Stopped::Drained => "queued",
+    };
+    assert_eq!(status, left_as, "stopped mid-way");
     assert!(rows < ROWS as i64, "killed before the end ({rows} rows)");
     assert!(rows >= killed_at);
 
