@@ -115,3 +115,34 @@ test("the browser decodes every encoding as the server does", async ({ page }) =
     await page.getByRole("button", { name: "Cancel" }).click();
   }
 });
+
+test("a wide file's preview keeps the line number and the verdict in view at 1280 × 800", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await signInAsAdmin(page);
+  await page.goto("/contacts/upload");
+  await hydrated(page);
+  const tag = uniqueName("Wide");
+  const mobile = uniqueMobile();
+  const notes = Array.from({ length: 12 }, (_, i) => `Note ${i + 1}`);
+  const csv = `Mobile,${notes.join(",")}\n${mobile.typed},${notes.map((n) => `${n} of ${tag}`).join(",")}\n`;
+  await dropFile(page, `${tag}.csv`, csv);
+
+  const frame = page.locator(".preview-wrap");
+  const line = page.getByRole("table", { name: "File preview" }).locator("tbody td").first();
+  const verdict = page.getByTestId("row-verdict").first();
+  await expect(verdict).toHaveText(mobile.e164);
+  const wide = await frame.evaluate((el) => el.scrollWidth - el.clientWidth);
+  expect(wide, "the columns are wider than the frame").toBeGreaterThan(200);
+  // At the start, in the middle and at the end of the columns: both ends in the frame.
+  for (const left of [0, wide / 2, wide]) {
+    await frame.evaluate((el, left) => (el.scrollLeft = left), left);
+    const box = (await frame.boundingBox())!;
+    const lineBox = (await line.boundingBox())!;
+    const verdictBox = (await verdict.boundingBox())!;
+    expect(lineBox.x).toBeGreaterThanOrEqual(box.x - 1);
+    expect(lineBox.x + lineBox.width).toBeLessThanOrEqual(box.x + box.width);
+    expect(verdictBox.x).toBeGreaterThanOrEqual(box.x);
+    expect(verdictBox.x + verdictBox.width).toBeLessThanOrEqual(box.x + box.width + 1);
+    await expect(line).toHaveText("2");
+  }
+});
