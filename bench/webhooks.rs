@@ -120,6 +120,35 @@ async fn on_database(report: &mut Report, dir: &Path, url: Option<String>) {
         percentile(&mut busy, 95.0),
         "unchanged within noise",
     );
+    // The floor: the same number of requests from a plain client, 8 at a time (as the
+    // worker sends to one endpoint), to the same receiver, with no database work for
+    // them: what sharing this machine's cores with the sending alone costs a save.
+    let sent = Arc::new(AtomicU64::new(0));
+    let client = reqwest::Client::new();
+    let senders: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, url, sent) = (client.clone(), url.clone(), sent.clone());
+            let body = format!(r#"{{"type":"contact.created","data":{{"id":{id}}}}}"#);
+            tokio::spawn(async move {
+                while sent.fetch_add(1, Ordering::Relaxed) < EVENTS {
+                    let _ = client.post(&url).body(body.clone()).send().await;
+                }
+            })
+        })
+        .collect();
+    let already = received.load(Ordering::Relaxed);
+    let mut plain = saves_until(&app, &key, id, &received, already + EVENTS).await;
+    for sender in senders {
+        sender.await.expect("sender");
+    }
+    report.add_ms(
+        &format!(
+            "webhooks: contact save p95 while a plain client sends the receiver 1,000 requests ({} saves)",
+            plain.len()
+        ),
+        percentile(&mut plain, 95.0),
+        "the floor of the line above",
+    );
     db.close().await;
 }
 
