@@ -424,20 +424,12 @@ pub async fn write_batch(
     } else {
         met_before(tx, job, batch, last_id).await?
     };
-    let mut is_new = vec![true; count];
-    for m in &met {
-        is_new[m.index] = false;
-    }
     let (matched, rejects) = batch.classify(&met);
     let duplicates = batch.duplicates + (met.len() - matched.len()) as i64;
-    if created > 0 {
-        let lines: Vec<u8> = (0..count)
-            .filter(|&i| is_new[i])
-            .flat_map(|i| (batch.lines[i] as u32).to_le_bytes())
-            .collect();
+    for (first_id, lines) in created_runs(tx, job, batch, created, last_id).await? {
         sqlx::query("INSERT INTO import_created (import_id, first_id, lines) VALUES ($1, $2, $3)")
             .bind(job.id)
-            .bind(last_id + 1)
+            .bind(first_id)
             .bind(lines)
             .execute(&mut *tx)
             .await?;
@@ -513,13 +505,10 @@ async fn insert_new(
             values.push_str(&format!(", {default}"));
         }
     }
-    // Rows whose number has a contact are left out before the insert, not skipped by the
-    // conflict clause: with AUTOINCREMENT a skipped row still uses up an id, and the new
-    // contacts' ids must follow each other (see `import_created`).
+    // `WHERE true` tells SQLite's parser the upsert's ON is not a join's. A row skipped
+    // by the conflict clause still uses up an id (AUTOINCREMENT): see `created_runs`.
     let sql = format!(
-        "INSERT INTO contacts ({columns}) SELECT {values} FROM json_each($4) AS j
-         WHERE NOT EXISTS (SELECT 1 FROM contacts e
-                           WHERE e.workspace_id = $1 AND e.mobile = j.value ->> 0)
+        "INSERT INTO contacts ({columns}) SELECT {values} FROM json_each($4) AS j WHERE true
          ON CONFLICT (workspace_id, mobile) WHERE mobile IS NOT NULL DO NOTHING"
     );
     let done = sqlx::query(&sql)
@@ -530,6 +519,47 @@ async fn insert_new(
         .execute(&mut *tx)
         .await?;
     Ok(done.rows_affected() as usize)
+}
+
+/// The runs of consecutive ids the batch's new contacts got, each with its rows' lines
+/// (4 bytes each), as `import_created` keeps them. When every row was new, one run after
+/// `last_id`; otherwise a row skipped as already present still used up an id
+/// (AUTOINCREMENT), so the new contacts are looked up by number (ids after `last_id` are
+/// this transaction's: no other writer runs in it).
+async fn created_runs(
+    tx: &mut SqliteConnection,
+    job: &Job,
+    batch: &EncodedBatch,
+    created: usize,
+    last_id: i64,
+) -> Result<Vec<(i64, Vec<u8>)>, AppError> {
+    let line = |index: usize| (batch.lines[index] as u32).to_le_bytes();
+    if created == 0 {
+        return Ok(Vec::new());
+    }
+    if created == batch.lines.len() {
+        return Ok(vec![(last_id + 1, (0..created).flat_map(line).collect())]);
+    }
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT c.id, j.key FROM json_each($2) AS j
+         CROSS JOIN contacts AS c ON c.workspace_id = $1 AND c.mobile = j.value ->> 0
+         WHERE c.id > $3 ORDER BY c.id",
+    )
+    .bind(job.workspace_id)
+    .bind(&batch.contacts)
+    .bind(last_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut runs: Vec<(i64, Vec<u8>)> = Vec::new();
+    for (id, index) in rows {
+        match runs.last_mut() {
+            Some((first_id, lines)) if *first_id + (lines.len() / 4) as i64 == id => {
+                lines.extend(line(index as usize))
+            }
+            _ => runs.push((id, line(index as usize).to_vec())),
+        }
+    }
+    Ok(runs)
 }
 
 /// The batch's rows whose number already had a contact before this batch, each with
