@@ -244,6 +244,14 @@ fn add_figures(report: &mut Report, scenario: &Scenario, measured: &Measured) {
             &format!("≤ the import's {:.2} s", measured.seconds),
         );
     }
+    if let Some(peak) = measured.undo_peak_rss_mb {
+        report.add(
+            &format!("undo of the import of {}: peak server RSS", scenario.name),
+            format!("{peak:.0}"),
+            "MB",
+            "< 150 MB",
+        );
+    }
     if let Some(saves) = &measured.saves {
         let mut done = saves.done.clone();
         let name = format!("{EDITORS} editors saving contacts during the import");
@@ -275,6 +283,8 @@ struct Measured {
     saves: Option<Saves>,
     /// How long undoing it took (asked → completed), for the scenario with editors.
     undo_seconds: Option<f64>,
+    /// The server's peak RSS through the import and its undo.
+    undo_peak_rss_mb: Option<f64>,
 }
 
 /// How many people edit contacts while an import runs.
@@ -396,6 +406,8 @@ async fn import(
         }
     };
     let seconds = accepted.elapsed().as_secs_f64();
+    // The import's own peak, before the undo adds its own.
+    let import_peak_kb = peak_rss_kb(server.id());
     stop_editors.store(true, Ordering::Relaxed);
     // Undo the 1M-row import, as an admin does from the uploads list.
     let undo_seconds = if scenario.editors {
@@ -433,16 +445,7 @@ async fn import(
                 all
             })
     });
-    let peak_rss_kb = std::fs::read_to_string(format!("/proc/{}/status", server.id()))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
-        })
-        .and_then(|kb| kb.parse::<u64>().ok())
-        .unwrap_or_default();
+    let undo_peak_rss_mb = undo_seconds.map(|_| peak_rss_kb(server.id()) as f64 / 1024.0);
     let _ = server.kill();
     let _ = server.wait();
     pool.close().await;
@@ -467,10 +470,25 @@ async fn import(
     Measured {
         upload_seconds,
         seconds,
-        peak_rss_mb: peak_rss_kb as f64 / 1024.0,
+        peak_rss_mb: import_peak_kb as f64 / 1024.0,
         saves,
         undo_seconds,
+        undo_peak_rss_mb,
     }
+}
+
+/// The highest resident set size a process has had so far, in KiB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        })
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .unwrap_or_default()
 }
 
 /// The preview's work on the first 64 KB: encoding, delimiter and header detection.
