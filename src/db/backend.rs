@@ -66,20 +66,24 @@ impl Db {
         match self {
             Backend::Sqlite(pool) => {
                 let mut conn = super::unchecked_connection(pool).await?;
-                super::MIGRATOR.run(&mut *conn).await
+                self.migrator().run(&mut *conn).await
             }
-            Backend::Postgres(pool) => super::POSTGRES_MIGRATOR.run(pool).await,
+            Backend::Postgres(pool) => self.migrator().run(pool).await,
+        }
+    }
+
+    /// The migrations of this database's kind.
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Backend::Sqlite(_) => &super::MIGRATOR,
+            Backend::Postgres(_) => &super::POSTGRES_MIGRATOR,
         }
     }
 
     /// Whether the newest migration applied is this binary's newest (for `/readyz`):
     /// neither one still to apply nor one of a newer release. One small query.
     pub async fn schema_is_current(&self) -> Result<bool, sqlx::Error> {
-        let migrator = match self {
-            Backend::Sqlite(_) => &super::MIGRATOR,
-            Backend::Postgres(_) => &super::POSTGRES_MIGRATOR,
-        };
-        let newest = migrator.iter().map(|m| m.version).max();
+        let newest = self.migrator().iter().map(|m| m.version).max();
         let sql = "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
         let applied: Option<i64> =
             on!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await?);

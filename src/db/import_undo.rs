@@ -202,10 +202,7 @@ pub async fn run(db: &Db, job: &mut UndoJob) -> Result<(), AppError> {
     while job.phase < 3 {
         let mut tx = db.begin_bulk_write().await?;
         if let super::Backend::Sqlite(conn) = tx.conn() {
-            // The checkpointer copies the pages out beside the next transaction.
-            sqlx::query("PRAGMA wal_autocheckpoint = 0")
-                .execute(conn)
-                .await?;
+            super::import_writer::leave_checkpoints(conn).await?;
         }
         let (phase, mut contacts) = (job.phase, 0);
         while job.phase == phase && contacts < per_transaction(db.dialect(), phase) {

@@ -33,6 +33,17 @@ pub(super) fn checkpointer(pool: SqlitePool) -> mpsc::Sender<()> {
     wake
 }
 
+/// Stops `conn`'s commits from copying the write-ahead log into the file themselves:
+/// a [`checkpointer`], woken after each commit, does it beside the next transaction.
+pub(super) async fn leave_checkpoints(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("PRAGMA wal_autocheckpoint = 0")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Writes an import's batches, on a connection of its own.
 pub enum ImportWriter {
     /// See [`SqliteWriter`].
@@ -106,9 +117,7 @@ impl SqliteWriter {
     /// A writer on a connection of its own, committing every `transaction_rows` rows.
     async fn new(pool: &SqlitePool, transaction_rows: i64) -> Result<Self, AppError> {
         let mut conn = super::unchecked_connection(pool).await?;
-        sqlx::query("PRAGMA wal_autocheckpoint = 0")
-            .execute(&mut *conn)
-            .await?;
+        leave_checkpoints(&mut conn).await?;
         Ok(SqliteWriter {
             conn,
             checkpointer: checkpointer(pool.clone()),
