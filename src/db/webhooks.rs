@@ -416,19 +416,44 @@ struct Taken {
     attempts: i64,
 }
 
-/// Takes up to `limit` messages due at `now`, of live endpoints not in `skip`, oldest
-/// due first, and pushes them to `lease_until`: a server that dies while sending them
-/// leaves them due again then (the receiver may get one twice, with the same
-/// `webhook-id`). Several servers taking at once get different messages. Two statements
-/// however many: the worker's load on the database stays small beside users' saves.
-pub async fn claim(
-    db: &Db,
-    now: i64,
-    lease_until: i64,
-    limit: i64,
-    skip: &[i64],
-) -> Result<Vec<Due>, AppError> {
-    // A read first: an idle outbox costs no write transaction (SQLite has one writer).
+/// What the delivery worker can take in a turn.
+#[derive(Clone, Debug, Default)]
+pub struct Want {
+    /// Messages due at this time (seconds) may be taken ...
+    pub now: i64,
+    /// ... and are pushed to this one: a server that dies while sending them leaves
+    /// them due again then (the receiver may get one twice, with the same `webhook-id`).
+    pub lease_until: i64,
+    /// At most this many in all ...
+    pub limit: i64,
+    /// ... and no more to an endpoint than this less its deliveries in flight ...
+    pub per_endpoint: i64,
+    /// ... where an endpoint is named once for each.
+    pub busy: Vec<i64>,
+}
+
+/// One turn of the delivery worker, in one transaction (the worker's load on the
+/// database stays small beside users' saves): records the attempts made, then takes
+/// the due messages of live endpoints, oldest due first, as `want` allows. Several
+/// servers taking at once get different messages.
+pub async fn turn(db: &Db, done: &[Attempt], want: &Want) -> Result<Vec<Due>, AppError> {
+    if done.is_empty() && (want.limit == 0 || !any_due(db, want.now).await?) {
+        return Ok(Vec::new());
+    }
+    let mut tx = worker_transaction(db).await?;
+    record(tx.conn(), done).await?;
+    let due = if want.limit > 0 {
+        claim(tx.conn(), want).await?
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
+    Ok(due)
+}
+
+/// Whether any message of a live endpoint is due: a read, so an idle outbox costs no
+/// write transaction (SQLite has one writer).
+async fn any_due(db: &Db, now: i64) -> Result<bool, AppError> {
     let any =
         "SELECT 1 FROM webhook_messages m WHERE m.status = 'pending' AND m.next_attempt_at <= $1
                  AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
@@ -437,38 +462,52 @@ pub async fn claim(
     let found: Option<i32> = on!(db, pool => {
         sqlx::query_scalar(any).bind(now).fetch_optional(pool).await?
     });
-    if found.is_none() {
-        return Ok(Vec::new());
-    }
-    let skip = serde_json::to_string(skip).map_err(|e| AppError::internal("skip", e))?;
-    let mut tx = worker_transaction(db).await?;
-    let lock = match tx.conn() {
+    Ok(found.is_some())
+}
+
+/// Takes what `want` allows. No more to an endpoint than it can take: taking more and
+/// giving the rest back would cost two more writes each.
+async fn claim(mut conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
+    let busy = serde_json::to_string(&want.busy).map_err(|e| AppError::internal("busy", e))?;
+    let lock = match conn {
         super::Backend::Postgres(_) => "FOR UPDATE OF m SKIP LOCKED",
         super::Backend::Sqlite(_) => "",
     };
-    let dialect = tx.conn().dialect();
+    let dialect = conn.dialect();
+    // Full endpoints are left out before the limit (so they do not fill it); the
+    // window then keeps each endpoint's oldest up to what it can take. (PostgreSQL
+    // locks no rows under a window function, so it ranks the locked rows outside.)
+    let busy_ids = dialect.json_ids(4);
     let take = format!(
-        "UPDATE webhook_messages SET next_attempt_at = $1
-         WHERE (workspace_id, id) IN (
-             SELECT m.workspace_id, m.id FROM webhook_messages m
+        "WITH picked AS (
+             SELECT m.workspace_id, m.id, m.endpoint_id, m.next_attempt_at FROM webhook_messages m
              WHERE m.status = 'pending' AND m.next_attempt_at <= $2
-               AND m.endpoint_id NOT IN ({})
+               AND m.endpoint_id NOT IN (SELECT b.value FROM ({busy_ids}) b
+                                         GROUP BY b.value HAVING COUNT(*) >= $5)
                AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
                            AND e.id = m.endpoint_id AND e.disabled_at IS NULL)
-             ORDER BY m.next_attempt_at LIMIT $3 {lock})
-         RETURNING id, workspace_id, endpoint_id, event_type, data, created_at, attempts",
-        dialect.json_ids(4)
+             ORDER BY m.next_attempt_at LIMIT $3 {lock}),
+         ranked AS (
+             SELECT p.workspace_id, p.id, p.endpoint_id,
+                    ROW_NUMBER() OVER (PARTITION BY p.endpoint_id ORDER BY p.next_attempt_at, p.id) AS n
+             FROM picked p)
+         UPDATE webhook_messages SET next_attempt_at = $1
+         WHERE (workspace_id, id) IN (
+             SELECT r.workspace_id, r.id FROM ranked r
+             WHERE r.n + (SELECT COUNT(*) FROM ({busy_ids}) b WHERE b.value = r.endpoint_id) <= $5)
+         RETURNING id, workspace_id, endpoint_id, event_type, data, created_at, attempts"
     );
     let endpoints = format!(
         "SELECT workspace_id, id, url, secret FROM webhook_endpoints WHERE id IN ({})",
         dialect.json_ids(1)
     );
-    let (taken, endpoints) = on!(tx.conn(), conn => {
+    let (taken, endpoints) = on!(conn.reborrow(), conn => {
         let taken: Vec<Taken> = sqlx::query_as(&take)
-            .bind(lease_until)
-            .bind(now)
-            .bind(limit)
-            .bind(&skip)
+            .bind(want.lease_until)
+            .bind(want.now)
+            .bind(want.limit)
+            .bind(&busy)
+            .bind(want.per_endpoint)
             .fetch_all(&mut *conn)
             .await?;
         let mut ids: Vec<i64> = taken.iter().map(|t| t.endpoint_id).collect();
@@ -479,7 +518,6 @@ pub async fn claim(
             sqlx::query_as(&endpoints).bind(ids).fetch_all(&mut *conn).await?;
         (taken, endpoints)
     });
-    tx.commit().await?;
     // Keyed by workspace too: a message goes only to its own workspace's endpoint.
     let endpoints: std::collections::HashMap<(i64, i64), (String, String)> = endpoints
         .into_iter()
@@ -536,9 +574,11 @@ pub struct Attempt {
     pub outcome: Outcome,
 }
 
-/// Records attempts, in one transaction and one statement (and one more per endpoint
-/// that answered 410).
-pub async fn record(db: &Db, attempts: &[Attempt]) -> Result<(), AppError> {
+/// Records attempts: one statement (and one more per endpoint that answered 410).
+async fn record(mut conn: Conn<'_>, attempts: &[Attempt]) -> Result<(), AppError> {
+    if attempts.is_empty() {
+        return Ok(());
+    }
     let rows: Vec<serde_json::Value> = attempts
         .iter()
         .map(|a| {
@@ -559,8 +599,7 @@ pub async fn record(db: &Db, attempts: &[Attempt]) -> Result<(), AppError> {
         })
         .collect();
     let rows = serde_json::Value::from(rows).to_string();
-    let mut tx = worker_transaction(db).await?;
-    let update = match tx.conn() {
+    let update = match conn {
         super::Backend::Sqlite(_) => {
             "UPDATE webhook_messages SET status = j.value ->> 's', attempts = attempts + 1,
                  next_attempt_at = j.value ->> 'n', last_attempt_at = j.value ->> 'a',
@@ -586,13 +625,15 @@ pub async fn record(db: &Db, attempts: &[Attempt]) -> Result<(), AppError> {
                    WHERE workspace_id = $1 AND endpoint_id = $2 AND status = 'pending'
                      AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = $1
                                  AND e.id = $2 AND e.disabled_at IS NOT NULL)";
+    // (Only where an attempt failed: a delivered message leaves none pending.)
     let mut endpoints: Vec<(i64, i64)> = attempts
         .iter()
+        .filter(|a| !matches!(a.outcome, Outcome::Delivered { .. }))
         .map(|a| (a.workspace_id, a.endpoint_id))
         .collect();
     endpoints.sort_unstable();
     endpoints.dedup();
-    on!(tx.conn(), conn => {
+    on!(conn.reborrow(), conn => {
         sqlx::query(update).bind(&rows).execute(&mut *conn).await?;
         for a in attempts.iter().filter(|a| a.outcome == Outcome::Gone) {
             sqlx::query(disable).bind(a.at).bind(a.workspace_id).bind(a.endpoint_id).execute(&mut *conn).await?;
@@ -600,25 +641,6 @@ pub async fn record(db: &Db, attempts: &[Attempt]) -> Result<(), AppError> {
         for (workspace_id, endpoint_id) in endpoints {
             sqlx::query(give_up).bind(workspace_id).bind(endpoint_id).execute(&mut *conn).await?;
         }
-    });
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Gives back messages taken but not to be sent now (their endpoint has enough in
-/// flight): due again at `now`.
-pub async fn release(db: &Db, ids: &[i64], now: i64) -> Result<(), AppError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let json = serde_json::to_string(ids).map_err(|e| AppError::internal("ids", e))?;
-    let sql = format!(
-        "UPDATE webhook_messages SET next_attempt_at = $1
-         WHERE status = 'pending' AND id IN ({})",
-        db.dialect().json_ids(2)
-    );
-    on!(db, pool => {
-        sqlx::query(&sql).bind(now).bind(json).execute(pool).await?;
     });
     Ok(())
 }

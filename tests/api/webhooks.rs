@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 contacts::db_tests!(
     endpoints_inside_the_network_or_malformed_are_refused,
     every_event_is_delivered_signed_and_a_retry_keeps_its_id,
-    an_endpoint_that_answers_410_is_stopped
+    an_endpoint_that_answers_410_is_stopped,
+    a_claim_takes_no_more_than_an_endpoint_can_take
 );
 
 /// The app, with webhooks to private addresses allowed or not.
@@ -353,4 +354,67 @@ async fn an_endpoint_that_answers_410_is_stopped(db: Db) {
             .all(|d| d["status"] == "failed" && d["nextAttemptAt"].is_null()),
         "{log}"
     );
+}
+
+/// The worker's turn: each endpoint gets no more than it can take beside its
+/// deliveries in flight, a full endpoint does not use up the limit, and what one claim
+/// leaves the next one takes.
+async fn a_claim_takes_no_more_than_an_endpoint_can_take(db: Db) {
+    let (app, state) = app(db, true);
+    let admin = set_up(&app, "boss@acme.test").await;
+    let key = api_key(&app, &admin, "editor").await;
+    let k = Some(key.as_str());
+    let mut endpoints = Vec::new();
+    for n in 0..2 {
+        let made = api(
+            &app,
+            k,
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({"url": format!("http://127.0.0.1:9/{n}"), "events": ["contact.created"]})),
+        )
+        .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        endpoints.push(body(&made)["id"].as_i64().unwrap());
+    }
+    let (one, two) = (endpoints[0], endpoints[1]);
+    for n in 0..12 {
+        let made = api(
+            &app,
+            k,
+            Method::POST,
+            "/api/v1/contacts",
+            Some(json!({"addresses": {"msisdn": format!("+65812345{n:02}")}})),
+        )
+        .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    }
+    let claim = |limit: i64, busy: Vec<i64>| {
+        let db = state.db.clone();
+        async move {
+            let now = contacts::db::now();
+            let want = contacts::db::webhooks::Want {
+                now,
+                lease_until: now + 60,
+                limit,
+                per_endpoint: 8,
+                busy,
+            };
+            let due = contacts::db::webhooks::turn(&db, &[], &want)
+                .await
+                .expect("turn");
+            let to = |id: i64| due.iter().filter(|d| d.endpoint_id == id).count();
+            (to(one), to(two))
+        }
+    };
+    // The first endpoint has three in flight, so five more; the second its eight.
+    assert_eq!(claim(64, vec![one; 3]).await, (5, 8));
+    // Both full: nothing, though four and seven are due.
+    let full = [vec![one; 8], vec![two; 8]].concat();
+    assert_eq!(claim(64, full).await, (0, 0));
+    // The first full, a limit of two: both go to the second.
+    assert_eq!(claim(2, vec![one; 8]).await, (0, 2));
+    // The rest, none taken twice.
+    assert_eq!(claim(64, Vec::new()).await, (7, 2));
+    assert_eq!(claim(64, Vec::new()).await, (0, 0));
 }

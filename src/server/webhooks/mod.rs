@@ -89,44 +89,38 @@ pub fn spawn_worker(state: AppState) {
         let client = send::client(state.config.webhook_allow_private);
         let mut in_flight: JoinSet<Attempt> = JoinSet::new();
         let mut per_endpoint: HashMap<i64, usize> = HashMap::new();
+        let mut done: Vec<Attempt> = Vec::new();
         loop {
-            if in_flight.len() < IN_FLIGHT {
-                let busy: Vec<i64> = per_endpoint
+            // One transaction records what finished and takes what the free slots allow.
+            let now = db::now();
+            let want = db::webhooks::Want {
+                now,
+                lease_until: now + LEASE,
+                limit: (IN_FLIGHT - in_flight.len()) as i64,
+                per_endpoint: PER_ENDPOINT as i64,
+                busy: per_endpoint
                     .iter()
-                    .filter(|(_, n)| **n >= PER_ENDPOINT)
-                    .map(|(id, _)| *id)
-                    .collect();
-                let now = db::now();
-                let limit = (IN_FLIGHT - in_flight.len()) as i64;
-                match db::webhooks::claim(&state.db, now, now + LEASE, limit, &busy).await {
-                    Ok(due) => {
-                        // At most PER_ENDPOINT to an endpoint: the rest go back to the
-                        // queue, and the next claim skips the endpoint while it is full.
-                        let mut back = Vec::new();
-                        for due in due {
-                            let n = per_endpoint.entry(due.endpoint_id).or_default();
-                            if *n >= PER_ENDPOINT {
-                                back.push(due.id);
-                                continue;
-                            }
-                            *n += 1;
-                            let allow = state.config.webhook_allow_private;
-                            in_flight.spawn(deliver(client.clone(), allow, due));
-                        }
-                        if let Err(e) = db::webhooks::release(&state.db, &back, now).await {
-                            tracing::error!(error = %e, "webhook outbox");
-                        }
+                    .flat_map(|(id, n)| std::iter::repeat_n(*id, *n))
+                    .collect(),
+            };
+            match db::webhooks::turn(&state.db, &done, &want).await {
+                Ok(due) => {
+                    for due in due {
+                        *per_endpoint.entry(due.endpoint_id).or_default() += 1;
+                        let allow = state.config.webhook_allow_private;
+                        in_flight.spawn(deliver(client.clone(), allow, due));
                     }
-                    Err(e) => tracing::error!(error = %e, "webhook outbox"),
                 }
+                // Unrecorded attempts are due again when their lease ends.
+                Err(e) => tracing::error!(error = %e, "webhook outbox"),
             }
+            done.clear();
             if in_flight.is_empty() {
                 tokio::time::sleep(POLL).await;
                 continue;
             }
-            // Record what has finished: at least one (or none within the poll, to look
-            // for other endpoints' due messages meanwhile), and all others done by then.
-            let mut done = Vec::new();
+            // Wait for what finishes: at least one (or none within the poll, to look for
+            // other endpoints' due messages meanwhile), and all others done by then.
             tokio::select! {
                 Some(Ok(attempt)) = in_flight.join_next() => done.push(attempt),
                 () = tokio::time::sleep(POLL) => {}
@@ -148,10 +142,6 @@ pub fn spawn_worker(state: AppState) {
                         per_endpoint.remove(&attempt.endpoint_id);
                     }
                 }
-            }
-            if let Err(e) = db::webhooks::record(&state.db, &done).await {
-                // Unrecorded attempts are due again when their lease ends.
-                tracing::error!(error = %e, "recording webhook attempts");
             }
         }
     });
