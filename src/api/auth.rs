@@ -38,15 +38,12 @@ pub async fn create_workspace(
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     use crate::db;
     use crate::server::password::verify_password;
-    use std::time::Instant;
+    use crate::server::throttle;
     super::ssr::respond(async move {
         let state = super::ssr::state()?;
         let ip = super::ssr::client()?.ip;
         let email = email.trim().to_lowercase();
-        state
-            .throttle
-            .reserve(ip, &email, Instant::now())
-            .map_err(|limited| AppError::TooManyRequests(limited.message()))?;
+        throttle::reserve(&state.db, ip, &email).await?;
         let credentials = db::users::credentials_by_email(&state.db, &email).await?;
         let stored = credentials.as_ref().map(|c| c.password_hash.clone());
         let wrong = || AppError::invalid("password", "Wrong email or password.");
@@ -54,7 +51,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
             return Err(wrong());
         }
         let credentials = credentials.ok_or_else(wrong)?;
-        state.throttle.succeeded(ip, &email);
+        throttle::succeeded(&state.db, ip, &email).await?;
         start::start_session(&state, credentials.workspace_id, credentials.id).await
     })
     .await
@@ -101,7 +98,7 @@ pub async fn change_password(
     use crate::db::users::PasswordOwner;
     use crate::model::account::check_new_password;
     use crate::server::password::{hash_password, verify_password};
-    use std::time::Instant;
+    use crate::server::throttle;
     super::ssr::respond(async move {
         let state = super::ssr::state()?;
         let session = super::ssr::session().ok_or(AppError::Unauthorized)?;
@@ -116,10 +113,7 @@ pub async fn change_password(
                 "Choose a password different from the current one.",
             ));
         }
-        state
-            .throttle
-            .reserve(ip, &user.email, Instant::now())
-            .map_err(|limited| AppError::TooManyRequests(limited.message()))?;
+        throttle::reserve(&state.db, ip, &user.email).await?;
         let stored = db::users::password_hash(&state.db, user.workspace_id, user.id).await?;
         if !verify_password(current_password, Some(stored)).await? {
             return Err(AppError::invalid(
@@ -127,7 +121,7 @@ pub async fn change_password(
                 "That is not your current password.",
             ));
         }
-        state.throttle.succeeded(ip, &user.email);
+        throttle::succeeded(&state.db, ip, &user.email).await?;
         let hash = hash_password(new_password).await?;
         db::users::set_password(
             &state.db,

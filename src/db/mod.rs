@@ -18,6 +18,7 @@ pub mod imports;
 pub mod opt_outs;
 pub mod secrets;
 pub mod sessions;
+pub mod sign_in_failures;
 pub mod users;
 pub mod webhooks;
 pub mod workspaces;

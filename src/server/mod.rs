@@ -282,6 +282,9 @@ fn spawn_sweeper(state: AppState) {
             if let Ok(n @ 1..) = db::webhooks::purge(&state.db, cutoff).await {
                 tracing::info!(messages = n, "removed old webhook deliveries");
             }
+            if let Ok(n @ 1..) = throttle::purge(&state.db).await {
+                tracing::info!(keys = n, "forgot failed sign-ins past the window");
+            }
             if let Ok(n @ 1..) = db::idempotency::purge(&state.db, now).await {
                 tracing::info!(
                     responses = n,

@@ -4,7 +4,6 @@ use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::server::config::Config;
 use crate::server::disk::DiskReservations;
-use crate::server::throttle::LoginThrottle;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
@@ -19,8 +18,6 @@ pub struct AppState {
     pub db: Db,
     /// The server's configuration.
     pub config: Arc<Config>,
-    /// Failed sign-ins per address.
-    pub throttle: Arc<LoginThrottle>,
     /// Disk space promised to uploads still arriving.
     pub disk: Arc<DiskReservations>,
     /// Wakes the importer when an upload is queued.
@@ -46,7 +43,6 @@ impl AppState {
             leptos_options,
             db,
             config: Arc::new(config),
-            throttle: Arc::default(),
             disk: Arc::default(),
             import_wakeup: Arc::default(),
             api_rate,

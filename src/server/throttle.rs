@@ -1,4 +1,6 @@
-//! Slows down guessing passwords: failed sign-ins per client address and per account.
+//! Slows down guessing passwords: failed sign-ins per client address and per account,
+//! counted in the database (`db::sign_in_failures`), so the limits hold however many
+//! app servers an attacker spreads the guesses over.
 //!
 //! Each attempt is counted as a failure *before* its password is checked (and forgiven
 //! if it succeeds), so attempts sent at once cannot all slip past the check while the
@@ -7,38 +9,56 @@
 //! allows more failures than an address, so that a stranger guessing at someone's email
 //! does not lock them out for long.
 
-use std::collections::HashMap;
+use crate::db::{self, Db, sign_in_failures::Failures};
+use crate::error::AppError;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Failures allowed from one address before waiting starts.
 const FREE_PER_ADDRESS: u32 = 5;
 /// Failures allowed for one account before waiting starts.
 const FREE_PER_ACCOUNT: u32 = 10;
 /// Failures older than this are forgotten.
-const WINDOW: Duration = Duration::from_secs(15 * 60);
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// The longest wait.
 const MAX_WAIT: Duration = Duration::from_secs(5 * 60);
-/// Above this many tracked keys, stale entries are swept.
-const SWEEP_AT: usize = 10_000;
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    last: Instant,
+/// How long the next attempt after `failures` must still wait at `now` (milliseconds),
+/// if at all.
+fn wait(failures: Failures, free: u32, now: i64) -> Option<Duration> {
+    let since = now.saturating_sub(failures.last_ms);
+    if since > WINDOW.as_millis() as i64 || failures.count < free {
+        return None;
+    }
+    let doublings = (failures.count - free).min(16);
+    let wait = Duration::from_secs(1u64 << doublings).min(MAX_WAIT);
+    let left = wait.as_millis() as i64 - since;
+    (left > 0).then(|| Duration::from_millis(left as u64))
 }
 
-impl Failures {
-    /// How long the next attempt must still wait, if at all.
-    fn wait(&self, free: u32, now: Instant) -> Option<Duration> {
-        if now.duration_since(self.last) > WINDOW || self.count < free {
-            return None;
-        }
-        let doublings = (self.count - free).min(16);
-        let ready_at = self.last + Duration::from_secs(1u64 << doublings).min(MAX_WAIT);
-        (ready_at > now).then(|| ready_at - now)
+/// `failures` with one more at `now`: a count past the window starts again.
+fn counted(failures: Failures, now: i64) -> Failures {
+    let stale = now.saturating_sub(failures.last_ms) > WINDOW.as_millis() as i64;
+    Failures {
+        count: if stale {
+            1
+        } else {
+            failures.count.saturating_add(1)
+        },
+        last_ms: now,
     }
+}
+
+/// The counts of an address and an account after an attempt at `now`, or the limit it
+/// ran into.
+fn next([address, account]: [Failures; 2], now: i64) -> Result<[Failures; 2], Limited> {
+    if let Some(wait) = wait(address, FREE_PER_ADDRESS, now) {
+        return Err(Limited::Address(wait));
+    }
+    if let Some(wait) = wait(account, FREE_PER_ACCOUNT, now) {
+        return Err(Limited::Account(wait));
+    }
+    Ok([counted(address, now), counted(account, now)])
 }
 
 /// Which limit a refused attempt ran into.
@@ -63,67 +83,38 @@ impl Limited {
     }
 }
 
-#[derive(Debug, Default)]
-struct Counts {
-    by_address: HashMap<IpAddr, Failures>,
-    by_account: HashMap<String, Failures>,
+/// The database keys of an address and an account (its email, lower case).
+fn keys(ip: IpAddr, account: &str) -> [String; 2] {
+    [format!("a:{}", address_key(ip)), format!("u:{account}")]
 }
 
-/// Failed sign-in attempts per client address and per account, in memory.
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    counts: Mutex<Counts>,
+/// Takes an attempt for `account` (its email, lower case) from `ip`: refused (429,
+/// saying how long to wait), or counted as a failure until [`succeeded`] says
+/// otherwise.
+pub async fn reserve(db: &Db, ip: IpAddr, account: &str) -> Result<(), AppError> {
+    let [address, account] = keys(ip, account);
+    let now = now_ms();
+    db::sign_in_failures::update(db, [&address, &account], |counts| next(counts, now))
+        .await?
+        .map_err(|limited| AppError::TooManyRequests(limited.message()))
 }
 
-fn count_failure<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Failures>, key: K, now: Instant) {
-    if map.len() >= SWEEP_AT {
-        map.retain(|_, f| now.duration_since(f.last) <= WINDOW);
-    }
-    let entry = map.entry(key).or_insert(Failures {
-        count: 0,
-        last: now,
-    });
-    if now.duration_since(entry.last) > WINDOW {
-        entry.count = 0;
-    }
-    entry.count += 1;
-    entry.last = now;
+/// Forgets the failures of `ip` and `account` after a successful sign-in.
+pub async fn succeeded(db: &Db, ip: IpAddr, account: &str) -> Result<(), AppError> {
+    let [address, account] = keys(ip, account);
+    db::sign_in_failures::forget(db, [&address, &account]).await
 }
 
-impl LoginThrottle {
-    /// Takes an attempt for `account` (its email, lower case) from `ip`: refused with how
-    /// long to wait, or counted as a failure until [`LoginThrottle::succeeded`] says
-    /// otherwise. Check and count happen under one lock, so concurrent attempts are
-    /// counted one after another.
-    pub fn reserve(&self, ip: IpAddr, account: &str, now: Instant) -> Result<(), Limited> {
-        let ip = address_key(ip);
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(wait) = counts
-            .by_address
-            .get(&ip)
-            .and_then(|f| f.wait(FREE_PER_ADDRESS, now))
-        {
-            return Err(Limited::Address(wait));
-        }
-        if let Some(wait) = counts
-            .by_account
-            .get(account)
-            .and_then(|f| f.wait(FREE_PER_ACCOUNT, now))
-        {
-            return Err(Limited::Account(wait));
-        }
-        count_failure(&mut counts.by_address, ip, now);
-        count_failure(&mut counts.by_account, account.to_string(), now);
-        Ok(())
-    }
+/// Deletes the counts past the window; returns how many.
+pub async fn purge(db: &Db) -> Result<u64, AppError> {
+    db::sign_in_failures::purge(db, now_ms() - WINDOW.as_millis() as i64).await
+}
 
-    /// Forgets the failures of `ip` and `account` after a successful sign-in.
-    pub fn succeeded(&self, ip: IpAddr, account: &str) {
-        let ip = address_key(ip);
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        counts.by_address.remove(&ip);
-        counts.by_account.remove(account);
-    }
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 /// The part of an address that one client controls: an IPv6 address by its /64 (a
@@ -148,88 +139,67 @@ mod tests {
     use std::net::Ipv4Addr;
 
     const IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
-    const OTHER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+    const T0: i64 = 1_800_000_000_000;
+
+    /// `n` attempts at `now`, each seeing the counts the one before left.
+    fn attempts(counts: &mut [Failures; 2], n: u32, now: i64) -> Vec<Result<(), Limited>> {
+        (0..n)
+            .map(|_| next(*counts, now).map(|c| *counts = c))
+            .collect()
+    }
 
     #[test]
     fn the_first_failures_are_free_then_waits_double() {
-        let throttle = LoginThrottle::default();
-        let t0 = Instant::now();
-        for _ in 0..FREE_PER_ADDRESS {
-            assert_eq!(throttle.reserve(IP, "ann@a.test", t0), Ok(()));
-        }
+        let mut counts = [Failures::default(); 2];
+        let free = attempts(&mut counts, FREE_PER_ADDRESS, T0);
+        assert!(free.iter().all(Result::is_ok));
         assert_eq!(
-            throttle.reserve(IP, "ann@a.test", t0),
+            next(counts, T0),
             Err(Limited::Address(Duration::from_secs(1)))
         );
-        let later = t0 + Duration::from_secs(1);
-        assert_eq!(throttle.reserve(IP, "ann@a.test", later), Ok(()));
+        let later = T0 + 1000;
+        assert_eq!(attempts(&mut counts, 1, later), vec![Ok(())]);
         assert_eq!(
-            throttle.reserve(IP, "ann@a.test", later),
+            next(counts, later),
             Err(Limited::Address(Duration::from_secs(2)))
         );
-        assert_eq!(throttle.reserve(OTHER, "bob@a.test", t0), Ok(()));
+        assert_eq!(
+            next(counts, later + 500),
+            Err(Limited::Address(Duration::from_millis(1500)))
+        );
     }
 
     #[test]
-    fn attempts_at_once_are_counted_before_any_is_checked() {
-        let throttle = std::sync::Arc::new(LoginThrottle::default());
-        let t0 = Instant::now();
-        let refused = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..40)
-                .map(|_| {
-                    let throttle = throttle.clone();
-                    scope.spawn(move || throttle.reserve(IP, "ann@a.test", t0).is_err())
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap())
-                .filter(|refused| *refused)
-                .count()
-        });
-        assert_eq!(refused, 40 - FREE_PER_ADDRESS as usize);
-    }
-
-    #[test]
-    fn one_account_from_many_addresses_is_limited_too() {
-        let throttle = LoginThrottle::default();
-        let t0 = Instant::now();
-        for i in 0..FREE_PER_ACCOUNT {
-            let ip = IpAddr::V4(Ipv4Addr::new(198, 51, 100, i as u8));
-            assert_eq!(throttle.reserve(ip, "ann@a.test", t0), Ok(()));
+    fn an_account_allows_more_failures_than_an_address() {
+        // Each attempt from a new address: only the account's count grows.
+        let mut account = Failures::default();
+        for _ in 0..FREE_PER_ACCOUNT {
+            let [_, a] = next([Failures::default(), account], T0).unwrap();
+            account = a;
         }
         assert!(matches!(
-            throttle.reserve(OTHER, "ann@a.test", t0),
+            next([Failures::default(), account], T0),
             Err(Limited::Account(_))
         ));
-        assert_eq!(throttle.reserve(OTHER, "bob@a.test", t0), Ok(()));
     }
 
     #[test]
-    fn success_and_time_clear_the_record() {
-        let throttle = LoginThrottle::default();
-        let t0 = Instant::now();
-        for _ in 0..FREE_PER_ADDRESS {
-            throttle.reserve(IP, "ann@a.test", t0).unwrap();
-        }
-        assert!(throttle.reserve(IP, "ann@a.test", t0).is_err());
-        throttle.succeeded(IP, "ann@a.test");
-        assert_eq!(throttle.reserve(IP, "ann@a.test", t0), Ok(()));
-
-        for _ in 0..FREE_PER_ADDRESS {
-            throttle.reserve(OTHER, "bob@a.test", t0).unwrap();
-        }
-        let much_later = t0 + WINDOW + Duration::from_secs(1);
-        assert_eq!(throttle.reserve(OTHER, "bob@a.test", much_later), Ok(()));
+    fn time_clears_the_record() {
+        let mut counts = [Failures::default(); 2];
+        attempts(&mut counts, FREE_PER_ADDRESS, T0);
+        assert!(next(counts, T0).is_err());
+        let much_later = T0 + WINDOW.as_millis() as i64 + 1;
+        let after = next(counts, much_later).unwrap();
+        assert_eq!(after[0].count, 1, "a stale count starts again");
     }
 
     #[test]
     fn waits_are_capped_and_said_plainly() {
         let failures = Failures {
             count: 100,
-            last: Instant::now(),
+            last_ms: T0,
         };
-        assert_eq!(failures.wait(5, failures.last), Some(MAX_WAIT));
+        assert_eq!(wait(failures, 5, T0), Some(MAX_WAIT));
         assert_eq!(
             Limited::Address(Duration::from_millis(1500)).message(),
             "Too many failed sign-ins from your address. Try again in 2 seconds."
@@ -241,20 +211,12 @@ mod tests {
     }
 
     #[test]
-    fn one_ipv6_network_shares_a_counter() {
-        let throttle = LoginThrottle::default();
-        let t0 = Instant::now();
-        for i in 0..FREE_PER_ADDRESS {
-            let ip: IpAddr = format!("2001:db8:1:2::{:x}", i + 1).parse().unwrap();
-            assert_eq!(throttle.reserve(ip, &format!("u{i}@a.test"), t0), Ok(()));
-        }
+    fn one_ipv6_network_shares_a_key() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let same_network: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
-        assert!(matches!(
-            throttle.reserve(same_network, "x@a.test", t0),
-            Err(Limited::Address(_))
-        ));
         let next_network: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(throttle.reserve(next_network, "x@a.test", t0), Ok(()));
+        assert_eq!(keys(a, "x")[0], keys(same_network, "y")[0]);
+        assert_ne!(keys(a, "x")[0], keys(next_network, "x")[0]);
         // An IPv4 address counts the same whether it arrives mapped into IPv6 or not.
         assert_eq!(
             address_key("::ffff:192.0.2.1".parse().unwrap()),

@@ -17,16 +17,17 @@ struct Column {
 /// Tables whose rows are found before the workspace is known (by email, by cookie, by
 /// API key): their keys need not start with the workspace (reference tables under
 /// Citus).
-const LOOKED_UP_WITHOUT_WORKSPACE: [&str; 5] = [
+const LOOKED_UP_WITHOUT_WORKSPACE: [&str; 6] = [
     "workspaces",
     "users",
     "sessions",
     "api_keys",
     "install_secrets",
+    "sign_in_failures",
 ];
 
 /// Tables of the install rather than of a workspace.
-const INSTALL_WIDE: [&str; 2] = ["workspaces", "install_secrets"];
+const INSTALL_WIDE: [&str; 3] = ["workspaces", "install_secrets", "sign_in_failures"];
 
 /// Every user table of the SQLite schema with its columns.
 async fn sqlite_tables(pool: &SqlitePool) -> BTreeMap<String, BTreeSet<Column>> {

@@ -30,6 +30,8 @@ contacts::db_tests!(
     every_cell_of_the_report_is_neutralised,
     guesses_of_the_current_password_are_throttled,
     one_ipv6_network_shares_a_sign_in_counter,
+    failed_sign_ins_count_on_every_server,
+    sign_ins_at_once_are_counted_before_any_is_checked,
     over_https_the_cookie_is_host_only_and_proxies_are_believed_only_when_trusted,
     a_new_sign_in_ends_the_session_the_old_cookie_named
 );
@@ -455,6 +457,56 @@ async fn one_ipv6_network_shares_a_sign_in_counter(db: Db) {
         StatusCode::OK,
         "the next /64 is another client"
     );
+}
+
+/// Two app servers on one database: the guesses one took count on the other, and a
+/// success on either forgets them.
+async fn failed_sign_ins_count_on_every_server(db: Db) {
+    let (one, two) = (app(db.clone()), app(db));
+    set_up(&one, "boss@acme.test").await;
+    let peer = "192.0.2.77:40000";
+    for server in [&one, &two, &one, &two, &one] {
+        assert_eq!(
+            sign_in_from(server, peer, "not the password").await,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    assert_eq!(
+        sign_in_from(&two, peer, "correct horse battery").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the sixth attempt from the address waits, on whichever server"
+    );
+    assert_eq!(
+        sign_in_from(&one, "192.0.2.78:40000", "correct horse battery").await,
+        StatusCode::OK
+    );
+    for server in [&two, &one] {
+        assert_eq!(
+            sign_in_from(server, "192.0.2.78:40000", "not the password").await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the success forgot the account's failures"
+        );
+    }
+}
+
+/// Forty attempts at once from one address: each is counted before the next is
+/// checked, so exactly the free ones get through, on either database.
+async fn sign_ins_at_once_are_counted_before_any_is_checked(db: Db) {
+    use contacts::server::throttle;
+    let ip: std::net::IpAddr = "192.0.2.99".parse().unwrap();
+    let attempts = (0..40).map(|i| {
+        let db = db.clone();
+        tokio::spawn(async move { throttle::reserve(&db, ip, &format!("u{i}@acme.test")).await })
+    });
+    let mut refused = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(()) => {}
+            Err(contacts::error::AppError::TooManyRequests(_)) => refused += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(refused, 35);
 }
 
 async fn over_https_the_cookie_is_host_only_and_proxies_are_believed_only_when_trusted(db: Db) {
