@@ -364,9 +364,10 @@ impl EncodedBatch {
         let sql = "UPDATE imports SET rows_read = rows_read + $1, created = created + $2,
                        matched = matched + $3, duplicates = duplicates + $4,
                        invalid = invalid + $5, bytes_done = $6
-                   WHERE workspace_id = $7 AND id = $8
+                   WHERE workspace_id = $7 AND id = $8 AND lease = $9
                    RETURNING rows_read, created, matched, duplicates, invalid";
-        let counts: (i64, i64, i64, i64, i64) = super::on!(conn, conn => {
+        // Fenced by the lease: a server that lost it rolls the whole batch back.
+        let counts: Option<(i64, i64, i64, i64, i64)> = super::on!(conn, conn => {
             sqlx::query_as(sql)
                 .bind(self.rows)
                 .bind(made.created)
@@ -376,9 +377,11 @@ impl EncodedBatch {
                 .bind(self.bytes_done)
                 .bind(job.workspace_id)
                 .bind(job.id)
-                .fetch_one(conn)
+                .bind(&job.lease)
+                .fetch_optional(conn)
                 .await?
         });
+        let counts = counts.ok_or_else(|| AppError::Conflict(super::imports::TAKEN_OVER.into()))?;
         Ok(ImportCounts {
             rows_read: counts.0,
             created: counts.1,

@@ -94,34 +94,40 @@ async fn has_notes(conn: Conn<'_>, workspace_id: i64, import_id: i64) -> Result<
     }))
 }
 
-/// Puts undos that were running when the server stopped back in the queue; they resume
-/// after their last committed batch. Returns how many.
-pub async fn requeue_interrupted(db: &Db) -> Result<u64, AppError> {
-    let sql = "UPDATE imports SET undo_status = 'queued' WHERE undo_status = 'running'";
-    Ok(on!(db, pool => sqlx::query(sql).execute(pool).await?.rows_affected()))
-}
-
 /// Marks an undo failed (logged where it failed): what it undid stays undone, and the
 /// queue goes on with the next.
 pub async fn fail(db: &Db, job: &UndoJob) -> Result<(), AppError> {
     let error = "The undo stopped because of a problem on our side.";
-    end(db, job, "failed", Some(error)).await
+    match end(db, job, "failed", Some(error)).await {
+        // Its lease was lost: the server that took it over carries it on.
+        Err(AppError::Conflict(_)) => {
+            tracing::warn!(import = job.import_id, "another server took this undo over");
+            Ok(())
+        }
+        ended => ended,
+    }
 }
 
-/// Records how an undo ended.
+/// Records how an undo ended, if this server still holds its lease.
 async fn end(db: &Db, job: &UndoJob, status: &str, error: Option<&str>) -> Result<(), AppError> {
-    let sql = "UPDATE imports SET undo_status = $3, undo_finished_at = $4, undo_error = $5
-               WHERE workspace_id = $1 AND id = $2";
-    on!(db, pool => {
+    let sql = "UPDATE imports SET undo_status = $3, undo_finished_at = $4, undo_error = $5,
+                   lease = NULL, lease_until = 0
+               WHERE workspace_id = $1 AND id = $2 AND undo_status = 'running' AND lease = $6";
+    let ended = on!(db, pool => {
         sqlx::query(sql)
             .bind(job.workspace_id)
             .bind(job.import_id)
             .bind(status)
             .bind(super::now())
             .bind(error)
+            .bind(&job.lease)
             .execute(pool)
-            .await?;
+            .await?
+            .rows_affected()
     });
+    if ended == 0 {
+        return Err(AppError::Conflict(super::imports::TAKEN_OVER.into()));
+    }
     Ok(())
 }
 
@@ -133,24 +139,39 @@ pub struct UndoJob {
     phase: i64,
     cursor: i64,
     author: Author,
+    /// This server's lease on the undo (see [`super::imports::Job::lease`]).
+    pub lease: String,
 }
 
-/// Takes the oldest undo waiting and marks it running.
+/// Takes the oldest undo waiting, or running on a server whose lease ran out (it died;
+/// the undo resumes after its last committed batch), and marks it running under a new
+/// lease of this server's.
 pub async fn claim_next(db: &Db) -> Result<Option<UndoJob>, AppError> {
     let mut tx = db.begin_write().await?;
+    let now = super::now();
     let sql = format!(
         "SELECT id, workspace_id, undo_phase, undo_cursor, undo_user_id, undo_api_key_id
-         FROM imports WHERE undo_status = 'queued' ORDER BY id LIMIT 1{}",
+         FROM imports WHERE undo_status = 'queued' OR (undo_status = 'running' AND lease_until < $1)
+         ORDER BY id LIMIT 1{}",
         db.dialect().skip_locked()
     );
     type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>);
-    let row: Option<Row> = on!(tx.conn(), conn => sqlx::query_as(&sql).fetch_optional(conn).await?);
+    let row: Option<Row> =
+        on!(tx.conn(), conn => sqlx::query_as(&sql).bind(now).fetch_optional(conn).await?);
     let Some((import_id, workspace_id, phase, cursor, user_id, api_key_id)) = row else {
         return Ok(None);
     };
-    let mark = "UPDATE imports SET undo_status = 'running' WHERE workspace_id = $1 AND id = $2";
+    let lease = super::imports::new_lease();
+    let mark = "UPDATE imports SET undo_status = 'running', lease = $3, lease_until = $4
+                WHERE workspace_id = $1 AND id = $2";
     on!(tx.conn(), conn => {
-        sqlx::query(mark).bind(workspace_id).bind(import_id).execute(conn).await?;
+        sqlx::query(mark)
+            .bind(workspace_id)
+            .bind(import_id)
+            .bind(&lease)
+            .bind(now + super::imports::LEASE_SECS)
+            .execute(conn)
+            .await?;
     });
     tx.commit().await?;
     Ok(Some(UndoJob {
@@ -159,6 +180,7 @@ pub async fn claim_next(db: &Db) -> Result<Option<UndoJob>, AppError> {
         phase,
         cursor,
         author: Author::undo(import_id, user_id, api_key_id),
+        lease,
     }))
 }
 
@@ -256,11 +278,11 @@ async fn save(
     let sql = "UPDATE imports SET undo_phase = $3, undo_cursor = $4,
                    undo_removed = undo_removed + $5, undo_restored = undo_restored + $6,
                    undo_kept = undo_kept + $7
-               WHERE workspace_id = $1 AND id = $2";
+               WHERE workspace_id = $1 AND id = $2 AND lease = $8";
     let keep = "INSERT INTO import_undo_kept (workspace_id, import_id, contact_id, reason)
                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
     on!(conn.reborrow(), conn => {
-        sqlx::query(sql)
+        let saved = sqlx::query(sql)
             .bind(job.workspace_id)
             .bind(job.import_id)
             .bind(phase)
@@ -268,8 +290,14 @@ async fn save(
             .bind(done.removed)
             .bind(done.restored)
             .bind(done.kept.len() as i64)
+            .bind(&job.lease)
             .execute(&mut *conn)
-            .await?;
+            .await?
+            .rows_affected();
+        // Fenced by the lease: a server that lost it rolls the whole batch back.
+        if saved == 0 {
+            return Err(AppError::Conflict(super::imports::TAKEN_OVER.into()));
+        }
         for kept in &done.kept {
             sqlx::query(keep)
                 .bind(job.workspace_id)

@@ -30,6 +30,24 @@ pub struct Job {
     pub options: ImportOptions,
     /// Rows already committed (non-zero when resuming).
     pub rows_read: i64,
+    /// The token of this server's lease on the import: every write of the import names
+    /// it, so once another server has taken the import over this one writes nothing.
+    pub lease: String,
+}
+
+/// How long a lease lasts unless renewed (seconds): a dead server's import is taken
+/// over by another server this long after the last renewal.
+pub const LEASE_SECS: i64 = 15;
+
+/// How often a running import's (or undo's) lease is renewed.
+pub const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What a write fenced by a lease this server no longer holds gets.
+pub const TAKEN_OVER: &str = "Another server has taken this import over.";
+
+/// A new lease token.
+pub(super) fn new_lease() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 #[derive(sqlx::FromRow)]
@@ -179,80 +197,105 @@ pub const STALLED: &str = "The server stopped twice while processing this file, 
     were saved. If the file is very large, split it and upload the parts; if it keeps \
     happening, tell your administrator.";
 
-/// Puts imports that were running when the server stopped back in the queue, to resume
-/// after their last committed batch; one stalled by [`MAX_STALLS`] stops in a row
-/// without committing anything in between is failed with [`STALLED`]. Returns how many
-/// were queued again and how many failed.
-pub async fn requeue_interrupted(db: &Db) -> Result<(u64, u64), AppError> {
-    let mut tx = db.begin_write().await?;
-    let stalls = "UPDATE imports
-                  SET stalls = CASE WHEN rows_read > rows_at_start THEN 1 ELSE stalls + 1 END
-                  WHERE status = 'processing'";
-    let fail = "UPDATE imports SET status = 'failed', error = $1, finished_at = $2
-                WHERE status = 'processing' AND stalls >= $3";
-    let queue = "UPDATE imports SET status = 'queued' WHERE status = 'processing'";
-    let (failed, queued) = on!(tx.conn(), conn => {
-        sqlx::query(stalls).execute(&mut *conn).await?;
-        let failed = sqlx::query(fail)
-            .bind(STALLED)
-            .bind(super::now())
-            .bind(MAX_STALLS)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        (failed, sqlx::query(queue).execute(conn).await?.rows_affected())
-    });
-    tx.commit().await?;
-    Ok((queued, failed))
+/// On SQLite, at start: the database file has one server, so the leases left in it
+/// are those of a server that stopped, and are not waited out. (On PostgreSQL other
+/// servers may be running what they hold: a lease there ends by running out.)
+pub async fn end_leases_if_alone(db: &Db) -> Result<(), AppError> {
+    if let Db::Sqlite(pool) = db {
+        sqlx::query("UPDATE imports SET lease_until = 0 WHERE lease_until > 0")
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Puts an import this server was running back in the queue (the server is stopping);
 /// it resumes after its last committed batch, here or on another server.
-pub async fn hand_back(db: &Db, workspace_id: i64, import_id: i64) -> Result<(), AppError> {
-    let sql = "UPDATE imports SET status = 'queued'
-               WHERE workspace_id = $1 AND id = $2 AND status = 'processing'";
+pub async fn hand_back(db: &Db, job: &Job) -> Result<(), AppError> {
+    let sql = "UPDATE imports SET status = 'queued', lease = NULL, lease_until = 0
+               WHERE workspace_id = $1 AND id = $2 AND status = 'processing' AND lease = $3";
     on!(db, pool => {
-        sqlx::query(sql).bind(workspace_id).bind(import_id).execute(pool).await?;
+        sqlx::query(sql).bind(job.workspace_id).bind(job.id).bind(&job.lease).execute(pool).await?;
     });
     Ok(())
 }
 
-/// Takes the oldest queued import and marks it processing.
+/// Renews a lease this server holds on an import or its undo; false if it no longer
+/// holds it (another server took the work over, or it ended).
+pub async fn renew(db: &Db, workspace_id: i64, id: i64, lease: &str) -> Result<bool, AppError> {
+    let sql = "UPDATE imports SET lease_until = $4
+               WHERE workspace_id = $1 AND id = $2 AND lease = $3
+                 AND (status = 'processing' OR undo_status = 'running')";
+    Ok(on!(db, pool => {
+        sqlx::query(sql)
+            .bind(workspace_id)
+            .bind(id)
+            .bind(lease)
+            .bind(super::now() + LEASE_SECS)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    }) == 1)
+}
+
+/// Takes the oldest import that is queued or whose server's lease ran out (the server
+/// died; it resumes after its last committed batch), marks it processing under a new
+/// lease of this server's, and returns it. One whose servers stopped [`MAX_STALLS`]
+/// times in a row without committing anything in between is failed with [`STALLED`]
+/// instead, and the next is taken. Several servers claiming at once take different
+/// imports.
 pub async fn claim_next(db: &Db) -> Result<Option<Job>, AppError> {
+    // In SET every expression reads the row as it was: a taken-over import's stop
+    // counts 1 if it got further since its last start, one more if not.
     let sql = format!(
         "UPDATE imports SET status = 'processing', started_at = coalesce(started_at, $1),
-             rows_at_start = rows_read
-         WHERE (workspace_id, id) = (SELECT workspace_id, id FROM imports WHERE status = 'queued'
+             stalls = CASE WHEN status = 'queued' THEN stalls
+                           WHEN rows_read > rows_at_start THEN 1 ELSE stalls + 1 END,
+             rows_at_start = rows_read, lease = $2, lease_until = $3
+         WHERE (workspace_id, id) = (SELECT workspace_id, id FROM imports
+                                     WHERE status = 'queued'
+                                        OR (status = 'processing' AND lease_until < $1)
                                      ORDER BY id LIMIT 1{})
-         RETURNING id, workspace_id, options, rows_read",
+         RETURNING id, workspace_id, options, rows_read, stalls",
         db.dialect().skip_locked()
     );
-    let row: Option<(i64, i64, String, i64)> = on!(db, pool => {
-        sqlx::query_as(&sql)
-            .bind(super::now())
-            .fetch_optional(pool)
-            .await?
-    });
-    let Some((id, workspace_id, options, rows_read)) = row else {
-        return Ok(None);
-    };
-    match serde_json::from_str(&options) {
-        Ok(options) => Ok(Some(Job {
-            id,
-            workspace_id,
-            options,
-            rows_read,
-        })),
-        Err(e) => {
-            tracing::error!(import = id, error = %e, "unreadable import options");
-            finish(
-                db,
-                workspace_id,
-                id,
-                Some("The import's settings could not be read."),
-            )
-            .await?;
-            Ok(None)
+    loop {
+        let now = super::now();
+        let lease = new_lease();
+        let row: Option<(i64, i64, String, i64, i64)> = on!(db, pool => {
+            sqlx::query_as(&sql)
+                .bind(now)
+                .bind(&lease)
+                .bind(now + LEASE_SECS)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some((id, workspace_id, options, rows_read, stalls)) = row else {
+            return Ok(None);
+        };
+        if stalls >= MAX_STALLS {
+            tracing::warn!(
+                import = id,
+                "import failed: its servers stopped twice without progress"
+            );
+            finish(db, workspace_id, id, &lease, Some(STALLED)).await?;
+            continue;
+        }
+        match serde_json::from_str(&options) {
+            Ok(options) => {
+                return Ok(Some(Job {
+                    id,
+                    workspace_id,
+                    options,
+                    rows_read,
+                    lease,
+                }));
+            }
+            Err(e) => {
+                tracing::error!(import = id, error = %e, "unreadable import options");
+                let error = "The import's settings could not be read.";
+                finish(db, workspace_id, id, &lease, Some(error)).await?;
+            }
         }
     }
 }
@@ -319,21 +362,24 @@ pub async fn purge_rejects(db: &Db, cutoff: i64) -> Result<u64, AppError> {
     Ok(purged)
 }
 
-/// Marks an import completed (`error` None) or failed.
+/// Marks an import completed (`error` None) or failed, if this server still holds its
+/// `lease`; returns whether it did.
 pub async fn finish(
     db: &Db,
     workspace_id: i64,
     id: i64,
+    lease: &str,
     error: Option<&str>,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let status = if error.is_some() {
         ImportStatus::Failed
     } else {
         ImportStatus::Completed
     };
     let mut tx = db.begin_write().await?;
-    let sql = "UPDATE imports SET status = $1, error = $2, finished_at = $3
-               WHERE workspace_id = $4 AND id = $5
+    let sql = "UPDATE imports SET status = $1, error = $2, finished_at = $3, lease = NULL,
+                   lease_until = 0
+               WHERE workspace_id = $4 AND id = $5 AND status = 'processing' AND lease = $6
                RETURNING file_name, rows_read, created, matched, duplicates, invalid";
     // What the import met stays for an undo (see `purge_undo_notes`).
     let row: Option<(String, i64, i64, i64, i64, i64)> = on!(tx.conn(), conn => {
@@ -343,11 +389,12 @@ pub async fn finish(
             .bind(super::now())
             .bind(workspace_id)
             .bind(id)
+            .bind(lease)
             .fetch_optional(&mut *conn)
             .await?
     });
     let Some((file_name, rows_read, created, matched, duplicates, invalid)) = row else {
-        return Ok(());
+        return Ok(false);
     };
     // One event for the upload, in the same transaction as its end.
     let mut data = serde_json::json!({
@@ -368,7 +415,7 @@ pub async fn finish(
     if rows_read >= super::BULK_ROWS {
         db.refresh_statistics(&["contacts", "memberships"]).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The rejected rows of a workspace's import, in file order, `limit` after `after_line`.
@@ -408,6 +455,8 @@ mod tests {
     crate::db_tests!(
         an_import_stalled_by_two_stops_in_a_row_is_failed,
         an_import_that_progresses_between_stops_always_resumes,
+        a_live_lease_is_left_alone_and_a_lost_one_writes_nothing,
+        a_handed_back_import_is_taken_at_once_without_a_stall,
         old_reports_of_rejected_rows_are_purged
     );
     use crate::db::{users, workspaces};
@@ -446,14 +495,22 @@ mod tests {
         (summary.status, summary.error)
     }
 
+    /// What another server sees once this one's lease ran out (it died).
+    async fn lease_runs_out(db: &Db, id: i64) {
+        let sql = "UPDATE imports SET lease_until = $2 WHERE id = $1";
+        on!(db, pool => {
+            sqlx::query(sql).bind(id).bind(super::super::now() - 1).execute(pool).await.unwrap();
+        });
+    }
+
     async fn an_import_stalled_by_two_stops_in_a_row_is_failed(db: Db) {
         let (ws, id) = queued(&db).await;
         claim_next(&db).await.unwrap().unwrap();
-        // The server stops before the import commits anything: queued again, once.
-        assert_eq!(requeue_interrupted(&db).await.unwrap(), (1, 0));
-        assert_eq!(status(&db, ws, id).await.0, ImportStatus::Queued);
-        claim_next(&db).await.unwrap().unwrap();
-        assert_eq!(requeue_interrupted(&db).await.unwrap(), (0, 1));
+        // The server dies before the import commits anything: taken over, once.
+        lease_runs_out(&db, id).await;
+        assert_eq!(claim_next(&db).await.unwrap().unwrap().id, id);
+        lease_runs_out(&db, id).await;
+        assert!(claim_next(&db).await.unwrap().is_none());
         assert_eq!(
             status(&db, ws, id).await,
             (ImportStatus::Failed, Some(STALLED.to_string()))
@@ -467,15 +524,46 @@ mod tests {
     async fn an_import_that_progresses_between_stops_always_resumes(db: Db) {
         let (ws, id) = queued(&db).await;
         for _ in 0..4 {
-            claim_next(&db).await.unwrap().unwrap();
+            let job = claim_next(&db).await.unwrap().unwrap();
+            assert_eq!(job.id, id);
             // A batch commits before each stop.
             let sql = "UPDATE imports SET rows_read = rows_read + 100 WHERE id = $1";
             on!(&db, pool => {
                 sqlx::query(sql).bind(id).execute(pool).await.unwrap();
             });
-            assert_eq!(requeue_interrupted(&db).await.unwrap(), (1, 0));
+            lease_runs_out(&db, id).await;
         }
-        assert_eq!(status(&db, ws, id).await.0, ImportStatus::Queued);
+        assert_eq!(status(&db, ws, id).await.0, ImportStatus::Processing);
+    }
+
+    async fn a_live_lease_is_left_alone_and_a_lost_one_writes_nothing(db: Db) {
+        let (ws, id) = queued(&db).await;
+        let first = claim_next(&db).await.unwrap().unwrap();
+        assert!(renew(&db, ws, id, &first.lease).await.unwrap());
+        assert!(
+            claim_next(&db).await.unwrap().is_none(),
+            "another server does not take an import whose server renews its lease"
+        );
+        lease_runs_out(&db, id).await;
+        let second = claim_next(&db).await.unwrap().unwrap();
+        assert_ne!(first.lease, second.lease);
+        // The first server wakes up: it can neither renew, hand back nor finish.
+        assert!(!renew(&db, ws, id, &first.lease).await.unwrap());
+        hand_back(&db, &first).await.unwrap();
+        assert!(!finish(&db, ws, id, &first.lease, None).await.unwrap());
+        assert_eq!(status(&db, ws, id).await.0, ImportStatus::Processing);
+        // The second one finishes it.
+        assert!(finish(&db, ws, id, &second.lease, None).await.unwrap());
+        assert_eq!(status(&db, ws, id).await.0, ImportStatus::Completed);
+    }
+
+    async fn a_handed_back_import_is_taken_at_once_without_a_stall(db: Db) {
+        let (_, id) = queued(&db).await;
+        for _ in 0..3 {
+            let job = claim_next(&db).await.unwrap().unwrap();
+            hand_back(&db, &job).await.unwrap();
+        }
+        assert_eq!(claim_next(&db).await.unwrap().unwrap().id, id);
     }
 
     async fn old_reports_of_rejected_rows_are_purged(db: Db) {
@@ -485,7 +573,8 @@ mod tests {
         on!(&db, pool => {
             sqlx::query(sql).bind(ws).bind(id).execute(pool).await.unwrap();
         });
-        finish(&db, ws, id, None).await.unwrap();
+        let job = claim_next(&db).await.unwrap().unwrap();
+        assert!(finish(&db, ws, id, &job.lease, None).await.unwrap());
         let finished_at = get(&db, ws, id).await.unwrap().created_at;
         assert_eq!(
             purge_rejects(&db, finished_at - 10).await.unwrap(),

@@ -79,20 +79,14 @@ pub async fn sweep_uploads(state: &AppState) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Starts the worker: imports interrupted by a stop are queued again (or failed, if
-/// stops keep interrupting them without progress), then the queue is run whenever an
-/// upload arrives (and every few seconds, in case a wake-up was missed). It ends once
-/// the server drains, after handing back the import it was running.
+/// Starts the worker: it runs the queue whenever an upload arrives (and every few
+/// seconds, in case a wake-up was missed or another server's import lost its server).
+/// It ends once the server drains, after handing
+/// back the import it was running.
 pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        if let Ok(n @ 1..) = db::import_undo::requeue_interrupted(&state.db).await {
-            tracing::info!(undos = n, "undos interrupted by a stop");
-        }
-        match db::imports::requeue_interrupted(&state.db).await {
-            Ok((0, 0)) | Err(_) => {}
-            Ok((queued, failed)) => {
-                tracing::info!(queued, failed, "imports interrupted by a stop")
-            }
+        if let Err(e) = db::imports::end_leases_if_alone(&state.db).await {
+            tracing::error!(error = %e, "import leases");
         }
         loop {
             if let Err(e) = run_queued(&state).await {
@@ -141,7 +135,15 @@ pub async fn run_queued(state: &AppState) -> Result<usize, AppError> {
         && let Some(mut undo) = db::import_undo::claim_next(&state.db).await?
     {
         let started = std::time::Instant::now();
-        match db::import_undo::run(&state.db, &mut undo).await {
+        let renewal = Renewal::start(
+            state.db.clone(),
+            undo.workspace_id,
+            undo.import_id,
+            undo.lease.clone(),
+        );
+        let undone = db::import_undo::run(&state.db, &mut undo).await;
+        drop(renewal);
+        match undone {
             Ok(()) => {
                 tracing::info!(import = undo.import_id, elapsed = ?started.elapsed(), "upload undone")
             }
@@ -171,14 +173,23 @@ impl From<AppError> for Stop {
 }
 
 /// Runs a claimed import to its end, or, once the server is draining, hands it back to
-/// the queue after the batch being written.
+/// the queue after the batch being written; its lease is renewed meanwhile. If another
+/// server took it over (this one stalled past the lease), this one's writes were
+/// refused and it leaves the import to the other.
 pub async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
     let path = upload_path(&state.config, job.id);
     let started = std::time::Instant::now();
+    let renewal = Renewal::start(
+        state.db.clone(),
+        job.workspace_id,
+        job.id,
+        job.lease.clone(),
+    );
     let outcome = process(&state.db, &path, job, &state.drain).await;
+    drop(renewal);
     let error = match &outcome {
         Err(Stop::Draining) => {
-            db::imports::hand_back(&state.db, job.workspace_id, job.id).await?;
+            db::imports::hand_back(&state.db, job).await?;
             tracing::info!(
                 import = job.id,
                 "import handed back to the queue: the server is stopping"
@@ -197,11 +208,52 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
                 .to_string(),
         ),
     };
-    db::imports::finish(&state.db, job.workspace_id, job.id, error.as_deref()).await?;
+    let finished = db::imports::finish(
+        &state.db,
+        job.workspace_id,
+        job.id,
+        &job.lease,
+        error.as_deref(),
+    )
+    .await?;
+    if !finished {
+        tracing::warn!(import = job.id, "another server took this import over");
+        return Ok(());
+    }
     if let Err(e) = std::fs::remove_file(&path) {
         tracing::warn!(import = job.id, error = %e, "cannot remove the finished upload");
     }
     Ok(())
+}
+
+/// Renews a lease every few seconds while its work runs; stops when dropped.
+struct Renewal(tokio::task::JoinHandle<()>);
+
+impl Renewal {
+    fn start(db: db::Db, workspace_id: i64, id: i64, lease: String) -> Self {
+        Renewal(tokio::spawn(async move {
+            let mut every = tokio::time::interval(db::imports::RENEW_EVERY);
+            every.tick().await; // the first tick is at once: the claim set the lease
+            loop {
+                every.tick().await;
+                match db::imports::renew(&db, workspace_id, id, &lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(import = id, "lease lost: another server took over");
+                        return;
+                    }
+                    // Logged by AppError; the next renewal tries again.
+                    Err(_) => {}
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Renewal {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn process(

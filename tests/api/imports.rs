@@ -20,7 +20,8 @@ contacts::db_tests!(
     viewers_see_uploads_but_cannot_upload,
     leftovers_of_a_stop_are_swept_at_start,
     repeats_across_batches_are_found_in_the_database,
-    any_column_maps_to_a_field_and_updates_fill_every_mapped_field
+    any_column_maps_to_a_field_and_updates_fill_every_mapped_field,
+    a_server_that_lost_its_lease_writes_nothing_and_the_next_one_finishes
 );
 
 pub(crate) const BOUNDARY: &str = "----contacts-test-boundary";
@@ -623,4 +624,50 @@ async fn any_column_maps_to_a_field_and_updates_fill_every_mapped_field(db: Db) 
         )
     );
     assert_eq!(stored("+6592345678").await.0, "Cyrus");
+}
+
+/// Two servers on one database: the first took an upload, then stalled past its lease;
+/// the second took it over. The first one's batch is refused whole and it leaves the
+/// import alone; the second imports every row once.
+async fn a_server_that_lost_its_lease_writes_nothing_and_the_next_one_finishes(db: Db) {
+    let (app, state) = app_with_uploads(db.clone(), 1);
+    let cookie = set_up(&app, "boss@acme.test").await;
+    let file = "First Name,Last Name,Mobile\r\nAnn,Lee,+65 8123 4567\r\nBo,Tan,+65 9123 4567\r\n";
+    let reply = upload(
+        &app,
+        &cookie,
+        &options(None, false),
+        "people.csv",
+        file.as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let first = db::imports::claim_next(&db).await.unwrap().unwrap();
+    let expire = "UPDATE imports SET lease_until = 0 WHERE id = $1";
+    contacts::on!(&db, pool => {
+        sqlx::query(expire).bind(first.id).execute(pool).await.unwrap();
+    });
+    let second = db::imports::claim_next(&db).await.unwrap().unwrap();
+    assert_eq!(second.id, first.id);
+
+    contacts::server::importer::run(&state, &first)
+        .await
+        .unwrap();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM contacts", &[]).await, 0);
+    let summary = imports(&app, &cookie).await.remove(0);
+    assert_eq!(summary.status, ImportStatus::Processing);
+    assert_eq!(summary.counts.rows_read, 0);
+
+    contacts::server::importer::run(&state, &second)
+        .await
+        .unwrap();
+    let summary = imports(&app, &cookie).await.remove(0);
+    assert_eq!(
+        summary.status,
+        ImportStatus::Completed,
+        "{:?}",
+        summary.error
+    );
+    assert_eq!((summary.counts.rows_read, summary.counts.created), (2, 2));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM contacts", &[]).await, 2);
 }
