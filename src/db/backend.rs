@@ -90,6 +90,11 @@ impl Db {
         Ok(applied == newest)
     }
 
+    /// The pool's connections: how many are open, and how many of them are idle.
+    pub fn connections(&self) -> (u32, usize) {
+        on!(self, pool => (pool.size(), pool.num_idle()))
+    }
+
     /// Starts a transaction that will write. On SQLite it takes the write lock at once
     /// (waiting up to the busy timeout for another writer): a deferred transaction that
     /// reads first and then writes fails at once, without waiting, if another connection

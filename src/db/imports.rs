@@ -300,6 +300,14 @@ pub async fn claim_next(db: &Db) -> Result<Option<Job>, AppError> {
     }
 }
 
+/// How many imports of the install are queued and how many running.
+pub async fn queue_counts(db: &Db) -> Result<(i64, i64), AppError> {
+    let sql = "SELECT COUNT(*) FILTER (WHERE status = 'queued'),
+                      COUNT(*) FILTER (WHERE status = 'processing')
+               FROM imports WHERE status IN ('queued', 'processing')";
+    Ok(on!(db, pool => sqlx::query_as(sql).fetch_one(pool).await?))
+}
+
 /// Whether an import is waiting for or being processed (its file is still needed).
 pub async fn is_active(db: &Db, id: i64) -> Result<bool, AppError> {
     let sql = "SELECT status FROM imports WHERE id = $1";

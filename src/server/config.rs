@@ -88,6 +88,9 @@ pub struct Config {
     pub drain_seconds: u64,
     /// How log lines are written (`CONTACTS_LOG_FORMAT`: `text` or `json`).
     pub log_format: LogFormat,
+    /// Where `GET /metrics` (Prometheus) is served (`CONTACTS_METRICS_ADDR`, e.g.
+    /// `127.0.0.1:9100`): its own listener, never the public one. None: not at all.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// A variable was set to something unusable.
@@ -192,6 +195,14 @@ impl Config {
             },
             drain_seconds: number("CONTACTS_DRAIN_SECONDS", 25)?,
             log_format: LogFormat::from_lookup(&lookup)?,
+            metrics_addr: match lookup("CONTACTS_METRICS_ADDR") {
+                None => None,
+                Some(value) => Some(value.trim().parse().map_err(|_| ConfigError {
+                    name: "CONTACTS_METRICS_ADDR",
+                    expected: "an address and port like 127.0.0.1:9100",
+                    value,
+                })?),
+            },
         })
     }
 
@@ -371,6 +382,23 @@ mod tests {
         ]);
         let json = json.unwrap();
         assert_eq!((json.log_format, json.drain_seconds), (LogFormat::Json, 5));
+        assert_eq!(default.metrics_addr, None);
+        let metrics = Config::from_lookup(|name| {
+            (name == "CONTACTS_METRICS_ADDR").then(|| "127.0.0.1:9100".to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            metrics.metrics_addr,
+            Some("127.0.0.1:9100".parse().unwrap())
+        );
+        let bad = Config::from_lookup(|name| {
+            (name == "CONTACTS_METRICS_ADDR").then(|| "everywhere".to_string())
+        });
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .starts_with("CONTACTS_METRICS_ADDR must be")
+        );
         let refused = config(&[("CONTACTS_LOG_FORMAT", "xml")]).unwrap_err();
         assert_eq!(
             refused.to_string(),

@@ -276,11 +276,15 @@ async fn process(
     while let Some(batch) = batches.recv().await {
         match batch {
             Ok(batch) => match writer.write(job, &batch).await {
-                Ok(_) if drain.is_cancelled() => {
-                    failure = Some(Stop::Draining);
-                    break;
+                Ok(now) => {
+                    let rows = now.rows_read.saturating_sub(counts.rows_read);
+                    crate::server::metrics::rows_imported(rows.max(0) as u64);
+                    counts = now;
+                    if drain.is_cancelled() {
+                        failure = Some(Stop::Draining);
+                        break;
+                    }
                 }
-                Ok(now) => counts = now,
                 Err(e) => {
                     failure = Some(e.into());
                     break;

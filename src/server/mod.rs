@@ -12,6 +12,7 @@ pub mod health;
 pub mod importer;
 pub mod keys;
 pub mod limits;
+pub mod metrics;
 pub mod origin;
 pub mod password;
 pub mod receive;
@@ -134,6 +135,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             client::identify,
         ))
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
 
@@ -203,6 +205,9 @@ pub async fn serve() -> Result<(), StartError> {
     spawn_sweeper(state.clone());
     let importer = importer::spawn_worker(state.clone());
     webhooks::spawn_worker(state.clone());
+    if let Some(addr) = state.config.metrics_addr {
+        serve_metrics(state.clone(), addr).await?;
+    }
     let drain = state.drain.clone();
     let limit = Duration::from_secs(state.config.drain_seconds);
     let app = router(state);
@@ -245,6 +250,21 @@ pub async fn serve() -> Result<(), StartError> {
         ),
     }
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves `GET /metrics` on `addr` (see [`metrics`]) until the process ends.
+async fn serve_metrics(state: AppState, addr: SocketAddr) -> Result<(), StartError> {
+    metrics::handle();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Serve { addr, source })?;
+    tracing::info!("metrics at http://{addr}/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, metrics::router(state)).await {
+            tracing::error!(error = %e, "the metrics listener failed");
+        }
+    });
     Ok(())
 }
 

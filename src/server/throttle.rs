@@ -96,7 +96,13 @@ pub async fn reserve(db: &Db, ip: IpAddr, account: &str) -> Result<(), AppError>
     let now = now_ms();
     db::sign_in_failures::update(db, [&address, &account], |counts| next(counts, now))
         .await?
-        .map_err(|limited| AppError::TooManyRequests(limited.message()))
+        .map_err(|limited| {
+            crate::server::metrics::sign_in_refused(match limited {
+                Limited::Address(_) => "address",
+                Limited::Account(_) => "account",
+            });
+            AppError::TooManyRequests(limited.message())
+        })
 }
 
 /// Forgets the failures of `ip` and `account` after a successful sign-in.

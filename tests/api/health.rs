@@ -1,11 +1,15 @@
-//! The probes an orchestrator asks: `/livez` and `/readyz`, without a session.
+//! The probes an orchestrator asks (`/livez` and `/readyz`, without a session) and the
+//! metrics its Prometheus scrapes (`/metrics`, on a listener of its own).
 
 use crate::common::{app_with_uploads, send};
 use axum::body::Body;
 use contacts::db::Db;
 use http::{Request, StatusCode};
 
-contacts::db_tests!(the_probes_answer_without_a_session_and_readiness_says_what_is_missing,);
+contacts::db_tests!(
+    the_probes_answer_without_a_session_and_readiness_says_what_is_missing,
+    metrics_are_served_on_their_own_router_only
+);
 
 async fn probe(app: &axum::Router, path: &str) -> (StatusCode, String) {
     let request = Request::get(path).body(Body::empty()).unwrap();
@@ -66,4 +70,80 @@ async fn the_probes_answer_without_a_session_and_readiness_says_what_is_missing(
         (StatusCode::SERVICE_UNAVAILABLE, "draining".into())
     );
     assert_eq!(probe(&app, "/livez").await.0, StatusCode::OK);
+}
+
+/// Requests by route and status with latencies, sign-in refusals, rows imported and the
+/// gauges, in the Prometheus text format, from the metrics router; the public router
+/// has no `/metrics`. (The recorder is the process's: counts include other tests'.)
+async fn metrics_are_served_on_their_own_router_only(db: Db) {
+    contacts::server::metrics::handle();
+    let (app, state) = app_with_uploads(db.clone(), 1);
+    let cookie = crate::common::set_up(&app, "boss@acme.test").await;
+    let (status, body) = probe(&app, "/metrics").await;
+    assert_ne!(status, StatusCode::OK);
+    assert!(!body.contains("http_requests_total"));
+    probe(&app, "/livez").await;
+    for _ in 0..7 {
+        crate::common::call(
+            &app,
+            "sign_in",
+            &[("email", "boss@acme.test"), ("password", "a wrong guess")],
+            None,
+        )
+        .await;
+    }
+    let file = "First Name,Last Name,Mobile\r\nAnn,Lee,+65 8123 4567\r\n";
+    let options = crate::imports::options(None, false);
+    let reply = crate::imports::upload(&app, &cookie, &options, "a.csv", file.as_bytes()).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let scrape = || async {
+        let metrics = contacts::server::metrics::router(state.clone());
+        probe(&metrics, "/metrics").await
+    };
+    let (status, text) = scrape().await;
+    assert_eq!(status, StatusCode::OK);
+    let has = |text: &str, parts: &[&str]| {
+        text.lines()
+            .any(|line| parts.iter().all(|part| line.contains(part)))
+    };
+    let livez = [
+        "http_requests_total{",
+        "method=\"GET\"",
+        "route=\"/livez\"",
+        "status=\"200\"",
+    ];
+    assert!(has(&text, &livez), "{text}");
+    let latency = [
+        "http_request_duration_seconds_bucket{",
+        "route=\"/livez\"",
+        "le=\"0.005\"",
+    ];
+    assert!(has(&text, &latency), "{text}");
+    assert!(
+        has(&text, &["http_requests_total{", "route=\"unmatched\""]),
+        "{text}"
+    );
+    let refused = ["contacts_sign_in_refusals_total{", "limit=\"address\""];
+    assert!(has(&text, &refused), "{text}");
+    assert!(
+        has(&text, &["contacts_imports{", "status=\"queued\"", "} 1"]),
+        "{text}"
+    );
+    assert!(
+        has(&text, &["db_pool_connections{", "state=\"idle\""]),
+        "{text}"
+    );
+
+    assert_eq!(
+        contacts::server::importer::run_queued(&state)
+            .await
+            .unwrap(),
+        1
+    );
+    let (_, text) = scrape().await;
+    assert!(
+        has(&text, &["contacts_imports{", "status=\"queued\"", "} 0"]),
+        "{text}"
+    );
+    assert!(has(&text, &["contacts_import_rows_total "]), "{text}");
 }
