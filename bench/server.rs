@@ -73,7 +73,7 @@ pub async fn signed_in_admin(db: &contacts::db::Db) -> (i64, String) {
     let user = db::users::create(
         db,
         workspace,
-        "bench@bench.test",
+        &format!("bench{workspace}@bench.test"),
         &hash,
         Role::Admin,
         db::users::PasswordOwner::User,

@@ -82,6 +82,18 @@ impl ImportWriter {
         }
     }
 
+    /// Whether an upload of another workspace is waiting (see
+    /// [`super::imports::others_waiting`]). Asked on the writer's own connection: on
+    /// SQLite the writer may hold the write lock, and a connection from the pool could be
+    /// long in coming while people's saves hold them all, waiting for that lock.
+    pub async fn others_waiting(&mut self, workspace_id: i64) -> Result<bool, AppError> {
+        let conn = match self {
+            ImportWriter::Sqlite(writer) => Backend::Sqlite(&mut *writer.conn),
+            ImportWriter::Postgres(conn) => Backend::Postgres(&mut **conn),
+        };
+        super::imports::others_waiting(conn, workspace_id).await
+    }
+
     /// Commits what is open.
     pub async fn commit(&mut self) -> Result<(), AppError> {
         match self {

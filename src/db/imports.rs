@@ -209,15 +209,33 @@ pub async fn end_leases_if_alone(db: &Db) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Puts an import this server was running back in the queue (the server is stopping);
-/// it resumes after its last committed batch, here or on another server.
+/// Puts an import this server was running back in the queue (the server is stopping,
+/// or another workspace's upload is waiting), behind the uploads queued before now; it
+/// resumes after its last committed batch, here or on another server.
 pub async fn hand_back(db: &Db, job: &Job) -> Result<(), AppError> {
-    let sql = "UPDATE imports SET status = 'queued', lease = NULL, lease_until = 0
+    let sql = "UPDATE imports SET status = 'queued', lease = NULL, lease_until = 0,
+                   yielded_at = $4
                WHERE workspace_id = $1 AND id = $2 AND status = 'processing' AND lease = $3";
     on!(db, pool => {
-        sqlx::query(sql).bind(job.workspace_id).bind(job.id).bind(&job.lease).execute(pool).await?;
+        sqlx::query(sql)
+            .bind(job.workspace_id)
+            .bind(job.id)
+            .bind(&job.lease)
+            .bind(super::now())
+            .execute(pool)
+            .await?;
     });
     Ok(())
+}
+
+/// Whether an upload of another workspace is waiting in the queue: a running import
+/// gives way to it between batches, so no workspace waits behind another's long file.
+/// (On the import writer's own connection: see `ImportWriter::others_waiting`.)
+pub(super) async fn others_waiting(conn: Conn<'_>, workspace_id: i64) -> Result<bool, AppError> {
+    let sql = "SELECT 1 FROM imports WHERE status = 'queued' AND workspace_id <> $1 LIMIT 1";
+    let found: Option<i32> =
+        on!(conn, conn => sqlx::query_scalar(sql).bind(workspace_id).fetch_optional(conn).await?);
+    Ok(found.is_some())
 }
 
 /// Renews a lease this server holds on an import or its undo; false if it no longer
@@ -238,8 +256,9 @@ pub async fn renew(db: &Db, workspace_id: i64, id: i64, lease: &str) -> Result<b
     }) == 1)
 }
 
-/// Takes the oldest import that is queued or whose server's lease ran out (the server
-/// died; it resumes after its last committed batch), marks it processing under a new
+/// Takes the import waiting longest (since its upload, or since it last gave way) that
+/// is queued or whose server's lease ran out (the server died; it resumes after its
+/// last committed batch), marks it processing under a new
 /// lease of this server's, and returns it. One whose servers stopped [`MAX_STALLS`]
 /// times in a row without committing anything in between is failed with [`STALLED`]
 /// instead, and the next is taken. Several servers claiming at once take different
@@ -255,7 +274,8 @@ pub async fn claim_next(db: &Db) -> Result<Option<Job>, AppError> {
          WHERE (workspace_id, id) = (SELECT workspace_id, id FROM imports
                                      WHERE status = 'queued'
                                         OR (status = 'processing' AND lease_until < $1)
-                                     ORDER BY id LIMIT 1{})
+                                     ORDER BY coalesce(yielded_at, created_at), id
+                                     LIMIT 1{})
          RETURNING id, workspace_id, options, rows_read, stalls",
         db.dialect().skip_locked()
     );
@@ -465,6 +485,7 @@ mod tests {
         an_import_that_progresses_between_stops_always_resumes,
         a_live_lease_is_left_alone_and_a_lost_one_writes_nothing,
         a_handed_back_import_is_taken_at_once_without_a_stall,
+        a_running_import_gives_way_only_to_other_workspaces_queued_before,
         old_reports_of_rejected_rows_are_purged
     );
     use crate::db::{users, workspaces};
@@ -472,17 +493,28 @@ mod tests {
     use crate::model::Role;
 
     async fn queued(db: &Db) -> (i64, i64) {
+        let (ws, user) = workspace(db, "a@acme.test").await;
+        (ws, queue(db, ws, user).await)
+    }
+
+    /// A workspace and its admin.
+    async fn workspace(db: &Db, email: &str) -> (i64, i64) {
         let ws = workspaces::create(db, "Acme", "SG").await.unwrap();
         let user = users::create(
             db,
             ws,
-            "a@acme.test",
+            email,
             "hash",
             Role::Admin,
             users::PasswordOwner::User,
         )
         .await
         .unwrap();
+        (ws, user)
+    }
+
+    /// A new upload of the workspace, queued.
+    async fn queue(db: &Db, ws: i64, user: i64) -> i64 {
         let options = ImportOptions::csv_with_header(Columns::default(), "SG");
         let new = NewImport {
             workspace_id: ws,
@@ -492,10 +524,9 @@ mod tests {
             options: &options,
             group_id: None,
         };
-        let id = create(db.acquire().await.unwrap().conn(), &new)
+        create(db.acquire().await.unwrap().conn(), &new)
             .await
-            .unwrap();
-        (ws, id)
+            .unwrap()
     }
 
     async fn status(db: &Db, ws: i64, id: i64) -> (ImportStatus, Option<String>) {
@@ -572,6 +603,50 @@ mod tests {
             hand_back(&db, &job).await.unwrap();
         }
         assert_eq!(claim_next(&db).await.unwrap().unwrap().id, id);
+    }
+
+    async fn a_running_import_gives_way_only_to_other_workspaces_queued_before(db: Db) {
+        let (acme, ann) = workspace(&db, "ann@acme.test").await;
+        let (beta, bob) = workspace(&db, "bob@beta.test").await;
+        let long = queue(&db, acme, ann).await;
+        let job = claim_next(&db).await.unwrap().unwrap();
+        assert_eq!(job.id, long);
+        // The same workspace's next upload waits its turn behind it.
+        let next_of_acme = queue(&db, acme, ann).await;
+        assert!(
+            !others_waiting(db.acquire().await.unwrap().conn(), acme)
+                .await
+                .unwrap()
+        );
+        // Another workspace's does not.
+        let of_beta = queue(&db, beta, bob).await;
+        assert!(
+            others_waiting(db.acquire().await.unwrap().conn(), acme)
+                .await
+                .unwrap()
+        );
+        assert!(
+            others_waiting(db.acquire().await.unwrap().conn(), beta)
+                .await
+                .unwrap(),
+            "acme's is waiting too"
+        );
+        // Made later than both, on the clock the queue is ordered by.
+        let later = "UPDATE imports SET created_at = created_at - 10 WHERE id <> $1";
+        on!(&db, pool => {
+            sqlx::query(later).bind(long).execute(pool).await.unwrap();
+        });
+        hand_back(&db, &job).await.unwrap();
+        let order = [
+            claim_next(&db).await.unwrap().unwrap().id,
+            claim_next(&db).await.unwrap().unwrap().id,
+            claim_next(&db).await.unwrap().unwrap().id,
+        ];
+        assert_eq!(
+            order,
+            [next_of_acme, of_beta, long],
+            "queued before it gave way go first"
+        );
     }
 
     async fn old_reports_of_rejected_rows_are_purged(db: Db) {

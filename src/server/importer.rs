@@ -1,4 +1,7 @@
-//! The background importer: runs queued CSV imports one at a time, oldest first.
+//! The background importer: runs queued CSV imports one at a time, the one waiting
+//! longest first; a running import gives way between batches to another workspace's
+//! upload waiting in the queue (and then goes on), so no workspace waits behind
+//! another's long file for longer than a batch.
 //!
 //! Parsing and number normalisation run on a blocking thread; batches of classified rows
 //! cross a small channel to the async writer, which commits each in one transaction. So
@@ -161,9 +164,9 @@ enum Stop {
     File(String),
     /// Ours (logged where it happened); the user gets a general message.
     Server,
-    /// The server is draining: what was written is committed, and the import goes back
-    /// to the queue to resume after it.
-    Draining,
+    /// The server is draining, or another workspace's upload is waiting: what was
+    /// written is committed, and the import goes back to the queue to resume after it.
+    HandBack(&'static str),
 }
 
 impl From<AppError> for Stop {
@@ -188,12 +191,9 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
     let outcome = process(&state.db, &path, job, &state.drain).await;
     drop(renewal);
     let error = match &outcome {
-        Err(Stop::Draining) => {
+        Err(Stop::HandBack(why)) => {
             db::imports::hand_back(&state.db, job).await?;
-            tracing::info!(
-                import = job.id,
-                "import handed back to the queue: the server is stopping"
-            );
+            tracing::info!(import = job.id, "import handed back to the queue: {why}");
             return Ok(());
         }
         Ok(counts) => {
@@ -281,8 +281,19 @@ async fn process(
                     crate::server::metrics::rows_imported(rows.max(0) as u64);
                     counts = now;
                     if drain.is_cancelled() {
-                        failure = Some(Stop::Draining);
+                        failure = Some(Stop::HandBack("the server is stopping"));
                         break;
+                    }
+                    match writer.others_waiting(job.workspace_id).await {
+                        Ok(true) => {
+                            failure = Some(Stop::HandBack("another workspace's upload is waiting"));
+                            break;
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            failure = Some(e.into());
+                            break;
+                        }
                     }
                 }
                 Err(e) => {
