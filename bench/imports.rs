@@ -194,6 +194,22 @@ pub async fn run(report: &mut Report, postgres: Option<&str>) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The release server on `data` (and the database at `database_url`, if given), with
+/// a pool of the bench's own on its database.
+async fn start(
+    data: &Path,
+    database_url: Option<&str>,
+) -> (std::net::SocketAddr, std::process::Child, contacts::db::Db) {
+    let addr = free_addr();
+    let server = start_server_on(data, database_url, addr);
+    let location = match database_url {
+        Some(url) => Location::Postgres(url.to_string()),
+        None => Location::Sqlite(data.join("contacts.db")),
+    };
+    let pool = contacts::db::open(&location, 2).await.expect("database");
+    (addr, server, pool)
+}
+
 /// How long a 100-row upload of one workspace waits (from accepted to completed) once
 /// another workspace's 1M-row import is running: the importer gives way between batches.
 async fn small_upload_wait(
@@ -206,13 +222,7 @@ async fn small_upload_wait(
 ) -> f64 {
     let small = dir.join("small.csv");
     let small_size = write_csv(&small, 100, Extra::Nothing);
-    let addr = free_addr();
-    let mut server = start_server_on(data, database_url, addr);
-    let location = match database_url {
-        Some(url) => Location::Postgres(url.to_string()),
-        None => Location::Sqlite(data.join("contacts.db")),
-    };
-    let pool = contacts::db::open(&location, 2).await.expect("database");
+    let (addr, mut server, pool) = start(data, database_url).await;
     let progress = async |id: i64| -> (String, i64) {
         let sql = "SELECT status, rows_read FROM imports WHERE id = $1";
         contacts::on!(&pool, pool => sqlx::query_as(sql).bind(id).fetch_one(pool).await)
@@ -452,13 +462,7 @@ async fn import(
     size: u64,
     scenario: &Scenario,
 ) -> Measured {
-    let addr = free_addr();
-    let mut server = start_server_on(data, database_url, addr);
-    let location = match database_url {
-        Some(url) => Location::Postgres(url.to_string()),
-        None => Location::Sqlite(data.join("contacts.db")),
-    };
-    let pool = contacts::db::open(&location, 2).await.expect("database");
+    let (addr, mut server, pool) = start(data, database_url).await;
     let stop_editors = Arc::new(AtomicBool::new(false));
     let editors = if scenario.editors {
         start_editors(addr, cookie, &stop_editors)
