@@ -1,7 +1,8 @@
 -- Failed sign-ins per client address (`a:` and the address) and per account (`u:` and
--- the email), in the database so that every app server counts the same attempts (they
--- were in each server's memory: N servers gave a guesser N times the attempts). A row
--- older than the throttle's window counts for nothing and is purged hourly.
+-- the SHA-256 of its email), in the database so that every app server counts the same
+-- attempts (they were in each server's memory: N servers gave a guesser N times the
+-- attempts). A row older than the throttle's window counts for nothing and is purged
+-- hourly.
 CREATE TABLE sign_in_failures (
     key TEXT NOT NULL PRIMARY KEY,
     count INTEGER NOT NULL,

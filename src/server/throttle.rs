@@ -83,8 +83,12 @@ impl Limited {
     }
 }
 
-/// The database keys of an address and an account (its email, lower case).
+/// The database keys of an address and an account (its email, lower case). The email
+/// is kept as its SHA-256: a key of fixed size however long the typed text, and no
+/// address of a stranger's guess in the table.
 fn keys(ip: IpAddr, account: &str) -> [String; 2] {
+    use sha2::{Digest, Sha256};
+    let account = crate::server::session::hex(&Sha256::digest(account.as_bytes()));
     [format!("a:{}", address_key(ip)), format!("u:{account}")]
 }
 
@@ -223,6 +227,12 @@ mod tests {
         let next_network: IpAddr = "2001:db8:1:3::1".parse().unwrap();
         assert_eq!(keys(a, "x")[0], keys(same_network, "y")[0]);
         assert_ne!(keys(a, "x")[0], keys(next_network, "x")[0]);
+        let long = "x".repeat(100_000);
+        assert_eq!(
+            keys(a, &long)[1].len(),
+            2 + 64,
+            "an account key has a fixed size"
+        );
         // An IPv4 address counts the same whether it arrives mapped into IPv6 or not.
         assert_eq!(
             address_key("::ffff:192.0.2.1".parse().unwrap()),

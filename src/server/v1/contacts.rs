@@ -62,7 +62,7 @@ pub(super) async fn load_many(
 pub(super) fn etag_of<T: Serialize>(value: &T) -> String {
     let bytes = serde_json::to_vec(value).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::server::session::hex(&digest[..16]);
     format!("\"{hex}\"")
 }
 
