@@ -381,13 +381,14 @@ pub async fn deliveries(
 /// delivered at least once either way), and users' saves do not queue behind the
 /// worker's many small commits for the log's flush.
 async fn worker_transaction(db: &Db) -> Result<super::Tx, AppError> {
-    let mut tx = db.begin_write().await?;
-    if let super::Backend::Postgres(conn) = tx.conn() {
-        sqlx::query("SET LOCAL synchronous_commit = off")
-            .execute(conn)
-            .await?;
-    }
-    Ok(tx)
+    Ok(match db {
+        super::Backend::Sqlite(_) => db.begin_write().await?,
+        // One round trip: the worker's load is many small transactions.
+        super::Backend::Postgres(pool) => super::Backend::Postgres(
+            pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+                .await?,
+        ),
+    })
 }
 
 /// A message taken to be sent, with its endpoint.
@@ -414,6 +415,9 @@ struct Taken {
     data: String,
     created_at: i64,
     attempts: i64,
+    /// The endpoint's, or none if it was deleted meanwhile.
+    url: Option<String>,
+    secret: Option<String>,
 }
 
 /// What the delivery worker can take in a turn.
@@ -467,7 +471,7 @@ async fn any_due(db: &Db, now: i64) -> Result<bool, AppError> {
 
 /// Takes what `want` allows. No more to an endpoint than it can take: taking more and
 /// giving the rest back would cost two more writes each.
-async fn claim(mut conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
+async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
     let busy = serde_json::to_string(&want.busy).map_err(|e| AppError::internal("busy", e))?;
     let lock = match conn {
         super::Backend::Postgres(_) => "FOR UPDATE OF m SKIP LOCKED",
@@ -478,6 +482,16 @@ async fn claim(mut conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
     // window then keeps each endpoint's oldest up to what it can take. (PostgreSQL
     // locks no rows under a window function, so it ranks the locked rows outside.)
     let busy_ids = dialect.json_ids(4);
+    // The endpoint's URL and secret come back with each message (keyed by workspace
+    // too: a message goes only to its own workspace's endpoint).
+    let endpoint = |column: &str| {
+        format!(
+            "(SELECT e.{column} FROM webhook_endpoints e
+              WHERE e.workspace_id = webhook_messages.workspace_id
+                AND e.id = webhook_messages.endpoint_id) AS {column}"
+        )
+    };
+    let (endpoint_url, endpoint_secret) = (endpoint("url"), endpoint("secret"));
     let take = format!(
         "WITH picked AS (
              SELECT m.workspace_id, m.id, m.endpoint_id, m.next_attempt_at FROM webhook_messages m
@@ -495,38 +509,22 @@ async fn claim(mut conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
          WHERE (workspace_id, id) IN (
              SELECT r.workspace_id, r.id FROM ranked r
              WHERE r.n + (SELECT COUNT(*) FROM ({busy_ids}) b WHERE b.value = r.endpoint_id) <= $5)
-         RETURNING id, workspace_id, endpoint_id, event_type, data, created_at, attempts"
+         RETURNING id, workspace_id, endpoint_id, event_type, data, created_at, attempts,
+                   {endpoint_url}, {endpoint_secret}"
     );
-    let endpoints = format!(
-        "SELECT workspace_id, id, url, secret FROM webhook_endpoints WHERE id IN ({})",
-        dialect.json_ids(1)
-    );
-    let (taken, endpoints) = on!(conn.reborrow(), conn => {
-        let taken: Vec<Taken> = sqlx::query_as(&take)
+    let taken: Vec<Taken> = on!(conn, conn => {
+        sqlx::query_as(&take)
             .bind(want.lease_until)
             .bind(want.now)
             .bind(want.limit)
             .bind(&busy)
             .bind(want.per_endpoint)
-            .fetch_all(&mut *conn)
-            .await?;
-        let mut ids: Vec<i64> = taken.iter().map(|t| t.endpoint_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let ids = serde_json::to_string(&ids).map_err(|e| AppError::internal("ids", e))?;
-        let endpoints: Vec<(i64, i64, String, String)> =
-            sqlx::query_as(&endpoints).bind(ids).fetch_all(&mut *conn).await?;
-        (taken, endpoints)
+            .fetch_all(conn)
+            .await?
     });
-    // Keyed by workspace too: a message goes only to its own workspace's endpoint.
-    let endpoints: std::collections::HashMap<(i64, i64), (String, String)> = endpoints
-        .into_iter()
-        .map(|(workspace_id, id, url, secret)| ((workspace_id, id), (url, secret)))
-        .collect();
     let mut due: Vec<Due> = taken
         .into_iter()
         .filter_map(|t| {
-            let (url, secret) = endpoints.get(&(t.workspace_id, t.endpoint_id))?.clone();
             Some(Due {
                 id: t.id,
                 workspace_id: t.workspace_id,
@@ -535,8 +533,8 @@ async fn claim(mut conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
                 data: t.data,
                 created_at: t.created_at,
                 attempts: t.attempts,
-                url,
-                secret,
+                url: t.url?,
+                secret: t.secret?,
             })
         })
         .collect();
