@@ -27,7 +27,7 @@ E2E_DATA_DIR := target/e2e-data
 # The same for `make screenshots`.
 SCREENSHOTS_DATA_DIR := target/screenshots-data
 
-.PHONY: help run test bench screenshots tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt node chromium postgres end2end-deps lint unit e2e e2e-postgres e2e-release
+.PHONY: help run test bench screenshots tools test-tools wasm-target cargo-leptos wasm-bindgen wasm-opt node chromium postgres s3 end2end-deps lint unit e2e e2e-postgres e2e-release
 
 help:
 	@echo "make run    build (release) and serve Contacts on ./data/contacts.db"
@@ -69,10 +69,10 @@ lint:
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
-# Unit and database tests; the PostgreSQL ones (ignored by a plain `cargo test`) run
-# beside a throwaway cluster.
-unit: postgres
-	tools/postgres/with-cluster cargo test --features ssr -- --include-ignored
+# Unit and database tests; the PostgreSQL and S3 ones (ignored by a plain `cargo test`)
+# run beside a throwaway cluster and S3-compatible server.
+unit: postgres s3
+	tools/s3/with-server tools/postgres/with-cluster cargo test --features ssr -- --include-ignored
 
 # The Playwright suite against a debug build: quick to rebuild while developing, and
 # only a debug build logs Leptos' hydration warnings, which the suite fails on.
@@ -99,7 +99,7 @@ e2e-release: test-tools
 
 tools: wasm-target cargo-leptos wasm-bindgen wasm-opt
 
-test-tools: tools chromium end2end-deps postgres
+test-tools: tools chromium end2end-deps postgres s3
 
 wasm-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
@@ -126,6 +126,12 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| { $(SUDO) apt-get update -qq \
 			&& $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+# moto's S3-compatible server for the upload store's tests, pinned in tools/s3.
+s3:
+	@tools/s3/venv/bin/moto_server --help >/dev/null 2>&1 \
+		|| { python3 -m venv tools/s3/venv \
+			&& tools/s3/venv/bin/pip install -q -r tools/s3/requirements.txt; }
 
 chromium:
 	@command -v chromium >/dev/null \

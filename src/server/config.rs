@@ -1,6 +1,7 @@
 //! Server configuration from environment variables, with defaults that work out of the box.
 
 use crate::db::Location;
+use crate::server::store::UploadStore;
 use ipnet::IpNet;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -50,6 +51,9 @@ pub struct Config {
     pub database_url: Option<Location>,
     /// Connections the server keeps to PostgreSQL (`CONTACTS_DATABASE_POOL`, default 16).
     pub database_pool: u32,
+    /// Where uploads wait for their import (`CONTACTS_UPLOAD_STORE`: unset for the
+    /// `uploads` folder of the data folder, or `s3://bucket/prefix`).
+    pub uploads: crate::server::store::UploadStore,
     /// Largest accepted upload in bytes (`CONTACTS_MAX_UPLOAD_MB`, default 1024 MB).
     pub max_upload_bytes: u64,
     /// How long a sign-in lasts (`CONTACTS_SESSION_DAYS`, default 30).
@@ -165,12 +169,24 @@ impl Config {
                 value: crate::db::without_password(&value),
             })?),
         };
+        let data_dir = lookup("CONTACTS_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let uploads = match lookup("CONTACTS_UPLOAD_STORE") {
+            None => UploadStore::folder_in(&data_dir)
+                .map_err(|why| (data_dir.display().to_string(), why)),
+            Some(url) => UploadStore::s3(url.trim(), &lookup).map_err(|why| (url, why)),
+        }
+        .map_err(|(value, why)| ConfigError {
+            name: "CONTACTS_UPLOAD_STORE",
+            expected: "unset (the data folder) or s3://bucket/prefix",
+            value: format!("{value} ({why})"),
+        })?;
         Ok(Config {
             database_url,
             database_pool: number("CONTACTS_DATABASE_POOL", 16)?.clamp(1, 1000) as u32,
-            data_dir: lookup("CONTACTS_DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("data")),
+            data_dir,
+            uploads,
             max_upload_bytes,
             session_days: number("CONTACTS_SESSION_DAYS", 30)? as i64,
             cookie_security,

@@ -36,8 +36,8 @@ async fn not_ready(state: &AppState) -> Option<&'static str> {
             return Some("database unreachable");
         }
     }
-    match tokio::fs::metadata(&state.config.data_dir).await {
-        Ok(folder) if folder.is_dir() => None,
-        _ => Some("upload store unreachable"),
+    if !state.config.uploads.reachable().await {
+        return Some("upload store unreachable");
     }
+    None
 }

@@ -14,10 +14,9 @@ use crate::db::imports::Job;
 use crate::error::AppError;
 use crate::import::pipeline::{Rows, unclosed_quote};
 use crate::import::sniff::FileProblem;
-use crate::server::config::Config;
 use crate::server::state::AppState;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use crate::server::store::UploadStore;
+use object_store::path::Path as Key;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -34,51 +33,25 @@ pub const BATCH_BYTES: usize = 6 << 20;
 /// this size.
 pub const TRANSACTION_ROWS: i64 = 100_000;
 
-/// The start of the name of an upload still arriving (`incoming-<random>.part`).
-pub const INCOMING_PREFIX: &str = "incoming-";
-/// The end of the name of an upload still arriving.
-pub const INCOMING_SUFFIX: &str = ".part";
-
-/// Where an accepted upload waits until its import ends.
-pub fn upload_path(config: &Config, import_id: i64) -> PathBuf {
-    uploads_dir(config).join(format!("{import_id}.upload"))
-}
-
-/// The folder of waiting uploads.
-pub fn uploads_dir(config: &Config) -> PathBuf {
-    config.data_dir.join("uploads")
-}
-
-/// Removes what a stop left in the uploads folder: uploads that were still arriving, and
-/// files of imports that have ended (or were never recorded). Run at start-up, before
-/// the server accepts uploads.
+/// Removes what stops left in the upload store, once older than
+/// [`crate::server::store::LEFTOVER_AGE`] (younger, it may be another server's upload about to be
+/// queued): files that were still arriving, and files of imports that have ended (or
+/// were never recorded). Run at start-up and hourly.
 pub async fn sweep_uploads(state: &AppState) -> Result<(), AppError> {
-    let dir = uploads_dir(&state.config);
-    let mut entries = match tokio::fs::read_dir(&dir).await {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(AppError::internal("reading the uploads folder", e)),
-    };
-    while let Some(entry) = entries
-        .next_entry()
-        .await
-        .map_err(|e| AppError::internal("reading the uploads folder", e))?
-    {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let leftover = if name.starts_with(INCOMING_PREFIX) && name.ends_with(INCOMING_SUFFIX) {
-            true
-        } else if let Some(id) = name.strip_suffix(".upload").and_then(|id| id.parse().ok()) {
-            !db::imports::is_active(&state.db, id).await?
-        } else {
-            false
+    let uploads = &state.config.uploads;
+    for (key, import) in uploads.old_files().await? {
+        let leftover = match import {
+            Some(id) => !db::imports::is_active(&state.db, id).await?,
+            None => key
+                .filename()
+                .is_some_and(|name| name.starts_with("incoming-")),
         };
         if leftover {
-            tracing::info!(file = %name, "removing a leftover upload");
-            if let Err(e) = tokio::fs::remove_file(entry.path()).await {
-                tracing::warn!(file = %name, error = %e, "cannot remove a leftover upload");
-            }
+            tracing::info!(file = %key, "removing a leftover upload");
+            uploads.remove(&key).await;
         }
     }
+    uploads.remove_old_parts();
     Ok(())
 }
 
@@ -180,7 +153,7 @@ impl From<AppError> for Stop {
 /// server took it over (this one stalled past the lease), this one's writes were
 /// refused and it leaves the import to the other.
 pub async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
-    let path = upload_path(&state.config, job.id);
+    let key = UploadStore::of_import(job.id);
     let started = std::time::Instant::now();
     let renewal = Renewal::start(
         state.db.clone(),
@@ -188,7 +161,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
         job.id,
         job.lease.clone(),
     );
-    let outcome = process(&state.db, &path, job, &state.drain).await;
+    let outcome = process(state, &key, job).await;
     drop(renewal);
     let error = match &outcome {
         Err(Stop::HandBack(why)) => {
@@ -220,9 +193,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), AppError> {
         tracing::warn!(import = job.id, "another server took this import over");
         return Ok(());
     }
-    if let Err(e) = std::fs::remove_file(&path) {
-        tracing::warn!(import = job.id, error = %e, "cannot remove the finished upload");
-    }
+    state.config.uploads.remove(&key).await;
     Ok(())
 }
 
@@ -257,16 +228,16 @@ impl Drop for Renewal {
 }
 
 async fn process(
-    db: &crate::db::Db,
-    path: &Path,
+    state: &AppState,
+    key: &Key,
     job: &Job,
-    drain: &tokio_util::sync::CancellationToken,
 ) -> Result<crate::import::ImportCounts, Stop> {
-    let mut writer = ImportWriter::new(db, TRANSACTION_ROWS).await?;
+    let drain = &state.drain;
+    let mut writer = ImportWriter::new(&state.db, TRANSACTION_ROWS).await?;
     let (sender, mut batches) = mpsc::channel::<Result<EncodedBatch, Stop>>(1);
     let parser = {
-        let (path, job) = (path.to_path_buf(), job.clone());
-        tokio::task::spawn_blocking(move || parse(&path, &job, &sender))
+        let (uploads, key, job) = (state.config.uploads.clone(), key.clone(), job.clone());
+        tokio::task::spawn_blocking(move || parse(&uploads, &key, &job, &sender))
     };
     let mut counts = crate::import::ImportCounts {
         rows_read: job.rows_read,
@@ -340,12 +311,18 @@ fn parser_failure(joined: Result<(), tokio::task::JoinError>, import: i64) -> Op
     Some(Stop::Server)
 }
 
-/// Reads the file on a blocking thread and sends it in batches. The rows of batches
+/// Reads the file (as a stream from the store) on a blocking thread and sends it in
+/// batches. The rows of batches
 /// already committed (`job.rows_read`) are skipped: what they met is in the database.
-fn parse(path: &Path, job: &Job, sender: &mpsc::Sender<Result<EncodedBatch, Stop>>) {
+fn parse(
+    uploads: &UploadStore,
+    key: &Key,
+    job: &Job,
+    sender: &mpsc::Sender<Result<EncodedBatch, Stop>>,
+) {
     let send = |batch| sender.blocking_send(batch).is_ok();
     let failed = |e: std::io::Error| Stop::from(AppError::internal("reading an upload", e));
-    let open = || File::open(path).map_err(failed);
+    let open = || uploads.read_blocking(key).map_err(failed);
     // A quote that never closes would swallow the rest of the file: find it first, and
     // import nothing from such a file.
     match open().and_then(|file| unclosed_quote(file, &job.options).map_err(failed)) {

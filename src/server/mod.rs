@@ -19,6 +19,7 @@ pub mod receive;
 pub mod session;
 pub mod state;
 pub mod static_files;
+pub mod store;
 pub mod throttle;
 pub mod upload;
 pub mod v1;
@@ -177,9 +178,6 @@ pub enum StartError {
     /// half-migrated schema or one newer than it knows.
     #[error("cannot open the database: {0}")]
     Database(#[from] db::OpenError),
-    /// Leftover uploads could not be swept (already logged).
-    #[error("cannot tidy the uploads folder")]
-    Uploads(#[from] crate::error::AppError),
     /// The listen address could not be bound, or serving failed.
     #[error("cannot serve on {addr}: {source}")]
     Serve {
@@ -201,7 +199,6 @@ pub async fn serve() -> Result<(), StartError> {
     tracing::info!(database = %config.database(), "database ready");
 
     let state = AppState::new(leptos_options, pool.clone(), config);
-    importer::sweep_uploads(&state).await?;
     spawn_sweeper(state.clone());
     let importer = importer::spawn_worker(state.clone());
     webhooks::spawn_worker(state.clone());
@@ -275,7 +272,8 @@ pub const WEBHOOK_LOG_DAYS: i64 = 30;
 /// longer ago than `CONTACTS_REJECTS_RETENTION_DAYS`, contacts' history entries older
 /// than `CONTACTS_HISTORY_RETENTION_DAYS`, what uploads older than `CONTACTS_UNDO_DAYS`
 /// met (only an undo needs it), and the API's idempotent responses older than
-/// a day, and webhook deliveries sent or given up more than [`WEBHOOK_LOG_DAYS`] ago.
+/// a day, webhook deliveries sent or given up more than [`WEBHOOK_LOG_DAYS`] ago, and
+/// what stops left in the upload store (the first time at start-up).
 fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
@@ -301,6 +299,9 @@ fn spawn_sweeper(state: AppState) {
             let cutoff = now - WEBHOOK_LOG_DAYS * 24 * 3600;
             if let Ok(n @ 1..) = db::webhooks::purge(&state.db, cutoff).await {
                 tracing::info!(messages = n, "removed old webhook deliveries");
+            }
+            if let Err(e) = importer::sweep_uploads(&state).await {
+                tracing::warn!(error = %e, "sweeping the upload store");
             }
             if let Ok(n @ 1..) = throttle::purge(&state.db).await {
                 tracing::info!(keys = n, "forgot failed sign-ins past the window");

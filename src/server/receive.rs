@@ -1,5 +1,5 @@
 //! Receiving an uploaded file (multipart: a small `options` part, then `file`), for the
-//! browser's upload and the API's: the file streams to disk, and nothing a client sends
+//! browser's upload and the API's: the file streams to the upload store, and nothing a client sends
 //! can make the server hold more than a few MB of it or stall it forever.
 //!
 //! - The settings part is read into memory up to [`MAX_FORM_PART_BYTES`].
@@ -8,20 +8,24 @@
 //!   it finds a boundary or the end of a part's headers, so a body without either would
 //!   otherwise be held whole. What it has read and nobody has consumed is bounded by
 //!   [`MAX_UNCONSUMED`].
-//! - Disk space is reserved [`DISK_STEP`] at a time as the file arrives (see
+//! - The file goes to the upload store in parts (see [`crate::server::store`]); in a
+//!   folder, disk space is reserved [`DISK_STEP`] at a time as it arrives (see
 //!   [`crate::server::disk`]).
 //! - A form that sends nothing for [`IDLE`] is dropped.
 
 use crate::error::AppError;
+use crate::import::sniff::PREVIEW_BYTES;
 use crate::import::{accepted_file_name, format_size, not_csv_message};
 use crate::server::disk::{Reservation, free_disk_bytes};
-use crate::server::importer::{self, uploads_dir};
 use crate::server::state::AppState;
+use crate::server::store::UploadStore;
 use axum::body::Body;
 use axum::extract::multipart::Field;
 use axum::extract::{FromRequest, Multipart, Request};
 use http::StatusCode;
-use std::path::PathBuf;
+use object_store::buffered::BufWriter;
+use object_store::path::Path as Key;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -57,8 +61,10 @@ pub struct Saved {
     pub name: String,
     /// Its size in bytes.
     pub size: u64,
-    /// Where it waits (an `incoming-*.part` file of the uploads folder).
-    pub path: PathBuf,
+    /// Its name in the upload store (an `incoming-*.part`).
+    pub key: Key,
+    /// Its first [`PREVIEW_BYTES`] (what the server checks before queueing it).
+    pub head: Vec<u8>,
 }
 
 /// What an upload form brought.
@@ -174,7 +180,7 @@ where
 }
 
 /// Receives an upload form: `check_options` sees the settings part before the file is
-/// read (so bad settings cost no disk), and the file is saved to the uploads folder.
+/// read (so bad settings cost no disk), and the file is saved to the upload store.
 /// The settings part, if any, must come before the file.
 pub async fn receive(
     state: &AppState,
@@ -225,7 +231,7 @@ pub async fn receive(
                     .take(40)
                     .collect::<String>();
                 if let Some(saved) = file.take() {
-                    let _ = tokio::fs::remove_file(saved.path).await;
+                    state.config.uploads.remove(&saved.key).await;
                 }
                 return Err(AppError::BadRequest(format!(
                     "The upload has an unexpected part \"{name}\": send one \"options\", then \
@@ -263,15 +269,16 @@ async fn read_form_part(mut field: Field<'_>, framing: &Framing) -> Result<Strin
         .map_err(|_| AppError::BadRequest("The upload settings were malformed.".into()))
 }
 
-/// Reserves [`DISK_STEP`] more of the data folder's disk, keeping the margin
+/// Reserves [`DISK_STEP`] more of the disk of `folder`, keeping the margin
 /// (`CONTACTS_MIN_FREE_DISK_MB`) free even when every upload in flight has written what
 /// it reserved, so uploads never fill the disk the database is on.
 async fn reserve_step(
     state: &AppState,
+    folder: &Path,
     reservation: &mut Option<Reservation>,
 ) -> Result<(), AppError> {
-    let dir = uploads_dir(&state.config);
-    let free = tokio::task::spawn_blocking(move || free_disk_bytes(&dir))
+    let folder = folder.to_path_buf();
+    let free = tokio::task::spawn_blocking(move || free_disk_bytes(&folder))
         .await
         .map_err(|e| AppError::internal("checking free disk space", e))?
         .map_err(|e| AppError::internal("checking free disk space", e))?;
@@ -295,67 +302,83 @@ async fn reserve_step(
     Ok(())
 }
 
-/// Streams the file field to an `incoming-*.part` file, refusing it past the upload limit.
+/// Streams the file field to the upload store as an `incoming-*.part`, refusing it past
+/// the upload limit; what was sent of a refused or cut-off file is dropped.
 async fn save(
     state: &AppState,
     mut field: Field<'_>,
     name: String,
     framing: &Framing,
 ) -> Result<Saved, AppError> {
+    let key = UploadStore::incoming();
+    let mut out = state.config.uploads.writer(&key);
+    match write(state, &mut field, framing, &mut out).await {
+        Ok((size, head)) => Ok(Saved {
+            name,
+            size,
+            key,
+            head,
+        }),
+        Err(error) => {
+            if let Err(e) = out.abort().await {
+                tracing::warn!(file = %key, error = %e, "cannot drop the parts of an upload");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Writes the file field to `out`; returns its size and first bytes.
+async fn write(
+    state: &AppState,
+    field: &mut Field<'_>,
+    framing: &Framing,
+    out: &mut BufWriter,
+) -> Result<(u64, Vec<u8>), AppError> {
     let limit = state.config.max_upload_bytes;
-    let dir = uploads_dir(&state.config);
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| AppError::internal("creating the uploads folder", e))?;
-    let mut reservation = None;
-    reserve_step(state, &mut reservation).await?;
     let server_error = |e: std::io::Error| AppError::internal("saving an upload", e);
-    let path = dir.join(format!(
-        "{}{:016x}{}",
-        importer::INCOMING_PREFIX,
-        rand::random::<u64>(),
-        importer::INCOMING_SUFFIX
-    ));
-    let mut out = tokio::fs::File::create(&path).await.map_err(server_error)?;
+    let folder = state.config.uploads.folder();
+    let mut reservation = None;
+    if let Some(folder) = folder {
+        tokio::fs::create_dir_all(folder)
+            .await
+            .map_err(server_error)?;
+        reserve_step(state, folder, &mut reservation).await?;
+    }
     let mut size = 0u64;
-    let result = loop {
+    let mut head = Vec::new();
+    loop {
         match tokio::time::timeout(IDLE, field.chunk()).await {
-            Err(_) => break Err(stalled()),
+            Err(_) => return Err(stalled()),
             Ok(Ok(Some(chunk))) => {
                 framing.consumed(chunk.len());
                 size += chunk.len() as u64;
                 if size > limit {
-                    break Err(too_large(limit));
+                    return Err(too_large(limit));
                 }
-                let mut reserved = reservation.as_ref().map_or(0, Reservation::left);
-                while reserved < chunk.len() as u64 {
-                    if let Err(e) = reserve_step(state, &mut reservation).await {
-                        return cleanup(&path, e).await;
+                if let Some(folder) = folder {
+                    while reservation.as_ref().map_or(0, Reservation::left) < chunk.len() as u64 {
+                        reserve_step(state, folder, &mut reservation).await?;
                     }
-                    reserved = reservation.as_ref().map_or(0, Reservation::left);
                 }
-                if let Err(e) = out.write_all(&chunk).await {
-                    break Err(server_error(e));
-                }
+                let room = PREVIEW_BYTES.saturating_sub(head.len()).min(chunk.len());
+                head.extend_from_slice(&chunk[..room]);
+                let len = chunk.len() as u64;
+                out.put(chunk)
+                    .await
+                    .map_err(|e| AppError::internal("saving an upload", e))?;
                 if let Some(reservation) = reservation.as_mut() {
-                    reservation.written(chunk.len() as u64);
+                    reservation.written(len);
                 }
             }
-            Ok(Ok(None)) => break out.flush().await.map_err(server_error),
-            Ok(Err(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                break Err(too_large(limit));
+            Ok(Ok(None)) => {
+                out.shutdown().await.map_err(server_error)?;
+                return Ok((size, head));
             }
-            Ok(Err(_)) => break Err(framing.error(interrupted())),
+            Ok(Err(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(too_large(limit));
+            }
+            Ok(Err(_)) => return Err(framing.error(interrupted())),
         }
-    };
-    drop(out);
-    match result {
-        Ok(()) => Ok(Saved { name, size, path }),
-        Err(error) => cleanup(&path, error).await,
     }
-}
-
-async fn cleanup<T>(path: &std::path::Path, error: AppError) -> Result<T, AppError> {
-    let _ = tokio::fs::remove_file(path).await;
-    Err(error)
 }

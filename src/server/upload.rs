@@ -9,16 +9,15 @@ use crate::import::sniff::{PREVIEW_BYTES, sniff};
 use crate::model::date::format_date;
 use crate::server::auth::{Access, Caller};
 use crate::server::csv_file::{CsvChunk, csv_download};
-use crate::server::importer::upload_path;
 use crate::server::receive::{Saved, receive};
 use crate::server::state::AppState;
+use crate::server::store::UploadStore;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
-use std::io::Read;
 
 /// Accepts an upload from the Upload contacts tab (see [`receive`]), answers
 /// `202 {"id": N}` once the file is on disk and queued.
@@ -32,7 +31,7 @@ pub async fn upload(
     let options = match received.options.as_deref() {
         Some(text) => parse_options(text)?,
         None => {
-            let _ = tokio::fs::remove_file(&received.file.path).await;
+            state.config.uploads.remove(&received.file.key).await;
             return Err(AppError::invalid(
                 "options",
                 "The upload settings are missing.",
@@ -67,7 +66,7 @@ pub async fn queue(
             Ok(id)
         }
         Err(e) => {
-            let _ = tokio::fs::remove_file(&saved.path).await;
+            state.config.uploads.remove(&saved.key).await;
             Err(e)
         }
     }
@@ -79,20 +78,7 @@ async fn queue_file(
     options: ImportOptions,
     saved: &Saved,
 ) -> Result<i64, AppError> {
-    let head = {
-        let path = saved.path.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-            let mut head = Vec::with_capacity(PREVIEW_BYTES);
-            std::fs::File::open(path)?
-                .take(PREVIEW_BYTES as u64)
-                .read_to_end(&mut head)?;
-            Ok(head)
-        })
-        .await
-        .map_err(|e| AppError::internal("reading an upload", e))?
-        .map_err(|e| AppError::internal("reading an upload", e))?
-    };
-    sniff(&head, saved.size <= PREVIEW_BYTES as u64)
+    sniff(&saved.head, saved.size <= PREVIEW_BYTES as u64)
         .map_err(|problem| AppError::invalid("file", problem.to_string()))?;
     let group = options
         .group
@@ -113,12 +99,13 @@ async fn queue_file(
         group_id,
     };
     let id = db::imports::create(tx.conn(), &new).await?;
-    let path = upload_path(&state.config, id);
-    tokio::fs::rename(&saved.path, &path)
-        .await
-        .map_err(|e| AppError::internal("storing an upload", e))?;
+    state.config.uploads.accept(&saved.key, id).await?;
     if let Err(e) = tx.commit().await {
-        let _ = tokio::fs::remove_file(&path).await;
+        state
+            .config
+            .uploads
+            .remove(&UploadStore::of_import(id))
+            .await;
         return Err(e.into());
     }
     Ok(id)

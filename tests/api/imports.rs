@@ -71,7 +71,7 @@ pub(crate) async fn upload(
     send(app, request).await
 }
 
-async fn imports(app: &axum::Router, cookie: &str) -> Vec<ImportSummary> {
+pub(crate) async fn imports(app: &axum::Router, cookie: &str) -> Vec<ImportSummary> {
     let reply = call(app, "list_imports", &[], Some(cookie)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     serde_json::from_str(&reply.body).unwrap()
@@ -450,19 +450,29 @@ async fn leftovers_of_a_stop_are_swept_at_start(db: Db) {
     .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
     let waiting: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
-    let waiting =
-        contacts::server::importer::upload_path(&state.config, waiting["id"].as_i64().unwrap());
-    let dir = contacts::server::importer::uploads_dir(&state.config);
+    let dir = state.config.uploads.folder().unwrap().to_path_buf();
+    let waiting = dir.join(format!("{}.upload", waiting["id"]));
     let partial = dir.join("incoming-00000000deadbeef.part");
     let orphan = dir.join("999.upload");
-    for leftover in [&partial, &orphan] {
+    let parts = dir.join("incoming-00000000feedbeef.part#1");
+    let young = dir.join("998.upload");
+    // Older than the store's leftovers (younger, a file may be another server's upload
+    // about to be queued).
+    let then = std::time::SystemTime::now() - contacts::server::store::LEFTOVER_AGE * 2;
+    for leftover in [&partial, &orphan, &parts, &young] {
         std::fs::write(leftover, b"left behind").unwrap();
+        if leftover != &young {
+            let file = std::fs::File::options().write(true).open(leftover).unwrap();
+            file.set_modified(then).unwrap();
+        }
     }
     contacts::server::importer::sweep_uploads(&state)
         .await
         .unwrap();
     assert!(!partial.exists(), "an upload cut off by a stop");
     assert!(!orphan.exists(), "a file no import waits for");
+    assert!(!parts.exists(), "the parts of an upload cut off");
+    assert!(young.exists(), "a file too young to be a leftover");
     assert!(waiting.exists(), "the queued import keeps its file");
 }
 

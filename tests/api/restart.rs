@@ -10,7 +10,6 @@ use contacts::import::ImportOptions;
 use contacts::import::columns::{Columns, Field};
 use contacts::model::Role;
 use contacts::server::config::Config;
-use contacts::server::importer::upload_path;
 use contacts::server::open_database;
 use std::io::Write;
 use std::net::TcpListener;
@@ -354,4 +353,10 @@ async fn killed_before_delivery(database_url: Option<String>) {
     assert_eq!(got[0].1, got[1].1, "the same body");
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Where an import's file waits in the data folder's upload store.
+fn upload_path(config: &Config, id: i64) -> std::path::PathBuf {
+    let folder = config.uploads.folder().expect("the uploads folder");
+    folder.join(format!("{id}.upload"))
 }

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::import::columns::{Columns, CustomColumn, Field, Tag, suggest};
 use crate::import::encoding::Encoding;
 use crate::import::preview::{Preview, read_table};
-use crate::import::sniff::{Delimiter, PREVIEW_BYTES, sniff};
+use crate::import::sniff::{Delimiter, sniff};
 use crate::import::{ImportOptions, ImportStatus, ImportSummary};
 use crate::model::contact::Cursor;
 use crate::model::date::format_timestamp;
@@ -24,7 +24,6 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
@@ -394,7 +393,7 @@ pub async fn create(
     .await?;
     let queued = queue(&state, &caller, received.options.as_deref(), &received.file).await;
     if queued.is_err() {
-        let _ = tokio::fs::remove_file(&received.file.path).await;
+        state.config.uploads.remove(&received.file.key).await;
     }
     let id = queued?;
     let mut response = (
@@ -429,21 +428,8 @@ async fn queue(
     saved: &Saved,
 ) -> Result<i64, ApiError> {
     let options = options.map(read_options).transpose()?.unwrap_or_default();
-    let head = {
-        let path = saved.path.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-            let mut head = Vec::with_capacity(PREVIEW_BYTES);
-            std::fs::File::open(path)?
-                .take(PREVIEW_BYTES as u64)
-                .read_to_end(&mut head)?;
-            Ok(head)
-        })
-        .await
-        .map_err(|e| AppError::internal("reading an upload", e))?
-        .map_err(|e| AppError::internal("reading an upload", e))?
-    };
     let (mut import, group_id) =
-        import_options(options, &head, saved.size, &caller.default_country)?;
+        import_options(options, &saved.head, saved.size, &caller.default_country)?;
     if let Some(group_id) = group_id {
         let group = db::groups::get(
             state.db.acquire().await.map_err(AppError::from)?.conn(),
