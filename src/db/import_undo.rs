@@ -210,13 +210,14 @@ struct Done {
 }
 
 /// Runs an undo to its end, a few batches per transaction, the phase and cursor saved
-/// with each: a stop resumes after the last commit.
+/// with each: a stop resumes after the last commit. Between transactions, `stop` may
+/// hand it back to the queue.
 ///
 /// Its transactions are bulk writes ([`Db::begin_bulk_write`]): on SQLite, without
 /// foreign-key actions, which cost removing a contact as much again as the removal
 /// itself. What it changes refers only to rows of the workspace it read in the same
 /// transaction, and it removes a contact's memberships itself.
-pub async fn run(db: &Db, job: &mut UndoJob) -> Result<(), AppError> {
+pub async fn run(db: &Db, job: &mut UndoJob, stop: impl Fn() -> bool) -> Result<Ran, AppError> {
     let checkpoints = match db {
         super::Backend::Sqlite(pool) => Some(super::import_writer::checkpointer(pool.clone())),
         super::Backend::Postgres(_) => None,
@@ -235,11 +236,41 @@ pub async fn run(db: &Db, job: &mut UndoJob) -> Result<(), AppError> {
         if let Some(checkpoints) = &checkpoints {
             let _ = checkpoints.try_send(());
         }
+        if stop() && job.phase < 3 {
+            hand_back(db, job).await?;
+            return Ok(Ran::HandedBack);
+        }
         if db.dialect() == Dialect::Sqlite && phase > 0 && job.phase < 3 {
             tokio::time::sleep(super::import_writer::LET_OTHERS_WRITE).await;
         }
     }
-    end(db, job, "completed", None).await
+    end(db, job, "completed", None).await?;
+    Ok(Ran::Done)
+}
+
+/// How a run of an undo ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ran {
+    /// It is complete.
+    Done,
+    /// `stop` asked (the server is stopping): it went back to the queue after its last
+    /// commit, for another server (or this one's next start) to take at once.
+    HandedBack,
+}
+
+/// Gives a running undo back to the queue, if this server still holds its lease.
+async fn hand_back(db: &Db, job: &UndoJob) -> Result<(), AppError> {
+    let sql = "UPDATE imports SET undo_status = 'queued', lease = NULL, lease_until = 0
+               WHERE workspace_id = $1 AND id = $2 AND undo_status = 'running' AND lease = $3";
+    on!(db, pool => {
+        sqlx::query(sql)
+            .bind(job.workspace_id)
+            .bind(job.import_id)
+            .bind(&job.lease)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
 }
 
 /// Runs the undo's next batch in the caller's transaction, and saves where it got to.

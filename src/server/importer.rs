@@ -97,8 +97,8 @@ pub async fn request_undo(
     Ok(())
 }
 
-/// Runs every queued import, then every asked-for undo of one, to its end; returns how
-/// many ran.
+/// Runs every queued import, then every asked-for undo of one, to its end (or, once the
+/// server is draining, hands the running one back to the queue); returns how many ran.
 pub async fn run_queued(state: &AppState) -> Result<usize, AppError> {
     let mut ran = 0;
     while !state.drain.is_cancelled()
@@ -117,11 +117,18 @@ pub async fn run_queued(state: &AppState) -> Result<usize, AppError> {
             undo.import_id,
             undo.lease.clone(),
         );
-        let undone = db::import_undo::run(&state.db, &mut undo).await;
+        let stopping = || state.drain.is_cancelled();
+        let undone = db::import_undo::run(&state.db, &mut undo, stopping).await;
         drop(renewal);
         match undone {
-            Ok(()) => {
+            Ok(db::import_undo::Ran::Done) => {
                 tracing::info!(import = undo.import_id, elapsed = ?started.elapsed(), "upload undone")
+            }
+            Ok(db::import_undo::Ran::HandedBack) => {
+                tracing::info!(
+                    import = undo.import_id,
+                    "undo handed back to the queue: the server is stopping"
+                )
             }
             // Logged by AppError; the next undo still runs.
             Err(_) => db::import_undo::fail(&state.db, &undo).await?,

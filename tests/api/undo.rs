@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 contacts::db_tests!(
     an_undone_upload_leaves_everything_as_before_but_later_edits,
     an_upload_after_the_newest_contact_was_deleted_knows_what_it_created,
+    a_stopping_server_hands_its_undo_back_and_the_next_one_finishes_it,
 );
 
 /// A small deterministic generator: each seed is one case, the same on every run.
@@ -519,4 +520,59 @@ async fn an_upload_after_the_newest_contact_was_deleted_knows_what_it_created(db
         .unwrap()
         .len();
     assert_eq!(left, 1);
+}
+
+async fn a_stopping_server_hands_its_undo_back_and_the_next_one_finishes_it(db: Db) {
+    use contacts::db::import_undo::{self, Ran};
+    let (app, state) = app_with_uploads(db, 1);
+    let admin = set_up(&app, "boss@acme.test").await;
+    let key = api_key(&app, &admin, "editor").await;
+    let k = Some(key.as_str());
+    let multipart = format!("multipart/form-data; boundary={BOUNDARY}");
+    let file = b"Phone\n81230001\n81230002\n81230003\n";
+    let queued = api_raw(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/contacts/batches/createContacts",
+        Some((&multipart, upload_body(None, "people.csv", file))),
+        &[],
+    )
+    .await;
+    let batch = body(&queued)["id"].as_i64().unwrap();
+    run_queued(&state).await.unwrap();
+    let asked = api(
+        &app,
+        k,
+        Method::POST,
+        &format!("/api/v1/batches/{batch}/undo"),
+        None,
+    )
+    .await;
+    assert!(asked.status.is_success(), "{}", asked.body);
+
+    // The server is stopping: after its first transaction, the undo goes back.
+    let mut undo = import_undo::claim_next(&state.db).await.unwrap().unwrap();
+    let ran = import_undo::run(&state.db, &mut undo, || true)
+        .await
+        .unwrap();
+    assert_eq!(ran, Ran::HandedBack);
+    assert_eq!(batch_of(&app, k, batch).await["undo"]["status"], "queued");
+    // The next server takes it at once (no lease to wait for) and finishes it.
+    let mut undo = import_undo::claim_next(&state.db)
+        .await
+        .unwrap()
+        .expect("taken at once");
+    let ran = import_undo::run(&state.db, &mut undo, || false)
+        .await
+        .unwrap();
+    assert_eq!(ran, Ran::Done);
+    let undone = batch_of(&app, k, batch).await["undo"].clone();
+    assert_eq!(undone["status"], "completed", "{undone}");
+    assert_eq!(undone["removed"], 3, "{undone}");
+    let left = body(&api(&app, k, Method::GET, "/api/v1/contacts", None).await)["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(left, 0);
 }
