@@ -5,6 +5,7 @@
 //! server functions never write SQL, which keeps a later move to PostgreSQL in one place.
 
 pub mod api_keys;
+pub mod app_servers;
 pub mod contacts;
 pub mod erasure;
 pub mod groups;

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod origin;
 pub mod password;
 pub mod receive;
+pub mod servers;
 pub mod session;
 pub mod state;
 pub mod static_files;
@@ -200,6 +201,7 @@ pub async fn serve() -> Result<(), StartError> {
 
     let state = AppState::new(leptos_options, pool.clone(), config);
     spawn_sweeper(state.clone());
+    servers::spawn(state.clone());
     let importer = importer::spawn_worker(state.clone());
     webhooks::spawn_worker(state.clone());
     if let Some(addr) = state.config.metrics_addr {

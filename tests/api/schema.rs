@@ -17,7 +17,8 @@ struct Column {
 /// Tables whose rows are found before the workspace is known (by email, by cookie, by
 /// API key): their keys need not start with the workspace (reference tables under
 /// Citus).
-const LOOKED_UP_WITHOUT_WORKSPACE: [&str; 6] = [
+const LOOKED_UP_WITHOUT_WORKSPACE: [&str; 7] = [
+    "app_servers",
     "workspaces",
     "users",
     "sessions",
@@ -27,7 +28,12 @@ const LOOKED_UP_WITHOUT_WORKSPACE: [&str; 6] = [
 ];
 
 /// Tables of the install rather than of a workspace.
-const INSTALL_WIDE: [&str; 3] = ["workspaces", "install_secrets", "sign_in_failures"];
+const INSTALL_WIDE: [&str; 4] = [
+    "app_servers",
+    "workspaces",
+    "install_secrets",
+    "sign_in_failures",
+];
 
 /// Every user table of the SQLite schema with its columns.
 async fn sqlite_tables(pool: &SqlitePool) -> BTreeMap<String, BTreeSet<Column>> {

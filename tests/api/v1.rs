@@ -23,6 +23,7 @@ contacts::db_tests!(
     retried_posts_are_answered_once,
     a_retried_upload_is_imported_once,
     a_key_over_its_rate_is_told_to_wait,
+    a_keys_rate_is_shared_out_among_the_servers_alive,
     another_workspaces_ids_are_never_found
 );
 
@@ -1351,6 +1352,45 @@ async fn a_key_over_its_rate_is_told_to_wait(db: Db) {
             .unwrap()
             >= 1
     );
+}
+
+/// Two app servers on one database, a limit of 4 a second: each allows 2 (a key gets no
+/// more from both together than the limit); once one leaves, the other allows all 4.
+async fn a_keys_rate_is_shared_out_among_the_servers_alive(db: Db) {
+    let server = || {
+        let config = contacts::server::config::Config::from_lookup(|name| {
+            (name == "CONTACTS_API_RATE_LIMIT").then(|| "4".to_string())
+        })
+        .unwrap();
+        let options = contacts::server::test_leptos_options();
+        let state = contacts::server::state::AppState::new(options, db.clone(), config);
+        (contacts::server::router(state.clone()), state)
+    };
+    let (a, a_state) = server();
+    let (b, b_state) = server();
+    let (_, key) = workspace(&a).await;
+    for (state, id) in [(&a_state, "a"), (&b_state, "b"), (&a_state, "a")] {
+        contacts::server::servers::beat(state, id).await.unwrap();
+    }
+    let allowed = |app: axum::Router, n: usize| {
+        let key = key.clone();
+        async move {
+            let mut ok = 0;
+            for _ in 0..n {
+                let reply = api(&app, Some(&key), GET, "/api/v1/groups", None).await;
+                ok += usize::from(reply.status == StatusCode::OK);
+            }
+            ok
+        }
+    };
+    assert_eq!(allowed(a.clone(), 4).await, 2, "server a's share");
+    assert_eq!(allowed(b.clone(), 4).await, 2, "server b's share");
+
+    contacts::db::app_servers::leave(&db, "b").await.unwrap();
+    contacts::server::servers::beat(&a_state, "a")
+        .await
+        .unwrap();
+    assert_eq!(allowed(a, 5).await, 4, "the whole limit on the one left");
 }
 
 /// Every operation of the document, called by workspace B's key with workspace A's ids:
