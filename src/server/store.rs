@@ -151,15 +151,6 @@ impl UploadStore {
         }
     }
 
-    /// Whether a file is there.
-    pub async fn exists(&self, key: &Key) -> Result<bool, AppError> {
-        match self.store.head(key).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(AppError::internal("looking for an upload", e)),
-        }
-    }
-
     /// Whether the store answers within [`PROBE`] (for `/readyz`): a name nobody writes
     /// is looked up; a folder's data folder must be there (the folder itself is made
     /// when the first file arrives).
