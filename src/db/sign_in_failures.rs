@@ -18,11 +18,22 @@ pub struct Failures {
 /// attempts cannot wait on each other), and stores the counts it returns; its error is
 /// handed back and nothing is stored. Attempts at once are thus decided one after
 /// another, each seeing the ones before.
+///
+/// `decide` first sees the counts as a plain read: an attempt it refuses then never
+/// opens a write transaction, so a flood of refused attempts cannot queue up for the
+/// one writer (SQLite) or the row locks (PostgreSQL) ahead of real work.
 pub async fn update<E>(
     db: &Db,
     keys: [&str; 2],
-    decide: impl FnOnce([Failures; 2]) -> Result<[Failures; 2], E>,
+    decide: impl Fn([Failures; 2]) -> Result<[Failures; 2], E>,
 ) -> Result<Result<(), E>, AppError> {
+    let read = "SELECT key, count, last_at FROM sign_in_failures WHERE key IN ($1, $2)";
+    let rows: Vec<(String, i64, i64)> = on!(db, pool => {
+        sqlx::query_as(read).bind(keys[0]).bind(keys[1]).fetch_all(pool).await?
+    });
+    if let Err(e) = decide(of_rows(&rows, keys)) {
+        return Ok(Err(e));
+    }
     let mut sorted = keys;
     sorted.sort_unstable();
     let mut tx = db.begin_write().await?;
@@ -39,16 +50,7 @@ pub async fn update<E>(
         sqlx::query(ensure).bind(sorted[0]).bind(sorted[1]).execute(&mut *conn).await?;
         sqlx::query_as(&read).bind(sorted[0]).bind(sorted[1]).fetch_all(&mut *conn).await?
     });
-    let of = |key: &str| {
-        rows.iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, count, last_ms)| Failures {
-                count: u32::try_from(*count).unwrap_or(u32::MAX),
-                last_ms: *last_ms,
-            })
-            .unwrap_or_default()
-    };
-    let counts = match decide([of(keys[0]), of(keys[1])]) {
+    let counts = match decide(of_rows(&rows, keys)) {
         Ok(counts) => counts,
         // Dropped, the transaction rolls back: the rows it made are not kept.
         Err(e) => return Ok(Err(e)),
@@ -68,11 +70,29 @@ pub async fn update<E>(
     Ok(Ok(()))
 }
 
-/// Forgets the failures of these keys (a sign-in succeeded).
-pub async fn forget(db: &Db, keys: [&str; 2]) -> Result<(), AppError> {
-    let sql = "DELETE FROM sign_in_failures WHERE key IN ($1, $2)";
+/// The failures of `keys` among `rows` (key, count, last_at); a key without a row has none.
+fn of_rows(rows: &[(String, i64, i64)], keys: [&str; 2]) -> [Failures; 2] {
+    keys.map(|key| {
+        rows.iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, count, last_ms)| Failures {
+                count: u32::try_from(*count).unwrap_or(u32::MAX),
+                last_ms: *last_ms,
+            })
+            .unwrap_or_default()
+    })
+}
+
+/// A sign-in succeeded: forgets the failures of `account` (its owner proved the
+/// password) and takes back only this attempt's count from `address`, so that signing in
+/// to an account one owns does not wipe out the failures the same address ran up
+/// guessing at others.
+pub async fn succeeded(db: &Db, address: &str, account: &str) -> Result<(), AppError> {
+    let forget = "DELETE FROM sign_in_failures WHERE key = $1";
+    let forgive = "UPDATE sign_in_failures SET count = count - 1 WHERE key = $1 AND count > 0";
     on!(db, pool => {
-        sqlx::query(sql).bind(keys[0]).bind(keys[1]).execute(pool).await?;
+        sqlx::query(forget).bind(account).execute(pool).await?;
+        sqlx::query(forgive).bind(address).execute(pool).await?;
     });
     Ok(())
 }

@@ -109,10 +109,10 @@ pub async fn reserve(db: &Db, ip: IpAddr, account: &str) -> Result<(), AppError>
         })
 }
 
-/// Forgets the failures of `ip` and `account` after a successful sign-in.
+/// Forgives a successful sign-in: the account's failures, and this attempt from `ip`.
 pub async fn succeeded(db: &Db, ip: IpAddr, account: &str) -> Result<(), AppError> {
     let [address, account] = keys(ip, account);
-    db::sign_in_failures::forget(db, [&address, &account]).await
+    db::sign_in_failures::succeeded(db, &address, &account).await
 }
 
 /// Deletes the counts past the window; returns how many.

@@ -12,6 +12,7 @@ contacts::db_tests!(
     the_set_up_form_reports_bad_fields,
     sign_in_does_not_reveal_who_has_an_account,
     repeated_failures_are_slowed_down,
+    signing_in_to_ones_own_account_forgives_only_that_attempt,
     signing_out_ends_the_session,
     users_of_one_workspace_never_see_another,
     only_admins_manage_users,
@@ -152,6 +153,38 @@ async fn repeated_failures_are_slowed_down(db: Db) {
     )
     .await;
     assert_eq!(even_right.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn signing_in_to_ones_own_account_forgives_only_that_attempt(db: Db) {
+    let app = app(db);
+    set_up(&app, "boss@acme.test").await;
+    let attempt = |email: &'static str, password: &'static str| {
+        let app = app.clone();
+        async move {
+            let form = [("email", email), ("password", password)];
+            call(&app, "sign_in", &form, None).await.status
+        }
+    };
+    // Four guesses at someone else's account from this address, one short of the limit…
+    for _ in 0..4 {
+        let status = attempt("victim@acme.test", "guess guess guess").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // …then a sign-in to an account the guesser owns: it must not wipe the four out.
+    assert_eq!(
+        attempt("boss@acme.test", "correct horse battery").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        attempt("victim@acme.test", "guess guess guess").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the fifth failure is still free"
+    );
+    assert_eq!(
+        attempt("victim@acme.test", "guess guess guess").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a successful sign-in elsewhere forgave only its own attempt"
+    );
 }
 
 async fn signing_out_ends_the_session(db: Db) {

@@ -17,6 +17,7 @@ contacts::db_tests!(
     requests_from_other_sites_change_nothing,
     every_response_carries_the_security_headers,
     guesses_sent_at_once_are_counted_before_they_are_checked,
+    a_refused_guess_does_not_wait_for_the_writer,
     saving_a_contact_with_a_deleted_group_leaves_nothing_behind,
     an_admin_set_password_must_be_changed_first,
     changing_a_password_ends_the_other_sessions,
@@ -278,6 +279,35 @@ async fn guesses_sent_at_once_are_counted_before_they_are_checked(db: Db) {
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert_eq!((checked, refused), (5, 35), "{statuses:?}");
+}
+
+async fn a_refused_guess_does_not_wait_for_the_writer(db: Db) {
+    let app = app(db.clone());
+    set_up(&app, "boss@acme.test").await;
+    let guess = || {
+        let form = [
+            ("email", "boss@acme.test"),
+            ("password", "guess guess guess"),
+        ];
+        let app = app.clone();
+        async move { call(&app, "sign_in", &form, None).await.status }
+    };
+    for _ in 0..5 {
+        assert_eq!(guess().await, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // Another writer holds the counts (SQLite's write lock; PostgreSQL's row locks): a
+    // guess the counts already refuse is answered without queueing behind it, so a flood
+    // of refused guesses cannot hold up the writes of everyone else.
+    let mut tx = db.begin_write().await.unwrap();
+    contacts::on!(tx.conn(), conn => {
+        sqlx::query("UPDATE sign_in_failures SET count = count")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    });
+    let refused = tokio::time::timeout(std::time::Duration::from_secs(30), guess()).await;
+    assert_eq!(refused.ok(), Some(StatusCode::TOO_MANY_REQUESTS));
+    tx.commit().await.unwrap();
 }
 
 async fn saving_a_contact_with_a_deleted_group_leaves_nothing_behind(db: Db) {
