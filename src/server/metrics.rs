@@ -39,7 +39,7 @@ pub fn handle() -> &'static PrometheusHandle {
 /// make a series each; `unmatched` for static files and unknown paths) and status.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -47,11 +47,28 @@ pub async fn track(request: Request, next: Next) -> Response {
         .to_owned();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
+    let labels = [
+        ("method", method.to_owned()),
+        ("route", route),
+        ("status", status),
+    ];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels[..2])
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// A request method as a label: the standard ones by name, anything else `other`. A
+/// client may send any token as its method, and each would otherwise be a series of its
+/// own kept for the life of the process.
+fn method_label(method: &http::Method) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method.as_str())
+        .unwrap_or("other")
 }
 
 /// Rows an import committed.
@@ -94,4 +111,19 @@ async fn render(State(state): State<AppState>) -> Response {
         handle.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_label;
+    use http::Method;
+
+    #[test]
+    fn a_made_up_method_does_not_make_a_series_of_its_own() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let made_up = Method::from_bytes(b"X-RANDOM-7f3a").unwrap();
+        assert_eq!(method_label(&made_up), "other");
+        // Methods are case-sensitive: "get" is not GET.
+        assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), "other");
+    }
 }
