@@ -7,17 +7,21 @@ use crate::error::AppError;
 /// A server not heard from for this long (seconds) is taken for gone.
 pub const GONE_AFTER: i64 = 15;
 
-/// Records that server `id` is alive at `now`, forgets servers long gone, and returns how
-/// many are alive (this one included).
-pub async fn heartbeat(db: &Db, id: &str, now: i64) -> Result<u32, AppError> {
-    let seen = "INSERT INTO app_servers (id, seen_at) VALUES ($1, $2)
-                ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at";
-    let forget = "DELETE FROM app_servers WHERE seen_at < $1";
-    let alive = "SELECT COUNT(*) FROM app_servers WHERE seen_at >= $1";
+/// Records that server `id` is alive now (by the database's clock, which every server
+/// shares), forgets servers long gone, and returns how many are alive (this one
+/// included).
+pub async fn heartbeat(db: &Db, id: &str) -> Result<u32, AppError> {
+    let clock = db.dialect().clock();
+    let seen = format!(
+        "INSERT INTO app_servers (id, seen_at) VALUES ($1, {clock})
+         ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at"
+    );
+    let forget = format!("DELETE FROM app_servers WHERE seen_at < {clock} - $1");
+    let alive = format!("SELECT COUNT(*) FROM app_servers WHERE seen_at >= {clock} - $1");
     let count: i64 = on!(db, pool => {
-        sqlx::query(seen).bind(id).bind(now).execute(pool).await?;
-        sqlx::query(forget).bind(now - 4 * GONE_AFTER).execute(pool).await?;
-        sqlx::query_scalar(alive).bind(now - GONE_AFTER).fetch_one(pool).await?
+        sqlx::query(&seen).bind(id).execute(pool).await?;
+        sqlx::query(&forget).bind(4 * GONE_AFTER).execute(pool).await?;
+        sqlx::query_scalar(&alive).bind(GONE_AFTER).fetch_one(pool).await?
     });
     Ok(count.clamp(1, i64::from(u32::MAX)) as u32)
 }

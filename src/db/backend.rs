@@ -274,6 +274,17 @@ impl Dialect {
         }
     }
 
+    /// The database's clock, as Unix seconds, in SQL. Leases and heartbeats are read and
+    /// written by several app servers, so they go by the one clock all of them share:
+    /// a server whose own clock ran ahead would take over imports still being run, and
+    /// one that ran behind would hold on to a lease past its end.
+    pub fn clock(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "unixepoch()",
+            Dialect::Postgres => "CAST(floor(EXTRACT(EPOCH FROM clock_timestamp())) AS BIGINT)",
+        }
+    }
+
     /// After a `SELECT … LIMIT n` that picks rows to claim: on PostgreSQL, several
     /// servers sharing the database each skip the rows another is claiming. SQLite has
     /// one writer at a time, so nothing to add.

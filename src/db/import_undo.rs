@@ -148,28 +148,29 @@ pub struct UndoJob {
 /// lease of this server's.
 pub async fn claim_next(db: &Db) -> Result<Option<UndoJob>, AppError> {
     let mut tx = db.begin_write().await?;
-    let now = super::now();
+    let clock = db.dialect().clock();
     let sql = format!(
         "SELECT id, workspace_id, undo_phase, undo_cursor, undo_user_id, undo_api_key_id
-         FROM imports WHERE undo_status = 'queued' OR (undo_status = 'running' AND lease_until < $1)
+         FROM imports WHERE undo_status = 'queued' OR (undo_status = 'running' AND lease_until < {clock})
          ORDER BY id LIMIT 1{}",
         db.dialect().skip_locked()
     );
     type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>);
-    let row: Option<Row> =
-        on!(tx.conn(), conn => sqlx::query_as(&sql).bind(now).fetch_optional(conn).await?);
+    let row: Option<Row> = on!(tx.conn(), conn => sqlx::query_as(&sql).fetch_optional(conn).await?);
     let Some((import_id, workspace_id, phase, cursor, user_id, api_key_id)) = row else {
         return Ok(None);
     };
     let lease = super::imports::new_lease();
-    let mark = "UPDATE imports SET undo_status = 'running', lease = $3, lease_until = $4
-                WHERE workspace_id = $1 AND id = $2";
+    let mark = format!(
+        "UPDATE imports SET undo_status = 'running', lease = $3, lease_until = {clock} + $4
+         WHERE workspace_id = $1 AND id = $2"
+    );
     on!(tx.conn(), conn => {
-        sqlx::query(mark)
+        sqlx::query(&mark)
             .bind(workspace_id)
             .bind(import_id)
             .bind(&lease)
-            .bind(now + super::imports::LEASE_SECS)
+            .bind(super::imports::LEASE_SECS)
             .execute(conn)
             .await?;
     });

@@ -213,8 +213,11 @@ pub async fn end_leases_if_alone(db: &Db) -> Result<(), AppError> {
 /// or another workspace's upload is waiting), behind the uploads queued before now; it
 /// resumes after its last committed batch, here or on another server.
 pub async fn hand_back(db: &Db, job: &Job) -> Result<(), AppError> {
+    // Giving way is not a stop; a stop before it no longer counts once the import got
+    // further since (see `claim_next`'s stalls).
     let sql = "UPDATE imports SET status = 'queued', lease = NULL, lease_until = 0,
-                   yielded_at = $4
+                   yielded_at = $4,
+                   stalls = CASE WHEN rows_read > rows_at_start THEN 0 ELSE stalls END
                WHERE workspace_id = $1 AND id = $2 AND status = 'processing' AND lease = $3";
     on!(db, pool => {
         sqlx::query(sql)
@@ -241,15 +244,18 @@ pub(super) async fn others_waiting(conn: Conn<'_>, workspace_id: i64) -> Result<
 /// Renews a lease this server holds on an import or its undo; false if it no longer
 /// holds it (another server took the work over, or it ended).
 pub async fn renew(db: &Db, workspace_id: i64, id: i64, lease: &str) -> Result<bool, AppError> {
-    let sql = "UPDATE imports SET lease_until = $4
-               WHERE workspace_id = $1 AND id = $2 AND lease = $3
-                 AND (status = 'processing' OR undo_status = 'running')";
+    let sql = format!(
+        "UPDATE imports SET lease_until = {} + $4
+         WHERE workspace_id = $1 AND id = $2 AND lease = $3
+           AND (status = 'processing' OR undo_status = 'running')",
+        db.dialect().clock()
+    );
     Ok(on!(db, pool => {
-        sqlx::query(sql)
+        sqlx::query(&sql)
             .bind(workspace_id)
             .bind(id)
             .bind(lease)
-            .bind(super::now() + LEASE_SECS)
+            .bind(LEASE_SECS)
             .execute(pool)
             .await?
             .rows_affected()
@@ -270,14 +276,15 @@ pub async fn claim_next(db: &Db) -> Result<Option<Job>, AppError> {
         "UPDATE imports SET status = 'processing', started_at = coalesce(started_at, $1),
              stalls = CASE WHEN status = 'queued' THEN stalls
                            WHEN rows_read > rows_at_start THEN 1 ELSE stalls + 1 END,
-             rows_at_start = rows_read, lease = $2, lease_until = $3
+             rows_at_start = rows_read, lease = $2, lease_until = {clock} + $3
          WHERE (workspace_id, id) = (SELECT workspace_id, id FROM imports
                                      WHERE status = 'queued'
-                                        OR (status = 'processing' AND lease_until < $1)
+                                        OR (status = 'processing' AND lease_until < {clock})
                                      ORDER BY coalesce(yielded_at, created_at), id
-                                     LIMIT 1{})
+                                     LIMIT 1{skip_locked})
          RETURNING id, workspace_id, options, rows_read, stalls",
-        db.dialect().skip_locked()
+        clock = db.dialect().clock(),
+        skip_locked = db.dialect().skip_locked()
     );
     loop {
         let now = super::now();
@@ -286,7 +293,7 @@ pub async fn claim_next(db: &Db) -> Result<Option<Job>, AppError> {
             sqlx::query_as(&sql)
                 .bind(now)
                 .bind(&lease)
-                .bind(now + LEASE_SECS)
+                .bind(LEASE_SECS)
                 .fetch_optional(pool)
                 .await?
         });
@@ -483,6 +490,7 @@ mod tests {
     crate::db_tests!(
         an_import_stalled_by_two_stops_in_a_row_is_failed,
         an_import_that_progresses_between_stops_always_resumes,
+        a_stop_before_giving_way_is_forgiven_once_the_import_got_further,
         a_live_lease_is_left_alone_and_a_lost_one_writes_nothing,
         a_handed_back_import_is_taken_at_once_without_a_stall,
         a_running_import_gives_way_only_to_other_workspaces_queued_before,
@@ -572,6 +580,26 @@ mod tests {
             });
             lease_runs_out(&db, id).await;
         }
+        assert_eq!(status(&db, ws, id).await.0, ImportStatus::Processing);
+    }
+
+    async fn a_stop_before_giving_way_is_forgiven_once_the_import_got_further(db: Db) {
+        let (ws, id) = queued(&db).await;
+        claim_next(&db).await.unwrap().unwrap();
+        // A stop without progress: one stall.
+        lease_runs_out(&db, id).await;
+        let job = claim_next(&db).await.unwrap().unwrap();
+        // Then a batch commits and the import gives way to another workspace's upload.
+        let sql = "UPDATE imports SET rows_read = rows_read + 100 WHERE id = $1";
+        on!(&db, pool => {
+            sqlx::query(sql).bind(id).execute(pool).await.unwrap();
+        });
+        hand_back(&db, &job).await.unwrap();
+        // Taken again, its server stops before the next batch: the first stall is
+        // behind progress, so this is the only one in a row.
+        claim_next(&db).await.unwrap().unwrap();
+        lease_runs_out(&db, id).await;
+        assert_eq!(claim_next(&db).await.unwrap().unwrap().id, id);
         assert_eq!(status(&db, ws, id).await.0, ImportStatus::Processing);
     }
 

@@ -13,7 +13,7 @@ pub const BEAT: Duration = Duration::from_secs(5);
 
 /// One beat of server `id`: it is alive, and its share of the limits follows the count.
 pub async fn beat(state: &AppState, id: &str) -> Result<(), AppError> {
-    let alive = db::app_servers::heartbeat(&state.db, id, db::now()).await?;
+    let alive = db::app_servers::heartbeat(&state.db, id).await?;
     state.api_rate.share(alive);
     Ok(())
 }
