@@ -1,7 +1,8 @@
 //! The background importer: runs queued CSV imports one at a time, the one waiting
 //! longest first; a running import gives way between batches to another workspace's
 //! upload waiting in the queue (and then goes on), so no workspace waits behind
-//! another's long file for longer than a batch.
+//! another's long file for longer than a batch (or, for an import that resumed, the time
+//! it took to read past its committed rows; see [`may_give_way`]).
 //!
 //! Parsing and number normalisation run on a blocking thread; batches of classified rows
 //! cross a small channel to the async writer, which commits each in one transaction. So
@@ -251,7 +252,10 @@ async fn process(
         ..Default::default()
     };
     let mut failure = None;
+    let turn = std::time::Instant::now();
+    let mut warm_up = None;
     while let Some(batch) = batches.recv().await {
+        let warm_up = *warm_up.get_or_insert_with(|| turn.elapsed());
         match batch {
             Ok(batch) => match writer.write(job, &batch).await {
                 Ok(now) => {
@@ -261,6 +265,9 @@ async fn process(
                     if drain.is_cancelled() {
                         failure = Some(Stop::HandBack("the server is stopping"));
                         break;
+                    }
+                    if !may_give_way(turn.elapsed(), warm_up) {
+                        continue;
                     }
                     match writer.others_waiting(job.workspace_id).await {
                         Ok(true) => {
@@ -309,6 +316,16 @@ async fn process(
     Ok(counts)
 }
 
+/// Whether a turn of an import that has run for `elapsed`, of which `warm_up` went by
+/// before its first batch, may give way to another workspace's upload. A resumed import
+/// reads past the rows it committed before (the file is read from its start), and that
+/// time grows with the file: a turn must do at least as much new work as that before it
+/// ends, so that imports taking turns are never slowed down by more than half, however
+/// often another workspace uploads.
+fn may_give_way(elapsed: Duration, warm_up: Duration) -> bool {
+    elapsed >= warm_up * 2
+}
+
 /// How the parser's end bears on the import. A panic closes the channel as the end of
 /// the file does, so without this the import would be reported complete with the rows
 /// read so far.
@@ -331,8 +348,13 @@ fn parse(
     let failed = |e: std::io::Error| Stop::from(AppError::internal("reading an upload", e));
     let open = || uploads.read_blocking(key).map_err(failed);
     // A quote that never closes would swallow the rest of the file: find it first, and
-    // import nothing from such a file.
-    match open().and_then(|file| unclosed_quote(file, &job.options).map_err(failed)) {
+    // import nothing from such a file. (A resumed import committed rows, so the file
+    // passed before.)
+    let scan = || match job.rows_read {
+        0 => open().and_then(|file| unclosed_quote(file, &job.options).map_err(failed)),
+        _ => Ok(None),
+    };
+    match scan() {
         Ok(None) => {}
         Ok(Some(line)) => {
             let problem = FileProblem::UnbalancedQuote { line };
@@ -390,6 +412,16 @@ fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resumed_turn_does_as_much_new_work_as_it_took_to_catch_up() {
+        let secs = Duration::from_secs;
+        // A fresh import: one batch of two seconds is enough.
+        assert!(may_give_way(secs(2), secs(1)));
+        // Ten seconds reading past committed rows: not before twenty in all.
+        assert!(!may_give_way(secs(19), secs(10)));
+        assert!(may_give_way(secs(20), secs(10)));
+    }
 
     #[tokio::test]
     async fn a_panicking_parser_fails_the_import() {
