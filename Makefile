@@ -48,11 +48,12 @@ test: test-tools lint unit e2e e2e-postgres e2e-release
 # The benchmark builds the server the way cargo-leptos does (views erased), so the release
 # build is reused instead of rebuilt with other flags.
 # The database figures are measured on SQLite and on PostgreSQL, in a throwaway cluster
-# that flushes at each commit as a real server does.
-bench: tools postgres
+# that flushes at each commit as a real server does; uploads into a bucket go to moto's
+# S3-compatible server.
+bench: tools postgres s3
 	cargo leptos build $(RELEASE)
 	CONTACTS_POSTGRES_DURABLE=1 RUSTFLAGS="--cfg erase_components" \
-		tools/postgres/with-cluster cargo bench --features ssr --bench contacts
+		tools/s3/with-server tools/postgres/with-cluster cargo bench --features ssr --bench contacts
 
 # The README's pictures (docs/screenshots/), taken from the release build on a fresh database.
 screenshots: test-tools

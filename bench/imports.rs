@@ -631,7 +631,6 @@ fn post_json(addr: std::net::SocketAddr, cookie: &str, path: &str, body: &str) {
 
 /// POSTs the file as the browser does (multipart, streamed); returns the import's id.
 fn upload(addr: std::net::SocketAddr, cookie: &str, csv: &Path, size: u64, extra: Extra) -> i64 {
-    const BOUNDARY: &str = "----contacts-bench";
     let mut columns = Columns::default()
         .with(Field::Mobile, 2)
         .with(Field::FirstName, 0)
@@ -644,28 +643,8 @@ fn upload(addr: std::net::SocketAddr, cookie: &str, csv: &Path, size: u64, extra
         group: Some("Bench import".into()),
         ..ImportOptions::csv_with_header(columns, "SG")
     };
-    let head = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n{}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"contacts-1m.csv\"\r\n\
-         Content-Type: text/csv\r\n\r\n",
-        serde_json::to_string(&options).expect("json")
-    );
-    let tail = format!("\r\n--{BOUNDARY}--\r\n");
-    let length = head.len() as u64 + size + tail.len() as u64;
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(
-        stream,
-        "POST /imports HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\
-         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n\
-         Connection: close\r\n\r\n{head}"
-    )
-    .expect("send");
-    std::io::copy(&mut std::fs::File::open(csv).expect("csv"), &mut stream).expect("send file");
-    stream.write_all(tail.as_bytes()).expect("send");
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).expect("reply");
-    assert!(reply.starts_with("HTTP/1.1 202"), "upload refused: {reply}");
-    let body = reply.split("\r\n\r\n").nth(1).unwrap_or_default();
-    let json: serde_json::Value = serde_json::from_str(body).expect("json reply");
-    json["id"].as_i64().expect("id")
+    crate::server::upload(addr, cookie, &options, "contacts-1m.csv", size, |stream| {
+        let mut file = std::fs::File::open(csv).expect("csv");
+        std::io::copy(&mut file, stream).expect("send file");
+    })
 }

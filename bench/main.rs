@@ -10,6 +10,7 @@ mod contacts;
 mod imports;
 mod report;
 mod server;
+mod uploads;
 mod webhooks;
 
 use report::Report;
@@ -24,7 +25,7 @@ fn main() {
     // and names it here; without one, the PostgreSQL figures are left out.
     let postgres = std::env::var(::contacts::db::testing::POSTGRES_URL_VARIABLE).ok();
     let postgres = postgres.as_deref();
-    // `BENCH_ONLY=imports` (or `contacts`, `api` or `webhooks`) runs one part, for
+    // `BENCH_ONLY=imports` (or `contacts`, `api`, `webhooks` or `uploads`) runs one part, for
     // quicker iterations.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     if only.is_empty() || only == "contacts" || only == "api" {
@@ -35,6 +36,11 @@ fn main() {
     }
     if only.is_empty() || only == "imports" {
         runtime.block_on(imports::run(&mut report, postgres));
+    }
+    // `make bench` also starts an S3-compatible server (tools/s3/with-server).
+    if only.is_empty() || only == "uploads" {
+        let s3 = std::env::var(::contacts::server::store::testing::S3_URL_VARIABLE).ok();
+        runtime.block_on(uploads::run(&mut report, s3.as_deref()));
     }
     report.print();
 }

@@ -188,11 +188,19 @@ pub fn start_server_on(
     database_url: Option<&str>,
     addr: SocketAddr,
 ) -> std::process::Child {
+    let url = database_url.map(|url| ("CONTACTS_DATABASE_URL", url.to_string()));
+    start_server_with(data_dir, url.as_slice(), addr)
+}
+
+/// [`start_server`] with more settings.
+pub fn start_server_with(
+    data_dir: &Path,
+    settings: &[(&str, String)],
+    addr: SocketAddr,
+) -> std::process::Child {
     let started = Instant::now();
     let mut command = Command::new(SERVER_BINARY);
-    if let Some(url) = database_url {
-        command.env("CONTACTS_DATABASE_URL", url);
-    }
+    command.envs(settings.iter().map(|(name, value)| (name, value)));
     let child = command
         .env("CONTACTS_DATA_DIR", data_dir)
         .env("LEPTOS_SITE_ADDR", addr.to_string())
@@ -217,6 +225,43 @@ pub fn start_server_on(
         std::thread::sleep(Duration::from_millis(2));
     }
     child
+}
+
+/// POSTs a file to `/imports` as the browser does (multipart, streamed): `write_file`
+/// sends its `size` bytes. Returns the import's id.
+pub fn upload(
+    addr: SocketAddr,
+    cookie: &str,
+    options: &contacts::import::ImportOptions,
+    file_name: &str,
+    size: u64,
+    write_file: impl FnOnce(&mut TcpStream),
+) -> i64 {
+    const BOUNDARY: &str = "----contacts-bench";
+    let head = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n{}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: text/csv\r\n\r\n",
+        serde_json::to_string(options).expect("json")
+    );
+    let tail = format!("\r\n--{BOUNDARY}--\r\n");
+    let length = head.len() as u64 + size + tail.len() as u64;
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "POST /imports HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {length}\r\n\
+         Connection: close\r\n\r\n{head}"
+    )
+    .expect("send");
+    write_file(&mut stream);
+    stream.write_all(tail.as_bytes()).expect("send");
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).expect("reply");
+    assert!(reply.starts_with("HTTP/1.1 202"), "upload refused: {reply}");
+    let body = reply.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(body).expect("json reply");
+    json["id"].as_i64().expect("id")
 }
 
 pub fn free_addr() -> SocketAddr {

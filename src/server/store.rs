@@ -227,3 +227,34 @@ impl UploadStore {
         }
     }
 }
+
+/// Buckets on the S3-compatible server that tests and benchmarks run on loopback
+/// (`tools/s3/with-server`, which names it in [`testing::S3_URL_VARIABLE`]).
+pub mod testing {
+    /// Where the tests find the S3-compatible server.
+    pub const S3_URL_VARIABLE: &str = "CONTACTS_TEST_S3_URL";
+
+    /// The settings of a server whose uploads wait under `uploads/` in `bucket` on the
+    /// server at `endpoint` (which takes any key).
+    pub fn settings(endpoint: &str, bucket: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("CONTACTS_UPLOAD_STORE", format!("s3://{bucket}/uploads")),
+            ("AWS_ENDPOINT_URL", endpoint.to_string()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ]
+    }
+
+    /// Makes `bucket` on the server at `endpoint`.
+    pub async fn create_bucket(endpoint: &str, bucket: &str) {
+        let made = reqwest::Client::new()
+            .put(format!("{endpoint}/{bucket}"))
+            .body("")
+            .send()
+            .await
+            .expect("the S3 server");
+        assert!(made.status().is_success(), "creating a bucket: {made:?}");
+    }
+}

@@ -12,6 +12,7 @@ use contacts::import::ImportStatus;
 use contacts::server::config::Config;
 use contacts::server::importer::run_queued;
 use contacts::server::state::AppState;
+use contacts::server::store::testing;
 use contacts::server::{router, test_leptos_options};
 use http::{Request, StatusCode};
 
@@ -50,16 +51,10 @@ struct Bucket {
 
 impl Bucket {
     async fn new() -> Self {
-        let endpoint = std::env::var("CONTACTS_TEST_S3_URL")
+        let endpoint = std::env::var(testing::S3_URL_VARIABLE)
             .expect("CONTACTS_TEST_S3_URL (tools/s3/with-server sets it)");
         let name = format!("contacts-test-{:016x}", rand::random::<u64>());
-        let made = reqwest::Client::new()
-            .put(format!("{endpoint}/{name}"))
-            .body("")
-            .send()
-            .await
-            .expect("the S3 server");
-        assert!(made.status().is_success(), "creating a bucket: {made:?}");
+        testing::create_bucket(&endpoint, &name).await;
         Bucket { endpoint, name }
     }
 
@@ -88,21 +83,21 @@ impl Bucket {
 /// The app with its uploads in `bucket` (under `uploads/`), its data folder otherwise.
 fn app_with_bucket(db: Db, bucket: &Bucket, max_upload_mb: u64) -> (Router, AppState, Config) {
     let dir = std::env::temp_dir().join(format!("contacts-s3-test-{}", bucket.name));
-    let url = format!("s3://{}/uploads", bucket.name);
-    let config = Config::from_lookup(|name| match name {
-        "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
-        "CONTACTS_UPLOAD_STORE" => Some(url.clone()),
-        "CONTACTS_MAX_UPLOAD_MB" => Some(max_upload_mb.to_string()),
-        "AWS_ENDPOINT_URL" => Some(bucket.endpoint.clone()),
-        "AWS_ALLOW_HTTP" => Some("true".into()),
-        "AWS_ACCESS_KEY_ID" => Some("test".into()),
-        "AWS_SECRET_ACCESS_KEY" => Some("test".into()),
-        "AWS_REGION" => Some("us-east-1".into()),
-        _ => None,
-    })
-    .expect("config");
+    let mut settings = testing::settings(&bucket.endpoint, &bucket.name);
+    settings.push(("CONTACTS_DATA_DIR", dir.display().to_string()));
+    settings.push(("CONTACTS_MAX_UPLOAD_MB", max_upload_mb.to_string()));
+    let config = config_of(&settings);
     let state = AppState::new(test_leptos_options(), db, config.clone());
     (router(state.clone()), state, config)
+}
+
+/// The configuration of these settings (and the defaults for the rest).
+fn config_of(settings: &[(&str, String)]) -> Config {
+    Config::from_lookup(|name| {
+        let setting = settings.iter().find(|(setting, _)| *setting == name);
+        setting.map(|(_, value)| value.clone())
+    })
+    .expect("config")
 }
 
 /// A CSV file of `rows` contacts, each row about `width` bytes long (the padding is in a
@@ -176,18 +171,13 @@ async fn a_refused_upload_leaves_no_parts_in_the_bucket(db: Db) {
 async fn readyz_says_when_the_store_does_not_answer(pool: sqlx::SqlitePool) {
     let db = Db::Sqlite(pool);
     db.migrate().await.expect("migrations");
-    let config = Config::from_lookup(|name| match name {
-        "CONTACTS_DATA_DIR" => Some(std::env::temp_dir().display().to_string()),
-        "CONTACTS_UPLOAD_STORE" => Some("s3://nowhere/uploads".into()),
-        // Nothing listens on port 9 of loopback.
-        "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:9".into()),
-        "AWS_ALLOW_HTTP" => Some("true".into()),
-        "AWS_ACCESS_KEY_ID" => Some("test".into()),
-        "AWS_SECRET_ACCESS_KEY" => Some("test".into()),
-        "AWS_REGION" => Some("us-east-1".into()),
-        _ => None,
-    })
-    .expect("config");
+    // Nothing listens on port 9 of loopback.
+    let mut settings = testing::settings("http://127.0.0.1:9", "nowhere");
+    settings.push((
+        "CONTACTS_DATA_DIR",
+        std::env::temp_dir().display().to_string(),
+    ));
+    let config = config_of(&settings);
     let app = router(AppState::new(test_leptos_options(), db, config));
     let reply = send(&app, Request::get("/readyz").body(Body::empty()).unwrap()).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
