@@ -43,7 +43,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
         let state = super::ssr::state()?;
         let ip = super::ssr::client()?.ip;
         let email = email.trim().to_lowercase();
-        throttle::reserve(&state.db, ip, &email).await?;
+        let attempt = throttle::reserve(&state.db, ip, &email).await?;
         let credentials = db::users::credentials_by_email(&state.db, &email).await?;
         let stored = credentials.as_ref().map(|c| c.password_hash.clone());
         let wrong = || AppError::invalid("password", "Wrong email or password.");
@@ -51,7 +51,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
             return Err(wrong());
         }
         let credentials = credentials.ok_or_else(wrong)?;
-        throttle::succeeded(&state.db, ip, &email).await?;
+        throttle::succeeded(&state.db, attempt).await?;
         start::start_session(&state, credentials.workspace_id, credentials.id).await
     })
     .await
@@ -113,7 +113,7 @@ pub async fn change_password(
                 "Choose a password different from the current one.",
             ));
         }
-        throttle::reserve(&state.db, ip, &user.email).await?;
+        let attempt = throttle::reserve(&state.db, ip, &user.email).await?;
         let stored = db::users::password_hash(&state.db, user.workspace_id, user.id).await?;
         if !verify_password(current_password, Some(stored)).await? {
             return Err(AppError::invalid(
@@ -121,7 +121,7 @@ pub async fn change_password(
                 "That is not your current password.",
             ));
         }
-        throttle::succeeded(&state.db, ip, &user.email).await?;
+        throttle::succeeded(&state.db, attempt).await?;
         let hash = hash_password(new_password).await?;
         db::users::set_password(
             &state.db,

@@ -83,16 +83,25 @@ fn of_rows(rows: &[(String, i64, i64)], keys: [&str; 2]) -> [Failures; 2] {
     })
 }
 
-/// A sign-in succeeded: forgets the failures of `account` (its owner proved the
-/// password) and takes back only this attempt's count from `address`, so that signing in
-/// to an account one owns does not wipe out the failures the same address ran up
-/// guessing at others.
-pub async fn succeeded(db: &Db, address: &str, account: &str) -> Result<(), AppError> {
+/// A sign-in counted at `at` succeeded: forgets the failures of `account` (its owner
+/// proved the password) and takes back only this attempt from `address` (its count, and
+/// its time unless another attempt came since: then the last failure was `last_before`),
+/// so that signing in to an account one owns neither wipes out the failures the same
+/// address ran up guessing at others nor makes them wait longer.
+pub async fn succeeded(
+    db: &Db,
+    address: &str,
+    account: &str,
+    at: i64,
+    last_before: i64,
+) -> Result<(), AppError> {
     let forget = "DELETE FROM sign_in_failures WHERE key = $1";
-    let forgive = "UPDATE sign_in_failures SET count = count - 1 WHERE key = $1 AND count > 0";
+    let forgive = "UPDATE sign_in_failures
+                   SET count = count - 1, last_at = CASE WHEN last_at = $2 THEN $3 ELSE last_at END
+                   WHERE key = $1 AND count > 0";
     on!(db, pool => {
         sqlx::query(forget).bind(account).execute(pool).await?;
-        sqlx::query(forgive).bind(address).execute(pool).await?;
+        sqlx::query(forgive).bind(address).bind(at).bind(last_before).execute(pool).await?;
     });
     Ok(())
 }

@@ -14,10 +14,11 @@ use crate::error::AppError;
 use std::net::IpAddr;
 use std::time::Duration;
 
-/// Failures allowed from one address before waiting starts.
-const FREE_PER_ADDRESS: u32 = 5;
+/// Failures allowed from one address before waiting starts. An address is often shared
+/// (an office behind one NAT), and a success there forgives only its own attempt.
+pub const FREE_PER_ADDRESS: u32 = 10;
 /// Failures allowed for one account before waiting starts.
-const FREE_PER_ACCOUNT: u32 = 10;
+pub const FREE_PER_ACCOUNT: u32 = 20;
 /// Failures older than this are forgotten.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// The longest wait.
@@ -92,13 +93,27 @@ fn keys(ip: IpAddr, account: &str) -> [String; 2] {
     [format!("a:{}", address_key(ip)), format!("u:{account}")]
 }
 
+/// An attempt [`reserve`] counted, for [`succeeded`] to forgive.
+#[must_use]
+pub struct Attempt {
+    keys: [String; 2],
+    /// The address's failures before this attempt, and when it was counted.
+    address_before: Failures,
+    at: i64,
+}
+
 /// Takes an attempt for `account` (its email, lower case) from `ip`: refused (429,
 /// saying how long to wait), or counted as a failure until [`succeeded`] says
 /// otherwise.
-pub async fn reserve(db: &Db, ip: IpAddr, account: &str) -> Result<(), AppError> {
-    let [address, account] = keys(ip, account);
-    let now = now_ms();
-    db::sign_in_failures::update(db, [&address, &account], |counts| next(counts, now))
+pub async fn reserve(db: &Db, ip: IpAddr, account: &str) -> Result<Attempt, AppError> {
+    let keys = keys(ip, account);
+    let at = now_ms();
+    let before = std::sync::Mutex::new(Failures::default());
+    let decide = |counts: [Failures; 2]| {
+        *before.lock().unwrap_or_else(|e| e.into_inner()) = counts[0];
+        next(counts, at)
+    };
+    db::sign_in_failures::update(db, [&keys[0], &keys[1]], decide)
         .await?
         .map_err(|limited| {
             crate::server::metrics::sign_in_refused(match limited {
@@ -106,13 +121,21 @@ pub async fn reserve(db: &Db, ip: IpAddr, account: &str) -> Result<(), AppError>
                 Limited::Account(_) => "account",
             });
             AppError::TooManyRequests(limited.message())
-        })
+        })?;
+    let address_before = before.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(Attempt {
+        keys,
+        address_before,
+        at,
+    })
 }
 
-/// Forgives a successful sign-in: the account's failures, and this attempt from `ip`.
-pub async fn succeeded(db: &Db, ip: IpAddr, account: &str) -> Result<(), AppError> {
-    let [address, account] = keys(ip, account);
-    db::sign_in_failures::succeeded(db, &address, &account).await
+/// Forgives a successful sign-in: the account's failures, and this attempt from its
+/// address (whose count and last failure are as before it, unless another came since).
+pub async fn succeeded(db: &Db, attempt: Attempt) -> Result<(), AppError> {
+    let [address, account] = &attempt.keys;
+    let before = attempt.address_before.last_ms;
+    db::sign_in_failures::succeeded(db, address, account, attempt.at, before).await
 }
 
 /// Deletes the counts past the window; returns how many.
