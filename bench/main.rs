@@ -25,10 +25,11 @@ fn main() {
     // and names it here; without one, the PostgreSQL figures are left out.
     let postgres = std::env::var(::contacts::db::testing::POSTGRES_URL_VARIABLE).ok();
     let postgres = postgres.as_deref();
-    // `BENCH_ONLY=imports` (or `contacts`, `api`, `webhooks` or `uploads`) runs one part, for
-    // quicker iterations.
+    // `BENCH_ONLY=imports` (or `contacts`, `api`, `counts`, `webhooks` or `uploads`) runs
+    // one part, for quicker iterations; `BENCH_CONTACTS=10M` makes the counts' workspace
+    // ten million contacts.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-    if only.is_empty() || only == "contacts" || only == "api" {
+    if only.is_empty() || only == "contacts" || only == "api" || only == "counts" {
         runtime.block_on(server::run(&mut report, postgres));
     }
     if only.is_empty() || only == "webhooks" {

@@ -33,11 +33,14 @@ pub async fn run(report: &mut Report, postgres: Option<&str>) {
     let pool = open_database(&config).await.expect("database");
     let (workspace, cookie) = signed_in_admin(&pool).await;
 
-    startup(report, &dir);
-    hostile_body(report, &dir);
     let app = router(AppState::new(test_leptos_options(), pool.clone(), config));
-    page_render(report, &app, &cookie).await;
-    first_visit(report, &dir, &cookie);
+    // `BENCH_ONLY=counts`: the counts alone (see `contacts::run`).
+    if !std::env::var("BENCH_ONLY").is_ok_and(|only| only == "counts") {
+        startup(report, &dir);
+        hostile_body(report, &dir);
+        page_render(report, &app, &cookie).await;
+        first_visit(report, &dir, &cookie);
+    }
     crate::contacts::run(report, &pool, &app, &cookie, workspace).await;
     pool.close().await;
 

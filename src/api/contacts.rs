@@ -3,7 +3,7 @@
 use crate::error::AppError;
 use crate::model::channel::Channel;
 use crate::model::contact::{
-    ContactDetail, ContactFilter, ContactInput, ContactPage, PageRequest, Selection,
+    ContactDetail, ContactFilter, ContactInput, ContactPage, PageRequest, Selection, Total,
 };
 use crate::model::history::HistoryPage;
 use crate::model::opt_out::{OptOut, OptOutReason};
@@ -60,14 +60,21 @@ pub async fn list_contacts(
     .await
 }
 
-/// How many contacts match the filter.
+/// How many contacts match the filter: up to `COUNT_BOUND`, or every one if `exact`
+/// (within `EXACT_COUNT_LIMIT`).
 #[server(endpoint = "count_contacts", input = Json)]
-pub async fn count_contacts(filter: ContactFilter) -> Result<i64, AppError> {
+pub async fn count_contacts(filter: ContactFilter, exact: bool) -> Result<Total, AppError> {
     use super::ssr;
     use crate::db;
+    use crate::model::contact::{COUNT_BOUND, EXACT_COUNT_LIMIT};
     ssr::respond(async move {
         let user = ssr::require_user()?;
-        db::contacts::count(&ssr::state()?.db, user.workspace_id, &filter).await
+        let db = &ssr::state()?.db;
+        if exact {
+            db::contacts::count_within(db, user.workspace_id, &filter, EXACT_COUNT_LIMIT).await
+        } else {
+            db::contacts::count_up_to(db, user.workspace_id, &filter, COUNT_BOUND).await
+        }
     })
     .await
 }

@@ -85,13 +85,69 @@ impl<'de> Deserialize<'de> for ContactInput {
     }
 }
 
+/// How far a count of matching contacts goes unless an exact count is asked for: a count
+/// reads each row it counts, and beyond this it would cost every search, for every user
+/// typing, more the larger the workspace.
+pub const COUNT_BOUND: i64 = 10_000;
+
+/// How long an exact count (asked for past [`COUNT_BOUND`]) may take before it is stopped.
+pub const EXACT_COUNT_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How many contacts match a filter: exactly, or more than [`COUNT_BOUND`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Total {
+    /// The contacts counted: all of them unless `more`.
+    pub count: i64,
+    /// Whether more match than were counted.
+    pub more: bool,
+}
+
+impl Total {
+    /// A count of every match.
+    pub fn exact(count: i64) -> Self {
+        Total { count, more: false }
+    }
+
+    /// The count of `counted` matches, read no further than `bound` + 1.
+    pub fn up_to(counted: i64, bound: i64) -> Self {
+        Total {
+            count: counted.min(bound),
+            more: counted > bound,
+        }
+    }
+
+    /// "3", "10,000+".
+    pub fn number(self) -> String {
+        let plus = if self.more { "+" } else { "" };
+        format!("{}{plus}", thousands(self.count))
+    }
+
+    /// "1 contact", "3 contacts", "10,000+ contacts".
+    pub fn label(self) -> String {
+        if self.count == 1 && !self.more {
+            "1 contact".to_string()
+        } else {
+            format!("{} contacts", self.number())
+        }
+    }
+}
+
+/// A count with commas between thousands: "10,000".
+fn thousands(n: i64) -> String {
+    let digits = n.max(0).to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// "1 contact", "3 contacts".
 pub fn contacts_label(n: i64) -> String {
-    if n == 1 {
-        "1 contact".to_string()
-    } else {
-        format!("{n} contacts")
-    }
+    Total::exact(n).label()
 }
 
 /// One custom key/value field.
@@ -500,6 +556,24 @@ pub fn sort_name(first_name: &str, last_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_past_its_bound_says_so() {
+        assert_eq!(Total::up_to(3, 10_000), Total::exact(3));
+        assert_eq!(Total::up_to(10_000, 10_000).label(), "10,000 contacts");
+        let more = Total::up_to(10_001, 10_000);
+        assert_eq!(
+            more,
+            Total {
+                count: 10_000,
+                more: true
+            }
+        );
+        assert_eq!(more.label(), "10,000+ contacts");
+        assert_eq!(Total::exact(1).label(), "1 contact");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+    }
 
     use ContactField::*;
 

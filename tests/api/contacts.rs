@@ -131,11 +131,11 @@ async fn viewers_read_but_cannot_write(db: Db) {
     let count = call_json(
         &app,
         "count_contacts",
-        r#"{"filter":{"search":"","sort":"Newest"}}"#,
+        r#"{"filter":{"search":"","sort":"Newest"},"exact":false}"#,
         &viewer,
     )
     .await;
-    assert_eq!(count.body, "1");
+    assert_eq!(count.body, r#"{"count":1,"more":false}"#);
 }
 
 async fn export_is_a_formula_safe_utf8_csv(db: Db) {

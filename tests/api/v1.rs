@@ -341,6 +341,7 @@ async fn lists_page_by_signed_cursors(db: Db) {
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let page = body(&page);
         assert_eq!(page["totalCount"], 7);
+        assert_eq!(page["totalCountExact"], true);
         seen.extend(
             page["items"]
                 .as_array()

@@ -4,8 +4,9 @@
 use super::search::{DIGITS_END, Ranges, national_digits, push_calling_codes};
 use crate::db::{Builder, Db, on};
 use crate::error::AppError;
-use crate::model::contact::{ContactFilter, SearchTerm, Selection};
+use crate::model::contact::{ContactFilter, SearchTerm, Selection, Total};
 use sqlx::QueryBuilder;
+use std::time::{Duration, Instant};
 
 /// Where the rows of a filtered query come from.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -135,22 +136,96 @@ pub(crate) fn group_only(filter: &ContactFilter) -> Option<i64> {
 
 /// How many contacts match the filter.
 pub async fn count(db: &Db, workspace_id: i64, filter: &ContactFilter) -> Result<i64, AppError> {
-    if let Some(group) = group_only(filter) {
-        // Memberships carry their contact's workspace: the count reads no contact row.
-        let sql = "SELECT count(*) FROM memberships WHERE group_id = $1 AND workspace_id = $2";
-        return Ok(on!(db, pool => {
-            sqlx::query_scalar(sql)
-                .bind(group)
-                .bind(workspace_id)
-                .fetch_one(pool)
-                .await?
-        }));
-    }
     Ok(on!(db, pool => {
-        let mut q = QueryBuilder::new("SELECT count(*)");
-        push_from(&mut q, workspace_id, filter, false);
+        let mut q = QueryBuilder::new("");
+        push_count(&mut q, workspace_id, filter, None);
         q.build_query_scalar().fetch_one(pool).await?
     }))
+}
+
+/// How many contacts match the filter, counted no further than `bound`: a count reads
+/// each row it counts, so this one costs the same however many match.
+pub async fn count_up_to(
+    db: &Db,
+    workspace_id: i64,
+    filter: &ContactFilter,
+    bound: i64,
+) -> Result<Total, AppError> {
+    let counted: i64 = on!(db, pool => {
+        let mut q = QueryBuilder::new("");
+        push_count(&mut q, workspace_id, filter, Some(bound + 1));
+        q.build_query_scalar().fetch_one(pool).await?
+    });
+    Ok(Total::up_to(counted, bound))
+}
+
+/// How many contacts match the filter, exactly, unless counting takes longer than
+/// `limit`: then a message that says so (503), and the database stops counting.
+pub async fn count_within(
+    db: &Db,
+    workspace_id: i64,
+    filter: &ContactFilter,
+    limit: Duration,
+) -> Result<Total, AppError> {
+    let started = Instant::now();
+    let counted: Result<i64, sqlx::Error> = match db {
+        Db::Sqlite(pool) => {
+            let mut conn = pool.acquire().await?;
+            let deadline = started + limit;
+            // Asked every few thousand steps of SQLite's machine: false interrupts it.
+            conn.lock_handle()
+                .await?
+                .set_progress_handler(10_000, move || Instant::now() < deadline);
+            let mut q = QueryBuilder::new("");
+            push_count(&mut q, workspace_id, filter, None);
+            let counted = q.build_query_scalar().fetch_one(&mut *conn).await;
+            // The connection goes back to the pool: without its deadline.
+            conn.lock_handle().await?.remove_progress_handler();
+            counted
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            let timeout = format!("SET LOCAL statement_timeout = {}", limit.as_millis());
+            sqlx::query(&timeout).execute(&mut *tx).await?;
+            let mut q = QueryBuilder::new("");
+            push_count(&mut q, workspace_id, filter, None);
+            let counted = q.build_query_scalar().fetch_one(&mut *tx).await;
+            if counted.is_ok() {
+                tx.commit().await?;
+            }
+            counted
+        }
+    };
+    match counted {
+        Ok(counted) => Ok(Total::exact(counted)),
+        Err(sqlx::Error::Database(_)) if started.elapsed() >= limit => {
+            Err(AppError::Unavailable(format!(
+                "Counting every match took longer than {} seconds, so it was stopped. \
+                 Narrow the search to count it.",
+                limit.as_secs()
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Appends `SELECT count(*)` of the contacts matching the filter, reading no more than
+/// `limit` rows if given.
+fn push_count(q: &mut impl Builder, workspace_id: i64, filter: &ContactFilter, limit: Option<i64>) {
+    q.push("SELECT count(*) FROM (SELECT 1");
+    if let Some(group) = group_only(filter) {
+        // Memberships carry their contact's workspace: the count reads no contact row.
+        q.push(" FROM memberships WHERE group_id = ")
+            .push_bind(group)
+            .push(" AND workspace_id = ")
+            .push_bind(workspace_id);
+    } else {
+        push_from(q, workspace_id, filter, false);
+    }
+    if let Some(limit) = limit {
+        q.push(" LIMIT ").push_bind(limit);
+    }
+    q.push(") AS matching");
 }
 
 /// Appends `AND c.id IN (…the selection…)` for contacts aliased `c`.

@@ -18,7 +18,7 @@ mod write;
 
 pub use crate::normalize::ContactRecord;
 pub use export::export_batch;
-pub use filter::{count, count_selection};
+pub use filter::{count, count_selection, count_up_to, count_within};
 pub(crate) use filter::{group_only, push_from, push_selection};
 pub use page::page;
 pub(crate) use write::holders_sql;

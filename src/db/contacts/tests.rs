@@ -2,7 +2,7 @@ use super::*;
 use crate::db::Db;
 use crate::db::workspaces;
 use crate::error::AppError;
-use crate::model::contact::{ContactFilter, ContactSort, PageRequest, Selection};
+use crate::model::contact::{ContactFilter, ContactSort, PageRequest, Selection, Total};
 
 crate::db_tests!(
     create_get_update_delete,
@@ -558,8 +558,64 @@ async fn phone_search_pages_list_each_match_once_across_countries(db: Db) {
     let gb = filter("+44 7911", ContactSort::Newest);
     let rows = page(&db, ws, &gb, &PageRequest::First, 10).await.unwrap();
     assert_eq!(rows.rows.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[6]]);
-    let selection = Selection::AllMatching(f);
+    let selection = Selection::AllMatching(f.clone());
     assert_eq!(count_selection(&db, ws, &selection).await.unwrap(), 6);
+    // Counted up to a bound, a count past it says there are more; asked for exactly, all.
+    let (bound, limit) = (4, std::time::Duration::from_secs(10));
+    let more = Total {
+        count: 4,
+        more: true,
+    };
+    assert_eq!(count_up_to(&db, ws, &f, bound).await.unwrap(), more);
+    assert_eq!(
+        count_up_to(&db, ws, &us, bound).await.unwrap(),
+        Total::exact(4)
+    );
+    assert_eq!(
+        count_within(&db, ws, &f, limit).await.unwrap(),
+        Total::exact(6)
+    );
+    let members = ContactFilter {
+        group: Some(group_of_two(&db, ws, &ids).await),
+        ..Default::default()
+    };
+    assert_eq!(
+        count_up_to(&db, ws, &members, 1).await.unwrap(),
+        Total {
+            count: 1,
+            more: true
+        }
+    );
+    assert_eq!(
+        count_within(&db, ws, &members, limit).await.unwrap(),
+        Total::exact(2)
+    );
+    // The connection an exact count used is back in the pool without its deadline.
+    for _ in 0..8 {
+        assert_eq!(count(&db, ws, &f).await.unwrap(), 6);
+    }
+}
+
+/// A group holding the first two of `ids`.
+async fn group_of_two(db: &Db, ws: i64, ids: &[i64]) -> i64 {
+    use crate::db::groups;
+    use crate::model::group::{GroupInput, GroupPicks};
+    let input = GroupInput {
+        name: "Pair".into(),
+        description: String::new(),
+        blacklisted: false,
+    };
+    let group = groups::create(db, ws, &input).await.unwrap();
+    let picks = GroupPicks {
+        ids: vec![group],
+        new_names: Vec::new(),
+    };
+    let selection = Selection::Ids(ids[..2].to_vec());
+    let author = crate::db::testing::AUTHOR;
+    groups::add_members(db, ws, &picks, &selection, author)
+        .await
+        .unwrap();
+    group
 }
 
 async fn delete_all_matching_spares_the_rest(db: Db) {

@@ -6,7 +6,7 @@ use crate::components::dialog::Modal;
 use crate::components::group_picker::{GroupPick, GroupPicker, split_picks};
 use crate::components::toast::use_toasts;
 use crate::error::AppError;
-use crate::model::contact::{Selection, contacts_label};
+use crate::model::contact::{Selection, Total, contacts_label};
 use crate::model::group::MembershipChange;
 use leptos::prelude::*;
 
@@ -49,7 +49,7 @@ pub fn removed_message(change: &MembershipChange) -> String {
 pub async fn membership_dialog(
     which: MembershipDialog,
     selection: Selection,
-    count: i64,
+    count: Total,
     on_close: Callback<()>,
 ) -> AnyView {
     match which {
@@ -64,7 +64,7 @@ pub async fn membership_dialog(
 #[component]
 pub fn AddToGroupsDialog(
     selection: Selection,
-    count: i64,
+    count: Total,
     on_close: Callback<()>,
 ) -> impl IntoView {
     let toasts = use_toasts();
@@ -83,7 +83,7 @@ pub fn AddToGroupsDialog(
     let selection = StoredValue::new(selection);
     view! {
         <Modal title="Add to groups".to_string() on_close>
-            <p class="muted">{format!("Add {} to the groups you choose.", contacts_label(count))}</p>
+            <p class="muted">{format!("Add {} to the groups you choose.", count.label())}</p>
             <GroupPicker picks label="Group name"/>
             {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
             <div class="modal-actions">
@@ -107,7 +107,7 @@ pub fn AddToGroupsDialog(
 #[component]
 pub fn RemoveFromGroupDialog(
     selection: Selection,
-    count: i64,
+    count: Total,
     on_close: Callback<()>,
 ) -> impl IntoView {
     let toasts = use_toasts();
@@ -126,7 +126,7 @@ pub fn RemoveFromGroupDialog(
     let selection = StoredValue::new(selection);
     view! {
         <Modal title="Remove from group".to_string() on_close>
-            <p class="muted">{format!("Remove {} from a group. The contacts themselves are kept.", contacts_label(count))}</p>
+            <p class="muted">{format!("Remove {} from a group. The contacts themselves are kept.", count.label())}</p>
             <label for="remove-group" class="field-label">"Group"</label>
             <Suspense>
                 {move || Suspend::new(async move {

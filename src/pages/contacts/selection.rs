@@ -1,7 +1,7 @@
 //! The Contacts tab's selection: rows picked one by one, or "all N matching" the filter.
 //! One value in context, read by the table, its banner and the Action items menu.
 
-use crate::model::contact::{ContactFilter, Selection};
+use crate::model::contact::{ContactFilter, Selection, Total};
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 
@@ -86,11 +86,11 @@ impl TableSelection {
     }
 
     /// How many contacts are selected, `total` being how many match (tracked).
-    pub fn count(&self, total: Option<i64>) -> i64 {
+    pub fn count(&self, total: Option<Total>) -> Total {
         if self.all_matching.get() {
-            total.unwrap_or(0)
+            total.unwrap_or_default()
         } else {
-            self.ids.with(|s| s.len() as i64)
+            Total::exact(self.ids.with(|s| s.len() as i64))
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::components::empty_state::EmptyState;
 use crate::components::toast::use_toasts;
 use crate::components::user::{UserResource, can_edit};
 use crate::model::contact::{
-    ContactFilter, ContactPage, ContactRow, PageRequest, TableQuery, contacts_label,
+    ContactFilter, ContactPage, ContactRow, PageRequest, TableQuery, Total, contacts_label,
 };
 use crate::model::date::format_date;
 use leptos::prelude::*;
@@ -32,7 +32,10 @@ pub struct ContactsView {
     /// The selected rows.
     pub selection: TableSelection,
     /// How many contacts match the filter, once counted.
-    pub total: Signal<Option<i64>>,
+    pub total: Signal<Option<Total>>,
+    /// Whether the count goes past its bound, to every match (asked for by the user, and
+    /// by selecting all matching); the filter changing ends it.
+    pub exact_count: RwSignal<bool>,
     /// Which membership dialog is open.
     pub membership: RwSignal<Option<MembershipDialog>>,
     /// Whether "Delete" waits for its confirmation.
@@ -46,7 +49,7 @@ impl ContactsView {
     }
 
     /// How many contacts are selected (tracked).
-    pub fn selected_count(&self) -> i64 {
+    pub fn selected_count(&self) -> Total {
         self.selection.count(self.total.get())
     }
 }
@@ -60,11 +63,13 @@ pub fn ContactsTab() -> impl IntoView {
     let query = Memo::new(move |_| TableQuery::from_params(|key| params.read().get(key)));
     let page_request = RwSignal::new(PageRequest::First);
     let selection = TableSelection::new();
+    let exact_count = RwSignal::new(false);
     Effect::watch(
         move || query.get(),
         move |_, _, _| {
             page_request.set(PageRequest::First);
             selection.clear();
+            exact_count.set(false);
         },
         false,
     );
@@ -74,18 +79,19 @@ pub fn ContactsTab() -> impl IntoView {
     );
     let filter = Memo::new(move |_| query.with(|q| q.filter.clone()));
     let total = Resource::new(
-        move || (filter.get(), writes.version()),
-        |(filter, _)| count_contacts(filter),
+        move || (filter.get(), exact_count.get(), writes.version()),
+        |(filter, exact, _)| count_contacts(filter, exact),
     );
     // The count as the labels outside the Transition read it. An effect copies it there:
     // reading the resource itself outside a Transition is not hydration-safe.
-    let total_now = RwSignal::new(None::<i64>);
+    let total_now = RwSignal::new(None::<Total>);
     Effect::new(move |_| total_now.set(total.get().and_then(Result::ok)));
     let view = ContactsView {
         query,
         page_request,
         selection,
         total: total_now.into(),
+        exact_count,
         membership: RwSignal::new(None),
         confirming_delete: RwSignal::new(false),
     };
@@ -146,10 +152,10 @@ fn SelectionDialogs() -> impl IntoView {
         })}
         <Show when=move || view.confirming_delete.get()>
             <ConfirmDialog
-                title=Signal::derive(move || format!("Delete {}?", contacts_label(count.get())))
+                title=Signal::derive(move || format!("Delete {}?", count.get().label()))
                 message=Signal::derive(move || format!(
                     "{} will be deleted with their group memberships. This cannot be undone.",
-                    contacts_label(count.get())
+                    count.get().label()
                 ))
                 confirm_label="Delete"
                 pending=delete.pending()
@@ -213,12 +219,12 @@ fn ContactsTable(page_data: ContactPage, can_edit: bool) -> impl IntoView {
     view! {
         <Show when={
             let all_on_page = all_on_page.clone();
-            move || all_on_page() && total.get().is_some_and(|t| t > row_count as i64)
+            move || all_on_page() && total.get().is_some_and(|t| t.more || t.count > row_count as i64)
         }>
             <div class="selection-banner" role="status">
                 {move || if selection.is_all_matching() {
                     view! {
-                        <span>{format!("All {} matching are selected.", total.get().map(contacts_label).unwrap_or_default())}</span>
+                        <span>{format!("All {} matching are selected.", total.get().map(Total::label).unwrap_or_default())}</span>
                         <button type="button" class="link-button" on:click=move |_| selection.clear()>
                             "Clear selection"
                         </button>
@@ -226,8 +232,12 @@ fn ContactsTable(page_data: ContactPage, can_edit: bool) -> impl IntoView {
                 } else {
                     view! {
                         <span>{format!("All {row_count} on this page are selected.")}</span>
-                        <button type="button" class="link-button" on:click=move |_| selection.select_all_matching()>
-                            {move || format!("Select all {} matching", total.get().unwrap_or_default())}
+                        // What an action on all of them will act on is then counted exactly.
+                        <button type="button" class="link-button" on:click=move |_| {
+                            selection.select_all_matching();
+                            view.exact_count.set(true);
+                        }>
+                            {move || format!("Select all {} matching", total.get().unwrap_or_default().number())}
                         </button>
                     }.into_any()
                 }}

@@ -10,14 +10,14 @@ use crate::components::search::settled;
 use crate::components::user::{UserResource, can_edit};
 use crate::error::AppError;
 use crate::model::channel::Channel;
-use crate::model::contact::{ContactSort, PAGE_SIZES, Selection, TableQuery, contacts_label};
+use crate::model::contact::{ContactSort, PAGE_SIZES, Selection, TableQuery, Total};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 /// The toolbar above the table; `count` is how many contacts match.
 #[component]
-pub fn Toolbar(count: Resource<Result<i64, AppError>>) -> impl IntoView {
+pub fn Toolbar(count: Resource<Result<Total, AppError>>) -> impl IntoView {
     let view = expect_context::<ContactsView>();
     let writes = expect_context::<ContactWrites>();
     let query = view.query;
@@ -122,12 +122,29 @@ pub fn Toolbar(count: Resource<Result<i64, AppError>>) -> impl IntoView {
             </select>
             <span class="toolbar-spacer"></span>
             <Transition>
-                <span class="muted" data-testid="match-count">
-                    {move || Suspend::new(async move { count.await.ok().map(contacts_label) })}
-                </span>
+                {move || Suspend::new(async move { view! { <MatchCount count=count.await/> } })}
             </Transition>
             <ActionItems/>
         </div>
+    }
+}
+
+/// How many contacts match: "10,000+ contacts" past the bound, with a button that counts
+/// every one (or says why it could not).
+#[component]
+fn MatchCount(count: Result<Total, AppError>) -> impl IntoView {
+    let view = expect_context::<ContactsView>();
+    match count {
+        Ok(total) => view! {
+            <span class="muted" data-testid="match-count">{total.label()}</span>
+            {total.more.then(|| view! {
+                <button type="button" class="link-button" on:click=move |_| view.exact_count.set(true)>
+                    "Count all"
+                </button>
+            })}
+        }
+        .into_any(),
+        Err(e) => view! { <span class="form-error" role="alert">{e.to_string()}</span> }.into_any(),
     }
 }
 
@@ -154,11 +171,11 @@ fn ActionItems() -> impl IntoView {
     let export_json =
         Signal::derive(move || serde_json::to_string(&export_selection.get()).unwrap_or_default());
     let export_label = Signal::derive(move || match selected_count.get() {
-        0 => format!(
+        Total { count: 0, .. } => format!(
             "Export CSV (all {})",
-            total.get().map(contacts_label).unwrap_or_default()
+            total.get().map(Total::label).unwrap_or_default()
         ),
-        n => format!("Export CSV ({})", contacts_label(n)),
+        n => format!("Export CSV ({})", n.label()),
     });
     view! {
         <div class="menu-wrap">
@@ -166,7 +183,7 @@ fn ActionItems() -> impl IntoView {
                 aria-expanded=move || menu_open.get().to_string()
                 on:click=move |_| menu_open.update(|o| *o = !*o)>
                 "Action items"
-                {move || (selected_count.get() > 0).then(|| format!(" ({})", selected_count.get()))}
+                {move || (selected_count.get().count > 0).then(|| format!(" ({})", selected_count.get().number()))}
             </button>
             <Show when=move || menu_open.get()>
                 <div class="menu" role="menu" on:keydown=move |ev| if ev.key() == "Escape" { menu_open.set(false) }>
@@ -182,17 +199,17 @@ fn ActionItems() -> impl IntoView {
                             let can_edit = can_edit(user).await;
                             can_edit.then(|| view! {
                                 <button type="button" role="menuitem" class="menu-item"
-                                    disabled=move || selected_count.get() == 0
+                                    disabled=move || selected_count.get().count == 0
                                     on:click=move |_| open(Some(MembershipDialog::Add))>
                                     "Add to Groups"
                                 </button>
                                 <button type="button" role="menuitem" class="menu-item"
-                                    disabled=move || selected_count.get() == 0
+                                    disabled=move || selected_count.get().count == 0
                                     on:click=move |_| open(Some(MembershipDialog::Remove))>
                                     "Remove from group"
                                 </button>
                                 <button type="button" role="menuitem" class="menu-item menu-item-danger"
-                                    disabled=move || selected_count.get() == 0
+                                    disabled=move || selected_count.get().count == 0
                                     on:click=move |_| open(None)>
                                     "Delete"
                                 </button>

@@ -9,7 +9,9 @@ use super::upsert::{MAX_BATCH, Outcome, upsert};
 use crate::db::{self, Conn};
 use crate::error::AppError;
 use crate::model::channel::Channel;
-use crate::model::contact::{ContactFilter, ContactSort, PageRequest, Selection};
+use crate::model::contact::{
+    COUNT_BOUND, ContactFilter, ContactSort, EXACT_COUNT_LIMIT, PageRequest, Selection,
+};
 use crate::normalize::record;
 use crate::server::auth::Access;
 use crate::server::state::AppState;
@@ -410,9 +412,24 @@ pub struct ListQuery {
     limit: Option<u32>,
     /// Where to continue: the `nextCursor` of the previous page.
     cursor: Option<String>,
-    /// Also count every contact that matches (`totalCount`).
+    /// Also count the contacts that match (`totalCount`): `true` counts up to 10,000
+    /// (then `totalCountExact` is false), `exact` counts every one, within 10 seconds.
     #[serde(default)]
-    count: bool,
+    #[param(inline)]
+    count: CountParam,
+}
+
+/// How far `count` counts.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CountParam {
+    /// No count.
+    #[default]
+    False,
+    /// Up to 10,000: cheap whatever the size.
+    True,
+    /// Every match, or 503 if that takes longer than 10 seconds.
+    Exact,
 }
 
 /// A page of contacts.
@@ -423,9 +440,14 @@ pub struct ContactList {
     items: Vec<ApiContact>,
     /// Where the next page starts; null on the last page.
     next_cursor: Option<String>,
-    /// Every contact that matches, if `count=true` was asked.
+    /// How many contacts match, if `count` was asked: every one, or with `count=true`
+    /// no more than 10,000.
     #[serde(skip_serializing_if = "Option::is_none")]
     total_count: Option<i64>,
+    /// Whether `totalCount` is every match: false when `count=true` stopped at 10,000
+    /// (ask `count=exact` for all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_count_exact: Option<bool>,
 }
 
 /// List contacts, newest first, a page at a time.
@@ -485,15 +507,21 @@ pub async fn list(
     let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
     let mut conn = state.db.acquire().await.map_err(AppError::from)?;
     let items = load_many(conn.conn(), caller.workspace_id, &ids).await?;
-    let total_count = if query.count {
-        Some(db::contacts::count(&state.db, caller.workspace_id, &filter).await?)
-    } else {
-        None
+    let ws = caller.workspace_id;
+    let total = match query.count {
+        CountParam::False => None,
+        CountParam::True => {
+            Some(db::contacts::count_up_to(&state.db, ws, &filter, COUNT_BOUND).await?)
+        }
+        CountParam::Exact => {
+            Some(db::contacts::count_within(&state.db, ws, &filter, EXACT_COUNT_LIMIT).await?)
+        }
     };
     Ok(Json(ContactList {
         items,
         next_cursor: page.next.map(|c| cursor::encode(secret, &scope, &c)),
-        total_count,
+        total_count: total.map(|t| t.count),
+        total_count_exact: total.map(|t| !t.more),
     }))
 }
 
