@@ -31,22 +31,8 @@ pub(crate) fn push_from(
         (SearchTerm::Digits(digits), _) => {
             q.push(" FROM contacts c WHERE c.workspace_id = ")
                 .push_bind(workspace_id)
-                .push(" AND c.id IN (SELECT e.id FROM contacts e WHERE e.workspace_id = ")
-                .push_bind(workspace_id)
-                .push(" AND e.mobile >= ")
-                .push_bind(format!("+{digits}"))
-                .push(" AND e.mobile < ")
-                .push_bind(format!("+{digits}{DIGITS_END}"));
-            for national in national_digits(digits) {
-                q.push(" UNION ALL SELECT n.id FROM (");
-                push_calling_codes(q, workspace_id);
-                q.push(") AS k JOIN contacts n ON n.workspace_id = ")
-                    .push_bind(workspace_id)
-                    .push(" AND n.mobile >= '+' || k.code || ")
-                    .push_bind(national.to_string())
-                    .push(" AND n.mobile < '+' || k.code || ")
-                    .push_bind(format!("{national}{DIGITS_END}"));
-            }
+                .push(" AND c.id IN (");
+            push_digit_ids(q, workspace_id, digits);
             q.push(")");
             push_group(q, filter.group);
             Source::Search
@@ -83,6 +69,34 @@ pub(crate) fn push_from(
     };
     push_status(q, filter);
     source
+}
+
+/// Appends `SELECT e.id … UNION ALL …`: the contacts whose number starts with `digits`,
+/// as international digits or as national digits behind any calling code of the
+/// workspace. A contact is in it at most once per way ([`digit_ways`]).
+fn push_digit_ids(q: &mut impl Builder, workspace_id: i64, digits: &str) {
+    q.push("SELECT e.id FROM contacts e WHERE e.workspace_id = ")
+        .push_bind(workspace_id)
+        .push(" AND e.mobile >= ")
+        .push_bind(format!("+{digits}"))
+        .push(" AND e.mobile < ")
+        .push_bind(format!("+{digits}{DIGITS_END}"));
+    for national in national_digits(digits) {
+        q.push(" UNION ALL SELECT n.id FROM (");
+        push_calling_codes(q, workspace_id);
+        q.push(") AS k JOIN contacts n ON n.workspace_id = ")
+            .push_bind(workspace_id)
+            .push(" AND n.mobile >= '+' || k.code || ")
+            .push_bind(national.to_string())
+            .push(" AND n.mobile < '+' || k.code || ")
+            .push_bind(format!("{national}{DIGITS_END}"));
+    }
+}
+
+/// How many ways [`push_digit_ids`] has: the international digits, and each reading of
+/// the national digits (a number has one calling code, so it matches one code each).
+fn digit_ways(digits: &str) -> usize {
+    1 + national_digits(digits).len()
 }
 
 /// Appends the "member of this group" condition on contacts aliased `c`.
@@ -212,6 +226,33 @@ pub async fn count_within(
 /// Appends `SELECT count(*)` of the contacts matching the filter, reading no more than
 /// `limit` rows if given.
 fn push_count(q: &mut impl Builder, workspace_id: i64, filter: &ContactFilter, limit: Option<i64>) {
+    if let Some(limit) = limit.filter(|_| filter.group.is_none() && !filter.has_status()) {
+        // A search alone: its ids are read only as far as `limit` distinct ones need
+        // (each contact is in the union once per way it matches). Checking the contact
+        // rows instead would read every match before counting the first.
+        let ways = match SearchTerm::parse(&filter.search) {
+            SearchTerm::Digits(digits) => {
+                q.push("SELECT count(*) FROM (SELECT DISTINCT u.id FROM (");
+                push_digit_ids(q, workspace_id, &digits);
+                Some(digit_ways(&digits))
+            }
+            SearchTerm::Text(text) => {
+                let ranges = Ranges::text(&text);
+                q.push("SELECT count(*) FROM (SELECT DISTINCT u.id FROM (");
+                ranges.push_union(q, workspace_id);
+                Some(ranges.len())
+            }
+            SearchTerm::None => None,
+        };
+        if let Some(ways) = ways {
+            q.push(" LIMIT ")
+                .push_bind(limit * ways as i64)
+                .push(") AS u LIMIT ")
+                .push_bind(limit)
+                .push(") AS matching");
+            return;
+        }
+    }
     q.push("SELECT count(*) FROM (SELECT 1");
     if let Some(group) = group_only(filter) {
         // Memberships carry their contact's workspace: the count reads no contact row.

@@ -142,6 +142,13 @@ impl Ranges {
     /// Appends `AND c.id IN (…every head's range…)`.
     pub(super) fn push_ids(&self, q: &mut impl Builder, workspace_id: i64) {
         q.push(" AND c.id IN (");
+        self.push_union(q, workspace_id);
+        q.push(")");
+    }
+
+    /// Appends `SELECT c.id … UNION ALL …`, every head's range: a contact is in it once
+    /// for each head it matches, so at most [`Ranges::len`] times.
+    pub(super) fn push_union(&self, q: &mut impl Builder, workspace_id: i64) {
         for (i, head) in self.heads.iter().enumerate() {
             if i > 0 {
                 q.push(" UNION ALL ");
@@ -150,7 +157,11 @@ impl Ranges {
                 .push_bind(workspace_id);
             self.push_range(q, head, None, false);
         }
-        q.push(")");
+    }
+
+    /// How many heads (ways to match) the search has.
+    pub(super) fn len(&self) -> usize {
+        self.heads.len()
     }
 
     /// Appends the head's range, narrowed to the cursor's side (one bound each way, so

@@ -411,6 +411,17 @@ async fn search_by_name_email_and_phone_digits(db: Db) {
                 page.rows.len(),
                 "count agrees with rows for {q:?}"
             );
+            // A count up to a bound: exact below it, "more" past it, each contact once
+            // however many ways it matches.
+            let up_to = |bound| count_up_to(&db, ws, &f, bound);
+            assert_eq!(up_to(50).await.unwrap(), Total::exact(count), "{q:?}");
+            if count > 0 {
+                let more = Total {
+                    count: count - 1,
+                    more: true,
+                };
+                assert_eq!(up_to(count - 1).await.unwrap(), more, "{q:?}");
+            }
             let mut names = names(&page);
             names.sort();
             names
