@@ -7,6 +7,7 @@
 
 mod api;
 mod contacts;
+mod floor;
 mod imports;
 mod report;
 mod server;
