@@ -54,7 +54,10 @@ pub async fn quiet(server: &str, done: &str) {
     let mut admin = PgConnection::connect(server).await.expect("connect");
     let drop = format!("DROP DATABASE {done} WITH (FORCE)");
     sqlx::query(&drop).execute(&mut admin).await.expect("drop");
-    sqlx::query("CHECKPOINT").execute(&mut admin).await.expect("checkpoint");
+    sqlx::query("CHECKPOINT")
+        .execute(&mut admin)
+        .await
+        .expect("checkpoint");
     admin.close().await.expect("close");
 }
 
