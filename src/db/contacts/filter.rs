@@ -185,6 +185,10 @@ pub async fn count_within(
     let counted: Result<i64, sqlx::Error> = match db {
         Db::Sqlite(pool) => {
             let mut conn = pool.acquire().await?;
+            // The deadline stays on the connection until it is closed, and this future
+            // may be dropped at any await (a client that goes away): the connection is
+            // closed when dropped, never handed back to the pool with it.
+            conn.close_on_drop();
             let deadline = started + limit;
             // Asked every few thousand steps of SQLite's machine: false interrupts it.
             conn.lock_handle()
@@ -192,10 +196,7 @@ pub async fn count_within(
                 .set_progress_handler(10_000, move || Instant::now() < deadline);
             let mut q = QueryBuilder::new("");
             push_count(&mut q, workspace_id, filter, None);
-            let counted = q.build_query_scalar().fetch_one(&mut *conn).await;
-            // The connection goes back to the pool: without its deadline.
-            conn.lock_handle().await?.remove_progress_handler();
-            counted
+            q.build_query_scalar().fetch_one(&mut *conn).await
         }
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await?;

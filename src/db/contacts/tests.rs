@@ -601,7 +601,7 @@ async fn phone_search_pages_list_each_match_once_across_countries(db: Db) {
         count_within(&db, ws, &members, limit).await.unwrap(),
         Total::exact(2)
     );
-    // The connection an exact count used is back in the pool without its deadline.
+    // The connection an exact count used never goes back to the pool with its deadline.
     for _ in 0..8 {
         assert_eq!(count(&db, ws, &f).await.unwrap(), 6);
     }

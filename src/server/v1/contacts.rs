@@ -507,6 +507,8 @@ pub async fn list(
     let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
     let mut conn = state.db.acquire().await.map_err(AppError::from)?;
     let items = load_many(conn.conn(), caller.workspace_id, &ids).await?;
+    // Back to the pool before the count takes one: a request holds one at a time.
+    drop(conn);
     let ws = caller.workspace_id;
     let total = match query.count {
         CountParam::False => None,
