@@ -22,11 +22,13 @@ pub struct Failures {
 /// `decide` first sees the counts as a plain read: an attempt it refuses then never
 /// opens a write transaction, so a flood of refused attempts cannot queue up for the
 /// one writer (SQLite) or the row locks (PostgreSQL) ahead of real work.
+///
+/// Returns the counts that were replaced (for the caller to take its attempt back).
 pub async fn update<E>(
     db: &Db,
     keys: [&str; 2],
     decide: impl Fn([Failures; 2]) -> Result<[Failures; 2], E>,
-) -> Result<Result<(), E>, AppError> {
+) -> Result<Result<[Failures; 2], E>, AppError> {
     let read = "SELECT key, count, last_at FROM sign_in_failures WHERE key IN ($1, $2)";
     let rows: Vec<(String, i64, i64)> = on!(db, pool => {
         sqlx::query_as(read).bind(keys[0]).bind(keys[1]).fetch_all(pool).await?
@@ -44,13 +46,13 @@ pub async fn update<E>(
         super::Backend::Postgres(_) => " ORDER BY key FOR UPDATE",
         super::Backend::Sqlite(_) => "",
     };
-    let read =
-        format!("SELECT key, count, last_at FROM sign_in_failures WHERE key IN ($1, $2){lock}");
+    let locked = format!("{read}{lock}");
     let rows: Vec<(String, i64, i64)> = on!(tx.conn(), conn => {
         sqlx::query(ensure).bind(sorted[0]).bind(sorted[1]).execute(&mut *conn).await?;
-        sqlx::query_as(&read).bind(sorted[0]).bind(sorted[1]).fetch_all(&mut *conn).await?
+        sqlx::query_as(&locked).bind(sorted[0]).bind(sorted[1]).fetch_all(&mut *conn).await?
     });
-    let counts = match decide(of_rows(&rows, keys)) {
+    let before = of_rows(&rows, keys);
+    let counts = match decide(before) {
         Ok(counts) => counts,
         // Dropped, the transaction rolls back: the rows it made are not kept.
         Err(e) => return Ok(Err(e)),
@@ -67,7 +69,7 @@ pub async fn update<E>(
         }
     });
     tx.commit().await?;
-    Ok(Ok(()))
+    Ok(Ok(before))
 }
 
 /// The failures of `keys` among `rows` (key, count, last_at); a key without a row has none.

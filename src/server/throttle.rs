@@ -108,21 +108,16 @@ pub struct Attempt {
 pub async fn reserve(db: &Db, ip: IpAddr, account: &str) -> Result<Attempt, AppError> {
     let keys = keys(ip, account);
     let at = now_ms();
-    let before = std::sync::Mutex::new(Failures::default());
-    let decide = |counts: [Failures; 2]| {
-        *before.lock().unwrap_or_else(|e| e.into_inner()) = counts[0];
-        next(counts, at)
-    };
-    db::sign_in_failures::update(db, [&keys[0], &keys[1]], decide)
-        .await?
-        .map_err(|limited| {
-            crate::server::metrics::sign_in_refused(match limited {
-                Limited::Address(_) => "address",
-                Limited::Account(_) => "account",
-            });
-            AppError::TooManyRequests(limited.message())
-        })?;
-    let address_before = before.into_inner().unwrap_or_else(|e| e.into_inner());
+    let [address_before, _] =
+        db::sign_in_failures::update(db, [&keys[0], &keys[1]], |counts| next(counts, at))
+            .await?
+            .map_err(|limited| {
+                crate::server::metrics::sign_in_refused(match limited {
+                    Limited::Address(_) => "address",
+                    Limited::Account(_) => "account",
+                });
+                AppError::TooManyRequests(limited.message())
+            })?;
     Ok(Attempt {
         keys,
         address_before,
