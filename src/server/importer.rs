@@ -255,7 +255,12 @@ async fn process(
     let turn = std::time::Instant::now();
     let mut warm_up = None;
     while let Some(batch) = batches.recv().await {
-        let warm_up = *warm_up.get_or_insert_with(|| turn.elapsed());
+        // Only a resumed import catches up; a fresh one's first batch waits for the
+        // file's quote scan, which is no reason to hold the queue longer.
+        let warm_up = match job.rows_read {
+            0 => Duration::ZERO,
+            _ => *warm_up.get_or_insert_with(|| turn.elapsed()),
+        };
         match batch {
             Ok(batch) => match writer.write(job, &batch).await {
                 Ok(now) => {
