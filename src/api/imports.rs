@@ -43,7 +43,7 @@ pub async fn list_undo_kept(id: i64) -> Result<Vec<KeptContact>, AppError> {
         let user = require_user()?;
         let db = state()?.db;
         let mut conn = db.acquire().await?;
-        crate::db::import_undo::kept(conn.conn(), user.workspace_id, id, 100).await
+        crate::db::import::undo::kept(conn.conn(), user.workspace_id, id, 100).await
     })
     .await
 }

@@ -1,5 +1,5 @@
 //! CSV imports: the job rows, their queue, and the rejected rows. (A batch of contacts is
-//! written by [`super::import_batch`].)
+//! written by [`super::import::batch`].)
 //!
 //! Each batch commits with the import's counts, so an import stopped at any moment
 //! resumes after its last committed batch without doubling a row.
@@ -349,16 +349,11 @@ pub async fn is_active(db: &Db, id: i64) -> Result<bool, AppError> {
 /// Deletes what imports that ended before `cutoff` met (the contacts they created and
 /// matched), which only an undo needs; returns how many notes went.
 pub async fn purge_undo_notes(db: &Db, cutoff: i64) -> Result<u64, AppError> {
-    // SQLite's notes carry no workspace; PostgreSQL's keys start with it.
-    let scope = match db.dialect() {
-        super::Dialect::Sqlite => "import_id IN (SELECT id",
-        super::Dialect::Postgres => "(workspace_id, import_id) IN (SELECT workspace_id, id",
-    };
     let mut tx = db.begin_write().await?;
     let mut purged = 0;
     for table in ["import_created", "import_matched"] {
         let sql = format!(
-            "DELETE FROM {table} WHERE {scope} FROM imports
+            "DELETE FROM {table} WHERE (workspace_id, import_id) IN (SELECT workspace_id, id FROM imports
              WHERE finished_at < $1 AND status IN ('completed', 'failed')
                AND (undo_status IS NULL OR undo_status IN ('completed', 'failed')))"
         );

@@ -11,10 +11,7 @@ pub mod erasure;
 pub mod groups;
 pub mod history;
 pub mod idempotency;
-pub mod import_batch;
-mod import_copy;
-pub mod import_undo;
-pub mod import_writer;
+pub mod import;
 pub mod imports;
 pub mod opt_outs;
 pub mod secrets;
@@ -238,7 +235,7 @@ mod tests {
 
     /// Bulk writes run without foreign-key actions on SQLite, and the undo of an upload
     /// removes a contact's memberships itself: a new table that refers to contacts must
-    /// be cleaned up there too (`import_undo::remove_created`), then added here.
+    /// be cleaned up there too (`import::undo::remove_created`), then added here.
     #[sqlx::test(migrations = false)]
     async fn only_memberships_refer_to_contacts(pool: SqlitePool) {
         MIGRATOR.run(&pool).await.unwrap();

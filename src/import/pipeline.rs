@@ -264,7 +264,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::db::import_batch::{Batch, Layout};
+    use crate::db::import::batch::{Batch, Layout};
     use crate::import::columns::{Columns, Field};
     use crate::import::encoding::Encoding;
     use crate::import::records::{MAX_FIELDS, RecordReader};
@@ -327,7 +327,7 @@ mod properties {
                 n
             };
             let mut rows = Rows::new(text.as_bytes(), options.clone()).unwrap();
-            let mut batch = Batch::new(Layout::of(&options.columns), "SG");
+            let mut batch = Batch::new(Layout::of(&options.columns), "SG", crate::db::Dialect::Sqlite);
             let mut read = 0i64;
             while let Some(row) = rows.next_row().unwrap() {
                 read += 1;

@@ -9,8 +9,8 @@
 //! the CPU work never blocks the async runtime, and parsing overlaps the writes.
 
 use crate::db;
-use crate::db::import_batch::{Batch, EncodedBatch, Layout};
-use crate::db::import_writer::ImportWriter;
+use crate::db::import::batch::{Batch, EncodedBatch, Layout};
+use crate::db::import::writer::ImportWriter;
 use crate::db::imports::Job;
 use crate::error::AppError;
 use crate::import::pipeline::{Rows, unclosed_quote};
@@ -79,14 +79,14 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
 }
 
 /// Queues the undo of an upload of the caller's workspace (see
-/// [`db::import_undo::request`]) and wakes the worker that runs it.
+/// [`db::import::undo::request`]) and wakes the worker that runs it.
 pub async fn request_undo(
     state: &AppState,
     caller: &crate::server::auth::Caller,
     import_id: i64,
 ) -> Result<(), AppError> {
     let window = state.config.undo_days;
-    db::import_undo::request(
+    db::import::undo::request(
         &state.db,
         caller.workspace_id,
         import_id,
@@ -109,7 +109,7 @@ pub async fn run_queued(state: &AppState) -> Result<usize, AppError> {
         ran += 1;
     }
     while !state.drain.is_cancelled()
-        && let Some(mut undo) = db::import_undo::claim_next(&state.db).await?
+        && let Some(mut undo) = db::import::undo::claim_next(&state.db).await?
     {
         let started = std::time::Instant::now();
         let renewal = Renewal::start(
@@ -119,20 +119,20 @@ pub async fn run_queued(state: &AppState) -> Result<usize, AppError> {
             undo.lease.clone(),
         );
         let stopping = || state.drain.is_cancelled();
-        let undone = db::import_undo::run(&state.db, &mut undo, stopping).await;
+        let undone = db::import::undo::run(&state.db, &mut undo, stopping).await;
         drop(renewal);
         match undone {
-            Ok(db::import_undo::Ran::Done) => {
+            Ok(db::import::undo::Ran::Done) => {
                 tracing::info!(import = undo.import_id, elapsed = ?started.elapsed(), "upload undone")
             }
-            Ok(db::import_undo::Ran::HandedBack) => {
+            Ok(db::import::undo::Ran::HandedBack) => {
                 tracing::info!(
                     import = undo.import_id,
                     "undo handed back to the queue: the server is stopping"
                 )
             }
             // Logged by AppError; the next undo still runs.
-            Err(_) => db::import_undo::fail(&state.db, &undo).await?,
+            Err(_) => db::import::undo::fail(&state.db, &undo).await?,
         }
         ran += 1;
     }
@@ -245,7 +245,8 @@ async fn process(
     let (sender, mut batches) = mpsc::channel::<Result<EncodedBatch, Stop>>(1);
     let parser = {
         let (uploads, key, job) = (state.config.uploads.clone(), key.clone(), job.clone());
-        tokio::task::spawn_blocking(move || parse(&uploads, &key, &job, &sender))
+        let dialect = state.db.dialect();
+        tokio::task::spawn_blocking(move || parse(&uploads, &key, &job, dialect, &sender))
     };
     let mut counts = crate::import::ImportCounts {
         rows_read: job.rows_read,
@@ -341,12 +342,13 @@ fn parser_failure(joined: Result<(), tokio::task::JoinError>, import: i64) -> Op
 }
 
 /// Reads the file (as a stream from the store) on a blocking thread and sends it in
-/// batches. The rows of batches
-/// already committed (`job.rows_read`) are skipped: what they met is in the database.
+/// batches encoded for a `dialect` database. The rows of batches already committed
+/// (`job.rows_read`) are skipped: what they met is in the database.
 fn parse(
     uploads: &UploadStore,
     key: &Key,
     job: &Job,
+    dialect: db::Dialect,
     sender: &mpsc::Sender<Result<EncodedBatch, Stop>>,
 ) {
     let send = |batch| sender.blocking_send(batch).is_ok();
@@ -380,7 +382,7 @@ fn parse(
         }
     };
     let layout = Layout::of(&job.options.columns);
-    let new_batch = || Batch::new(layout, &job.options.country);
+    let new_batch = || Batch::new(layout, &job.options.country, dialect);
     let mut skip = job.rows_read;
     let mut batch = new_batch();
     loop {

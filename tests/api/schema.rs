@@ -197,3 +197,102 @@ async fn postgres_keys_start_with_the_workspace() {
     }
     assert!(checked > 10, "found the keys ({checked})");
 }
+
+/// `migrator` with only its migrations up to `version`: a database as an older release
+/// left it.
+fn up_to(migrator: &sqlx::migrate::Migrator, version: i64) -> sqlx::migrate::Migrator {
+    let mut older = sqlx::migrate::Migrator {
+        migrations: migrator.migrations.clone(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    older.migrations = older
+        .migrations
+        .iter()
+        .filter(|m| m.version <= version)
+        .cloned()
+        .collect();
+    older
+}
+
+/// What an import met, read back: its created runs and its matched contacts.
+type Notes = (Vec<(i64, i64, i64, Vec<u8>)>, Vec<(i64, i64, i64, i64)>);
+
+#[tokio::test]
+#[ignore = "needs a PostgreSQL server: make test starts one"]
+async fn postgres_upgrade_turns_created_notes_into_runs() {
+    let postgres = postgres_database("contacts_schema_created_runs").await;
+    up_to(&contacts::db::POSTGRES_MIGRATOR, 12)
+        .run(&postgres)
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO workspaces (id, name, default_country) VALUES (1, 'W', 'SG')",
+        "INSERT INTO imports (workspace_id, id, file_name, file_size, options, status)
+         VALUES (1, 5, 'a.csv', 1, '{}', 'completed')",
+        // Created 100 (line 2), 101 (line 300), 103 (line 70000); matched 7 (line 4).
+        "INSERT INTO import_matched (workspace_id, import_id, contact_id, line, created) VALUES
+         (1, 5, 100, 2, TRUE), (1, 5, 101, 300, TRUE), (1, 5, 103, 70000, TRUE),
+         (1, 5, 7, 4, FALSE)",
+    ] {
+        sqlx::query(sql).execute(&postgres).await.unwrap();
+    }
+    contacts::db::POSTGRES_MIGRATOR
+        .run(&postgres)
+        .await
+        .unwrap();
+    let notes: Notes = (
+        sqlx::query_as(
+            "SELECT workspace_id, import_id, first_id, lines FROM import_created ORDER BY first_id",
+        )
+        .fetch_all(&postgres)
+        .await
+        .unwrap(),
+        sqlx::query_as("SELECT workspace_id, import_id, contact_id, line FROM import_matched")
+            .fetch_all(&postgres)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        notes,
+        (
+            vec![
+                (1, 5, 100, vec![2, 0, 0, 0, 44, 1, 0, 0]),
+                (1, 5, 103, vec![0x70, 0x11, 1, 0]),
+            ],
+            vec![(1, 5, 7, 4)]
+        )
+    );
+}
+
+#[tokio::test]
+async fn sqlite_upgrade_gives_import_notes_their_workspace() {
+    let sqlite = SqlitePool::connect("sqlite::memory:").await.unwrap();
+    up_to(&contacts::db::MIGRATOR, 21)
+        .run(&sqlite)
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO workspaces (id, name, default_country) VALUES (3, 'W', 'SG')",
+        "INSERT INTO imports (workspace_id, id, file_name, file_size, options, status)
+         VALUES (3, 5, 'a.csv', 1, '{}', 'completed')",
+        "INSERT INTO import_created (import_id, first_id, lines) VALUES (5, 100, x'02000000')",
+        "INSERT INTO import_matched (import_id, contact_id, line) VALUES (5, 7, 4)",
+    ] {
+        sqlx::query(sql).execute(&sqlite).await.unwrap();
+    }
+    contacts::db::MIGRATOR.run(&sqlite).await.unwrap();
+    let notes: Notes = (
+        sqlx::query_as("SELECT workspace_id, import_id, first_id, lines FROM import_created")
+            .fetch_all(&sqlite)
+            .await
+            .unwrap(),
+        sqlx::query_as("SELECT workspace_id, import_id, contact_id, line FROM import_matched")
+            .fetch_all(&sqlite)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        notes,
+        (vec![(3, 5, 100, vec![2, 0, 0, 0])], vec![(3, 5, 7, 4)])
+    );
+}

@@ -523,7 +523,7 @@ async fn an_upload_after_the_newest_contact_was_deleted_knows_what_it_created(db
 }
 
 async fn a_stopping_server_hands_its_undo_back_and_the_next_one_finishes_it(db: Db) {
-    use contacts::db::import_undo::{self, Ran};
+    use contacts::db::import::undo::{self as import_undo, Ran};
     let (app, state) = app_with_uploads(db, 1);
     let admin = set_up(&app, "boss@acme.test").await;
     let key = api_key(&app, &admin, "editor").await;

@@ -1,10 +1,10 @@
 //! The importer's writes. On SQLite: batches in large transactions on a connection of
 //! their own, with checkpoints beside them. On PostgreSQL: each batch in a transaction
-//! of its own, through COPY ([`super::import_copy`]).
+//! of its own, through COPY ([`super::postgres`]).
 
-use super::Backend;
-use super::import_batch::EncodedBatch;
-use super::imports::Job;
+use super::batch::EncodedBatch;
+use crate::db::Backend;
+use crate::db::imports::Job;
 use crate::error::AppError;
 use crate::import::ImportCounts;
 use sqlx::pool::PoolConnection;
@@ -25,7 +25,7 @@ pub(super) fn checkpointer(pool: SqlitePool) -> mpsc::Sender<()> {
     let (wake, mut woken) = mpsc::channel(1);
     tokio::spawn(async move {
         while woken.recv().await.is_some() {
-            if let Err(e) = super::checkpoint(&pool).await {
+            if let Err(e) = crate::db::checkpoint(&pool).await {
                 tracing::warn!(error = %e, "checkpoint during an import");
             }
         }
@@ -56,7 +56,7 @@ pub enum ImportWriter {
 impl ImportWriter {
     /// A writer on a connection of its own; on SQLite it commits every
     /// `transaction_rows` rows.
-    pub async fn new(db: &super::Db, transaction_rows: i64) -> Result<Self, AppError> {
+    pub async fn new(db: &crate::db::Db, transaction_rows: i64) -> Result<Self, AppError> {
         Ok(match db {
             Backend::Sqlite(pool) => {
                 ImportWriter::Sqlite(SqliteWriter::new(pool, transaction_rows).await?)
@@ -75,7 +75,7 @@ impl ImportWriter {
             ImportWriter::Sqlite(writer) => writer.write(job, batch).await,
             ImportWriter::Postgres(conn) => {
                 let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-                let counts = super::import_copy::write_batch(&mut tx, job, batch).await?;
+                let counts = super::postgres::write_batch(&mut tx, job, batch).await?;
                 tx.commit().await?;
                 Ok(counts)
             }
@@ -83,7 +83,7 @@ impl ImportWriter {
     }
 
     /// Whether an upload of another workspace is waiting (see
-    /// [`super::imports::others_waiting`]). Asked on the writer's own connection: on
+    /// [`crate::db::imports::others_waiting`]). Asked on the writer's own connection: on
     /// SQLite the writer may hold the write lock, and a connection from the pool could be
     /// long in coming while people's saves hold them all, waiting for that lock.
     pub async fn others_waiting(&mut self, workspace_id: i64) -> Result<bool, AppError> {
@@ -91,7 +91,7 @@ impl ImportWriter {
             ImportWriter::Sqlite(writer) => Backend::Sqlite(&mut *writer.conn),
             ImportWriter::Postgres(conn) => Backend::Postgres(&mut **conn),
         };
-        super::imports::others_waiting(conn, workspace_id).await
+        crate::db::imports::others_waiting(conn, workspace_id).await
     }
 
     /// Commits what is open.
@@ -111,7 +111,7 @@ impl ImportWriter {
 }
 
 /// Writes an import's batches in transactions of about `transaction_rows` rows, on a
-/// connection of its own without foreign-key lookups ([`super::unchecked_connection`]):
+/// connection of its own without foreign-key lookups ([`crate::db::unchecked_connection`]):
 /// every row it writes refers to the import's workspace and group, read in the same transaction (an
 /// import deleted with its workspace fails the transaction), or to contacts it just
 /// wrote or matched. Its commits leave checkpoints to the checkpointer. Dropping it
@@ -128,7 +128,7 @@ pub struct SqliteWriter {
 impl SqliteWriter {
     /// A writer on a connection of its own, committing every `transaction_rows` rows.
     async fn new(pool: &SqlitePool, transaction_rows: i64) -> Result<Self, AppError> {
-        let mut conn = super::unchecked_connection(pool).await?;
+        let mut conn = crate::db::unchecked_connection(pool).await?;
         leave_checkpoints(&mut conn).await?;
         Ok(SqliteWriter {
             conn,
@@ -142,12 +142,12 @@ impl SqliteWriter {
     /// Writes a batch, in the open transaction or a new one.
     async fn write(&mut self, job: &Job, batch: &EncodedBatch) -> Result<ImportCounts, AppError> {
         if !self.open {
-            sqlx::query(super::BEGIN_WRITE)
+            sqlx::query(crate::db::BEGIN_WRITE)
                 .execute(&mut *self.conn)
                 .await?;
             self.open = true;
         }
-        let counts = super::import_batch::write_batch(&mut self.conn, job, batch).await?;
+        let counts = super::sqlite::write_batch(&mut self.conn, job, batch).await?;
         self.rows += batch.rows();
         if self.rows >= self.transaction_rows {
             self.commit().await?;

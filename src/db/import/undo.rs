@@ -2,9 +2,8 @@
 //! memberships it added go, and the contacts it created go — except what was changed
 //! since, which is left and listed with the reason.
 //!
-//! What the upload did is on record: the contacts it created (`import_created` runs on
-//! SQLite, `import_matched … created` on PostgreSQL), the ones it matched
-//! (`import_matched`), each field it changed with its value before and after (the
+//! What the upload did is on record: the contacts it created (`import_created` runs),
+//! the ones it matched (`import_matched`), each field it changed with its value before and after (the
 //! contacts' history, source `import`), and the memberships it added
 //! (`memberships.import_id`). A field is restored when it still holds what the upload
 //! wrote; a created contact is removed when nobody edited it, opted it out or changed
@@ -13,9 +12,9 @@
 //! The undo runs in the importer's worker, a batch per transaction in three phases, its
 //! phase, cursor and counts saved with each batch: a stop resumes after the last batch.
 
-use super::contacts::StoredContact;
-use super::history::{self, Author, Entry, custom_fields};
-use super::{Conn, Db, Dialect, on};
+use crate::db::contacts::StoredContact;
+use crate::db::history::{self, Author, Entry, custom_fields};
+use crate::db::{Conn, Db, Dialect, on};
 use crate::error::AppError;
 use crate::import::KeptContact as Kept;
 use crate::model::date::format_date;
@@ -59,7 +58,7 @@ pub async fn request(
             "This upload is still being imported: undo it once it has finished.".into(),
         ));
     };
-    if finished_at < super::now() - window_days * 24 * 3600
+    if finished_at < crate::db::now() - window_days * 24 * 3600
         || !has_notes(tx.conn(), workspace_id, import_id).await?
     {
         return Err(AppError::Conflict(format!(
@@ -86,8 +85,10 @@ pub async fn request(
 /// existed, or whose notes were purged, have none), or it met nothing at all.
 async fn has_notes(conn: Conn<'_>, workspace_id: i64, import_id: i64) -> Result<bool, AppError> {
     let sql = "SELECT (created + matched = 0)
-                   OR EXISTS (SELECT 1 FROM import_created WHERE import_id = $2)
-                   OR EXISTS (SELECT 1 FROM import_matched WHERE import_id = $2)
+                   OR EXISTS (SELECT 1 FROM import_created
+                              WHERE workspace_id = $1 AND import_id = $2)
+                   OR EXISTS (SELECT 1 FROM import_matched
+                              WHERE workspace_id = $1 AND import_id = $2)
                FROM imports WHERE workspace_id = $1 AND id = $2";
     Ok(on!(conn, conn => {
         sqlx::query_scalar(sql).bind(workspace_id).bind(import_id).fetch_one(conn).await?
@@ -118,7 +119,7 @@ async fn end(db: &Db, job: &UndoJob, status: &str, error: Option<&str>) -> Resul
             .bind(job.workspace_id)
             .bind(job.import_id)
             .bind(status)
-            .bind(super::now())
+            .bind(crate::db::now())
             .bind(error)
             .bind(&job.lease)
             .execute(pool)
@@ -126,7 +127,7 @@ async fn end(db: &Db, job: &UndoJob, status: &str, error: Option<&str>) -> Resul
             .rows_affected()
     });
     if ended == 0 {
-        return Err(AppError::Conflict(super::imports::TAKEN_OVER.into()));
+        return Err(AppError::Conflict(crate::db::imports::TAKEN_OVER.into()));
     }
     Ok(())
 }
@@ -139,7 +140,7 @@ pub struct UndoJob {
     phase: i64,
     cursor: i64,
     author: Author,
-    /// This server's lease on the undo (see [`super::imports::Job::lease`]).
+    /// This server's lease on the undo (see [`crate::db::imports::Job::lease`]).
     pub lease: String,
 }
 
@@ -160,7 +161,7 @@ pub async fn claim_next(db: &Db) -> Result<Option<UndoJob>, AppError> {
     let Some((import_id, workspace_id, phase, cursor, user_id, api_key_id)) = row else {
         return Ok(None);
     };
-    let lease = super::imports::new_lease();
+    let lease = crate::db::imports::new_lease();
     let mark = format!(
         "UPDATE imports SET undo_status = 'running', lease = $3, lease_until = {clock} + $4
          WHERE workspace_id = $1 AND id = $2"
@@ -170,7 +171,7 @@ pub async fn claim_next(db: &Db) -> Result<Option<UndoJob>, AppError> {
             .bind(workspace_id)
             .bind(import_id)
             .bind(&lease)
-            .bind(super::imports::LEASE_SECS)
+            .bind(crate::db::imports::LEASE_SECS)
             .execute(conn)
             .await?;
     });
@@ -220,13 +221,13 @@ struct Done {
 /// transaction, and it removes a contact's memberships itself.
 pub async fn run(db: &Db, job: &mut UndoJob, stop: impl Fn() -> bool) -> Result<Ran, AppError> {
     let checkpoints = match db {
-        super::Backend::Sqlite(pool) => Some(super::import_writer::checkpointer(pool.clone())),
-        super::Backend::Postgres(_) => None,
+        crate::db::Backend::Sqlite(pool) => Some(super::writer::checkpointer(pool.clone())),
+        crate::db::Backend::Postgres(_) => None,
     };
     while job.phase < 3 {
         let mut tx = db.begin_bulk_write().await?;
-        if let super::Backend::Sqlite(conn) = tx.conn() {
-            super::import_writer::leave_checkpoints(conn).await?;
+        if let crate::db::Backend::Sqlite(conn) = tx.conn() {
+            super::writer::leave_checkpoints(conn).await?;
         }
         let (phase, mut contacts) = (job.phase, 0);
         while job.phase == phase && contacts < per_transaction(db.dialect(), phase) {
@@ -242,7 +243,7 @@ pub async fn run(db: &Db, job: &mut UndoJob, stop: impl Fn() -> bool) -> Result<
             return Ok(Ran::HandedBack);
         }
         if db.dialect() == Dialect::Sqlite && phase > 0 && job.phase < 3 {
-            tokio::time::sleep(super::import_writer::LET_OTHERS_WRITE).await;
+            tokio::time::sleep(super::writer::LET_OTHERS_WRITE).await;
         }
     }
     end(db, job, "completed", None).await?;
@@ -287,7 +288,7 @@ async fn step(mut conn: Conn<'_>, job: &mut UndoJob) -> Result<(), AppError> {
     };
     if phase == 3 {
         // Last: the opt-outs the upload's rows added.
-        super::opt_outs::undo_import(
+        crate::db::opt_outs::undo_import(
             conn.reborrow(),
             job.workspace_id,
             job.import_id,
@@ -328,7 +329,7 @@ async fn save(
             .rows_affected();
         // Fenced by the lease: a server that lost it rolls the whole batch back.
         if saved == 0 {
-            return Err(AppError::Conflict(super::imports::TAKEN_OVER.into()));
+            return Err(AppError::Conflict(crate::db::imports::TAKEN_OVER.into()));
         }
         for kept in &done.kept {
             sqlx::query(keep)
@@ -363,9 +364,9 @@ async fn restore_fields(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
         ..Done::default()
     };
     let ids: Vec<i64> = entries.iter().map(|e| e.1).collect();
-    super::contacts::lock(conn.reborrow(), job.workspace_id, &ids).await?;
+    crate::db::contacts::lock(conn.reborrow(), job.workspace_id, &ids).await?;
     let mut current: HashMap<i64, StoredContact> =
-        super::contacts::get_many(conn.reborrow(), job.workspace_id, &ids)
+        crate::db::contacts::get_many(conn.reborrow(), job.workspace_id, &ids)
             .await?
             .into_iter()
             .map(|c| (c.id, c))
@@ -390,7 +391,7 @@ async fn restore_fields(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
             }
         }
         if record != contact.record {
-            super::contacts::update(
+            crate::db::contacts::update(
                 conn.reborrow(),
                 job.workspace_id,
                 contact_id,
@@ -455,20 +456,9 @@ fn set_value(record: &mut crate::normalize::ContactRecord, change: &FieldChange)
 /// entry in their history); a contact whose fields it did not change counts as restored
 /// here.
 async fn remove_memberships(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppError> {
-    let matched = match conn.dialect() {
-        Dialect::Sqlite => {
-            // SQLite's notes carry no workspace: the import's row scopes them.
-            "SELECT m.contact_id FROM import_matched m
-             JOIN imports i ON i.workspace_id = $1 AND i.id = m.import_id
-             WHERE m.import_id = $2 AND m.contact_id > $3
-             ORDER BY m.contact_id LIMIT $4"
-        }
-        Dialect::Postgres => {
-            "SELECT contact_id FROM import_matched
-             WHERE workspace_id = $1 AND import_id = $2 AND NOT created AND contact_id > $3
-             ORDER BY contact_id LIMIT $4"
-        }
-    };
+    let matched = "SELECT contact_id FROM import_matched
+                   WHERE workspace_id = $1 AND import_id = $2 AND contact_id > $3
+                   ORDER BY contact_id LIMIT $4";
     let ids: Vec<i64> = on!(conn.reborrow(), conn => {
         sqlx::query_scalar(matched)
             .bind(job.workspace_id)
@@ -630,7 +620,7 @@ async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
         let ids = conn.dialect().json_ids(2);
         let contacts = format!("DELETE FROM contacts WHERE workspace_id = $1 AND id IN ({ids})");
         done.removed = match conn {
-            super::Backend::Sqlite(conn) => {
+            crate::db::Backend::Sqlite(conn) => {
                 let memberships = format!(
                     "DELETE FROM memberships WHERE workspace_id = $1 AND contact_id IN ({ids})"
                 );
@@ -649,7 +639,7 @@ async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
             // The foreign key's cascade removes the memberships. (Removed first, each
             // contact's cascade still probed the index and met their dead entries: the
             // undo took twice as long.)
-            super::Backend::Postgres(conn) => sqlx::query(&contacts)
+            crate::db::Backend::Postgres(conn) => sqlx::query(&contacts)
                 .bind(job.workspace_id)
                 .bind(&json)
                 .execute(conn)
@@ -662,37 +652,23 @@ async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
 
 /// The next [`BATCH`] contacts the upload created, after the cursor, in id order.
 async fn created_after(conn: Conn<'_>, job: &UndoJob) -> Result<Vec<i64>, AppError> {
-    Ok(match conn {
-        super::Backend::Sqlite(conn) => {
-            // Runs of consecutive ids: a run's first id and its length (4 bytes a line).
-            let runs: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT first_id, length(lines) / 4 FROM import_created
-                 WHERE import_id = $1 AND first_id + length(lines) / 4 - 1 > $2
-                 ORDER BY first_id",
-            )
-            .bind(job.import_id)
-            .bind(job.cursor)
-            .fetch_all(conn)
-            .await?;
-            runs.into_iter()
-                .flat_map(|(first, len)| first.max(job.cursor + 1)..first + len)
-                .take(BATCH as usize)
-                .collect()
-        }
-        super::Backend::Postgres(conn) => {
-            sqlx::query_scalar(
-                "SELECT contact_id FROM import_matched
-                 WHERE workspace_id = $1 AND import_id = $2 AND created AND contact_id > $3
-                 ORDER BY contact_id LIMIT $4",
-            )
+    // Runs of consecutive ids: a run's first id and its length (4 bytes a line).
+    let sql = "SELECT first_id, CAST(length(lines) / 4 AS BIGINT) FROM import_created
+               WHERE workspace_id = $1 AND import_id = $2 AND first_id + length(lines) / 4 - 1 > $3
+               ORDER BY first_id";
+    let runs: Vec<(i64, i64)> = on!(conn, conn => {
+        sqlx::query_as(sql)
             .bind(job.workspace_id)
             .bind(job.import_id)
             .bind(job.cursor)
-            .bind(BATCH)
             .fetch_all(conn)
             .await?
-        }
-    })
+    });
+    Ok(runs
+        .into_iter()
+        .flat_map(|(first, len)| first.max(job.cursor + 1)..first + len)
+        .take(BATCH as usize)
+        .collect())
 }
 
 /// What the undo left, and why: the first `limit`, in contact order.
