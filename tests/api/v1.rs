@@ -359,6 +359,11 @@ async fn lists_page_by_signed_cursors(db: Db) {
     sorted.dedup();
     assert_eq!(seen, sorted, "newest first, each once");
     assert_eq!(seen.len(), 7);
+    let exact = body(&api(&app, key, GET, "/api/v1/contacts?limit=3&count=exact", None).await);
+    assert_eq!(
+        (&exact["totalCount"], &exact["totalCountExact"]),
+        (&json!(7), &json!(true))
+    );
     let first = body(&api(&app, key, GET, "/api/v1/contacts?limit=2", None).await);
     let cursor = first["nextCursor"].as_str().unwrap();
     let tampered = format!("{}A{}", &cursor[..5], &cursor[6..]);

@@ -6,7 +6,9 @@ use crate::db::{Builder, Db, on};
 use crate::error::AppError;
 use crate::model::contact::{ContactFilter, SearchTerm, Selection, Total};
 use sqlx::QueryBuilder;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 /// Where the rows of a filtered query come from.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -173,15 +175,48 @@ pub async fn count_up_to(
     Ok(Total::up_to(counted, bound))
 }
 
+/// Exact counts that may run at once on a server: each reads every match for up to its
+/// time limit, so viewers repeating them must not take all of the database's cores.
+const EXACT_COUNTS_AT_ONCE: usize = 2;
+
+fn exact_count_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| Semaphore::new(EXACT_COUNTS_AT_ONCE))
+}
+
 /// How many contacts match the filter, exactly, unless counting takes longer than
-/// `limit`: then a message that says so (503), and the database stops counting.
+/// `limit`, waiting for a turn ([`EXACT_COUNTS_AT_ONCE`]) included: then a message that
+/// says so (503), and the database stops counting.
 pub async fn count_within(
     db: &Db,
     workspace_id: i64,
     filter: &ContactFilter,
     limit: Duration,
 ) -> Result<Total, AppError> {
+    count_in_turn(db, workspace_id, filter, limit, exact_count_slots()).await
+}
+
+/// [`count_within`], taking its turn from `slots`.
+pub(super) async fn count_in_turn(
+    db: &Db,
+    workspace_id: i64,
+    filter: &ContactFilter,
+    limit: Duration,
+    slots: &Semaphore,
+) -> Result<Total, AppError> {
     let started = Instant::now();
+    let Ok(Ok(_turn)) = tokio::time::timeout(limit, slots.acquire()).await else {
+        return Err(AppError::Unavailable(format!(
+            "Other counts of every match kept the server busy for {} seconds. \
+             Try again in a moment, or narrow the search.",
+            limit.as_secs()
+        )));
+    };
+    // What is left of the limit once the turn came (never nothing: 0 turns off
+    // PostgreSQL's timeout).
+    let left = limit
+        .saturating_sub(started.elapsed())
+        .max(Duration::from_millis(1));
     let counted: Result<i64, sqlx::Error> = match db {
         Db::Sqlite(pool) => {
             let mut conn = pool.acquire().await?;
@@ -189,7 +224,7 @@ pub async fn count_within(
             // may be dropped at any await (a client that goes away): the connection is
             // closed when dropped, never handed back to the pool with it.
             conn.close_on_drop();
-            let deadline = started + limit;
+            let deadline = Instant::now() + left;
             // Asked every few thousand steps of SQLite's machine: false interrupts it.
             conn.lock_handle()
                 .await?
@@ -200,7 +235,7 @@ pub async fn count_within(
         }
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await?;
-            let timeout = format!("SET LOCAL statement_timeout = {}", limit.as_millis());
+            let timeout = format!("SET LOCAL statement_timeout = {}", left.as_millis());
             sqlx::query(&timeout).execute(&mut *tx).await?;
             let mut q = QueryBuilder::new("");
             push_count(&mut q, workspace_id, filter, None);

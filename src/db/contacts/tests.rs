@@ -15,7 +15,8 @@ crate::db_tests!(
     phone_search_pages_list_each_match_once_across_countries,
     delete_all_matching_spares_the_rest,
     export_reads_the_selection_in_batches,
-    ids_are_never_given_out_twice
+    ids_are_never_given_out_twice,
+    exact_counts_take_turns
 );
 
 use crate::model::field::ContactField::*;
@@ -737,4 +738,29 @@ async fn ids_are_never_given_out_twice(db: Db) {
     .unwrap();
     let new = groups::create(&db, ws, &group("New")).await.unwrap();
     assert!(new > gone, "{gone} came back as {new}");
+}
+
+async fn exact_counts_take_turns(db: Db) {
+    let ws = workspace(&db).await;
+    let all = ContactFilter::default();
+    let limit = std::time::Duration::from_millis(200);
+    let busy = tokio::sync::Semaphore::new(0);
+    match filter::count_in_turn(&db, ws, &all, limit, &busy).await {
+        Err(AppError::Unavailable(message)) => {
+            assert!(message.contains("Other counts of every match"), "{message}")
+        }
+        other => panic!("counted without a turn: {other:?}"),
+    }
+    let free = tokio::sync::Semaphore::new(1);
+    let counted = filter::count_in_turn(&db, ws, &all, limit, &free).await;
+    assert_eq!(counted.unwrap(), Total::exact(0));
+    // A turn that comes within the limit counts with what is left of it.
+    let later = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let giver = later.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        giver.add_permits(1);
+    });
+    let counted = filter::count_in_turn(&db, ws, &all, limit, &later).await;
+    assert_eq!(counted.unwrap(), Total::exact(0));
 }

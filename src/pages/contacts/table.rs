@@ -85,7 +85,13 @@ pub fn ContactsTab() -> impl IntoView {
     // The count as the labels outside the Transition read it. An effect copies it there:
     // reading the resource itself outside a Transition is not hydration-safe.
     let total_now = RwSignal::new(None::<Total>);
-    Effect::new(move |_| total_now.set(total.get().and_then(Result::ok)));
+    // An exact count that failed leaves the bounded one ("10,000+") in place: the
+    // toolbar says why, and "select all matching" still names a number.
+    Effect::new(move |_| match total.get() {
+        Some(Ok(counted)) => total_now.set(Some(counted)),
+        Some(Err(_)) if exact_count.get_untracked() => {}
+        _ => total_now.set(None),
+    });
     let view = ContactsView {
         query,
         page_request,

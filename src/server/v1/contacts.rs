@@ -413,7 +413,8 @@ pub struct ListQuery {
     /// Where to continue: the `nextCursor` of the previous page.
     cursor: Option<String>,
     /// Also count the contacts that match (`totalCount`): `true` counts up to 10,000
-    /// (then `totalCountExact` is false), `exact` counts every one, within 10 seconds.
+    /// (then `totalCountExact` is false), `exact` counts every one, within 10 seconds
+    /// (past them, up to 10,000 as `true` does).
     #[serde(default)]
     #[param(inline)]
     count: CountParam,
@@ -515,9 +516,17 @@ pub async fn list(
         CountParam::True => {
             Some(db::contacts::count_up_to(&state.db, ws, &filter, COUNT_BOUND).await?)
         }
-        CountParam::Exact => {
-            Some(db::contacts::count_within(&state.db, ws, &filter, EXACT_COUNT_LIMIT).await?)
-        }
+        CountParam::Exact => Some(
+            match db::contacts::count_within(&state.db, ws, &filter, EXACT_COUNT_LIMIT).await {
+                Ok(total) => total,
+                // Past the limit the page still comes, counted up to the bound (and
+                // `totalCountExact` false).
+                Err(AppError::Unavailable(_)) => {
+                    db::contacts::count_up_to(&state.db, ws, &filter, COUNT_BOUND).await?
+                }
+                Err(e) => return Err(e.into()),
+            },
+        ),
     };
     Ok(Json(ContactList {
         items,
