@@ -22,6 +22,14 @@ export PATH := $(CURDIR)/$(WASM_OPT_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(
 RELEASE := --release --precompress --split
 # `cargo leptos end-to-end` exits 0 when the build fails, so each e2e step builds first.
 
+# `make run` builds only when something the build reads changed: cargo-leptos redoes the
+# JS/WASM (wasm-bindgen, wasm-opt) on every build, over a minute with nothing changed.
+# The mark lives in the site folder, which every cargo-leptos build empties first, so a
+# debug build (`make test`) or a build that failed leaves none.
+RELEASE_BUILT := target/site/.release-build
+BUILD_INPUTS := $(shell find src style public migrations -type f) \
+	Cargo.toml Cargo.lock Makefile $(WASM_OPT_DIR)/package.json
+
 # Where the end-to-end suite's server keeps its (fresh each run) database.
 E2E_DATA_DIR := target/e2e-data
 # The same for `make screenshots`.
@@ -37,8 +45,7 @@ help:
 
 ## --- the two commands ---------------------------------------------------------------
 
-run: tools
-	cargo leptos build $(RELEASE)
+run: tools $(RELEASE_BUILT)
 	@echo "Serving Contacts; open the URL printed below (Ctrl-C stops it)."
 	LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=contacts LEPTOS_HASH_FILES=true \
 		LEPTOS_ENV=PROD ./target/release/contacts
@@ -64,6 +71,10 @@ screenshots: test-tools
 		cargo leptos end-to-end $(RELEASE)
 
 ## --- steps --------------------------------------------------------------------------
+
+$(RELEASE_BUILT): $(BUILD_INPUTS) | tools
+	cargo leptos build $(RELEASE)
+	touch $@
 
 lint:
 	cargo fmt --all -- --check
