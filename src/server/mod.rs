@@ -201,9 +201,9 @@ pub async fn serve() -> Result<(), StartError> {
 
     let state = AppState::new(leptos_options, pool.clone(), config);
     spawn_sweeper(state.clone());
-    servers::spawn(state.clone());
+    let heart = servers::spawn(state.clone());
     let importer = importer::spawn_worker(state.clone());
-    webhooks::spawn_worker(state.clone());
+    let webhooks = webhooks::spawn_worker(state.clone());
     if let Some(addr) = state.config.metrics_addr {
         serve_metrics(state.clone(), addr).await?;
     }
@@ -231,8 +231,16 @@ pub async fn serve() -> Result<(), StartError> {
         .with_graceful_shutdown(drain.clone().cancelled_owned())
         .await
         .map_err(|source| StartError::Serve { addr, source })?;
-        if let Err(e) = importer.await {
-            tracing::error!(error = %e, "the importer's worker failed");
+        // The workers end once drained (the importer hands its import back); the pool
+        // closes after them, so none of them meets a closed pool.
+        for (worker, name) in [
+            (importer, "importer"),
+            (webhooks, "webhooks"),
+            (heart, "heartbeat"),
+        ] {
+            if let Err(e) = worker.await {
+                tracing::error!(error = %e, worker = name, "a worker failed");
+            }
         }
         pool.close().await;
         Ok::<_, StartError>(())

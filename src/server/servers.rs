@@ -19,7 +19,7 @@ pub async fn beat(state: &AppState, id: &str) -> Result<(), AppError> {
 }
 
 /// Beats until the server drains, then leaves.
-pub fn spawn(state: AppState) {
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let id = format!("{:016x}", rand::random::<u64>());
         let mut every = tokio::time::interval(BEAT);
@@ -32,5 +32,5 @@ pub fn spawn(state: AppState) {
             let _ = beat(&state, &id).await;
         }
         let _ = db::app_servers::leave(&state.db, &id).await;
-    });
+    })
 }

@@ -83,8 +83,9 @@ async fn deliver(client: reqwest::Client, allow_private: bool, due: db::webhooks
     }
 }
 
-/// Starts the delivery worker.
-pub fn spawn_worker(state: AppState) {
+/// Starts the delivery worker. Once the server drains it takes nothing more, records
+/// the deliveries in flight as they end, and stops.
+pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let client = send::client(state.config.webhook_allow_private);
         let mut in_flight: JoinSet<Attempt> = JoinSet::new();
@@ -93,10 +94,15 @@ pub fn spawn_worker(state: AppState) {
         loop {
             // One transaction records what finished and takes what the free slots allow.
             let now = db::now();
+            let draining = state.drain.is_cancelled();
             let want = db::webhooks::Want {
                 now,
                 lease_until: now + LEASE,
-                limit: (IN_FLIGHT - in_flight.len()) as i64,
+                limit: if draining {
+                    0
+                } else {
+                    (IN_FLIGHT - in_flight.len()) as i64
+                },
                 per_endpoint: PER_ENDPOINT as i64,
                 busy: per_endpoint
                     .iter()
@@ -116,7 +122,13 @@ pub fn spawn_worker(state: AppState) {
             }
             done.clear();
             if in_flight.is_empty() {
-                tokio::time::sleep(POLL).await;
+                if draining {
+                    break;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(POLL) => {}
+                    () = state.drain.cancelled() => {}
+                }
                 continue;
             }
             // Wait for what finishes: at least one (or none within the poll, to look for
@@ -144,5 +156,5 @@ pub fn spawn_worker(state: AppState) {
                 }
             }
         }
-    });
+    })
 }
