@@ -213,7 +213,8 @@ pub(super) async fn count_in_turn(
         )));
     };
     // What is left of the limit once the turn came (never nothing: 0 turns off
-    // PostgreSQL's timeout).
+    // PostgreSQL's timeout), in whole milliseconds rounded up there, so that a stopped
+    // count has always taken the whole limit (below).
     let left = limit
         .saturating_sub(started.elapsed())
         .max(Duration::from_millis(1));
@@ -235,7 +236,10 @@ pub(super) async fn count_in_turn(
         }
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await?;
-            let timeout = format!("SET LOCAL statement_timeout = {}", left.as_millis());
+            let timeout = format!(
+                "SET LOCAL statement_timeout = {}",
+                left.as_micros().div_ceil(1000)
+            );
             sqlx::query(&timeout).execute(&mut *tx).await?;
             let mut q = QueryBuilder::new("");
             push_count(&mut q, workspace_id, filter, None);

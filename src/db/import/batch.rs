@@ -579,11 +579,12 @@ pub(super) type MetRow = (i64, i64, Option<i64>, Option<Vec<u8>>);
 
 /// SQL of what earlier batches of import `$I` (workspace `$W`) made of contact `$ID`: the
 /// line of the row that matched it, and the 4 bytes of the line of the row that created
-/// it (empty when the run that holds its id is shorter: someone else created it). The
+/// it (none when the run before its id is shorter: someone else created it). The
 /// placeholders are replaced by each writer's own.
 pub(super) const EARLIER: &str = "(SELECT m.line FROM import_matched m
          WHERE m.workspace_id = $W AND m.import_id = $I AND m.contact_id = $ID),
-    (SELECT substr(r.lines, CAST(($ID - r.first_id) * 4 + 1 AS INTEGER), 4)
+    (SELECT CASE WHEN $ID - r.first_id < length(r.lines) / 4
+                 THEN substr(r.lines, CAST(($ID - r.first_id) * 4 + 1 AS INTEGER), 4) END
      FROM import_created r
      WHERE r.workspace_id = $W AND r.import_id = $I AND r.first_id <= $ID
      ORDER BY r.first_id DESC LIMIT 1)";

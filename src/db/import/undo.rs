@@ -653,14 +653,21 @@ async fn remove_created(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
 /// The next [`BATCH`] contacts the upload created, after the cursor, in id order.
 async fn created_after(conn: Conn<'_>, job: &UndoJob) -> Result<Vec<i64>, AppError> {
     // Runs of consecutive ids: a run's first id and its length (4 bytes a line).
+    // Runs never overlap: the one holding the cursor starts at the last first id at or
+    // before it, and each run gives at least one id, so a batch needs no more runs.
     let sql = "SELECT first_id, CAST(length(lines) / 4 AS BIGINT) FROM import_created
-               WHERE workspace_id = $1 AND import_id = $2 AND first_id + length(lines) / 4 - 1 > $3
-               ORDER BY first_id";
+               WHERE workspace_id = $1 AND import_id = $2
+                 AND first_id >= coalesce((SELECT max(first_id) FROM import_created
+                                           WHERE workspace_id = $1 AND import_id = $2
+                                             AND first_id <= $3), 0)
+                 AND first_id + length(lines) / 4 - 1 > $3
+               ORDER BY first_id LIMIT $4";
     let runs: Vec<(i64, i64)> = on!(conn, conn => {
         sqlx::query_as(sql)
             .bind(job.workspace_id)
             .bind(job.import_id)
             .bind(job.cursor)
+            .bind(BATCH)
             .fetch_all(conn)
             .await?
     });
