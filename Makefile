@@ -72,9 +72,11 @@ screenshots: test-tools
 
 ## --- steps --------------------------------------------------------------------------
 
+# The mark carries the time the build started: a file changed during it is newer.
 $(RELEASE_BUILT): $(BUILD_INPUTS) | tools
+	mkdir -p target && touch target/.release-build-started
 	cargo leptos build $(RELEASE)
-	touch $@
+	mv target/.release-build-started $@
 
 lint:
 	cargo fmt --all -- --check
