@@ -350,15 +350,7 @@ async fn restore_fields(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, AppEr
                WHERE workspace_id = $1 AND import_id = $2 AND source = 'import'
                  AND kind = 'updated' AND id > $3
                ORDER BY id LIMIT $4";
-    let entries: Vec<(i64, i64, String)> = on!(conn.reborrow(), conn => {
-        sqlx::query_as(sql)
-            .bind(job.workspace_id)
-            .bind(job.import_id)
-            .bind(job.cursor)
-            .bind(BATCH)
-            .fetch_all(conn)
-            .await?
-    });
+    let entries: Vec<(i64, i64, String)> = next_batch(conn.reborrow(), sql, job).await?;
     let mut done = Done {
         next: (entries.len() as i64 == BATCH).then(|| entries.last().map_or(0, |e| e.0)),
         ..Done::default()
@@ -459,15 +451,8 @@ async fn remove_memberships(mut conn: Conn<'_>, job: &UndoJob) -> Result<Done, A
     let matched = "SELECT contact_id FROM import_matched
                    WHERE workspace_id = $1 AND import_id = $2 AND contact_id > $3
                    ORDER BY contact_id LIMIT $4";
-    let ids: Vec<i64> = on!(conn.reborrow(), conn => {
-        sqlx::query_scalar(matched)
-            .bind(job.workspace_id)
-            .bind(job.import_id)
-            .bind(job.cursor)
-            .bind(BATCH)
-            .fetch_all(conn)
-            .await?
-    });
+    let ids: Vec<(i64,)> = next_batch(conn.reborrow(), matched, job).await?;
+    let ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
     let next = (ids.len() as i64 == BATCH).then(|| ids.last().copied().unwrap_or(0));
     let left = leave_groups(conn.reborrow(), job, &ids).await?;
     // Contacts whose fields the upload changed were counted in phase 0.
@@ -662,7 +647,23 @@ async fn created_after(conn: Conn<'_>, job: &UndoJob) -> Result<Vec<i64>, AppErr
                                              AND first_id <= $3), 0)
                  AND first_id + length(lines) / 4 - 1 > $3
                ORDER BY first_id LIMIT $4";
-    let runs: Vec<(i64, i64)> = on!(conn, conn => {
+    let runs: Vec<(i64, i64)> = next_batch(conn, sql, job).await?;
+    Ok(runs
+        .into_iter()
+        .flat_map(|(first, len)| first.max(job.cursor + 1)..first + len)
+        .take(BATCH as usize)
+        .collect())
+}
+
+/// The rows of `sql` for the undo's next batch: its parameters are the workspace, the
+/// upload, the cursor and [`BATCH`], in that order.
+async fn next_batch<T>(conn: Conn<'_>, sql: &str, job: &UndoJob) -> Result<Vec<T>, AppError>
+where
+    T: Send + Unpin,
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+{
+    Ok(on!(conn, conn => {
         sqlx::query_as(sql)
             .bind(job.workspace_id)
             .bind(job.import_id)
@@ -670,12 +671,7 @@ async fn created_after(conn: Conn<'_>, job: &UndoJob) -> Result<Vec<i64>, AppErr
             .bind(BATCH)
             .fetch_all(conn)
             .await?
-    });
-    Ok(runs
-        .into_iter()
-        .flat_map(|(first, len)| first.max(job.cursor + 1)..first + len)
-        .take(BATCH as usize)
-        .collect())
+    }))
 }
 
 /// What the undo left, and why: the first `limit`, in contact order.
