@@ -103,11 +103,14 @@ e2e-postgres: test-tools
 		sh -c 'CONTACTS_DATABASE_URL=$$CONTACTS_TEST_POSTGRES_URL cargo leptos end-to-end --split'
 
 # The Playwright suite against the release build that `make run` serves: only this
-# build runs wasm-opt, so only this catches a bundle that does not start.
+# build runs wasm-opt, so only this catches a bundle that does not start. Its uploads
+# wait in a bucket on the throwaway S3-compatible server, as with several app servers
+# (the debug runs keep them in the data folder).
 e2e-release: test-tools
 	rm -rf $(E2E_DATA_DIR)
 	cargo leptos build $(RELEASE)
-	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) LEPTOS_ENV=PROD CI=$${CI:-} cargo leptos end-to-end $(RELEASE)
+	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) LEPTOS_ENV=PROD CI=$${CI:-} \
+		tools/s3/with-server tools/s3/with-bucket cargo leptos end-to-end $(RELEASE)
 
 ## --- installs (idempotent) ------------------------------------------------------------
 

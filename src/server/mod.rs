@@ -198,6 +198,7 @@ pub async fn serve() -> Result<(), StartError> {
     let addr = leptos_options.site_addr;
     let pool = open_database(&config).await?;
     tracing::info!(database = %config.database(), "database ready");
+    tracing::info!(store = ?config.uploads, "uploads wait in the store");
 
     let state = AppState::new(leptos_options, pool.clone(), config);
     spawn_sweeper(state.clone());
