@@ -1,6 +1,7 @@
 //! Restart safety: the real server binary is killed (SIGKILL) or drained (SIGTERM) in
 //! the middle of an import, and started again (SQLite) or a second server running beside
-//! it takes the import over (PostgreSQL); the import resumes after its last committed
+//! it takes the import over (PostgreSQL, the two servers' uploads in one bucket on the
+//! S3-compatible test server); the import resumes after its last committed
 //! batch and ends with exact counts, no contact doubled and none half-written. Killed between a change and
 //! its webhook's delivery, the server delivers it after the restart, with the same
 //! `webhook-id`.
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 
 const ROWS: u64 = 150_000;
 
-fn start_server(dir: &Path, database_url: Option<&str>) -> Child {
+fn start_server(dir: &Path, database_url: Option<&str>, settings: &[(&str, String)]) -> Child {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -32,6 +33,7 @@ fn start_server(dir: &Path, database_url: Option<&str>) -> Child {
         command.env("CONTACTS_DATABASE_URL", url);
     }
     command
+        .envs(settings.iter().map(|(name, value)| (name, value)))
         .env("CONTACTS_DATA_DIR", dir)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_SITE_ROOT", "target/site")
@@ -85,8 +87,12 @@ enum Stopped {
 }
 
 /// A fresh data folder named after the test (emptied) and its configuration, on SQLite
-/// or the PostgreSQL database at `database_url`.
-fn fresh_install(name: &str, database_url: Option<&str>) -> (std::path::PathBuf, Config) {
+/// or the PostgreSQL database at `database_url`, with the settings of its upload store
+/// (on PostgreSQL a new bucket, as several servers share one; the data folder on SQLite).
+async fn fresh_install(
+    name: &str,
+    database_url: Option<&str>,
+) -> (std::path::PathBuf, Config, Vec<(&'static str, String)>) {
     let kind = if database_url.is_some() {
         "pg"
     } else {
@@ -94,13 +100,25 @@ fn fresh_install(name: &str, database_url: Option<&str>) -> (std::path::PathBuf,
     };
     let dir = std::env::temp_dir().join(format!("contacts-{name}-{kind}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    let mut settings = Vec::new();
+    if database_url.is_some() {
+        use contacts::server::store::testing;
+        let endpoint = std::env::var(testing::S3_URL_VARIABLE)
+            .expect("CONTACTS_TEST_S3_URL (tools/s3/with-server sets it)");
+        let bucket = format!("contacts-{name}-{:016x}", rand::random::<u64>());
+        testing::create_bucket(&endpoint, &bucket).await;
+        settings = testing::settings(&endpoint, &bucket);
+    }
     let config = Config::from_lookup(|var| match var {
         "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
         "CONTACTS_DATABASE_URL" => database_url.map(str::to_string),
-        _ => None,
+        _ => settings
+            .iter()
+            .find(|(name, _)| *name == var)
+            .map(|(_, value)| value.clone()),
     })
     .expect("config");
-    (dir, config)
+    (dir, config, settings)
 }
 
 async fn stopped_mid_way_resumes(database_url: Option<String>, stopped: Stopped) {
@@ -108,7 +126,7 @@ async fn stopped_mid_way_resumes(database_url: Option<String>, stopped: Stopped)
         Stopped::Killed => "restart",
         Stopped::Drained => "drain",
     };
-    let (dir, config) = fresh_install(name, database_url.as_deref());
+    let (dir, config, store) = fresh_install(name, database_url.as_deref()).await;
     let url = database_url.as_deref();
     let db = open_database(&config).await.expect("database");
     let workspace = db::workspaces::create(&db, "Acme", "SG").await.unwrap();
@@ -160,11 +178,10 @@ async fn stopped_mid_way_resumes(database_url: Option<String>, stopped: Stopped)
     };
     let id = db::imports::create(conn.conn(), &new).await.unwrap();
     drop(conn);
-    std::fs::create_dir_all(upload_path(&config, id).parent().unwrap()).unwrap();
-    std::fs::rename(&csv, upload_path(&config, id)).unwrap();
+    upload(&config, id, &csv).await;
 
     // The server picks the queued import up at start; kill it once a batch is committed.
-    let mut server = start_server(&dir, url);
+    let mut server = start_server(&dir, url, &store);
     let deadline = Instant::now() + Duration::from_secs(120);
     let killed_at = loop {
         let (status, rows) = progress(&db, id).await;
@@ -180,7 +197,7 @@ async fn stopped_mid_way_resumes(database_url: Option<String>, stopped: Stopped)
     // On PostgreSQL a second server runs beside the first and takes the import over once
     // the first stops: at once after a drain, once its lease runs out after a kill. (On
     // SQLite, one server per file, the server is started again instead.)
-    let beside = url.map(|url| start_server(&dir, Some(url)));
+    let beside = url.map(|url| start_server(&dir, Some(url), &store));
     if beside.is_some() {
         // Up, and looking at the queue, before the first stops.
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -234,7 +251,7 @@ async fn stopped_mid_way_resumes(database_url: Option<String>, stopped: Stopped)
             assert_eq!(status, left_as, "stopped mid-way");
             assert!(rows < ROWS as i64, "killed before the end ({rows} rows)");
             assert!(rows >= killed_at);
-            start_server(&dir, url)
+            start_server(&dir, url, &store)
         }
     };
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -242,7 +259,7 @@ async fn stopped_mid_way_resumes(database_url: Option<String>, stopped: Stopped)
         let (status, _) = progress(&db, id).await;
         // The worker removes the upload just after recording the end.
         let ended = status == "completed" || status == "failed";
-        if ended && !upload_path(&config, id).exists() {
+        if ended && !uploaded(&config, id).await {
             break;
         }
         assert!(
@@ -299,7 +316,7 @@ struct Receiver {
 async fn killed_before_delivery(database_url: Option<String>) {
     use contacts::model::field::ContactField;
     use contacts::model::webhook::WebhookEvent;
-    let (dir, config) = fresh_install("hook", database_url.as_deref());
+    let (dir, config, store) = fresh_install("hook", database_url.as_deref()).await;
     let db = open_database(&config).await.expect("database");
     let workspace = db::workspaces::create(&db, "Acme", "SG").await.unwrap();
 
@@ -337,7 +354,7 @@ async fn killed_before_delivery(database_url: Option<String>) {
 
     // The change commits with its message while the server runs; the first attempt is
     // refused, and the server is killed before the retry.
-    let mut server = start_server(&dir, database_url.as_deref());
+    let mut server = start_server(&dir, database_url.as_deref(), &store);
     let record = contacts::normalize::ContactRecord::default()
         .with(ContactField::FirstName, "Ann")
         .with(ContactField::Mobile, "+6581234567")
@@ -360,7 +377,7 @@ async fn killed_before_delivery(database_url: Option<String>) {
     server.wait().unwrap();
     receiver.up.store(true, Ordering::SeqCst);
 
-    let mut server = start_server(&dir, database_url.as_deref());
+    let mut server = start_server(&dir, database_url.as_deref(), &store);
     arrived(2).await;
     server.kill().unwrap();
     server.wait().unwrap();
@@ -381,8 +398,26 @@ async fn killed_before_delivery(database_url: Option<String>) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Where an import's file waits in the data folder's upload store.
-fn upload_path(config: &Config, id: i64) -> std::path::PathBuf {
-    let folder = config.uploads.folder().expect("the uploads folder");
-    folder.join(format!("{id}.upload"))
+/// Puts `file` where import `id`'s upload waits, as the upload does.
+async fn upload(config: &Config, id: i64, file: &Path) {
+    use tokio::io::AsyncWriteExt;
+    let key = contacts::server::store::UploadStore::of_import(id);
+    let mut writer = config.uploads.writer(&key);
+    writer
+        .write_all(&std::fs::read(file).unwrap())
+        .await
+        .unwrap();
+    writer.shutdown().await.unwrap();
+    std::fs::remove_file(file).unwrap();
+}
+
+/// Whether import `id`'s upload is still in the store.
+async fn uploaded(config: &Config, id: i64) -> bool {
+    let (store, key) = (
+        config.uploads.clone(),
+        contacts::server::store::UploadStore::of_import(id),
+    );
+    tokio::task::spawn_blocking(move || store.read_blocking(&key).is_ok())
+        .await
+        .unwrap()
 }
