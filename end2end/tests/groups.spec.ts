@@ -33,7 +33,7 @@ test("a blacklisted group marks its members, and un-marking frees them", async (
   const contacts = new ContactsPage(page);
   await contacts.goto();
   const names = await createContacts(page, prefix, 3);
-  await contacts.search().fill(prefix);
+  await contacts.searchFor(prefix);
   await expect(page.getByRole("row")).toHaveCount(4);
   for (const name of names) {
     await contacts.row(name).getByRole("checkbox").check();
@@ -55,7 +55,7 @@ test("a blacklisted group marks its members, and un-marking frees them", async (
   await expect(groups.row(group).getByText("Blacklisted")).toBeVisible();
 
   await contacts.goto();
-  await contacts.search().fill(prefix);
+  await contacts.searchFor(prefix);
   for (const name of names) {
     const badge = contacts.row(name).getByLabel(`Blacklisted by: ${group}`);
     await expect(badge).toBeVisible();
@@ -64,7 +64,7 @@ test("a blacklisted group marks its members, and un-marking frees them", async (
   await groups.goto();
   await groups.setBlacklisted(group, false);
   await contacts.goto();
-  await contacts.search().fill(prefix);
+  await contacts.searchFor(prefix);
   await expect(page.getByRole("row")).toHaveCount(4);
   for (const name of names) {
     await expect(contacts.row(name).getByLabel(/Blacklisted by/)).toHaveCount(0);
@@ -105,7 +105,7 @@ test("Add to Groups creates a new group from the typed name", async ({ page }) =
   await confirm.getByRole("button", { name: "Delete group" }).click();
   await expect(groups.row(group)).toHaveCount(0);
   await contacts.goto();
-  await contacts.search().fill(prefix);
+  await contacts.searchFor(prefix);
   await expect(contacts.row(name)).toBeVisible();
 });
 

@@ -35,7 +35,7 @@ test("a contact opted out of SMS in the dialog shows the badge, the filter finds
 
   // The table shows a badge per opted-out channel, and filters by it.
   await expect(contacts.row(first).getByLabel("Opted out of SMS")).toBeVisible();
-  await contacts.search().fill(first);
+  await contacts.searchFor(first);
   await page.getByLabel("Opted out of", { exact: true }).selectOption({ label: "SMS" });
   await expect(page).toHaveURL(/optedOut=sms/);
   await expect(contacts.row(first)).toBeVisible();

@@ -34,7 +34,7 @@ test("any column can be imported: an email and a custom field reach the contact"
 
   const contacts = new ContactsPage(page);
   await contacts.goto();
-  await contacts.search().fill(tag);
+  await contacts.searchFor(tag);
   await contacts.row(tag).getByRole("button", { name: tag }).click();
   const edit = page.getByRole("dialog", { name: "Edit contact" });
   await expect(edit.getByLabel("Email", { exact: true })).toHaveValue(email);
@@ -65,7 +65,7 @@ test("a yes / no column opts the rows' numbers out of SMS, and the preview says 
 
   const contacts = new ContactsPage(page);
   await contacts.goto();
-  await contacts.search().fill(tag);
+  await contacts.searchFor(tag);
   await expect(contacts.row(`${tag}A`).getByLabel("Opted out of SMS")).toBeVisible();
   await expect(contacts.row(`${tag}B`)).toBeVisible();
   await expect(contacts.row(`${tag}B`).getByLabel("Opted out of SMS")).toHaveCount(0);

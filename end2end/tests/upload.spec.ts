@@ -85,7 +85,7 @@ test("upload a CSV: preview, tag the mobile column, new group, completed counts,
 
   const contacts = new ContactsPage(page);
   await contacts.goto();
-  await contacts.search().fill(tag);
+  await contacts.searchFor(tag);
   await expect(page.getByRole("row")).toHaveCount(4);
   for (const name of [`${tag}Ann Lee`, `${tag}Bo Tan`, `${tag}Ed Lim`]) {
     await expect(contacts.row(name)).toContainText(group);
@@ -105,7 +105,7 @@ test("upload a CSV: preview, tag the mobile column, new group, completed counts,
     timeout: 20_000,
   });
   await contacts.goto();
-  await contacts.search().fill(tag);
+  await contacts.searchFor(tag);
   await expect(page.getByRole("heading", { name: "No matching contacts" })).toBeVisible();
 });
 

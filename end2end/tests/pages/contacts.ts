@@ -52,6 +52,16 @@ export class ContactsPage {
     return this.page.getByRole("searchbox", { name: "Search contacts" });
   }
 
+  /**
+   * Searches, and waits until the search is the table's: the box writes the URL once
+   * typing pauses, and a new search clears the selection, so a row checked before then
+   * (the table may already show the same rows) would be unchecked again.
+   */
+  async searchFor(text: string) {
+    await this.search().fill(text);
+    await expect.poll(() => new URL(this.page.url()).searchParams.get("q")).toBe(text);
+  }
+
   row(text: string): Locator {
     return this.page.getByRole("row").filter({ hasText: text });
   }
