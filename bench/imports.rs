@@ -263,8 +263,6 @@ fn add_wait(report: &mut Report, seconds: f64) {
     );
 }
 
-/// The first scenario (1M rows, editors saving) on PostgreSQL, into a copy of a
-/// template database holding the same workspace of 100,000 contacts.
 /// The PostgreSQL database each import's database is copied from: 100,000 contacts.
 const TEMPLATE: &str = "contacts_bench_template";
 
@@ -304,6 +302,8 @@ impl Sizes {
     }
 }
 
+/// The imports `sizes` asks for on PostgreSQL, each into a copy of a template database
+/// holding the same workspace of 100,000 contacts.
 async fn on_postgres(report: &mut Report, server: &str, dir: &Path, csv: &Path, sizes: Sizes) {
     let template = contacts::db::testing::create_database(server, TEMPLATE, None).await;
     let config = Config::from_lookup(|name| match name {
