@@ -17,7 +17,7 @@ use contacts::server::config::Config;
 use contacts::server::open_database;
 use std::io::{BufWriter, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -156,9 +156,7 @@ pub async fn run(report: &mut Report, postgres: Option<&str>) {
     let sizes = Sizes::from_env();
     for scenario in SCENARIOS.iter().filter(|s| sizes.runs(s)) {
         let size = write_csv(&csv, scenario.rows, scenario.extra);
-        let data = dir.join("data");
-        let _ = std::fs::remove_dir_all(&data);
-        std::fs::create_dir_all(&data).expect("data dir");
+        let data = fresh_data(&dir);
         std::fs::copy(template.join("contacts.db"), data.join("contacts.db")).expect("copy db");
         let measured = import(&data, None, &cookie, &csv, size, scenario).await;
         add_figures(report, scenario, &measured);
@@ -181,9 +179,7 @@ pub async fn run(report: &mut Report, postgres: Option<&str>) {
     }
     if sizes.small {
         let size = write_csv(&csv, 1_000_000, Extra::Nothing);
-        let data = dir.join("data");
-        let _ = std::fs::remove_dir_all(&data);
-        std::fs::create_dir_all(&data).expect("data dir");
+        let data = fresh_data(&dir);
         std::fs::copy(template.join("contacts.db"), data.join("contacts.db")).expect("copy db");
         let wait = small_upload_wait(&data, None, [&cookie, &other], &dir, &csv, size).await;
         add_wait(report, wait);
@@ -192,6 +188,14 @@ pub async fn run(report: &mut Report, postgres: Option<&str>) {
         on_postgres(report, server, &dir, &csv, sizes).await;
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The data folder an import's server starts on, emptied.
+fn fresh_data(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("data dir");
+    data
 }
 
 /// The release server on `data` (and the database at `database_url`, if given), with
@@ -331,9 +335,7 @@ async fn on_postgres(report: &mut Report, server: &str, dir: &Path, csv: &Path, 
         let url =
             contacts::db::testing::create_database(server, "contacts_bench_large", Some(TEMPLATE))
                 .await;
-        let data = dir.join("data");
-        let _ = std::fs::remove_dir_all(&data);
-        std::fs::create_dir_all(&data).expect("data dir");
+        let data = fresh_data(dir);
         let measured = import(&data, Some(&url), &cookie, csv, size, scenario).await;
         report.on_database(Some("PostgreSQL"));
         add_figures(report, scenario, &measured);
@@ -355,9 +357,7 @@ async fn on_postgres_1m(
     let url =
         contacts::db::testing::create_database(server, "contacts_bench_import", Some(TEMPLATE))
             .await;
-    let data = dir.join("data");
-    let _ = std::fs::remove_dir_all(&data);
-    std::fs::create_dir_all(&data).expect("data dir");
+    let data = fresh_data(dir);
     let measured = import(&data, Some(&url), cookie, csv, size, scenario).await;
     // PostgreSQL's floor: what the import wrote, COPY'd into the same starting point.
     crate::floor::quiet(server, "contacts_bench_import").await;
@@ -369,8 +369,7 @@ async fn on_postgres_1m(
     let url =
         contacts::db::testing::create_database(server, "contacts_bench_turns", Some(TEMPLATE))
             .await;
-    let _ = std::fs::remove_dir_all(&data);
-    std::fs::create_dir_all(&data).expect("data dir");
+    let data = fresh_data(dir);
     let wait = small_upload_wait(&data, Some(&url), [cookie, other], dir, csv, size).await;
     report.on_database(Some("PostgreSQL"));
     add_figures(report, scenario, &measured);
