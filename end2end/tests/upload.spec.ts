@@ -114,7 +114,7 @@ test("a file that is not CSV is refused before anything is uploaded", async ({ p
   await page.goto("/contacts/upload");
   await hydrated(page);
   await dropFile(page, "photo.png", "\x89PNG");
-  await expect(page.getByRole("alert")).toContainText('"photo.png" is not a CSV file.');
+  await expect(page.getByRole("alert")).toContainText('"photo.png" is neither a CSV file nor a spreadsheet.');
   await expect(page.getByRole("table", { name: "File preview" })).toHaveCount(0);
 
   // Choosing a file with the (keyboard-reachable) file input works the same way.

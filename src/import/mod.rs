@@ -9,6 +9,8 @@ pub mod preview;
 pub mod records;
 #[cfg(feature = "ssr")]
 pub mod rule;
+#[cfg(feature = "ssr")]
+pub mod sheet;
 pub mod sniff;
 
 use crate::error::AppError;
@@ -18,23 +20,32 @@ use encoding::Encoding;
 use serde::{Deserialize, Serialize};
 use sniff::Delimiter;
 
-/// File name endings the upload accepts.
-pub const ACCEPTED_EXTENSIONS: [&str; 3] = ["csv", "tsv", "txt"];
+/// File name endings of CSV text the upload accepts.
+pub const TEXT_EXTENSIONS: [&str; 3] = ["csv", "tsv", "txt"];
+
+/// File name endings of the spreadsheets the upload accepts.
+pub const SPREADSHEET_EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xlsb", "xls", "ods"];
+
+fn has_ending(name: &str, endings: &[&str]) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| endings.iter().any(|e| ext.eq_ignore_ascii_case(e)))
+}
 
 /// Whether a file name has an ending the upload accepts.
 pub fn accepted_file_name(name: &str) -> bool {
-    name.rsplit_once('.').is_some_and(|(_, ext)| {
-        ACCEPTED_EXTENSIONS
-            .iter()
-            .any(|accepted| ext.eq_ignore_ascii_case(accepted))
-    })
+    has_ending(name, &TEXT_EXTENSIONS) || is_spreadsheet_name(name)
 }
 
-/// The message for a file whose name says it is not CSV text.
+/// Whether a file name says the file is a spreadsheet.
+pub fn is_spreadsheet_name(name: &str) -> bool {
+    has_ending(name, &SPREADSHEET_EXTENSIONS)
+}
+
+/// The message for a file whose name says it is neither CSV text nor a spreadsheet.
 pub fn not_csv_message(name: &str) -> String {
     format!(
-        "\"{name}\" is not a CSV file. Upload a .csv, .tsv or .txt file (save spreadsheets \
-         as CSV first)."
+        "\"{name}\" is neither a CSV file nor a spreadsheet. Upload a .csv, .tsv or .txt \
+         file, or an .xlsx, .xlsm, .xlsb, .xls or .ods spreadsheet."
     )
 }
 
@@ -57,6 +68,10 @@ pub struct ImportOptions {
     /// mapped field with a value; custom fields merge by key). Otherwise they are kept.
     #[serde(alias = "update_names")]
     pub update_existing: bool,
+    /// For a spreadsheet, the sheet to read (the encoding and delimiter then do not
+    /// apply); `None` for a CSV file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
 }
 
 impl ImportOptions {
@@ -90,6 +105,7 @@ impl ImportOptions {
             country: country.to_string(),
             group: None,
             update_existing: false,
+            sheet: None,
         }
     }
 }
@@ -270,12 +286,16 @@ mod tests {
 
     #[test]
     fn accepted_file_names() {
-        for name in ["a.csv", "B.CSV", "list.tsv", "x.y.txt"] {
+        for name in [
+            "a.csv", "B.CSV", "list.tsv", "x.y.txt", "a.xlsx", "B.ODS", "old.xls",
+        ] {
             assert!(accepted_file_name(name), "{name}");
         }
-        for name in ["a.xlsx", "csv", "photo.png", "a.csv.zip"] {
+        for name in ["csv", "photo.png", "a.csv.zip", "xlsx"] {
             assert!(!accepted_file_name(name), "{name}");
         }
+        assert!(is_spreadsheet_name("list.XLSB"));
+        assert!(!is_spreadsheet_name("list.csv"));
     }
 
     #[test]

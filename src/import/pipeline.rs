@@ -6,14 +6,17 @@
 //! file holds.
 
 use crate::import::ImportOptions;
+use crate::import::columns::Field;
 use crate::import::encoding::decoding_reader;
-use crate::import::records::{Fields, Malformed, RecordReader};
+use crate::import::records::{Malformed, RecordReader};
 use crate::import::rule::{Shape, row_of};
+use crate::import::sheet::{MAX_WORKBOOK_BYTES, SheetProblem, SheetRow, Workbook};
 use crate::model::channel::Channel;
 use crate::normalize::ContactRecord;
 use std::io::{self, Read};
-use std::sync::Arc;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 
 /// Longest raw text kept for a refused row in the report.
 pub const MAX_RAW_LEN: usize = 1_000;
@@ -44,84 +47,259 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
+/// Where rows come from: CSV text, or a spreadsheet's sheet.
+enum Source<'a> {
+    Csv {
+        records: Box<RecordReader<Box<dyn Read + Send + 'a>>>,
+        bytes_read: Arc<AtomicU64>,
+    },
+    Sheet(SheetRows),
+}
+
 /// The data rows of a file, in order.
 pub struct Rows<'a> {
-    records: RecordReader<Box<dyn Read + Send + 'a>>,
+    source: Source<'a>,
     options: ImportOptions,
     shape: Option<Shape>,
-    bytes_read: Arc<AtomicU64>,
 }
 
 impl<'a> Rows<'a> {
     /// Starts reading `input` as the options say (the header row, if any, is read here).
-    pub fn new(input: impl Read + Send + 'a, options: ImportOptions) -> io::Result<Self> {
-        let bytes_read = Arc::new(AtomicU64::new(0));
-        let counted = Counted {
-            inner: input,
-            read: bytes_read.clone(),
+    /// A spreadsheet (`options.sheet`) is read whole into memory first, up to
+    /// [`MAX_WORKBOOK_BYTES`]; its problems come as errors that [`sheet_problem`] finds.
+    pub fn new(mut input: impl Read + Send + 'a, options: ImportOptions) -> io::Result<Self> {
+        let source = match &options.sheet {
+            Some(sheet) => {
+                let mut bytes = Vec::new();
+                (&mut input)
+                    .take(MAX_WORKBOOK_BYTES + 1)
+                    .read_to_end(&mut bytes)?;
+                Source::Sheet(SheetRows::start(bytes, sheet.clone()))
+            }
+            None => {
+                let bytes_read = Arc::new(AtomicU64::new(0));
+                let counted = Counted {
+                    inner: input,
+                    read: bytes_read.clone(),
+                };
+                let text: Box<dyn Read + Send + 'a> =
+                    Box::new(decoding_reader(counted, options.encoding));
+                Source::Csv {
+                    records: Box::new(RecordReader::new(text, options.delimiter.byte())),
+                    bytes_read,
+                }
+            }
         };
-        let text: Box<dyn Read + Send + 'a> = Box::new(decoding_reader(counted, options.encoding));
         let mut rows = Rows {
-            records: RecordReader::new(text, options.delimiter.byte()),
+            source,
             shape: None,
             options,
-            bytes_read,
         };
-        if rows.options.has_header
-            && let Some(header) = rows.records.next_record()?
-        {
-            rows.shape = Some(Shape {
-                width: header.fields.map_or(0, |f| f.len()),
+        if rows.options.has_header {
+            let width = match &mut rows.source {
+                Source::Csv { records, .. } => records
+                    .next_record()?
+                    .map(|header| header.fields.map_or(0, |f| f.len())),
+                Source::Sheet(sheet) => sheet
+                    .next()?
+                    .map(|header| header.cells.map_or(0, |c| c.len())),
+            };
+            rows.shape = width.map(|width| Shape {
+                width,
                 has_header: true,
             });
         }
         Ok(rows)
     }
 
-    /// Bytes of the file read so far.
+    /// Bytes of the file read so far (for a spreadsheet, as far as its rows say).
     pub fn bytes_read(&self) -> u64 {
-        self.bytes_read.load(Ordering::Relaxed)
+        match &self.source {
+            Source::Csv { bytes_read, .. } => bytes_read.load(Ordering::Relaxed),
+            Source::Sheet(sheet) => sheet.bytes_read(),
+        }
     }
 
     /// The next data row, or `None` at the end of the file.
     pub fn next_row(&mut self) -> io::Result<Option<Row>> {
-        let Some(record) = self.records.next_record()? else {
-            return Ok(None);
-        };
-        let line = record.line;
-        let fields = match record.fields {
-            Ok(fields) => fields,
-            Err(problem) => {
-                return Ok(Some(Row {
-                    line,
-                    outcome: Err(problem.reason()),
-                    raw: String::new(),
-                }));
+        let options = &self.options;
+        match &mut self.source {
+            Source::Csv { records, .. } => {
+                let Some(record) = records.next_record()? else {
+                    return Ok(None);
+                };
+                let fields = match record.fields {
+                    Ok(fields) => fields,
+                    Err(problem) => return Ok(Some(refused(record.line, problem.reason()))),
+                };
+                let shape = *self.shape.get_or_insert(Shape {
+                    width: fields.len(),
+                    has_header: false,
+                });
+                let cells: Vec<_> = fields.iter().collect();
+                let delimiter = char::from(options.delimiter.byte());
+                Ok(Some(judged(record.line, &cells, shape, options, delimiter)))
             }
-        };
-        let shape = *self.shape.get_or_insert(Shape {
-            width: fields.len(),
-            has_header: false,
-        });
-        let cells: Vec<_> = fields.iter().collect();
-        let outcome = row_of(&cells, shape, &self.options.columns, &self.options.country);
-        let delimiter = char::from(self.options.delimiter.byte());
-        Ok(Some(Row {
-            line,
-            outcome,
-            raw: raw_text(&fields, delimiter),
-        }))
+            Source::Sheet(sheet) => {
+                let Some(row) = sheet.next()? else {
+                    return Ok(None);
+                };
+                let mut cells = match row.cells {
+                    Ok(cells) => cells,
+                    Err(problem) => return Ok(Some(refused(row.line, problem.reason()))),
+                };
+                let mobile = options.columns.get(Field::Mobile);
+                if mobile.is_some_and(|m| row.errors.contains(&m)) {
+                    let reason = "The mobile number cell holds an error (such as #N/A) \
+                                  instead of a number.";
+                    return Ok(Some(Row {
+                        raw: raw_text(&cells, ','),
+                        ..refused(row.line, reason.into())
+                    }));
+                }
+                // A sheet's row ends at its last value: the cells after it are empty, not
+                // missing, and without a header every row is as wide as it is.
+                let shape = self.shape.unwrap_or(Shape {
+                    width: cells.len(),
+                    has_header: false,
+                });
+                if cells.len() < shape.width {
+                    cells.resize(shape.width, String::new());
+                }
+                Ok(Some(judged(row.line, &cells, shape, options, ',')))
+            }
+        }
     }
 }
 
+/// A row refused before its cells are looked at.
+fn refused(line: u64, reason: String) -> Row {
+    Row {
+        line,
+        outcome: Err(reason),
+        raw: String::new(),
+    }
+}
+
+/// A row judged by the row rule.
+fn judged<S: AsRef<str>>(
+    line: u64,
+    cells: &[S],
+    shape: Shape,
+    options: &ImportOptions,
+    delimiter: char,
+) -> Row {
+    Row {
+        line,
+        outcome: row_of(cells, shape, &options.columns, &options.country),
+        raw: raw_text(cells, delimiter),
+    }
+}
+
+/// A sheet's rows, read by calamine on a thread of their own (its streaming readers
+/// borrow the workbook, so they cannot be kept beside it here).
+struct SheetRows {
+    rows: mpsc::Receiver<SheetMessage>,
+    size: u64,
+    progress: f64,
+    last_line: u64,
+    ended: bool,
+}
+
+enum SheetMessage {
+    Row(SheetRow),
+    End,
+    Problem(SheetProblem),
+}
+
+/// Rows the sheet's reader may be ahead of the importer.
+const SHEET_AHEAD: usize = 1_024;
+
+impl SheetRows {
+    fn start(bytes: Vec<u8>, sheet: String) -> SheetRows {
+        let size = bytes.len() as u64;
+        let (sender, rows) = mpsc::sync_channel(SHEET_AHEAD);
+        let spawned = std::thread::Builder::new()
+            .name("sheet reader".into())
+            .spawn(move || {
+                let read = Workbook::open(bytes).and_then(|mut book| {
+                    book.rows(&sheet, |row| match sender.send(SheetMessage::Row(row)) {
+                        Ok(()) => ControlFlow::Continue(()),
+                        Err(_) => ControlFlow::Break(()),
+                    })
+                });
+                let _ = sender.send(match read {
+                    Ok(()) => SheetMessage::End,
+                    Err(problem) => SheetMessage::Problem(problem),
+                });
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start a spreadsheet reader");
+        }
+        SheetRows {
+            rows,
+            size,
+            progress: 0.0,
+            last_line: 0,
+            ended: false,
+        }
+    }
+
+    fn bytes_read(&self) -> u64 {
+        if self.ended {
+            self.size
+        } else {
+            (self.progress * self.size as f64) as u64
+        }
+    }
+
+    fn next(&mut self) -> io::Result<Option<SheetRow>> {
+        if self.ended {
+            return Ok(None);
+        }
+        match self.rows.recv() {
+            Ok(SheetMessage::Row(row)) => {
+                self.progress = row.progress;
+                self.last_line = row.line;
+                Ok(Some(row))
+            }
+            Ok(SheetMessage::End) => {
+                self.ended = true;
+                Ok(None)
+            }
+            Ok(SheetMessage::Problem(problem)) => {
+                Err(io::Error::new(io::ErrorKind::InvalidData, problem))
+            }
+            // The reader panicked (a file calamine could not cope with).
+            Err(_) => {
+                tracing::error!(after = self.last_line, "the spreadsheet reader failed");
+                Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    SheetProblem(format!(
+                        "The spreadsheet cannot be read past row {}. Open it in your \
+                         spreadsheet program, save it again as .xlsx, and upload that.",
+                        self.last_line
+                    )),
+                ))
+            }
+        }
+    }
+}
+
+/// The spreadsheet's problem an error from [`Rows`] carries, if it is one (else the error
+/// is the server's: the file could not be read from the store).
+pub fn sheet_problem(error: &io::Error) -> Option<&SheetProblem> {
+    error.get_ref()?.downcast_ref::<SheetProblem>()
+}
+
 /// The row's fields joined by the delimiter, shortened for the report.
-fn raw_text(fields: &Fields<'_>, delimiter: char) -> String {
+fn raw_text<S: AsRef<str>>(fields: &[S], delimiter: char) -> String {
     let mut raw = String::new();
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
             raw.push(delimiter);
         }
-        raw.push_str(&field);
+        raw.push_str(field.as_ref());
         if raw.len() > MAX_RAW_LEN {
             let mut cut = MAX_RAW_LEN;
             while !raw.is_char_boundary(cut) {
@@ -170,6 +348,7 @@ mod tests {
             country: "SG".into(),
             group: None,
             update_existing: false,
+            sheet: None,
         }
     }
 
@@ -317,6 +496,7 @@ mod properties {
                 country: "SG".into(),
                 group: None,
                 update_existing: false,
+                sheet: None,
             };
             let records = {
                 let mut reader = RecordReader::new(text.as_bytes(), b',');

@@ -39,7 +39,13 @@ pub fn read_table(
 ) -> Result<Table, FileProblem> {
     let text = decode(&preview.head, encoding, preview.whole);
     let wanted = PREVIEW_ROWS + usize::from(has_header);
-    let mut rows = first_records(&text, delimiter, preview.whole, wanted)?;
+    let rows = first_records(&text, delimiter, preview.whole, wanted)?;
+    table_of(rows, has_header)
+}
+
+/// The table of a file's first records (a CSV file's or a sheet's).
+pub fn table_of(mut rows: Vec<SampleRow>, has_header: bool) -> Result<Table, FileProblem> {
+    rows.truncate(PREVIEW_ROWS + usize::from(has_header));
     if rows.is_empty() {
         return Err(FileProblem::Empty);
     }

@@ -66,8 +66,9 @@ pub enum FileProblem {
     Empty,
     /// NUL or other control bytes: an image, a spreadsheet, a zip.
     #[error(
-        "This is not a text file (it looks like binary data, such as a spreadsheet or an \
-         image). Save it as CSV and try again."
+        "This is not a text file (it looks like binary data, such as an image or a \
+         spreadsheet renamed). Upload CSV text, or a spreadsheet under its own name ending \
+         (.xlsx, .xls, .ods)."
     )]
     Binary,
     /// A quoted field that never closes.

@@ -13,7 +13,7 @@ use crate::db::import::batch::{Batch, EncodedBatch, Layout};
 use crate::db::import::writer::ImportWriter;
 use crate::db::imports::Job;
 use crate::error::AppError;
-use crate::import::pipeline::{Rows, unclosed_quote};
+use crate::import::pipeline::{Rows, sheet_problem, unclosed_quote};
 use crate::import::sniff::FileProblem;
 use crate::server::state::AppState;
 use crate::server::store::UploadStore;
@@ -352,13 +352,20 @@ fn parse(
     sender: &mpsc::Sender<Result<EncodedBatch, Stop>>,
 ) {
     let send = |batch| sender.blocking_send(batch).is_ok();
-    let failed = |e: std::io::Error| Stop::from(AppError::internal("reading an upload", e));
+    // A spreadsheet's own problem is the user's to fix; anything else reading the file
+    // is the server's.
+    let failed = |e: std::io::Error| match sheet_problem(&e) {
+        Some(problem) => Stop::File(problem.to_string()),
+        None => Stop::from(AppError::internal("reading an upload", e)),
+    };
     let open = || uploads.read_blocking(key).map_err(failed);
     // A quote that never closes would swallow the rest of the file: find it first, and
     // import nothing from such a file. (A resumed import committed rows, so the file
-    // passed before.)
+    // passed before; a spreadsheet has no quotes.)
     let scan = || match job.rows_read {
-        0 => open().and_then(|file| unclosed_quote(file, &job.options).map_err(failed)),
+        0 if job.options.sheet.is_none() => {
+            open().and_then(|file| unclosed_quote(file, &job.options).map_err(failed))
+        }
         _ => Ok(None),
     };
     match scan() {

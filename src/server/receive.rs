@@ -14,8 +14,9 @@
 //! - A form that sends nothing for [`IDLE`] is dropped.
 
 use crate::error::AppError;
+use crate::import::sheet::MAX_WORKBOOK_BYTES;
 use crate::import::sniff::PREVIEW_BYTES;
-use crate::import::{accepted_file_name, format_size, not_csv_message};
+use crate::import::{accepted_file_name, format_size, is_spreadsheet_name, not_csv_message};
 use crate::server::disk::{Reservation, free_disk_bytes};
 use crate::server::state::AppState;
 use crate::server::store::UploadStore;
@@ -222,7 +223,13 @@ pub async fn receive(
                 if !accepted_file_name(&name) {
                     return Err(AppError::invalid("file", not_csv_message(&name)));
                 }
-                file = Some(save(state, field, name, &framing).await?);
+                // A spreadsheet is held in memory to be read: it is refused past that
+                // limit as it arrives.
+                let limit = match is_spreadsheet_name(&name) {
+                    true => limit.min(MAX_WORKBOOK_BYTES),
+                    false => limit,
+                };
+                file = Some(save(state, field, name, limit, &framing).await?);
             }
             other => {
                 let name = other
@@ -303,16 +310,17 @@ async fn reserve_step(
 }
 
 /// Streams the file field to the upload store as an `incoming-*.part`, refusing it past
-/// the upload limit; what was sent of a refused or cut-off file is dropped.
+/// `limit`; what was sent of a refused or cut-off file is dropped.
 async fn save(
     state: &AppState,
     mut field: Field<'_>,
     name: String,
+    limit: u64,
     framing: &Framing,
 ) -> Result<Saved, AppError> {
     let key = UploadStore::incoming();
     let mut out = state.config.uploads.writer(&key);
-    match write(state, &mut field, framing, &mut out).await {
+    match write(state, &mut field, limit, framing, &mut out).await {
         Ok((size, head)) => Ok(Saved {
             name,
             size,
@@ -332,10 +340,10 @@ async fn save(
 async fn write(
     state: &AppState,
     field: &mut Field<'_>,
+    limit: u64,
     framing: &Framing,
     out: &mut BufWriter,
 ) -> Result<(u64, Vec<u8>), AppError> {
-    let limit = state.config.max_upload_bytes;
     let server_error = |e: std::io::Error| AppError::internal("saving an upload", e);
     let folder = state.config.uploads.folder();
     let mut reservation = None;

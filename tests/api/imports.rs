@@ -298,7 +298,11 @@ async fn files_that_cannot_be_imported_say_why_and_import_nothing(db: Db) {
 
     let reply = upload(&app, &cookie, &opts, "photo.png", b"\x89PNG").await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(reply.body.contains("not a CSV file"), "{}", reply.body);
+    assert!(
+        reply.body.contains("neither a CSV file nor a spreadsheet"),
+        "{}",
+        reply.body
+    );
 
     let reply = upload(&app, &cookie, &opts, "empty.csv", b"").await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);

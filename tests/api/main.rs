@@ -14,6 +14,7 @@ mod imports;
 mod restart;
 mod schema;
 mod security;
+mod sheets;
 mod store;
 mod undo;
 mod v1;

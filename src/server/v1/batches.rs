@@ -9,15 +9,17 @@ use crate::db;
 use crate::error::AppError;
 use crate::import::columns::{Columns, CustomColumn, Field, Tag, suggest};
 use crate::import::encoding::Encoding;
-use crate::import::preview::{Preview, read_table};
-use crate::import::sniff::{Delimiter, sniff};
-use crate::import::{ImportOptions, ImportStatus, ImportSummary};
+use crate::import::preview::{Preview, read_table, table_of};
+use crate::import::sheet::is_workbook;
+use crate::import::sniff::{Delimiter, FileProblem, detect_header, sniff};
+use crate::import::{ImportOptions, ImportStatus, ImportSummary, is_spreadsheet_name};
 use crate::model::contact::Cursor;
 use crate::model::date::format_timestamp;
 use crate::model::field::{ApiName, ContactField};
 use crate::server::auth::{Access, Caller};
 use crate::server::receive::{Saved, receive};
 use crate::server::state::AppState;
+use crate::server::upload::{Workbook, inspect_workbook};
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -65,6 +67,10 @@ pub struct UploadOptions {
     delimiter: Option<String>,
     /// Whether the first row names the columns.
     has_header: Option<bool>,
+    /// For a spreadsheet (.xlsx, .xlsm, .xlsb, .xls, .ods): the sheet to read, by name
+    /// (default: the first sheet with a value). `encoding` and `delimiter` are for CSV
+    /// text only.
+    sheet: Option<String>,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
@@ -123,37 +129,69 @@ fn column_of(reference: &ColumnRef, headers: &[String], has_header: bool) -> Opt
     }
 }
 
+/// What the server read of a received file, to guess the settings from.
+enum FileStart<'a> {
+    /// CSV text: its first bytes, and its size.
+    Text { head: &'a [u8], size: u64 },
+    /// A spreadsheet: its sheet and first rows.
+    Sheet(Workbook),
+}
+
 /// The importer's settings for a received file: what the request says, the rest
-/// guessed from the file's first bytes.
+/// guessed from the file's first rows.
 fn import_options(
     options: UploadOptions,
-    head: &[u8],
-    size: u64,
+    start: FileStart<'_>,
     default_country: &str,
 ) -> Result<(ImportOptions, Option<i64>), ApiError> {
-    let whole = size <= head.len() as u64;
-    let sniffed = sniff(head, whole).map_err(|problem| invalid("file", problem.to_string()))?;
-    let encoding = options
-        .encoding
-        .as_deref()
-        .map(encoding_of)
-        .transpose()?
-        .unwrap_or(sniffed.encoding);
-    let delimiter = options
-        .delimiter
-        .as_deref()
-        .map(delimiter_of)
-        .transpose()?
-        .unwrap_or(sniffed.delimiter);
-    let has_header = options.has_header.unwrap_or(sniffed.has_header);
-    let preview = Preview {
-        name: String::new(),
-        size,
-        head: Arc::new(head.to_vec()),
-        whole,
+    let file_problem = |problem: FileProblem| invalid("file", problem.to_string());
+    let (encoding, delimiter, has_header, table, sheet) = match start {
+        FileStart::Text { head, size } => {
+            if options.sheet.is_some() {
+                return Err(invalid(
+                    "sheet",
+                    "The file is CSV text, not a spreadsheet: leave out sheet.",
+                ));
+            }
+            let whole = size <= head.len() as u64;
+            let sniffed = sniff(head, whole).map_err(file_problem)?;
+            let encoding = options
+                .encoding
+                .as_deref()
+                .map(encoding_of)
+                .transpose()?
+                .unwrap_or(sniffed.encoding);
+            let delimiter = options
+                .delimiter
+                .as_deref()
+                .map(delimiter_of)
+                .transpose()?
+                .unwrap_or(sniffed.delimiter);
+            let has_header = options.has_header.unwrap_or(sniffed.has_header);
+            let preview = Preview {
+                name: String::new(),
+                size,
+                head: Arc::new(head.to_vec()),
+                whole,
+            };
+            let table =
+                read_table(&preview, encoding, delimiter, has_header).map_err(file_problem)?;
+            (encoding, delimiter, has_header, table, None)
+        }
+        FileStart::Sheet(book) => {
+            let has_header = options
+                .has_header
+                .unwrap_or_else(|| detect_header(&book.rows));
+            let table = table_of(book.rows, has_header).map_err(file_problem)?;
+            (
+                Encoding::Utf8,
+                Delimiter::Comma,
+                has_header,
+                table,
+                Some(book.sheet),
+            )
+        }
     };
-    let table = read_table(&preview, encoding, delimiter, has_header)
-        .map_err(|problem| invalid("file", problem.to_string()))?;
     let mut columns = match &options.columns {
         Some(_) => Columns::default(),
         None if has_header => suggest(&table.headers),
@@ -227,6 +265,7 @@ fn import_options(
             .unwrap_or_else(|| default_country.to_string()),
         group: options.group_name,
         update_existing: options.update_existing.unwrap_or(false),
+        sheet,
     };
     let options = options.checked().map_err(|e| match e {
         AppError::Invalid(errors) if errors.iter().any(|e| e.field == "columns") => {
@@ -341,12 +380,13 @@ pub struct Queued {
 pub struct UploadForm {
     /// Settings, as JSON (`UploadOptions`); may be left out. Send it before the file.
     options: Option<String>,
-    /// The CSV file (.csv, .tsv or .txt).
+    /// The file: CSV text (.csv, .tsv or .txt) or a spreadsheet (.xlsx, .xlsm, .xlsb,
+    /// .xls or .ods).
     #[schema(format = Binary, content_media_type = "application/octet-stream")]
     file: String,
 }
 
-/// Upload a CSV file of contacts; it is imported in the background.
+/// Upload a CSV file or a spreadsheet of contacts; it is imported in the background.
 ///
 /// The same importer as the Upload contacts tab: numbers normalised to E.164, a number
 /// that exists is matched (updated if `updateExisting`), a number repeated in the file
@@ -427,9 +467,16 @@ async fn queue(
     options: Option<&str>,
     saved: &Saved,
 ) -> Result<i64, ApiError> {
-    let options = options.map(read_options).transpose()?.unwrap_or_default();
-    let (mut import, group_id) =
-        import_options(options, &saved.head, saved.size, &caller.default_country)?;
+    let options: UploadOptions = options.map(read_options).transpose()?.unwrap_or_default();
+    let start = if is_spreadsheet_name(&saved.name) || is_workbook(&saved.head) {
+        FileStart::Sheet(inspect_workbook(state, saved, options.sheet.as_deref()).await?)
+    } else {
+        FileStart::Text {
+            head: &saved.head,
+            size: saved.size,
+        }
+    };
+    let (mut import, group_id) = import_options(options, start, &caller.default_country)?;
     if let Some(group_id) = group_id {
         let group = db::groups::get(
             state.db.acquire().await.map_err(AppError::from)?.conn(),

@@ -82,7 +82,7 @@ pub fn UploadForm(
     let choose = move |chosen: web_sys::File| {
         use crate::import::columns::suggest;
         use crate::import::sniff::{PREVIEW_BYTES, sniff};
-        use crate::import::{accepted_file_name, not_csv_message};
+        use crate::import::{accepted_file_name, is_spreadsheet_name, not_csv_message};
         use std::sync::Arc;
         let name = chosen.name();
         let size = chosen.size() as u64;
@@ -90,6 +90,13 @@ pub fn UploadForm(
         preview.set(None);
         if !accepted_file_name(&name) {
             problem.set(Some(not_csv_message(&name)));
+            return;
+        }
+        if is_spreadsheet_name(&name) {
+            problem.set(Some(format!(
+                "\"{name}\" is a spreadsheet, which this tab cannot preview yet: save it as CSV \
+                 and choose that file (the API's createContacts takes the spreadsheet itself)."
+            )));
             return;
         }
         if let Some(Ok(max)) = limit.get_untracked()
@@ -179,6 +186,7 @@ pub fn UploadForm(
             country: country.get_untracked(),
             group: Some(group.get_untracked().trim().to_string()).filter(|g| !g.is_empty()),
             update_existing: update_existing.get_untracked(),
+            sheet: None,
         });
     };
 

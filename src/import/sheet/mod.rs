@@ -1,0 +1,405 @@
+//! Spreadsheet uploads (.xlsx, .xlsm, .xlsb, .xls, .ods) read with calamine, one row at a
+//! time, as the CSV reader gives records: each row's cells as text, on its sheet row's
+//! number, through the same row rule, batches and counts as a CSV row.
+//!
+//! The file is held in memory (a zip is read from its end) up to [`MAX_WORKBOOK_BYTES`]
+//! and checked against [`limits`] before calamine sees it. .xlsx and .xlsb sheets are
+//! streamed cell by cell; .xls and .ods are read whole by calamine, within
+//! [`limits::MAX_WHOLE_CELLS`].
+//!
+//! Cells become text as a person reads them: a number keeps every digit, without an
+//! exponent or a trailing `.0` (`6581234567`, not `6.58E+09`); a date is an ISO date;
+//! `true` / `false`; a formula its last computed value; an error (`#N/A`) is empty, and
+//! refuses the row only where it stands in the mobile column.
+
+pub mod limits;
+
+use crate::import::records::{MAX_FIELDS, MAX_RECORD_BYTES, Malformed};
+use calamine::{DataRef, Ods, Reader, SheetType, Xls, Xlsb, XlsbError, Xlsx, XlsxError};
+use std::io::Cursor;
+use std::ops::ControlFlow;
+
+/// The largest spreadsheet file the server reads (it is held in memory while read).
+pub const MAX_WORKBOOK_BYTES: u64 = 100 << 20;
+
+/// What is wrong with a workbook, in words for the person uploading it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SheetProblem(pub String);
+
+/// Whether a file's first bytes are a zip (.xlsx, .xlsb, .ods) or an Office compound
+/// file (.xls, or a password-protected Office document).
+pub fn is_workbook(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04") || head.starts_with(&COMPOUND_MAGIC)
+}
+
+const COMPOUND_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// One row of a sheet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SheetRow {
+    /// The sheet's row number (1-based).
+    pub line: u64,
+    /// Its cells as text, up to its last cell with a value (empty cells in between), or
+    /// why it cannot be used.
+    pub cells: Result<Vec<String>, Malformed>,
+    /// The columns whose cell holds an error (`#N/A`, `#REF!`, …); their text is empty.
+    pub errors: Vec<usize>,
+    /// How far through the sheet it is, from 0 to 1 (as far as the file says).
+    pub progress: f64,
+}
+
+enum Book {
+    Xlsx(Box<Xlsx<Cursor<Vec<u8>>>>),
+    Xlsb(Box<Xlsb<Cursor<Vec<u8>>>>),
+    Xls(Box<Xls<Cursor<Vec<u8>>>>),
+    Ods(Box<Ods<Cursor<Vec<u8>>>>),
+}
+
+/// An opened workbook.
+pub struct Workbook {
+    book: Book,
+}
+
+fn unreadable(error: impl std::fmt::Display) -> SheetProblem {
+    let text = error.to_string();
+    if text.contains("password protected") {
+        return limits::password_protected();
+    }
+    SheetProblem(format!(
+        "The spreadsheet cannot be read ({}). Open it in your spreadsheet program, save it \
+         again as .xlsx, and upload that.",
+        text.chars().take(120).collect::<String>()
+    ))
+}
+
+impl Workbook {
+    /// Checks a file against the [`limits`] and opens it.
+    pub fn open(bytes: Vec<u8>) -> Result<Workbook, SheetProblem> {
+        if bytes.len() as u64 > MAX_WORKBOOK_BYTES {
+            return Err(SheetProblem(format!(
+                "The spreadsheet is larger than {} MB, the most this server reads. Save it \
+                 as CSV and upload that.",
+                MAX_WORKBOOK_BYTES >> 20
+            )));
+        }
+        let book = if bytes.starts_with(&COMPOUND_MAGIC) {
+            limits::check_compound(&bytes)?;
+            Book::Xls(Box::new(Xls::new(Cursor::new(bytes)).map_err(unreadable)?))
+        } else if bytes.starts_with(b"PK\x03\x04") {
+            match limits::check_zip(&bytes)? {
+                limits::ZipKind::Xlsx => {
+                    Book::Xlsx(Box::new(Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?))
+                }
+                limits::ZipKind::Xlsb => {
+                    Book::Xlsb(Box::new(Xlsb::new(Cursor::new(bytes)).map_err(unreadable)?))
+                }
+                limits::ZipKind::Ods => {
+                    Book::Ods(Box::new(Ods::new(Cursor::new(bytes)).map_err(unreadable)?))
+                }
+            }
+        } else {
+            return Err(SheetProblem(
+                "The file's name says it is a spreadsheet, but it is not one (it may be a \
+                 CSV file renamed). Upload it with its real ending, such as .csv."
+                    .into(),
+            ));
+        };
+        Ok(Workbook { book })
+    }
+
+    /// The names of its worksheets (not chart sheets), in the workbook's order.
+    pub fn sheets(&self) -> Vec<String> {
+        let metadata = match &self.book {
+            Book::Xlsx(b) => b.sheets_metadata(),
+            Book::Xlsb(b) => b.sheets_metadata(),
+            Book::Xls(b) => b.sheets_metadata(),
+            Book::Ods(b) => b.sheets_metadata(),
+        };
+        metadata
+            .iter()
+            .filter(|s| s.typ == SheetType::WorkSheet)
+            .map(|s| s.name.clone())
+            .collect()
+    }
+
+    /// The sheet an upload reads unless told otherwise: the first with a value.
+    pub fn default_sheet(&mut self) -> Result<String, SheetProblem> {
+        for name in self.sheets() {
+            let mut found = false;
+            self.rows(&name, |_| {
+                found = true;
+                ControlFlow::Break(())
+            })?;
+            if found {
+                return Ok(name);
+            }
+        }
+        Err(SheetProblem(
+            "The spreadsheet has no values in any sheet.".into(),
+        ))
+    }
+
+    /// Gives the rows of a sheet with a value, in order, to `each` until it breaks.
+    pub fn rows(
+        &mut self,
+        sheet: &str,
+        mut each: impl FnMut(SheetRow) -> ControlFlow<()>,
+    ) -> Result<(), SheetProblem> {
+        if !self.sheets().iter().any(|s| s == sheet) {
+            return Err(SheetProblem(format!(
+                "The spreadsheet has no sheet \"{sheet}\". Its sheets: {}.",
+                self.sheets().join(", ")
+            )));
+        }
+        let mut rows = Assembler::default();
+        match &mut self.book {
+            Book::Xlsx(book) => {
+                let mut cells = book.worksheet_cells_reader(sheet).map_err(unreadable)?;
+                let last = cells.dimensions().end.0;
+                loop {
+                    match cells.next_cell() {
+                        Ok(Some(cell)) => {
+                            let (row, col) = cell.get_position();
+                            let flow = rows.push(row, col, cell.get_value(), last, &mut each)?;
+                            if flow.is_break() {
+                                return Ok(());
+                            }
+                        }
+                        Ok(None) => break,
+                        // An error calamine does not know (`#SPILL!`, `#CALC!`): an empty cell.
+                        Err(XlsxError::CellError(_)) => {}
+                        Err(e) => return Err(unreadable(e)),
+                    }
+                }
+            }
+            Book::Xlsb(book) => {
+                let mut cells = book.worksheet_cells_reader(sheet).map_err(unreadable)?;
+                let last = cells.dimensions().end.0;
+                loop {
+                    match cells.next_cell() {
+                        Ok(Some(cell)) => {
+                            let (row, col) = cell.get_position();
+                            let flow = rows.push(row, col, cell.get_value(), last, &mut each)?;
+                            if flow.is_break() {
+                                return Ok(());
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(XlsbError::CellError(_)) => {}
+                        Err(e) => return Err(unreadable(e)),
+                    }
+                }
+            }
+            Book::Xls(book) => {
+                let range = book.worksheet_range(sheet).map_err(unreadable)?;
+                if whole_range(&range, &mut rows, &mut each)?.is_break() {
+                    return Ok(());
+                }
+            }
+            Book::Ods(book) => {
+                let range = book.worksheet_range(sheet).map_err(unreadable)?;
+                if whole_range(&range, &mut rows, &mut each)?.is_break() {
+                    return Ok(());
+                }
+            }
+        }
+        let _ = rows.flush(&mut each);
+        Ok(())
+    }
+}
+
+/// The cells of a sheet read whole, to the assembler.
+fn whole_range(
+    range: &calamine::Range<calamine::Data>,
+    rows: &mut Assembler,
+    each: &mut impl FnMut(SheetRow) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>, SheetProblem> {
+    let (top, left) = range.start().unwrap_or((0, 0));
+    let last = range.end().map_or(0, |(row, _)| row);
+    for (row, col, value) in range.used_cells() {
+        let flow = rows.push(
+            top + row as u32,
+            left + col as u32,
+            &data_ref(value),
+            last,
+            each,
+        )?;
+        if flow.is_break() {
+            return Ok(flow);
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
+/// A whole sheet's cell as a streamed one.
+fn data_ref(value: &calamine::Data) -> DataRef<'_> {
+    use calamine::Data;
+    match value {
+        Data::Int(i) => DataRef::Int(*i),
+        Data::Float(f) => DataRef::Float(*f),
+        Data::String(s) => DataRef::SharedString(s),
+        Data::Bool(b) => DataRef::Bool(*b),
+        Data::DateTime(dt) => DataRef::DateTime(*dt),
+        Data::DateTimeIso(s) => DataRef::DateTimeIso(s.clone()),
+        Data::DurationIso(s) => DataRef::DurationIso(s.clone()),
+        Data::Error(e) => DataRef::Error(e.clone()),
+        Data::Empty => DataRef::Empty,
+    }
+}
+
+/// Gathers cells, which come row by row, into rows.
+#[derive(Default)]
+struct Assembler {
+    /// The row being gathered, once a cell with a value was met.
+    row: Option<u32>,
+    cells: Vec<(u32, String)>,
+    errors: Vec<usize>,
+    bytes: usize,
+    problem: Option<Malformed>,
+    progress: f64,
+}
+
+impl Assembler {
+    fn push(
+        &mut self,
+        row: u32,
+        col: u32,
+        value: &DataRef<'_>,
+        last_row: u32,
+        each: &mut impl FnMut(SheetRow) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, SheetProblem> {
+        let Some(cell) = cell_text(value) else {
+            return Ok(ControlFlow::Continue(()));
+        };
+        let gathering = self.row;
+        match gathering {
+            Some(current) if row < current => {
+                return Err(SheetProblem(format!(
+                    "The sheet's cells are out of order (row {} after row {}). Open it in your \
+                     spreadsheet program, save it again, and upload that.",
+                    u64::from(row) + 1,
+                    u64::from(current) + 1
+                )));
+            }
+            Some(current) if row > current && self.flush(each).is_break() => {
+                return Ok(ControlFlow::Break(()));
+            }
+            _ => {}
+        }
+        self.row = Some(row);
+        self.progress = if last_row > 0 {
+            (f64::from(row) / f64::from(last_row)).min(1.0)
+        } else {
+            0.0
+        };
+        if self.problem.is_some() {
+            return Ok(ControlFlow::Continue(()));
+        }
+        if col as usize >= MAX_FIELDS {
+            self.problem = Some(Malformed::TooManyFields);
+        } else if self.bytes + cell.len() > MAX_RECORD_BYTES {
+            self.problem = Some(Malformed::TooLong);
+        }
+        if self.problem.is_some() {
+            self.cells = Vec::new();
+            self.errors = Vec::new();
+            return Ok(ControlFlow::Continue(()));
+        }
+        self.bytes += cell.len();
+        match cell {
+            Cell::Text(text) => self.cells.push((col, text)),
+            Cell::Error => self.errors.push(col as usize),
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Gives the row gathered so far, if any.
+    fn flush(&mut self, each: &mut impl FnMut(SheetRow) -> ControlFlow<()>) -> ControlFlow<()> {
+        let Some(row) = self.row.take() else {
+            return ControlFlow::Continue(());
+        };
+        let cells = match self.problem.take() {
+            Some(problem) => Err(problem),
+            None => {
+                let width = self
+                    .cells
+                    .iter()
+                    .map(|(col, _)| *col as usize + 1)
+                    .chain(self.errors.iter().map(|col| col + 1))
+                    .max()
+                    .unwrap_or(0);
+                let mut cells = vec![String::new(); width];
+                for (col, text) in self.cells.drain(..) {
+                    cells[col as usize] = text;
+                }
+                Ok(cells)
+            }
+        };
+        self.bytes = 0;
+        each(SheetRow {
+            line: u64::from(row) + 1,
+            cells,
+            errors: std::mem::take(&mut self.errors),
+            progress: self.progress,
+        })
+    }
+}
+
+/// A cell with something in it.
+#[derive(Debug, PartialEq)]
+enum Cell {
+    Text(String),
+    Error,
+}
+
+impl Cell {
+    fn len(&self) -> usize {
+        match self {
+            Cell::Text(text) => text.len(),
+            Cell::Error => 0,
+        }
+    }
+}
+
+/// A cell's text as the import reads it, or `None` for an empty cell.
+fn cell_text(value: &DataRef<'_>) -> Option<Cell> {
+    let text = match value {
+        DataRef::Empty => return None,
+        DataRef::Error(_) => return Some(Cell::Error),
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::SharedString(s) => (*s).to_string(),
+        DataRef::Float(f) => number_text(*f),
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Bool(b) => b.to_string(),
+        DataRef::DateTime(dt) if dt.is_datetime() => {
+            let (y, mo, d, h, mi, s, ms) = dt.to_ymd_hms_milli();
+            if (h, mi, s, ms) == (0, 0, 0, 0) {
+                format!("{y:04}-{mo:02}-{d:02}")
+            } else {
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")
+            }
+        }
+        DataRef::DateTime(dt) => number_text(dt.as_f64()),
+    };
+    if text.is_empty() {
+        return None;
+    }
+    Some(Cell::Text(text))
+}
+
+/// A number as a person reads it: every digit, no exponent, no trailing `.0`, rounded to
+/// the 15 significant digits a spreadsheet keeps (so `0.1 + 0.2` is `0.3`).
+pub fn number_text(value: f64) -> String {
+    if !value.is_finite() {
+        return String::new();
+    }
+    let rounded: f64 = format!("{value:.14e}").parse().unwrap_or(value);
+    if rounded == 0.0 {
+        return "0".into();
+    }
+    format!("{rounded}")
+}
+
+#[cfg(test)]
+mod tests;
