@@ -45,39 +45,53 @@ enum Extra {
     EmailAndCustom,
 }
 
-/// Writes `rows` rows: 60 % `+65 8123 4567`, 30 % `8123 4567`, 8 % `+65-8123-4567`, 2 %
+/// The header of a generated file.
+fn header(extra: Extra) -> &'static [&'static str] {
+    match extra {
+        Extra::Nothing => &["first_name", "last_name", "mobile"],
+        Extra::EmailAndCustom => &["first_name", "last_name", "mobile", "email", "tier"],
+    }
+}
+
+/// The `i`th row: 60 % `+65 8123 4567`, 30 % `8123 4567`, 8 % `+65-8123-4567`, 2 %
 /// invalid; every 20th row repeats the number of the row before it (5 % duplicates).
+fn cells(i: u64, extra: Extra) -> Vec<String> {
+    // Numbers after the workspace's existing contacts, so they are all new.
+    let source = if i % 20 == 10 { i - 1 } else { i };
+    let n = national(EXISTING as u64 + source).to_string();
+    let (a, b) = n.split_at(4);
+    let first = FIRST[(i % 8) as usize];
+    let last = LAST[(i / 8 % 8) as usize];
+    let number = match i % 100 {
+        98 | 99 => "12345".to_string(),
+        p if p < 60 => format!("+65 {a} {b}"),
+        p if p < 90 => format!("{a} {b}"),
+        _ => format!("+65-{a}-{b}"),
+    };
+    let mut row = vec![first.to_string(), last.to_string(), number];
+    if extra == Extra::EmailAndCustom {
+        row.push(format!("{first}.{last}{i}@example.com"));
+        row.push(["Gold", "Silver", "Bronze"][(i % 3) as usize].to_string());
+    }
+    row
+}
+
+/// Writes the scenario's file (CSV, or .xlsx for a spreadsheet scenario); its size.
+fn write_file(path: &Path, scenario: &Scenario) -> u64 {
+    if scenario.sheet {
+        return crate::sheets::write_xlsx(path, header(scenario.extra), scenario.rows, |i| {
+            cells(i, scenario.extra)
+        });
+    }
+    write_csv(path, scenario.rows, scenario.extra)
+}
+
+/// Writes `rows` rows of [`cells`] as CSV; its size.
 fn write_csv(path: &Path, rows: u64, extra: Extra) -> u64 {
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).expect("csv"));
-    match extra {
-        Extra::Nothing => writeln!(out, "first_name,last_name,mobile"),
-        Extra::EmailAndCustom => writeln!(out, "first_name,last_name,mobile,email,tier"),
-    }
-    .expect("write");
+    writeln!(out, "{}", header(extra).join(",")).expect("write");
     for i in 0..rows {
-        // Numbers after the workspace's existing contacts, so they are all new.
-        let source = if i % 20 == 10 { i - 1 } else { i };
-        let n = national(EXISTING as u64 + source).to_string();
-        let (a, b) = n.split_at(4);
-        let first = FIRST[(i % 8) as usize];
-        let last = LAST[(i / 8 % 8) as usize];
-        let number = match i % 100 {
-            98 | 99 => "12345".to_string(),
-            p if p < 60 => format!("+65 {a} {b}"),
-            p if p < 90 => format!("{a} {b}"),
-            _ => format!("+65-{a}-{b}"),
-        };
-        match extra {
-            Extra::Nothing => writeln!(out, "{first},{last},{number}"),
-            Extra::EmailAndCustom => {
-                let tier = ["Gold", "Silver", "Bronze"][(i % 3) as usize];
-                writeln!(
-                    out,
-                    "{first},{last},{number},{first}.{last}{i}@example.com,{tier}"
-                )
-            }
-        }
-        .expect("write");
+        writeln!(out, "{}", cells(i, extra).join(",")).expect("write");
     }
     out.flush().expect("flush");
     std::fs::metadata(path).expect("size").len()
@@ -92,15 +106,18 @@ struct Scenario {
     timed: bool,
     /// Whether editors save contacts while it runs.
     editors: bool,
+    /// Whether the file is an .xlsx workbook (the same rows).
+    sheet: bool,
 }
 
-const SCENARIOS: [Scenario; 3] = [
+const SCENARIOS: [Scenario; 4] = [
     Scenario {
         name: "1M rows",
         rows: 1_000_000,
         extra: Extra::Nothing,
         timed: true,
         editors: true,
+        sheet: false,
     },
     Scenario {
         name: "1M rows, email + custom field mapped",
@@ -108,6 +125,15 @@ const SCENARIOS: [Scenario; 3] = [
         extra: Extra::EmailAndCustom,
         timed: true,
         editors: false,
+        sheet: false,
+    },
+    Scenario {
+        name: "1M rows as .xlsx",
+        rows: 1_000_000,
+        extra: Extra::Nothing,
+        timed: false,
+        editors: false,
+        sheet: true,
     },
     Scenario {
         name: "10M rows",
@@ -115,6 +141,7 @@ const SCENARIOS: [Scenario; 3] = [
         extra: Extra::Nothing,
         timed: false,
         editors: false,
+        sheet: false,
     },
 ];
 
@@ -155,11 +182,35 @@ pub async fn run(report: &mut Report, postgres: Option<&str>) {
 
     let sizes = Sizes::from_env();
     for scenario in SCENARIOS.iter().filter(|s| sizes.runs(s)) {
-        let size = write_csv(&csv, scenario.rows, scenario.extra);
+        let file = dir.join(if scenario.sheet {
+            "contacts.xlsx"
+        } else {
+            "contacts.csv"
+        });
+        let size = write_file(&file, scenario);
         let data = fresh_data(&dir);
         std::fs::copy(template.join("contacts.db"), data.join("contacts.db")).expect("copy db");
-        let measured = import(&data, None, &cookie, &csv, size, scenario).await;
+        let measured = import(&data, None, &cookie, &file, size, scenario).await;
         add_figures(report, scenario, &measured);
+        if scenario.sheet {
+            report.add(
+                "import 1M rows as .xlsx: the workbook's size",
+                format!("{:.1}", size as f64 / 1e6),
+                "MB",
+                "",
+            );
+            if let Some(csv) =
+                report.value_of("import 1M rows into 100k contacts + group (accepted → completed)")
+            {
+                report.add(
+                    "import 1M rows as .xlsx: time ÷ the CSV's",
+                    format!("{:.2}", measured.seconds / csv),
+                    "×",
+                    "≤ 1.5 ×",
+                );
+            }
+            crate::sheets::export(report, &data, &cookie).await;
+        }
         if scenario.rows == 1_000_000 && scenario.extra == Extra::Nothing {
             report.add(
                 "import: upload of the 1M-row CSV (loopback)",
@@ -200,7 +251,7 @@ fn fresh_data(dir: &Path) -> PathBuf {
 
 /// The release server on `data` (and the database at `database_url`, if given), with
 /// a pool of the bench's own on its database.
-async fn start(
+pub async fn start(
     data: &Path,
     database_url: Option<&str>,
 ) -> (std::net::SocketAddr, std::process::Child, contacts::db::Db) {
@@ -232,12 +283,12 @@ async fn small_upload_wait(
         contacts::on!(&pool, pool => sqlx::query_as(sql).bind(id).fetch_one(pool).await)
             .expect("import row")
     };
-    let long = upload(addr, importing, csv, size, Extra::Nothing);
+    let long = upload(addr, importing, csv, size, &SCENARIOS[0]);
     // Running, a batch in.
     while progress(long).await.1 == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let id = upload(addr, waiting, &small, small_size, Extra::Nothing);
+    let id = upload(addr, waiting, &small, small_size, &SCENARIOS[0]);
     let accepted = Instant::now();
     loop {
         match progress(id).await.0.as_str() {
@@ -563,7 +614,7 @@ async fn import(
         Vec::new()
     };
     let uploading = Instant::now();
-    let id = upload(addr, cookie, csv, size, scenario.extra);
+    let id = upload(addr, cookie, csv, size, scenario);
     let upload_seconds = uploading.elapsed().as_secs_f64();
     let accepted = Instant::now();
     let counts = loop {
@@ -659,7 +710,7 @@ async fn import(
 }
 
 /// The highest resident set size a process has had so far, in KiB.
-fn peak_rss_kb(pid: u32) -> u64 {
+pub fn peak_rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
@@ -731,7 +782,14 @@ fn post_json(addr: std::net::SocketAddr, cookie: &str, path: &str, body: &str) {
 }
 
 /// POSTs the file as the browser does (multipart, streamed); returns the import's id.
-fn upload(addr: std::net::SocketAddr, cookie: &str, csv: &Path, size: u64, extra: Extra) -> i64 {
+fn upload(
+    addr: std::net::SocketAddr,
+    cookie: &str,
+    file: &Path,
+    size: u64,
+    scenario: &Scenario,
+) -> i64 {
+    let extra = scenario.extra;
     let mut columns = Columns::default()
         .with(Field::Mobile, 2)
         .with(Field::FirstName, 0)
@@ -742,10 +800,16 @@ fn upload(addr: std::net::SocketAddr, cookie: &str, csv: &Path, size: u64, extra
     }
     let options = ImportOptions {
         group: Some("Bench import".into()),
+        sheet: scenario.sheet.then(|| "Contacts".into()),
         ..ImportOptions::csv_with_header(columns, "SG")
     };
-    crate::server::upload(addr, cookie, &options, "contacts-1m.csv", size, |stream| {
-        let mut file = std::fs::File::open(csv).expect("csv");
+    let name = if scenario.sheet {
+        "contacts-1m.xlsx"
+    } else {
+        "contacts-1m.csv"
+    };
+    crate::server::upload(addr, cookie, &options, name, size, |stream| {
+        let mut file = std::fs::File::open(file).expect("file");
         std::io::copy(&mut file, stream).expect("send file");
     })
 }

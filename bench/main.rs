@@ -11,6 +11,7 @@ mod floor;
 mod imports;
 mod report;
 mod server;
+mod sheets;
 mod uploads;
 mod webhooks;
 

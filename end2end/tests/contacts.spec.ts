@@ -77,6 +77,13 @@ test("a contact is created through all three tabs, edited, found, exported and d
   expect(csv).toContain("Plan");
   expect(csv.trim().split("\n")).toHaveLength(2);
 
+  // The same selection as an Excel workbook (its cells are checked by the API tests).
+  const downloadingXlsx = page.waitForEvent("download");
+  await (await contacts.actionItems()).getByRole("menuitem", { name: "Export Excel (1 contact)" }).click();
+  const xlsx = await downloadingXlsx;
+  expect(xlsx.suggestedFilename()).toMatch(/^contacts-.*\.xlsx$/);
+  expect((await readFile(await xlsx.path())).subarray(0, 4).toString("latin1")).toBe("PK\x03\x04");
+
   // Delete, with a confirmation that states the count.
   await contacts.row(first).getByRole("checkbox").check();
   await (await contacts.actionItems()).getByRole("menuitem", { name: "Delete" }).click();

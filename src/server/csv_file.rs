@@ -8,8 +8,13 @@ use http::{StatusCode, header};
 
 /// A CSV file the browser saves as `filename` (never cached).
 pub fn csv_download(filename: &str, body: Body) -> Response {
+    attachment(filename, "text/csv; charset=utf-8", body)
+}
+
+/// A file of `content_type` the browser saves as `filename` (never cached).
+pub fn attachment(filename: &str, content_type: &str, body: Body) -> Response {
     Response::builder()
-        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+        .header(header::CONTENT_TYPE, content_type)
         .header(
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),

@@ -25,6 +25,7 @@ pub mod throttle;
 pub mod upload;
 pub mod v1;
 pub mod webhooks;
+pub mod xlsx_file;
 
 use crate::app::{App, shell};
 use crate::db;
@@ -66,6 +67,11 @@ pub fn routes(state: &AppState) -> Vec<Route> {
             Method::POST,
             "/contacts/export.csv",
             post(export::export_contacts),
+        ),
+        route(
+            Method::POST,
+            "/contacts/export.xlsx",
+            post(export::export_contacts_xlsx),
         ),
         route(
             Method::POST,

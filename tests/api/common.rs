@@ -33,6 +33,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: http::HeaderMap,
     pub body: String,
+    /// The body as sent (for files that are not text).
+    pub bytes: axum::body::Bytes,
 }
 
 impl Reply {
@@ -64,6 +66,7 @@ pub async fn send(app: &Router, request: Request<Body>) -> Reply {
         status,
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
     }
 }
 

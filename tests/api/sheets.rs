@@ -2,20 +2,25 @@
 //! the corpus workbooks (made by LibreOffice, `tests/corpus/sheets/`) imported with exact
 //! counts, sheets chosen, and files that cannot be read refused with their reason.
 
-use crate::common::{api, api_key, api_raw, app_with_uploads, body, set_up};
+use crate::common::{api, api_key, api_raw, app_with_uploads, body, call_json, send, set_up};
 use crate::imports::{BOUNDARY, options, upload};
 use crate::v1::upload_body;
+use axum::body::Body;
 use contacts::db::Db;
 use contacts::import::ImportOptions;
 use contacts::import::columns::{Columns, Field};
+use contacts::import::sheet::Workbook;
 use contacts::server::importer::run_queued;
 use http::{Method, StatusCode};
+use http::{Request, header};
 use serde_json::{Value, json};
+use std::ops::ControlFlow;
 
 contacts::db_tests!(
     workbooks_are_imported_with_exact_counts,
     the_sheet_to_read_is_chosen,
-    workbooks_that_cannot_be_read_are_refused_with_their_reason
+    workbooks_that_cannot_be_read_are_refused_with_their_reason,
+    the_excel_export_has_text_cells_and_imports_back_unchanged
 );
 
 fn corpus(name: &str) -> Vec<u8> {
@@ -257,4 +262,103 @@ async fn workbooks_that_cannot_be_read_are_refused_with_their_reason(db: Db) {
     }
     let list = body(&api(&app, Some(&key), Method::GET, "/api/v1/batches", None).await);
     assert_eq!(list["items"], json!([]), "nothing was queued");
+}
+
+async fn the_excel_export_has_text_cells_and_imports_back_unchanged(db: Db) {
+    let (app, state) = app_with_uploads(db, 1);
+    let admin = set_up(&app, "boss@acme.test").await;
+    let key = api_key(&app, &admin, "editor").await;
+    for (name, mobile) in [
+        ("=HYPERLINK(1)", "8123 4567"),
+        ("Bo", "+65 9123 4567"),
+        ("Cy", "8123 0001"),
+    ] {
+        let contact = json!({"firstName": name, "addresses": {"msisdn": mobile},
+            "customAttributes": {"Code": "007"}});
+        let reply = api(
+            &app,
+            Some(&key),
+            Method::POST,
+            "/api/v1/contacts",
+            Some(contact),
+        )
+        .await;
+        assert!(reply.status.is_success(), "{}", reply.body);
+    }
+    let bo = body(
+        &api(
+            &app,
+            Some(&key),
+            Method::GET,
+            "/api/v1/contacts?query=bo",
+            None,
+        )
+        .await,
+    );
+    let bo_id = bo["items"][0]["id"].as_i64().unwrap();
+    let opted = call_json(
+        &app,
+        "set_opt_out",
+        &format!(r#"{{"id":{bo_id},"channel":"sms","reason":"manual"}}"#),
+        &admin,
+    )
+    .await;
+    assert_eq!(opted.status, StatusCode::OK, "{}", opted.body);
+
+    let form = "selection=%7B%22AllMatching%22%3A%7B%22search%22%3A%22%22%2C%22sort%22%3A%22Newest%22%7D%7D";
+    let request = Request::post("/contacts/export.xlsx")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, &admin)
+        .body(Body::from(form))
+        .unwrap();
+    let reply = send(&app, request).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.headers["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let disposition = reply.headers["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"contacts-")
+            && disposition.ends_with(".xlsx\""),
+        "{disposition}"
+    );
+
+    // The same columns as the CSV, every value as typed: no formula, no lost `+` or `0`.
+    let mut book = Workbook::open(reply.bytes.to_vec()).unwrap();
+    assert_eq!(book.sheets(), ["Contacts"]);
+    let mut rows = Vec::new();
+    book.rows("Contacts", |row| {
+        rows.push(row.cells.unwrap());
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(rows.len(), 4);
+    let header = contacts::server::export::header();
+    assert_eq!(rows[0], header);
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let by_name = |name: &str| {
+        rows.iter()
+            .find(|r| r[column("first_name")] == name)
+            .unwrap()
+    };
+    assert_eq!(by_name("=HYPERLINK(1)")[column("mobile")], "+6581234567");
+    assert_eq!(by_name("Bo")[column("opted_out")], "sms");
+    assert_eq!(by_name("Cy")[column("attributes")], r#"[["Code","007"]]"#);
+
+    // Uploaded back: every row matches the contact it came from, nothing is created.
+    let queued = create(&app, &key, None, "contacts.xlsx", &reply.bytes).await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
+    run_queued(&state).await.unwrap();
+    let list = body(
+        &api(
+            &app,
+            Some(&key),
+            Method::GET,
+            "/api/v1/batches?limit=1",
+            None,
+        )
+        .await,
+    );
+    assert_eq!(counts(&list["items"][0]), [3, 0, 3, 0, 0]);
 }

@@ -170,13 +170,13 @@ fn ActionItems() -> impl IntoView {
     });
     let export_json =
         Signal::derive(move || serde_json::to_string(&export_selection.get()).unwrap_or_default());
-    let export_label = Signal::derive(move || match selected_count.get() {
+    let export_label = move |format: &'static str| match selected_count.get() {
         Total { count: 0, .. } => format!(
-            "Export CSV (all {})",
+            "Export {format} (all {})",
             total.get().map(Total::label).unwrap_or_default()
         ),
-        n => format!("Export CSV ({})", n.label()),
-    });
+        n => format!("Export {format} ({})", n.label()),
+    };
     view! {
         <div class="menu-wrap">
             <button type="button" class="button" aria-haspopup="menu"
@@ -187,13 +187,18 @@ fn ActionItems() -> impl IntoView {
             </button>
             <Show when=move || menu_open.get()>
                 <div class="menu" role="menu" on:keydown=move |ev| if ev.key() == "Escape" { menu_open.set(false) }>
-                    <form method="post" action="/contacts/export.csv"
-                        // Close after the browser has taken the submission: a form removed
-                        // during its submit event is never sent.
-                        on:submit=move |_| request_animation_frame(move || menu_open.set(false))>
-                        <input type="hidden" name="selection" prop:value=move || export_json.get()/>
-                        <button type="submit" role="menuitem" class="menu-item">{export_label}</button>
-                    </form>
+                    {[("/contacts/export.csv", "CSV"), ("/contacts/export.xlsx", "Excel")]
+                        .map(|(action, format)| view! {
+                            <form method="post" action=action
+                                // Close after the browser has taken the submission: a form
+                                // removed during its submit event is never sent.
+                                on:submit=move |_| request_animation_frame(move || menu_open.set(false))>
+                                <input type="hidden" name="selection" prop:value=move || export_json.get()/>
+                                <button type="submit" role="menuitem" class="menu-item">
+                                    {move || export_label(format)}
+                                </button>
+                            </form>
+                        })}
                     <Suspense>
                         {move || Suspend::new(async move {
                             let can_edit = can_edit(user).await;
