@@ -76,6 +76,12 @@ async fn imported(
     )
 }
 
+/// The batch uploaded last.
+async fn latest(app: &axum::Router, key: &str) -> Value {
+    let list = api(app, Some(key), Method::GET, "/api/v1/batches?limit=1", None).await;
+    body(&list)["items"][0].clone()
+}
+
 fn counts(batch: &Value) -> [i64; 5] {
     ["rowsRead", "created", "matched", "duplicates", "invalid"].map(|k| batch[k].as_i64().unwrap())
 }
@@ -203,17 +209,7 @@ async fn the_sheet_to_read_is_chosen(db: Db) {
     .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
     run_queued(&state).await.unwrap();
-    let list = body(
-        &api(
-            &app,
-            Some(&key),
-            Method::GET,
-            "/api/v1/batches?limit=1",
-            None,
-        )
-        .await,
-    );
-    assert_eq!(counts(&list["items"][0]), [2, 0, 2, 0, 0]);
+    assert_eq!(counts(&latest(&app, &key).await), [2, 0, 2, 0, 0]);
     // Without a sheet, a workbook is not CSV text.
     let reply = upload(
         &app,
@@ -350,15 +346,5 @@ async fn the_excel_export_has_text_cells_and_imports_back_unchanged(db: Db) {
     let queued = create(&app, &key, None, "contacts.xlsx", &reply.bytes).await;
     assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.body);
     run_queued(&state).await.unwrap();
-    let list = body(
-        &api(
-            &app,
-            Some(&key),
-            Method::GET,
-            "/api/v1/batches?limit=1",
-            None,
-        )
-        .await,
-    );
-    assert_eq!(counts(&list["items"][0]), [3, 0, 3, 0, 0]);
+    assert_eq!(counts(&latest(&app, &key).await), [3, 0, 3, 0, 0]);
 }

@@ -157,38 +157,26 @@ impl Workbook {
             Book::Xlsx(book) => {
                 let mut cells = book.worksheet_cells_reader(sheet).map_err(unreadable)?;
                 let last = cells.dimensions().end.0;
-                loop {
-                    match cells.next_cell() {
-                        Ok(Some(cell)) => {
-                            let (row, col) = cell.get_position();
-                            let flow = rows.push(row, col, cell.get_value(), last, &mut each)?;
-                            if flow.is_break() {
-                                return Ok(());
-                            }
-                        }
-                        Ok(None) => break,
-                        // An error calamine does not know (`#SPILL!`, `#CALC!`): an empty cell.
-                        Err(XlsxError::CellError(_)) => {}
-                        Err(e) => return Err(unreadable(e)),
-                    }
+                let next = || match cells.next_cell() {
+                    Ok(cell) => Ok(cell.map_or(Next::End, Next::Cell)),
+                    // An error calamine does not know (`#SPILL!`, `#CALC!`): an empty cell.
+                    Err(XlsxError::CellError(_)) => Ok(Next::Skip),
+                    Err(e) => Err(e),
+                };
+                if streamed(next, last, &mut rows, &mut each)?.is_break() {
+                    return Ok(());
                 }
             }
             Book::Xlsb(book) => {
                 let mut cells = book.worksheet_cells_reader(sheet).map_err(unreadable)?;
                 let last = cells.dimensions().end.0;
-                loop {
-                    match cells.next_cell() {
-                        Ok(Some(cell)) => {
-                            let (row, col) = cell.get_position();
-                            let flow = rows.push(row, col, cell.get_value(), last, &mut each)?;
-                            if flow.is_break() {
-                                return Ok(());
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(XlsbError::CellError(_)) => {}
-                        Err(e) => return Err(unreadable(e)),
-                    }
+                let next = || match cells.next_cell() {
+                    Ok(cell) => Ok(cell.map_or(Next::End, Next::Cell)),
+                    Err(XlsbError::CellError(_)) => Ok(Next::Skip),
+                    Err(e) => Err(e),
+                };
+                if streamed(next, last, &mut rows, &mut each)?.is_break() {
+                    return Ok(());
                 }
             }
             Book::Xls(book) => {
@@ -206,6 +194,39 @@ impl Workbook {
         }
         let _ = rows.flush(&mut each);
         Ok(())
+    }
+}
+
+/// What a streaming cell reader gave.
+enum Next<'a> {
+    Cell(calamine::Cell<DataRef<'a>>),
+    /// A cell to leave empty.
+    Skip,
+    End,
+}
+
+/// The cells of a streamed sheet (.xlsx, .xlsb), to the assembler; `last` is the last row
+/// the sheet declares (for the progress).
+fn streamed<'a, E: std::fmt::Display>(
+    mut next: impl FnMut() -> Result<Next<'a>, E>,
+    last: u32,
+    rows: &mut Assembler,
+    each: &mut impl FnMut(SheetRow) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>, SheetProblem> {
+    loop {
+        match next().map_err(unreadable)? {
+            Next::Cell(cell) => {
+                let (row, col) = cell.get_position();
+                if rows
+                    .push(row, col, cell.get_value(), last, each)?
+                    .is_break()
+                {
+                    return Ok(ControlFlow::Break(()));
+                }
+            }
+            Next::Skip => {}
+            Next::End => return Ok(ControlFlow::Continue(())),
+        }
     }
 }
 
