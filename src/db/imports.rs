@@ -30,6 +30,8 @@ pub struct Job {
     pub options: ImportOptions,
     /// Rows already committed (non-zero when resuming).
     pub rows_read: i64,
+    /// The file's size in bytes.
+    pub file_size: i64,
     /// The token of this server's lease on the import: every write of the import names
     /// it, so once another server has taken the import over this one writes nothing.
     pub lease: String,
@@ -282,14 +284,14 @@ pub async fn claim_next(db: &Db) -> Result<Option<Job>, AppError> {
                                         OR (status = 'processing' AND lease_until < {clock})
                                      ORDER BY coalesce(yielded_at, created_at), id
                                      LIMIT 1{skip_locked})
-         RETURNING id, workspace_id, options, rows_read, stalls",
+         RETURNING id, workspace_id, options, rows_read, stalls, file_size",
         clock = db.dialect().clock(),
         skip_locked = db.dialect().skip_locked()
     );
     loop {
         let now = super::now();
         let lease = new_lease();
-        let row: Option<(i64, i64, String, i64, i64)> = on!(db, pool => {
+        let row: Option<(i64, i64, String, i64, i64, i64)> = on!(db, pool => {
             sqlx::query_as(&sql)
                 .bind(now)
                 .bind(&lease)
@@ -297,7 +299,7 @@ pub async fn claim_next(db: &Db) -> Result<Option<Job>, AppError> {
                 .fetch_optional(pool)
                 .await?
         });
-        let Some((id, workspace_id, options, rows_read, stalls)) = row else {
+        let Some((id, workspace_id, options, rows_read, stalls, file_size)) = row else {
             return Ok(None);
         };
         if stalls >= MAX_STALLS {
@@ -315,6 +317,7 @@ pub async fn claim_next(db: &Db) -> Result<Option<Job>, AppError> {
                     workspace_id,
                     options,
                     rows_read,
+                    file_size,
                     lease,
                 }));
             }

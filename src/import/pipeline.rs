@@ -6,17 +6,15 @@
 //! file holds.
 
 use crate::import::ImportOptions;
-use crate::import::columns::Field;
 use crate::import::encoding::decoding_reader;
 use crate::import::records::{Malformed, RecordReader};
-use crate::import::rule::{Shape, row_of};
-use crate::import::sheet::{MAX_WORKBOOK_BYTES, SheetProblem, SheetRow, Workbook};
+use crate::import::rule::{Shape, row_of, sheet_shape};
+use crate::import::sheet::{SheetProblem, SheetRow};
 use crate::model::channel::Channel;
 use crate::normalize::ContactRecord;
 use std::io::{self, Read};
-use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
 
 /// Longest raw text kept for a refused row in the report.
 pub const MAX_RAW_LEN: usize = 1_000;
@@ -53,7 +51,10 @@ enum Source<'a> {
         records: Box<RecordReader<Box<dyn Read + Send + 'a>>>,
         bytes_read: Arc<AtomicU64>,
     },
-    Sheet(SheetRows),
+    Sheet {
+        rows: Box<dyn SheetSource + Send + 'a>,
+        size: u64,
+    },
 }
 
 /// The data rows of a file, in order.
@@ -64,32 +65,31 @@ pub struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
-    /// Starts reading `input` as the options say (the header row, if any, is read here).
-    /// A spreadsheet (`options.sheet`) is read whole into memory first, up to
-    /// [`MAX_WORKBOOK_BYTES`]; its problems come as errors that [`sheet_problem`] finds.
-    pub fn new(mut input: impl Read + Send + 'a, options: ImportOptions) -> io::Result<Self> {
-        let source = match &options.sheet {
-            Some(sheet) => {
-                let mut bytes = Vec::new();
-                (&mut input)
-                    .take(MAX_WORKBOOK_BYTES + 1)
-                    .read_to_end(&mut bytes)?;
-                Source::Sheet(SheetRows::start(bytes, sheet.clone()))
-            }
-            None => {
-                let bytes_read = Arc::new(AtomicU64::new(0));
-                let counted = Counted {
-                    inner: input,
-                    read: bytes_read.clone(),
-                };
-                let text: Box<dyn Read + Send + 'a> =
-                    Box::new(decoding_reader(counted, options.encoding));
-                Source::Csv {
-                    records: Box::new(RecordReader::new(text, options.delimiter.byte())),
-                    bytes_read,
-                }
-            }
+    /// Starts reading CSV text as the options say (the header row, if any, is read here).
+    pub fn new(input: impl Read + Send + 'a, options: ImportOptions) -> io::Result<Self> {
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let counted = Counted {
+            inner: input,
+            read: bytes_read.clone(),
         };
+        let text: Box<dyn Read + Send + 'a> = Box::new(decoding_reader(counted, options.encoding));
+        let source = Source::Csv {
+            records: Box::new(RecordReader::new(text, options.delimiter.byte())),
+            bytes_read,
+        };
+        Self::start(source, options)
+    }
+
+    /// Starts reading a spreadsheet's rows (of a file of `size` bytes) as the options say.
+    pub fn from_sheet(
+        rows: Box<dyn SheetSource + Send + 'a>,
+        size: u64,
+        options: ImportOptions,
+    ) -> io::Result<Self> {
+        Self::start(Source::Sheet { rows, size }, options)
+    }
+
+    fn start(source: Source<'a>, options: ImportOptions) -> io::Result<Self> {
         let mut rows = Rows {
             source,
             shape: None,
@@ -100,8 +100,8 @@ impl<'a> Rows<'a> {
                 Source::Csv { records, .. } => records
                     .next_record()?
                     .map(|header| header.fields.map_or(0, |f| f.len())),
-                Source::Sheet(sheet) => sheet
-                    .next()?
+                Source::Sheet { rows, .. } => rows
+                    .next_row()?
                     .map(|header| header.cells.map_or(0, |c| c.len())),
             };
             rows.shape = width.map(|width| Shape {
@@ -116,7 +116,7 @@ impl<'a> Rows<'a> {
     pub fn bytes_read(&self) -> u64 {
         match &self.source {
             Source::Csv { bytes_read, .. } => bytes_read.load(Ordering::Relaxed),
-            Source::Sheet(sheet) => sheet.bytes_read(),
+            Source::Sheet { rows, size } => (rows.progress() * *size as f64) as u64,
         }
     }
 
@@ -140,32 +140,25 @@ impl<'a> Rows<'a> {
                 let delimiter = char::from(options.delimiter.byte());
                 Ok(Some(judged(record.line, &cells, shape, options, delimiter)))
             }
-            Source::Sheet(sheet) => {
-                let Some(row) = sheet.next()? else {
+            Source::Sheet { rows, .. } => {
+                let Some(row) = rows.next_row()? else {
                     return Ok(None);
                 };
                 let mut cells = match row.cells {
                     Ok(cells) => cells,
                     Err(problem) => return Ok(Some(refused(row.line, problem.reason()))),
                 };
-                let mobile = options.columns.get(Field::Mobile);
-                if mobile.is_some_and(|m| row.errors.contains(&m)) {
-                    let reason = "The mobile number cell holds an error (such as #N/A) \
-                                  instead of a number.";
-                    return Ok(Some(Row {
-                        raw: raw_text(&cells, ','),
-                        ..refused(row.line, reason.into())
-                    }));
-                }
-                // A sheet's row ends at its last value: the cells after it are empty, not
-                // missing, and without a header every row is as wide as it is.
-                let shape = self.shape.unwrap_or(Shape {
-                    width: cells.len(),
-                    has_header: false,
-                });
-                if cells.len() < shape.width {
-                    cells.resize(shape.width, String::new());
-                }
+                let header_width = self.shape.map(|shape| shape.width);
+                let shape =
+                    match sheet_shape(&mut cells, &row.errors, header_width, &options.columns) {
+                        Ok(shape) => shape,
+                        Err(reason) => {
+                            return Ok(Some(Row {
+                                raw: raw_text(&cells, ','),
+                                ..refused(row.line, reason)
+                            }));
+                        }
+                    };
                 Ok(Some(judged(row.line, &cells, shape, options, ',')))
             }
         }
@@ -196,93 +189,23 @@ fn judged<S: AsRef<str>>(
     }
 }
 
-/// A sheet's rows, read by calamine on a thread of their own (its streaming readers
-/// borrow the workbook, so they cannot be kept beside it here).
-struct SheetRows {
-    rows: mpsc::Receiver<SheetMessage>,
-    size: u64,
-    progress: f64,
-    last_line: u64,
-    ended: bool,
+/// Where a spreadsheet's rows come from: the server reads them in a child process
+/// (`server::sheet_reader`), tests from memory.
+pub trait SheetSource {
+    /// The next row with a value, or `None` at the end of the sheet.
+    fn next_row(&mut self) -> io::Result<Option<SheetRow>>;
+    /// How far through the sheet the rows are, from 0 to 1.
+    fn progress(&self) -> f64;
 }
 
-enum SheetMessage {
-    Row(SheetRow),
-    End,
-    Problem(SheetProblem),
-}
-
-/// Rows the sheet's reader may be ahead of the importer.
-const SHEET_AHEAD: usize = 1_024;
-
-impl SheetRows {
-    fn start(bytes: Vec<u8>, sheet: String) -> SheetRows {
-        let size = bytes.len() as u64;
-        let (sender, rows) = mpsc::sync_channel(SHEET_AHEAD);
-        let spawned = std::thread::Builder::new()
-            .name("sheet reader".into())
-            .spawn(move || {
-                let read = Workbook::open(bytes).and_then(|mut book| {
-                    book.rows(&sheet, |row| match sender.send(SheetMessage::Row(row)) {
-                        Ok(()) => ControlFlow::Continue(()),
-                        Err(_) => ControlFlow::Break(()),
-                    })
-                });
-                let _ = sender.send(match read {
-                    Ok(()) => SheetMessage::End,
-                    Err(problem) => SheetMessage::Problem(problem),
-                });
-            });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start a spreadsheet reader");
-        }
-        SheetRows {
-            rows,
-            size,
-            progress: 0.0,
-            last_line: 0,
-            ended: false,
-        }
+/// Rows already read.
+impl SheetSource for std::vec::IntoIter<SheetRow> {
+    fn next_row(&mut self) -> io::Result<Option<SheetRow>> {
+        Ok(self.next())
     }
 
-    fn bytes_read(&self) -> u64 {
-        if self.ended {
-            self.size
-        } else {
-            (self.progress * self.size as f64) as u64
-        }
-    }
-
-    fn next(&mut self) -> io::Result<Option<SheetRow>> {
-        if self.ended {
-            return Ok(None);
-        }
-        match self.rows.recv() {
-            Ok(SheetMessage::Row(row)) => {
-                self.progress = row.progress;
-                self.last_line = row.line;
-                Ok(Some(row))
-            }
-            Ok(SheetMessage::End) => {
-                self.ended = true;
-                Ok(None)
-            }
-            Ok(SheetMessage::Problem(problem)) => {
-                Err(io::Error::new(io::ErrorKind::InvalidData, problem))
-            }
-            // The reader panicked (a file calamine could not cope with).
-            Err(_) => {
-                tracing::error!(after = self.last_line, "the spreadsheet reader failed");
-                Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    SheetProblem(format!(
-                        "The spreadsheet cannot be read past row {}. Open it in your \
-                         spreadsheet program, save it again as .xlsx, and upload that.",
-                        self.last_line
-                    )),
-                ))
-            }
-        }
+    fn progress(&self) -> f64 {
+        0.0
     }
 }
 

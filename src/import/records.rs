@@ -31,7 +31,7 @@ pub const MAX_FIELDS: usize = 1_000;
 const CHUNK: usize = 64 * 1024;
 
 /// Why a record cannot be used; its fields are not kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Malformed {
     /// More than [`MAX_RECORD_BYTES`].
     TooLong,

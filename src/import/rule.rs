@@ -227,9 +227,46 @@ pub fn number_key(e164: &str) -> u64 {
     }
 }
 
+/// Why a spreadsheet row is refused when its mobile cell holds an error.
+pub const MOBILE_ERROR_CELL: &str =
+    "The mobile number cell holds an error (such as #N/A) instead of a number.";
+
+/// A spreadsheet row made ready for the row rule, or why it is refused: a sheet's row
+/// ends at its last value, so it is padded to the header's width (the cells after its
+/// last value are empty, not missing), and without a header every row is as wide as it
+/// is; a mobile cell holding an error (its text is empty) refuses the row.
+pub fn sheet_shape(
+    cells: &mut Vec<String>,
+    errors: &[usize],
+    header_width: Option<usize>,
+    columns: &Columns,
+) -> Result<Shape, String> {
+    if columns
+        .get(ContactField::Mobile)
+        .is_some_and(|m| errors.contains(&m))
+    {
+        return Err(MOBILE_ERROR_CELL.into());
+    }
+    let shape = match header_width {
+        Some(width) => Shape {
+            width,
+            has_header: true,
+        },
+        None => Shape {
+            width: cells.len(),
+            has_header: false,
+        },
+    };
+    if cells.len() < shape.width {
+        cells.resize(shape.width, String::new());
+    }
+    Ok(shape)
+}
+
 /// What the import will do with each of the first rows of a file (the preview's
 /// sample): the rule, and repeats among the rows. `header_width` is the header's field
-/// count; without a header, the first row sets the width, as in the importer.
+/// count; without a header, the first row sets the width, as in the importer (a
+/// spreadsheet's rows by [`sheet_shape`]).
 pub fn verdicts(
     rows: Vec<SampleRow>,
     header_width: Option<usize>,
@@ -243,14 +280,20 @@ pub fn verdicts(
     let mut first_lines = FirstLines::default();
     rows.into_iter()
         .map(|row| {
-            let fields = match row.fields {
+            let mut fields = match row.fields {
                 Ok(fields) => fields,
                 Err(reason) => return RowVerdict::Invalid(reason),
             };
-            let shape = *shape.get_or_insert(Shape {
-                width: fields.len(),
-                has_header: false,
-            });
+            let shape = match &row.sheet_errors {
+                Some(errors) => match sheet_shape(&mut fields, errors, header_width, columns) {
+                    Ok(shape) => shape,
+                    Err(reason) => return RowVerdict::Invalid(reason),
+                },
+                None => *shape.get_or_insert(Shape {
+                    width: fields.len(),
+                    has_header: false,
+                }),
+            };
             let outcome = row_of(&fields, shape, columns, country).map(|(record, _)| record);
             first_lines.verdict(outcome, row.line)
         })

@@ -89,6 +89,10 @@ pub struct SampleRow {
     pub line: u64,
     /// Its fields, or why it cannot be read (the importer's words).
     pub fields: Result<Vec<String>, String>,
+    /// For a spreadsheet's row (judged by [`crate::import`]'s sheet rule): the columns
+    /// whose cell holds an error such as `#N/A`; `None` for a CSV record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet_errors: Option<Vec<usize>>,
 }
 
 /// The first records of a file's text (at most `max`), read as the importer reads them.
@@ -118,6 +122,7 @@ pub fn first_records(
         rows.push(SampleRow {
             line: record.line,
             fields,
+            sheet_errors: None,
         });
     }
     Ok(rows)

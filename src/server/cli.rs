@@ -29,6 +29,17 @@ pub struct Cli {
 enum Command {
     /// Serve the app (the default).
     Serve,
+    /// Read a spreadsheet from standard input within limits (the server runs this in a
+    /// child process; see `server::sheet_reader`).
+    #[command(hide = true)]
+    ReadSheet {
+        /// The sheet to read.
+        #[arg(long)]
+        sheet: Option<String>,
+        /// Only the first rows, for an upload's check.
+        #[arg(long)]
+        sample: bool,
+    },
     /// Create a further workspace and its first admin, who signs in with the temporary
     /// password printed here and must choose their own at once.
     CreateWorkspace {
@@ -65,6 +76,7 @@ pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     super::init_tracing();
     match cli.command.unwrap_or(Command::Serve) {
+        Command::ReadSheet { sheet, sample } => super::sheet_reader::run_child(sheet, sample),
         Command::Serve => match super::serve().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {

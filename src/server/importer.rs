@@ -15,6 +15,7 @@ use crate::db::imports::Job;
 use crate::error::AppError;
 use crate::import::pipeline::{Rows, sheet_problem, unclosed_quote};
 use crate::import::sniff::FileProblem;
+use crate::server::sheet_reader;
 use crate::server::state::AppState;
 use crate::server::store::UploadStore;
 use object_store::path::Path as Key;
@@ -380,7 +381,16 @@ fn parse(
             return;
         }
     }
-    let rows = open().and_then(|file| Rows::new(file, job.options.clone()).map_err(failed));
+    // A spreadsheet is read by a child process (see `sheet_reader`).
+    let rows = open().and_then(|file| {
+        match &job.options.sheet {
+            Some(sheet) => sheet_reader::rows(file, sheet).and_then(|rows| {
+                Rows::from_sheet(Box::new(rows), job.file_size as u64, job.options.clone())
+            }),
+            None => Rows::new(file, job.options.clone()),
+        }
+        .map_err(failed)
+    });
     let mut rows = match rows {
         Ok(rows) => rows,
         Err(stop) => {

@@ -18,6 +18,7 @@ pub mod password;
 pub mod receive;
 pub mod servers;
 pub mod session;
+pub mod sheet_reader;
 pub mod state;
 pub mod static_files;
 pub mod store;

@@ -5,12 +5,13 @@
 use crate::db;
 use crate::error::AppError;
 use crate::import::ImportOptions;
-use crate::import::sheet::{self, MAX_WORKBOOK_BYTES, SheetProblem};
-use crate::import::sniff::{PREVIEW_BYTES, PREVIEW_ROWS, SampleRow, sniff};
+use crate::import::sheet::SheetSample;
+use crate::import::sniff::{PREVIEW_BYTES, sniff};
 use crate::model::date::format_date;
 use crate::server::auth::{Access, Caller};
 use crate::server::csv_file::{CsvChunk, csv_download};
 use crate::server::receive::{Saved, receive};
+use crate::server::sheet_reader;
 use crate::server::state::AppState;
 use crate::server::store::UploadStore;
 use axum::Json;
@@ -19,8 +20,6 @@ use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
-use std::io::Read;
-use std::ops::ControlFlow;
 
 /// Accepts an upload from the Upload contacts tab (see [`receive`]), answers
 /// `202 {"id": N}` once the file is on disk and queued.
@@ -51,72 +50,27 @@ pub async fn upload(
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id }))).into_response())
 }
 
-/// What an uploaded spreadsheet holds, as far as the upload needs to know.
-#[derive(Debug)]
-pub struct Workbook {
-    /// The sheet to read: the one asked for, else the first with a value.
-    pub sheet: String,
-    /// Its first rows (as many as the preview shows, and one for a header).
-    pub rows: Vec<SampleRow>,
-}
-
-/// Reads a received spreadsheet from the upload store and checks it (see
-/// [`sheet::Workbook::open`]): a file that cannot be imported, or a sheet it does not
-/// have, is refused before it is queued.
+/// Reads a received spreadsheet from the upload store and checks it in a child process
+/// (see [`sheet_reader`]): a file that cannot be read, or a sheet it does not have, is
+/// refused before it is queued.
 pub async fn inspect_workbook(
     state: &AppState,
     saved: &Saved,
     sheet: Option<&str>,
-) -> Result<Workbook, AppError> {
+) -> Result<SheetSample, AppError> {
     let uploads = state.config.uploads.clone();
     let key = saved.key.clone();
     let sheet = sheet.map(str::to_string);
     let read = tokio::task::spawn_blocking(move || {
-        let mut bytes = Vec::new();
-        uploads
-            .read_blocking(&key)?
-            .take(MAX_WORKBOOK_BYTES + 1)
-            .read_to_end(&mut bytes)?;
-        Ok::<_, std::io::Error>(first_rows(bytes, sheet))
+        sheet_reader::sample(uploads.read_blocking(&key)?, sheet.as_deref())
     })
-    .await;
+    .await
+    .map_err(|e| AppError::internal("reading an upload", e))?;
     match read {
-        Ok(Ok(Ok(workbook))) => Ok(workbook),
-        Ok(Ok(Err(problem))) => Err(AppError::invalid("file", problem.to_string())),
-        Ok(Err(e)) => Err(AppError::internal("reading an upload", e)),
-        // calamine panicked on the file.
-        Err(e) => {
-            tracing::warn!(error = %e, "a spreadsheet could not be read");
-            Err(AppError::invalid(
-                "file",
-                "The spreadsheet cannot be read. Open it in your spreadsheet program, save it \
-                 again as .xlsx, and upload that.",
-            ))
-        }
+        Ok(Ok(workbook)) => Ok(workbook),
+        Ok(Err(problem)) => Err(AppError::invalid("file", problem.to_string())),
+        Err(e) => Err(AppError::internal("reading an upload", e)),
     }
-}
-
-fn first_rows(bytes: Vec<u8>, sheet: Option<String>) -> Result<Workbook, SheetProblem> {
-    let mut book = sheet::Workbook::open(bytes)?;
-    let sheet = match sheet {
-        Some(sheet) => sheet,
-        None => book.default_sheet()?,
-    };
-    let mut rows = Vec::new();
-    book.rows(&sheet, |row| {
-        rows.push(SampleRow {
-            line: row.line,
-            fields: row.cells.map_err(|problem| problem.reason()),
-        });
-        match rows.len() > PREVIEW_ROWS {
-            true => ControlFlow::Break(()),
-            false => ControlFlow::Continue(()),
-        }
-    })?;
-    if rows.is_empty() {
-        return Err(SheetProblem(format!("The sheet \"{sheet}\" is empty.")));
-    }
-    Ok(Workbook { sheet, rows })
 }
 
 /// The browser's settings, checked by the rule the preview applies.

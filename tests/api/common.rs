@@ -11,6 +11,7 @@ use tower::ServiceExt;
 
 /// The app around a test database.
 pub fn app(db: Db) -> Router {
+    read_sheets_with_the_app();
     let config = Config::from_lookup(|_| None).expect("default config");
     router(AppState::new(test_leptos_options(), db, config))
 }
@@ -183,7 +184,13 @@ pub async fn add_user(app: &Router, admin: &str, email: &str, role: &str) -> Str
 
 /// The app around a test database, with its own data folder (for uploads) and a small
 /// upload limit; returns the state too, to run the importer.
+/// Spreadsheets are read by the app's binary in a child process (this is a test binary).
+pub fn read_sheets_with_the_app() {
+    contacts::server::sheet_reader::use_program(env!("CARGO_BIN_EXE_contacts").into());
+}
+
 pub fn app_with_uploads(db: Db, max_upload_mb: u64) -> (Router, AppState) {
+    read_sheets_with_the_app();
     let dir = std::env::temp_dir().join(format!(
         "contacts-test-{}-{:x}",
         std::process::id(),

@@ -5,7 +5,7 @@
 use contacts::import::columns::{Columns, Field, Tag, suggest};
 use contacts::import::encoding::{Encoding, decode, decoding_reader};
 use contacts::import::pipeline::{Rows, unclosed_quote};
-use contacts::import::preview::{Preview, read_table};
+use contacts::import::preview::{Preview, read_table, table_of};
 use contacts::import::records::RecordReader;
 use contacts::import::rule::{FirstLines, verdicts};
 use contacts::import::sniff::{FileProblem, PREVIEW_BYTES, sniff};
@@ -221,9 +221,27 @@ fn every_encoding_decodes_to_its_expected_text() {
     }
 }
 
-/// What the importer makes of each row of a file: its line, its text and its verdict.
+/// What the importer makes of each row of a file (CSV text, or a workbook read in this
+/// process): its line, its text and its verdict.
 fn imported_rows(bytes: &[u8], options: &ImportOptions) -> Vec<(u64, String, RowVerdict)> {
-    let mut rows = Rows::new(bytes, options.clone()).unwrap();
+    let mut rows = match &options.sheet {
+        Some(sheet) => {
+            let mut read = Vec::new();
+            let mut book = contacts::import::sheet::Workbook::open(bytes.to_vec()).unwrap();
+            book.rows(sheet, |row| {
+                read.push(row);
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
+            Rows::from_sheet(
+                Box::new(read.into_iter()),
+                bytes.len() as u64,
+                options.clone(),
+            )
+        }
+        None => Rows::new(bytes, options.clone()),
+    }
+    .unwrap();
     let mut first_lines = FirstLines::default();
     let mut out = Vec::new();
     while let Some(row) = rows.next_row().unwrap() {
@@ -265,6 +283,28 @@ fn spreadsheets_read_as_their_csv_twins() {
         };
         let want = imported_rows(&twin, &csv);
         let got = imported_rows(&read(book), &workbook);
+        // The preview (the same reader in the browser, the verdicts from the server's
+        // rule) shows the importer's rows, cells and verdicts.
+        let sample = contacts::import::sheet::sample(read(book), Some(sheet.into())).unwrap();
+        assert_eq!(sample.sheet, sheet);
+        let table = table_of(sample.rows, true).unwrap();
+        assert_eq!(table.headers, header, "{book}");
+        let shown: Vec<(u64, RowVerdict)> = table
+            .rows
+            .iter()
+            .map(|r| r.line)
+            .zip(verdicts(
+                table.rows.clone(),
+                table.header_width,
+                &csv.columns,
+                "SG",
+            ))
+            .collect();
+        let imported: Vec<(u64, RowVerdict)> = got
+            .iter()
+            .map(|(line, _, verdict)| (*line, verdict.clone()))
+            .collect();
+        assert_eq!(shown, imported, "{book} {sheet}: the preview's verdicts");
         assert_eq!(got.len(), want.len(), "{book} {sheet}: {got:#?}");
         if stem == "outlook" {
             // A number cell keeps every digit; the same number again is a duplicate.

@@ -20,6 +20,7 @@ contacts::db_tests!(
     workbooks_are_imported_with_exact_counts,
     the_sheet_to_read_is_chosen,
     workbooks_that_cannot_be_read_are_refused_with_their_reason,
+    hostile_workbooks_stop_their_reader_not_the_server,
     the_excel_export_has_text_cells_and_imports_back_unchanged
 );
 
@@ -258,6 +259,33 @@ async fn workbooks_that_cannot_be_read_are_refused_with_their_reason(db: Db) {
     }
     let list = body(&api(&app, Some(&key), Method::GET, "/api/v1/batches", None).await);
     assert_eq!(list["items"], json!([]), "nothing was queued");
+}
+
+/// Files that make calamine reserve or build gigabytes (`tests/corpus/sheets/hostile/`,
+/// each a few KB): refused with a message, and the server goes on.
+async fn hostile_workbooks_stop_their_reader_not_the_server(db: Db) {
+    let (app, state) = app_with_uploads(db, 1);
+    let admin = set_up(&app, "boss@acme.test").await;
+    let key = api_key(&app, &admin, "editor").await;
+    let mut names: Vec<_> = std::fs::read_dir("tests/corpus/sheets/hostile")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in names {
+        let file = std::fs::read(format!("tests/corpus/sheets/hostile/{name}")).unwrap();
+        let reply = create(&app, &key, None, &name, &file).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}: {}",
+            reply.body
+        );
+    }
+    // Still serving: a good workbook after them.
+    let batch = imported(&app, &state, &key, None, "two-sheets.xlsx").await;
+    assert_eq!(counts(&batch), [3, 3, 0, 0, 0]);
 }
 
 async fn the_excel_export_has_text_cells_and_imports_back_unchanged(db: Db) {

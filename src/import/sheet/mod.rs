@@ -15,6 +15,7 @@
 pub mod limits;
 
 use crate::import::records::{MAX_FIELDS, MAX_RECORD_BYTES, Malformed};
+use crate::import::sniff::{PREVIEW_ROWS, SampleRow};
 use calamine::{DataRef, Ods, Reader, SheetType, Xls, Xlsb, XlsbError, Xlsx, XlsxError};
 use std::io::Cursor;
 use std::ops::ControlFlow;
@@ -35,8 +36,51 @@ pub fn is_workbook(head: &[u8]) -> bool {
 
 const COMPOUND_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
+/// What the preview shows of a workbook (and the server checks of an upload): its
+/// worksheets, the one read, and that sheet's first rows (as many as the preview shows,
+/// and one more for a header).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SheetSample {
+    /// The workbook's worksheets, in order.
+    pub sheets: Vec<String>,
+    /// The sheet read: the one asked for, else the first with a value.
+    pub sheet: String,
+    /// Its first rows.
+    pub rows: Vec<SampleRow>,
+}
+
+/// Opens a workbook (within the [`limits`]) and reads the first rows of `sheet` (or of
+/// its first sheet with a value).
+pub fn sample(bytes: Vec<u8>, sheet: Option<String>) -> Result<SheetSample, SheetProblem> {
+    let mut book = Workbook::open(bytes)?;
+    let sheet = match sheet {
+        Some(sheet) => sheet,
+        None => book.default_sheet()?,
+    };
+    let mut rows = Vec::new();
+    book.rows(&sheet, |row| {
+        rows.push(SampleRow {
+            line: row.line,
+            fields: row.cells.map_err(|problem| problem.reason()),
+            sheet_errors: Some(row.errors),
+        });
+        match rows.len() > PREVIEW_ROWS {
+            true => ControlFlow::Break(()),
+            false => ControlFlow::Continue(()),
+        }
+    })?;
+    if rows.is_empty() {
+        return Err(SheetProblem(format!("The sheet \"{sheet}\" is empty.")));
+    }
+    Ok(SheetSample {
+        sheets: book.sheets(),
+        sheet,
+        rows,
+    })
+}
+
 /// One row of a sheet.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SheetRow {
     /// The sheet's row number (1-based).
     pub line: u64,
@@ -290,7 +334,8 @@ impl Assembler {
         last_row: u32,
         each: &mut impl FnMut(SheetRow) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>, SheetProblem> {
-        let Some(cell) = cell_text(value) else {
+        // Measured before it is copied: a shared text may be long and used by many cells.
+        let Some(len) = text_len(value) else {
             return Ok(ControlFlow::Continue(()));
         };
         let gathering = self.row;
@@ -319,7 +364,7 @@ impl Assembler {
         }
         if col as usize >= MAX_FIELDS {
             self.problem = Some(Malformed::TooManyFields);
-        } else if self.bytes + cell.len() > MAX_RECORD_BYTES {
+        } else if self.bytes + len > MAX_RECORD_BYTES {
             self.problem = Some(Malformed::TooLong);
         }
         if self.problem.is_some() {
@@ -327,10 +372,13 @@ impl Assembler {
             self.errors = Vec::new();
             return Ok(ControlFlow::Continue(()));
         }
-        self.bytes += cell.len();
-        match cell {
-            Cell::Text(text) => self.cells.push((col, text)),
-            Cell::Error => self.errors.push(col as usize),
+        match cell_text(value) {
+            Some(Cell::Text(text)) => {
+                self.bytes += text.len();
+                self.cells.push((col, text));
+            }
+            Some(Cell::Error) => self.errors.push(col as usize),
+            None => {}
         }
         Ok(ControlFlow::Continue(()))
     }
@@ -374,13 +422,16 @@ enum Cell {
     Error,
 }
 
-impl Cell {
-    fn len(&self) -> usize {
-        match self {
-            Cell::Text(text) => text.len(),
-            Cell::Error => 0,
-        }
-    }
+/// About how long a cell's text is (exact for text, at most for the rest), or `None` for
+/// an empty cell; without copying it.
+fn text_len(value: &DataRef<'_>) -> Option<usize> {
+    let len = match value {
+        DataRef::Empty => return None,
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.len(),
+        DataRef::SharedString(s) => s.len(),
+        _ => 1,
+    };
+    (len > 0).then_some(len)
 }
 
 /// A cell's text as the import reads it, or `None` for an empty cell.

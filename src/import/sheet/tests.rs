@@ -313,7 +313,14 @@ mod written_by_a_writer {
         bytes: &[u8],
         options: &ImportOptions,
     ) -> Vec<(u64, String, Result<String, String>)> {
-        let mut rows = Rows::new(bytes, options.clone()).unwrap();
+        let mut rows = match &options.sheet {
+            Some(sheet) => {
+                let read = super::rows_of(bytes.to_vec(), Some(sheet)).unwrap();
+                Rows::from_sheet(Box::new(read.into_iter()), 0, options.clone())
+            }
+            None => Rows::new(bytes, options.clone()),
+        }
+        .unwrap();
         let mut out = Vec::new();
         while let Some(row) = rows.next_row().unwrap() {
             let outcome = row.outcome.map(|(record, _)| format!("{record:?}"));

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::import::columns::{Columns, CustomColumn, Field, Tag, suggest};
 use crate::import::encoding::Encoding;
 use crate::import::preview::{Preview, read_table, table_of};
-use crate::import::sheet::is_workbook;
+use crate::import::sheet::{SheetSample, is_workbook};
 use crate::import::sniff::{Delimiter, FileProblem, detect_header, sniff};
 use crate::import::{ImportOptions, ImportStatus, ImportSummary, is_spreadsheet_name};
 use crate::model::contact::Cursor;
@@ -19,7 +19,7 @@ use crate::model::field::{ApiName, ContactField};
 use crate::server::auth::{Access, Caller};
 use crate::server::receive::{Saved, receive};
 use crate::server::state::AppState;
-use crate::server::upload::{Workbook, inspect_workbook};
+use crate::server::upload::inspect_workbook;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -134,7 +134,7 @@ enum FileStart<'a> {
     /// CSV text: its first bytes, and its size.
     Text { head: &'a [u8], size: u64 },
     /// A spreadsheet: its sheet and first rows.
-    Sheet(Workbook),
+    Sheet(SheetSample),
 }
 
 /// The importer's settings for a received file: what the request says, the rest
