@@ -18,7 +18,7 @@ test("a spreadsheet is read in the browser by a file of its own, with the import
   await dropFile(page, "outlook.xlsx", readFileSync(`${SHEETS}/outlook.xlsx`));
   await expect(page.getByTestId("file-name")).toHaveText("outlook.xlsx");
   expect(wasm.length, "the reader's file is fetched when a spreadsheet is dropped").toBeGreaterThan(0);
-  await expect(page.getByLabel("Sheet")).toHaveValue("Contacts");
+  await expect(page.getByLabel("Sheet", { exact: true })).toHaveValue("Contacts");
   await expect(page.getByLabel("Encoding")).toHaveCount(0);
   const preview = page.getByRole("table", { name: "File preview" });
   await expect(preview.getByRole("row")).toHaveCount(11);
@@ -54,7 +54,7 @@ test("a workbook's sheet is chosen, and one that cannot be read says why", async
   await hydrated(page);
   // The first sheet with a value, then another.
   await dropFile(page, "two-sheets.xlsx", readFileSync(`${SHEETS}/two-sheets.xlsx`));
-  const sheet = page.getByLabel("Sheet");
+  const sheet = page.getByLabel("Sheet", { exact: true });
   await expect(sheet).toHaveValue("January");
   const preview = page.getByRole("table", { name: "File preview" });
   await expect(preview.getByRole("row")).toHaveCount(4);
