@@ -432,28 +432,4 @@ fn first_visit(report: &mut Report, data_dir: &Path, cookie: &str) {
         "KB",
         "",
     );
-    // The spreadsheet reader (`#[lazy] fn read_sheet`): its own files, fetched only when
-    // a spreadsheet is dropped, as sent (brotli).
-    let reader: Vec<u64> = std::fs::read_dir("target/site/pkg")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.contains("read_sheet") && n.ends_with(".wasm.br"))
-        })
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .collect();
-    report.add(
-        "the spreadsheet preview's reader, fetched when a spreadsheet is dropped (brotli)",
-        match reader.is_empty() {
-            true => "n/a".into(),
-            false => format!("{:.1}", reader.iter().sum::<u64>() as f64 / 1024.0),
-        },
-        "KB",
-        "not in the first visit",
-    );
 }

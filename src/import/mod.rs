@@ -9,7 +9,7 @@ pub mod preview;
 pub mod records;
 #[cfg(feature = "ssr")]
 pub mod rule;
-#[cfg(any(feature = "ssr", feature = "hydrate"))]
+#[cfg(feature = "ssr")]
 pub mod sheet;
 pub mod sniff;
 

@@ -12,19 +12,6 @@ pub async fn read_start(file: &web_sys::File, end: u64) -> Option<Vec<u8>> {
     gloo_file::futures::read_as_bytes(&start).await.ok()
 }
 
-/// The first rows of a spreadsheet's sheet (see [`super::sheet::read_sheet`]): a workbook
-/// is a zip, read from its end, so the whole file is read.
-pub async fn read_sheet_of(
-    file: &web_sys::File,
-    sheet: Option<String>,
-) -> Result<crate::import::sheet::SheetSample, String> {
-    let file = gloo_file::File::from(file.clone());
-    let bytes = gloo_file::futures::read_as_bytes(&file)
-        .await
-        .map_err(|_| "The file could not be read. Choose it again.".to_string())?;
-    super::sheet::read_sheet(bytes, sheet).await
-}
-
 /// Sends the file and its settings to `POST /imports`; `Err` holds the message to show.
 pub async fn send_upload(file: web_sys::File, options: ImportOptions) -> Result<(), String> {
     use wasm_bindgen::JsCast;

@@ -1,13 +1,10 @@
-//! The Upload contacts tab: drop a CSV file or a spreadsheet, preview its first rows in
-//! the browser, tag the columns, choose a group, start processing; below, the uploads
-//! with live status.
+//! The Upload contacts tab: drop a CSV, preview its first rows in the browser, tag the
+//! columns, choose a group, start processing; below, the uploads with live status.
 
 #[cfg(feature = "hydrate")]
 mod browser;
 mod form;
 mod preview_table;
-#[cfg(feature = "hydrate")]
-mod sheet;
 mod undo;
 mod uploads_list;
 
