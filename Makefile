@@ -30,6 +30,14 @@ RELEASE_BUILT := target/site/.release-build
 BUILD_INPUTS := $(shell find src style public migrations -type f) \
 	Cargo.toml Cargo.lock Makefile $(WASM_OPT_DIR)/package.json
 
+# The spreadsheet preview's reader: crates/sheets built for the browser as a WASM module
+# of its own (crates/sheet-reader), which the Upload tab loads in a Web Worker only when a
+# spreadsheet is chosen. Built into public/, which cargo-leptos copies into the site; one
+# size-optimised build serves the debug and release sites alike.
+SHEET_READER_DIR := public/sheet-reader
+SHEET_READER := $(SHEET_READER_DIR)/sheet_reader_bg.wasm
+SHEET_READER_INPUTS := $(shell find crates -type f) Cargo.toml Cargo.lock
+
 # Where the end-to-end suite's server keeps its (fresh each run) database.
 E2E_DATA_DIR := target/e2e-data
 # The same for `make screenshots`.
@@ -57,13 +65,13 @@ test: test-tools lint unit e2e e2e-postgres e2e-release
 # The database figures are measured on SQLite and on PostgreSQL, in a throwaway cluster
 # that flushes at each commit as a real server does; uploads into a bucket go to moto's
 # S3-compatible server.
-bench: tools postgres s3
+bench: tools postgres s3 $(SHEET_READER)
 	cargo leptos build $(RELEASE)
 	CONTACTS_POSTGRES_DURABLE=1 RUSTFLAGS="--cfg erase_components" \
 		tools/s3/with-server tools/postgres/with-cluster cargo bench --features ssr --bench contacts
 
 # The README's pictures (docs/screenshots/), taken from the release build on a fresh database.
-screenshots: test-tools
+screenshots: test-tools $(SHEET_READER)
 	rm -rf $(SCREENSHOTS_DATA_DIR)
 	cargo leptos build $(RELEASE)
 	CONTACTS_DATA_DIR=$(SCREENSHOTS_DATA_DIR) LEPTOS_ENV=PROD \
@@ -73,30 +81,42 @@ screenshots: test-tools
 ## --- steps --------------------------------------------------------------------------
 
 # The mark carries the time the build started: a file changed during it is newer.
-$(RELEASE_BUILT): $(BUILD_INPUTS) | tools
+$(RELEASE_BUILT): $(BUILD_INPUTS) $(SHEET_READER) | tools
 	mkdir -p target && touch target/.release-build-started
 	cargo leptos build $(RELEASE)
 	mv target/.release-build-started $@
 
+$(SHEET_READER): $(SHEET_READER_INPUTS) | tools
+	cargo build -p sheet-reader --target wasm32-unknown-unknown --profile wasm-release
+	wasm-bindgen --target web --no-typescript --out-dir target/sheet-reader \
+		target/wasm32-unknown-unknown/wasm-release/sheet_reader.wasm
+	mkdir -p $(SHEET_READER_DIR)
+	cp target/sheet-reader/sheet_reader.js crates/sheet-reader/worker.js $(SHEET_READER_DIR)/
+	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+		target/sheet-reader/sheet_reader_bg.wasm -o $@
+
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy -p contacts-sheets --all-targets -- -D warnings
 	cargo clippy --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p sheet-reader --target wasm32-unknown-unknown -- -D warnings
 
 # Unit and database tests; the PostgreSQL and S3 ones (ignored by a plain `cargo test`)
 # run beside a throwaway cluster and S3-compatible server.
 unit: postgres s3
+	cargo test -p contacts-sheets
 	tools/s3/with-server tools/postgres/with-cluster cargo test --features ssr -- --include-ignored
 
 # The Playwright suite against a debug build: quick to rebuild while developing, and
 # only a debug build logs Leptos' hydration warnings, which the suite fails on.
-e2e: test-tools
+e2e: test-tools $(SHEET_READER)
 	rm -rf $(E2E_DATA_DIR)
 	cargo leptos build --split
 	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) CI=$${CI:-} cargo leptos end-to-end --split
 
 # The same suite against the debug build on PostgreSQL, in a throwaway cluster.
-e2e-postgres: test-tools
+e2e-postgres: test-tools $(SHEET_READER)
 	rm -rf $(E2E_DATA_DIR)
 	cargo leptos build --split
 	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) CI=$${CI:-} tools/postgres/with-cluster \
@@ -106,7 +126,7 @@ e2e-postgres: test-tools
 # build runs wasm-opt, so only this catches a bundle that does not start. Its uploads
 # wait in a bucket on the throwaway S3-compatible server, as with several app servers
 # (the debug runs keep them in the data folder).
-e2e-release: test-tools
+e2e-release: test-tools $(SHEET_READER)
 	rm -rf $(E2E_DATA_DIR)
 	cargo leptos build $(RELEASE)
 	CONTACTS_DATA_DIR=$(E2E_DATA_DIR) LEPTOS_ENV=PROD CI=$${CI:-} \

@@ -432,4 +432,24 @@ fn first_visit(report: &mut Report, data_dir: &Path, cookie: &str) {
         "KB",
         "",
     );
+    // The spreadsheet preview's reader (crates/sheet-reader: its worker, JS and WASM),
+    // fetched only when a spreadsheet is dropped, as sent (brotli).
+    let reader: u64 = std::fs::read_dir("target/site/sheet-reader")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "br"))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    report.add(
+        "the spreadsheet preview's reader, fetched when a spreadsheet is dropped (brotli)",
+        match reader {
+            0 => "n/a".into(),
+            _ => format!("{:.1}", reader as f64 / 1024.0),
+        },
+        "KB",
+        "not in the first visit",
+    );
 }

@@ -9,7 +9,6 @@ pub mod preview;
 pub mod records;
 #[cfg(feature = "ssr")]
 pub mod rule;
-#[cfg(feature = "ssr")]
 pub mod sheet;
 pub mod sniff;
 

@@ -146,7 +146,9 @@ impl<'a> Rows<'a> {
                 };
                 let mut cells = match row.cells {
                     Ok(cells) => cells,
-                    Err(problem) => return Ok(Some(refused(row.line, problem.reason()))),
+                    Err(oversize) => {
+                        return Ok(Some(refused(row.line, Malformed::from(oversize).reason())));
+                    }
                 };
                 let header_width = self.shape.map(|shape| shape.width);
                 let shape =

@@ -59,6 +59,16 @@ impl Malformed {
     }
 }
 
+/// A spreadsheet row over the bounds a record has ([`crate::import::sheet::BOUNDS`]).
+impl From<contacts_sheets::Oversize> for Malformed {
+    fn from(oversize: contacts_sheets::Oversize) -> Malformed {
+        match oversize {
+            contacts_sheets::Oversize::TooLong => Malformed::TooLong,
+            contacts_sheets::Oversize::TooManyCells => Malformed::TooManyFields,
+        }
+    }
+}
+
 /// One record as read: its first line, and its fields or what is wrong with it.
 #[derive(Debug)]
 pub struct Record<'a> {

@@ -256,7 +256,7 @@ pub fn run_child(sheet: Option<String>, sample: bool) -> ExitCode {
         sheet::sample(bytes, sheet).map(|s| say(&Message::Sample(s)))
     } else {
         let sheet = sheet.unwrap_or_default();
-        sheet::Workbook::open(bytes).and_then(|mut book| {
+        sheet::open(bytes).and_then(|mut book| {
             let mut written = Ok(());
             book.rows(&sheet, |row| {
                 written = say(&Message::Row(row));

@@ -39,11 +39,14 @@ pub fn compression() -> CompressionLayer<impl Predicate> {
 }
 
 /// How long a response may be cached: a year for the hashed files under `/pkg/` (when the
-/// build hashes their names), and not at all for anything else (pages and data are
-/// the signed-in user's). A response that says otherwise (a download) is left alone.
+/// build hashes their names); the spreadsheet reader (its names carry no hash) kept but
+/// checked with the server before each use; nothing else at all (pages and data are the
+/// signed-in user's). A response that says otherwise (a download) is left alone.
 pub fn cache_control(path: &str, hashed: bool) -> &'static str {
     if hashed && path.starts_with("/pkg/") {
         IMMUTABLE
+    } else if path.starts_with("/sheet-reader/") {
+        "no-cache"
     } else {
         "no-store"
     }
@@ -74,6 +77,10 @@ mod tests {
         assert_eq!(cache_control("/pkg/contacts.a1b2c3.wasm", true), IMMUTABLE);
         assert_eq!(cache_control("/pkg/contacts.wasm", false), "no-store");
         assert_eq!(cache_control("/contacts", true), "no-store");
+        assert_eq!(
+            cache_control("/sheet-reader/sheet_reader_bg.wasm", true),
+            "no-cache"
+        );
         assert_eq!(cache_control("/favicon.svg", true), "no-store");
     }
 }

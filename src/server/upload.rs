@@ -5,7 +5,7 @@
 use crate::db;
 use crate::error::AppError;
 use crate::import::ImportOptions;
-use crate::import::sheet::SheetSample;
+use crate::import::sheet::{MAX_SHEET_NAME, SheetSample};
 use crate::import::sniff::{PREVIEW_BYTES, sniff};
 use crate::model::date::format_date;
 use crate::server::auth::{Access, Caller};
@@ -58,6 +58,12 @@ pub async fn inspect_workbook(
     saved: &Saved,
     sheet: Option<&str>,
 ) -> Result<SheetSample, AppError> {
+    if sheet.is_some_and(|s| s.chars().count() > MAX_SHEET_NAME) {
+        return Err(AppError::invalid(
+            "sheet",
+            format!("A sheet's name is at most {MAX_SHEET_NAME} characters."),
+        ));
+    }
     let uploads = state.config.uploads.clone();
     let key = saved.key.clone();
     let sheet = sheet.map(str::to_string);

@@ -227,7 +227,7 @@ fn imported_rows(bytes: &[u8], options: &ImportOptions) -> Vec<(u64, String, Row
     let mut rows = match &options.sheet {
         Some(sheet) => {
             let mut read = Vec::new();
-            let mut book = contacts::import::sheet::Workbook::open(bytes.to_vec()).unwrap();
+            let mut book = contacts::import::sheet::open(bytes.to_vec()).unwrap();
             book.rows(sheet, |row| {
                 read.push(row);
                 std::ops::ControlFlow::Continue(())

@@ -9,7 +9,7 @@ use axum::body::Body;
 use contacts::db::Db;
 use contacts::import::ImportOptions;
 use contacts::import::columns::{Columns, Field};
-use contacts::import::sheet::Workbook;
+use contacts::import::sheet;
 use contacts::server::importer::run_queued;
 use http::{Method, StatusCode};
 use http::{Request, header};
@@ -181,6 +181,21 @@ async fn the_sheet_to_read_is_chosen(db: Db) {
         "{}",
         reply.body
     );
+    let long = "S".repeat(256);
+    let reply = create(
+        &app,
+        &key,
+        Some(json!({ "sheet": long })),
+        "two-sheets.xlsx",
+        &corpus("two-sheets.xlsx"),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reply.body.contains("at most 255 characters"),
+        "{}",
+        reply.body
+    );
     let reply = create(
         &app,
         &key,
@@ -349,7 +364,7 @@ async fn the_excel_export_has_text_cells_and_imports_back_unchanged(db: Db) {
     );
 
     // The same columns as the CSV, every value as typed: no formula, no lost `+` or `0`.
-    let mut book = Workbook::open(reply.bytes.to_vec()).unwrap();
+    let mut book = sheet::open(reply.bytes.to_vec()).unwrap();
     assert_eq!(book.sheets(), ["Contacts"]);
     let mut rows = Vec::new();
     book.rows("Contacts", |row| {

@@ -8,7 +8,8 @@ use crate::api::imports::{check_rows, upload_limit};
 use crate::components::toast::use_toasts;
 use crate::import::columns::Columns;
 use crate::import::encoding::Encoding;
-use crate::import::preview::{Preview, read_table};
+use crate::import::preview::{Preview, read_table, table_of};
+use crate::import::sheet::SheetSample;
 use crate::import::sniff::Delimiter;
 use crate::import::{ImportOptions, format_size};
 use crate::model::country::countries_by_name;
@@ -36,8 +37,13 @@ pub fn UploadForm(
     let country = RwSignal::new(default_country);
     let group = RwSignal::new(String::new());
     let update_existing = RwSignal::new(false);
+    // A spreadsheet's sample: its rows, read in the browser.
+    let sheet = RwSignal::new(None::<SheetSample>);
 
     let table = Memo::new(move |_| {
+        if let Some(rows) = sheet.with(|s| s.as_ref().map(|s| s.rows.clone())) {
+            return Some(table_of(rows, has_header.get()));
+        }
         preview.with(|p| {
             p.as_ref()
                 .map(|p| read_table(p, encoding.get(), delimiter.get(), has_header.get()))
@@ -62,6 +68,7 @@ pub fn UploadForm(
 
     let reset = move || {
         preview.set(None);
+        sheet.set(None);
         columns.set(Columns::default());
         group.set(String::new());
         update_existing.set(false);
@@ -81,7 +88,8 @@ pub fn UploadForm(
     #[cfg(feature = "hydrate")]
     let choose = move |chosen: web_sys::File| {
         use crate::import::columns::suggest;
-        use crate::import::sniff::{PREVIEW_BYTES, sniff};
+        use crate::import::sheet::MAX_WORKBOOK_BYTES;
+        use crate::import::sniff::{PREVIEW_BYTES, detect_header, sniff};
         use crate::import::{accepted_file_name, is_spreadsheet_name, not_csv_message};
         use std::sync::Arc;
         let name = chosen.name();
@@ -90,13 +98,6 @@ pub fn UploadForm(
         preview.set(None);
         if !accepted_file_name(&name) {
             problem.set(Some(not_csv_message(&name)));
-            return;
-        }
-        if is_spreadsheet_name(&name) {
-            problem.set(Some(format!(
-                "\"{name}\" is a spreadsheet, which this tab cannot preview yet: save it as CSV \
-                 and choose that file (the API's createContacts takes the spreadsheet itself)."
-            )));
             return;
         }
         if let Some(Ok(max)) = limit.get_untracked()
@@ -110,7 +111,40 @@ pub fn UploadForm(
             return;
         }
         problem.set(None);
+        sheet.set(None);
         file.set_value(Some(chosen.clone()));
+        if is_spreadsheet_name(&name) {
+            if size > MAX_WORKBOOK_BYTES {
+                problem.set(Some(format!(
+                    "\"{name}\" is {}; the most this server reads from a spreadsheet is {}. \
+                     Save it as CSV and choose that file.",
+                    format_size(size),
+                    format_size(MAX_WORKBOOK_BYTES)
+                )));
+                return;
+            }
+            leptos::task::spawn_local(async move {
+                match super::browser::read_sheet_of(&chosen, None).await {
+                    Ok(sample) => {
+                        has_header.set(detect_header(&sample.rows));
+                        sheet.set(Some(sample));
+                        preview.set(Some(Preview {
+                            name,
+                            size,
+                            head: Arc::new(Vec::new()),
+                            whole: true,
+                        }));
+                        let suggested = table.with_untracked(|t| match t {
+                            Some(Ok(t)) if has_header.get_untracked() => suggest(&t.headers),
+                            _ => Columns::default(),
+                        });
+                        columns.set(suggested);
+                    }
+                    Err(message) => problem.set(Some(format!("\"{name}\": {message}"))),
+                }
+            });
+            return;
+        }
         leptos::task::spawn_local(async move {
             let end = (PREVIEW_BYTES as u64).min(size);
             let Some(head) = super::browser::read_start(&chosen, end).await else {
@@ -141,6 +175,25 @@ pub fn UploadForm(
                 Err(found) => problem.set(Some(format!("\"{name}\": {found}"))),
             }
         });
+    };
+
+    // Another sheet of the workbook: the file is read again (a workbook can be large, so
+    // its bytes are not kept).
+    let choose_sheet = move |name: String| {
+        #[cfg(feature = "hydrate")]
+        if let Some(chosen) = file.get_value() {
+            leptos::task::spawn_local(async move {
+                match super::browser::read_sheet_of(&chosen, Some(name)).await {
+                    Ok(sample) => {
+                        problem.set(None);
+                        sheet.set(Some(sample));
+                    }
+                    Err(message) => problem.set(Some(message)),
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = name;
     };
 
     let on_drop = move |ev: leptos::ev::DragEvent| {
@@ -186,7 +239,7 @@ pub fn UploadForm(
             country: country.get_untracked(),
             group: Some(group.get_untracked().trim().to_string()).filter(|g| !g.is_empty()),
             update_existing: update_existing.get_untracked(),
-            sheet: None,
+            sheet: sheet.with_untracked(|s| s.as_ref().map(|s| s.sheet.clone())),
         });
     };
 
@@ -199,13 +252,13 @@ pub fn UploadForm(
                 on:dragleave=move |_| dragging.set(false)
                 on:drop=on_drop>
                 <input type="file" id="upload-file" class="visually-hidden"
-                    accept=".csv,.tsv,.txt,text/csv,text/tab-separated-values,text/plain"
+                    accept=".csv,.tsv,.txt,.xlsx,.xlsm,.xlsb,.xls,.ods,text/csv,text/tab-separated-values,text/plain"
                     on:change=on_change/>
                 <label for="upload-file" class="drop-zone-label">
-                    <strong>"Drag a CSV file here"</strong>" or "<span class="link-text">"click to upload"</span>
+                    <strong>"Drag a CSV file or spreadsheet here"</strong>" or "<span class="link-text">"click to upload"</span>
                 </label>
                 <p class="muted small">
-                    ".csv, .tsv or .txt with a column of mobile numbers"
+                    ".csv, .tsv, .txt, .xlsx, .xls or .ods with a column of mobile numbers"
                     <Transition>
                         {move || Suspend::new(async move {
                             limit.await.ok().map(|max| format!(" — up to {}", format_size(max)))
@@ -221,6 +274,23 @@ pub fn UploadForm(
                         <span class="muted">{format!(" · {}", format_size(p.size))}</span>
                     </p>
                     <div class="form-row upload-settings">
+                        {move || sheet.with(|s| s.as_ref().map(|s| s.sheets.clone())).map(|sheets| view! {
+                            <div class="field">
+                                <label for="upload-sheet">"Sheet"</label>
+                                <select id="upload-sheet" on:change=move |ev| choose_sheet(event_target_value(&ev))>
+                                    {sheets.into_iter().map(|name| {
+                                        let chosen = name.clone();
+                                        view! {
+                                            <option value=name.clone()
+                                                selected=move || sheet.with(|s| s.as_ref().is_some_and(|s| s.sheet == chosen))>
+                                                {name.clone()}
+                                            </option>
+                                        }
+                                    }).collect_view()}
+                                </select>
+                            </div>
+                        })}
+                        <Show when=move || sheet.with(Option::is_none)>
                         <div class="field">
                             <label for="upload-encoding">"Encoding"</label>
                             <select id="upload-encoding"
@@ -239,6 +309,7 @@ pub fn UploadForm(
                                 }).collect_view()}
                             </select>
                         </div>
+                        </Show>
                         <label class="checkbox-label">
                             <input type="checkbox" prop:checked=move || has_header.get()
                                 on:change=move |ev| has_header.set(event_target_checked(&ev))/>

@@ -1,5 +1,6 @@
-//! The Upload contacts tab: drop a CSV, preview its first rows in the browser, tag the
-//! columns, choose a group, start processing; below, the uploads with live status.
+//! The Upload contacts tab: drop a CSV file or a spreadsheet, preview its first rows in
+//! the browser, tag the columns, choose a group, start processing; below, the uploads
+//! with live status.
 
 #[cfg(feature = "hydrate")]
 mod browser;

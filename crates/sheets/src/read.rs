@@ -1,70 +1,32 @@
-//! Spreadsheet uploads (.xlsx, .xlsm, .xlsb, .xls, .ods) read with calamine, one row at a
-//! time, as the CSV reader gives records: each row's cells as text, on its sheet row's
-//! number, through the same row rule, batches and counts as a CSV row.
-//!
-//! The file is held in memory (a zip is read from its end) up to [`MAX_WORKBOOK_BYTES`]
-//! and checked against [`limits`] before calamine sees it. .xlsx and .xlsb sheets are
-//! streamed cell by cell; .xls and .ods are read whole by calamine, within
-//! [`limits::MAX_WHOLE_CELLS`].
-//!
-//! Cells become text as a person reads them: a number keeps every digit, without an
-//! exponent or a trailing `.0` (`6581234567`, not `6.58E+09`); a date is an ISO date;
-//! `true` / `false`; a formula its last computed value; an error (`#N/A`) is empty, and
-//! refuses the row only where it stands in the mobile column.
+//! The reader: a workbook checked against the [`limits`] and opened, its sheets' rows
+//! given one at a time. The file is held in memory (a zip is read from its end) up to
+//! [`MAX_WORKBOOK_BYTES`]. .xlsx and .xlsb sheets are streamed cell by cell; .xls and
+//! .ods are read whole by calamine, within [`limits::MAX_WHOLE_CELLS`].
 
-pub mod limits;
-
-use crate::import::records::{MAX_FIELDS, MAX_RECORD_BYTES, Malformed};
-use crate::import::sniff::{PREVIEW_ROWS, SampleRow};
+use crate::{
+    Bounds, COMPOUND_MAGIC, MAX_WORKBOOK_BYTES, Oversize, Sample, SheetProblem, SheetRow, limits,
+};
 use calamine::{DataRef, Ods, Reader, SheetType, Xls, Xlsb, XlsbError, Xlsx, XlsxError};
 use std::io::Cursor;
 use std::ops::ControlFlow;
 
-/// The largest spreadsheet file the server reads (it is held in memory while read).
-pub const MAX_WORKBOOK_BYTES: u64 = 100 << 20;
-
-/// What is wrong with a workbook, in words for the person uploading it.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SheetProblem(pub String);
-
-/// Whether a file's first bytes are a zip (.xlsx, .xlsb, .ods) or an Office compound
-/// file (.xls, or a password-protected Office document).
-pub fn is_workbook(head: &[u8]) -> bool {
-    head.starts_with(b"PK\x03\x04") || head.starts_with(&COMPOUND_MAGIC)
-}
-
-const COMPOUND_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-
-/// What the preview shows of a workbook (and the server checks of an upload): its
-/// worksheets, the one read, and that sheet's first rows (as many as the preview shows,
-/// and one more for a header).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SheetSample {
-    /// The workbook's worksheets, in order.
-    pub sheets: Vec<String>,
-    /// The sheet read: the one asked for, else the first with a value.
-    pub sheet: String,
-    /// Its first rows.
-    pub rows: Vec<SampleRow>,
-}
-
-/// Opens a workbook (within the [`limits`]) and reads the first rows of `sheet` (or of
-/// its first sheet with a value).
-pub fn sample(bytes: Vec<u8>, sheet: Option<String>) -> Result<SheetSample, SheetProblem> {
-    let mut book = Workbook::open(bytes)?;
+/// Opens a workbook (within the [`limits`]) and reads the first `count` rows of `sheet`
+/// (or of its first sheet with a value).
+pub fn sample(
+    bytes: Vec<u8>,
+    sheet: Option<String>,
+    bounds: Bounds,
+    count: usize,
+) -> Result<Sample, SheetProblem> {
+    let mut book = Workbook::open(bytes, bounds)?;
     let sheet = match sheet {
         Some(sheet) => sheet,
         None => book.default_sheet()?,
     };
     let mut rows = Vec::new();
     book.rows(&sheet, |row| {
-        rows.push(SampleRow {
-            line: row.line,
-            fields: row.cells.map_err(|problem| problem.reason()),
-            sheet_errors: Some(row.errors),
-        });
-        match rows.len() > PREVIEW_ROWS {
+        rows.push(row);
+        match rows.len() >= count {
             true => ControlFlow::Break(()),
             false => ControlFlow::Continue(()),
         }
@@ -72,25 +34,11 @@ pub fn sample(bytes: Vec<u8>, sheet: Option<String>) -> Result<SheetSample, Shee
     if rows.is_empty() {
         return Err(SheetProblem(format!("The sheet \"{sheet}\" is empty.")));
     }
-    Ok(SheetSample {
+    Ok(Sample {
         sheets: book.sheets(),
         sheet,
         rows,
     })
-}
-
-/// One row of a sheet.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SheetRow {
-    /// The sheet's row number (1-based).
-    pub line: u64,
-    /// Its cells as text, up to its last cell with a value (empty cells in between), or
-    /// why it cannot be used.
-    pub cells: Result<Vec<String>, Malformed>,
-    /// The columns whose cell holds an error (`#N/A`, `#REF!`, …); their text is empty.
-    pub errors: Vec<usize>,
-    /// How far through the sheet it is, from 0 to 1 (as far as the file says).
-    pub progress: f64,
 }
 
 enum Book {
@@ -103,6 +51,7 @@ enum Book {
 /// An opened workbook.
 pub struct Workbook {
     book: Book,
+    bounds: Bounds,
 }
 
 fn unreadable(error: impl std::fmt::Display) -> SheetProblem {
@@ -119,7 +68,7 @@ fn unreadable(error: impl std::fmt::Display) -> SheetProblem {
 
 impl Workbook {
     /// Checks a file against the [`limits`] and opens it.
-    pub fn open(bytes: Vec<u8>) -> Result<Workbook, SheetProblem> {
+    pub fn open(bytes: Vec<u8>, bounds: Bounds) -> Result<Workbook, SheetProblem> {
         if bytes.len() as u64 > MAX_WORKBOOK_BYTES {
             return Err(SheetProblem(format!(
                 "The spreadsheet is larger than {} MB, the most this server reads. Save it \
@@ -149,7 +98,7 @@ impl Workbook {
                     .into(),
             ));
         };
-        Ok(Workbook { book })
+        Ok(Workbook { book, bounds })
     }
 
     /// The names of its worksheets (not chart sheets), in the workbook's order.
@@ -171,7 +120,7 @@ impl Workbook {
     pub fn default_sheet(&mut self) -> Result<String, SheetProblem> {
         for name in self.sheets() {
             let mut found = false;
-            self.rows(&name, |_| {
+            self.rows_of(&name, |_| {
                 found = true;
                 ControlFlow::Break(())
             })?;
@@ -188,15 +137,34 @@ impl Workbook {
     pub fn rows(
         &mut self,
         sheet: &str,
-        mut each: impl FnMut(SheetRow) -> ControlFlow<()>,
+        each: impl FnMut(SheetRow) -> ControlFlow<()>,
     ) -> Result<(), SheetProblem> {
-        if !self.sheets().iter().any(|s| s == sheet) {
+        let sheets = self.sheets();
+        if !sheets.iter().any(|s| s == sheet) {
+            // A workbook may have thousands: the message names the first few.
+            let mut named = sheets
+                .iter()
+                .take(20)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if sheets.len() > 20 {
+                named.push_str(&format!(" and {} more", sheets.len() - 20));
+            }
             return Err(SheetProblem(format!(
-                "The spreadsheet has no sheet \"{sheet}\". Its sheets: {}.",
-                self.sheets().join(", ")
+                "The spreadsheet has no sheet \"{sheet}\". Its sheets: {named}."
             )));
         }
-        let mut rows = Assembler::default();
+        self.rows_of(sheet, each)
+    }
+
+    /// [`Workbook::rows`] of a sheet known to be a worksheet of this workbook.
+    fn rows_of(
+        &mut self,
+        sheet: &str,
+        mut each: impl FnMut(SheetRow) -> ControlFlow<()>,
+    ) -> Result<(), SheetProblem> {
+        let mut rows = Assembler::new(self.bounds);
         match &mut self.book {
             Book::Xlsx(book) => {
                 let mut cells = book.worksheet_cells_reader(sheet).map_err(unreadable)?;
@@ -314,18 +282,30 @@ fn data_ref(value: &calamine::Data) -> DataRef<'_> {
 }
 
 /// Gathers cells, which come row by row, into rows.
-#[derive(Default)]
 struct Assembler {
+    bounds: Bounds,
     /// The row being gathered, once a cell with a value was met.
     row: Option<u32>,
     cells: Vec<(u32, String)>,
     errors: Vec<usize>,
     bytes: usize,
-    problem: Option<Malformed>,
+    problem: Option<Oversize>,
     progress: f64,
 }
 
 impl Assembler {
+    fn new(bounds: Bounds) -> Assembler {
+        Assembler {
+            bounds,
+            row: None,
+            cells: Vec::new(),
+            errors: Vec::new(),
+            bytes: 0,
+            problem: None,
+            progress: 0.0,
+        }
+    }
+
     fn push(
         &mut self,
         row: u32,
@@ -362,10 +342,10 @@ impl Assembler {
         if self.problem.is_some() {
             return Ok(ControlFlow::Continue(()));
         }
-        if col as usize >= MAX_FIELDS {
-            self.problem = Some(Malformed::TooManyFields);
-        } else if self.bytes + len > MAX_RECORD_BYTES {
-            self.problem = Some(Malformed::TooLong);
+        if col as usize >= self.bounds.max_cells {
+            self.problem = Some(Oversize::TooManyCells);
+        } else if self.bytes + len > self.bounds.max_bytes {
+            self.problem = Some(Oversize::TooLong);
         }
         if self.problem.is_some() {
             self.cells = Vec::new();
@@ -472,6 +452,3 @@ pub fn number_text(value: f64) -> String {
     }
     format!("{rounded}")
 }
-
-#[cfg(test)]
-mod tests;
