@@ -13,7 +13,7 @@ use crate::model::field::ContactField;
 use crate::server::auth::{Access, Caller};
 use crate::server::csv_file::{CsvChunk, csv_download};
 use crate::server::state::AppState;
-use crate::server::xlsx_file::xlsx_download;
+use crate::server::xlsx_file::{XlsxWriter, xlsx_download};
 use axum::Form;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -144,9 +144,16 @@ pub async fn export_contacts_xlsx(
     caller: Caller,
     form: Result<Form<ExportForm>, FormRejection>,
 ) -> Result<Response, AppError> {
+    let writer = XlsxWriter::take(state.config.data_dir.clone())?;
     let batches = rows(&state, caller, form)?;
     let filename = format!("contacts-{}.xlsx", format_date(db::now()));
-    Ok(xlsx_download(&filename, "Contacts", header(), batches))
+    Ok(xlsx_download(
+        writer,
+        &filename,
+        "Contacts",
+        header(),
+        batches,
+    ))
 }
 
 fn csv_chunk(batch: &[Vec<String>], with_header: bool) -> Result<Bytes, std::io::Error> {

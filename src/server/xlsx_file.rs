@@ -11,7 +11,13 @@ use axum::response::Response;
 use futures::{Stream, StreamExt};
 use rust_xlsxwriter::{Format, IgnoreError, Workbook, Worksheet, XlsxError};
 use std::io::{self, Write};
-use tokio::sync::mpsc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+/// Workbooks written at once by this server: each holds a blocking thread and its sheet's
+/// rows in temporary files (about 0.5 GB per million contacts) until it is sent.
+const WRITERS: usize = 2;
 
 /// The rows a sheet holds (Excel's most), its header included: past them the file goes
 /// on in another sheet with the header again.
@@ -25,10 +31,38 @@ const CHUNK: usize = 64 << 10;
 
 const CONTENT_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+/// A place to write a workbook: one of [`WRITERS`], and the folder for its temporary
+/// files (the data folder, not a `/tmp` that may be memory).
+pub struct XlsxWriter {
+    _slot: OwnedSemaphorePermit,
+    tempdir: PathBuf,
+}
+
+impl XlsxWriter {
+    /// A free writer, or 503 while [`WRITERS`] workbooks are being written.
+    pub fn take(tempdir: PathBuf) -> Result<XlsxWriter, AppError> {
+        static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+        let slots = SLOTS.get_or_init(|| Arc::new(Semaphore::new(WRITERS)));
+        let slot = slots.clone().try_acquire_owned().map_err(|_| {
+            AppError::Unavailable(
+                "Other Excel exports are being written on this server; try again in a minute, \
+                 or export CSV."
+                    .into(),
+            )
+        })?;
+        Ok(XlsxWriter {
+            _slot: slot,
+            tempdir,
+        })
+    }
+}
+
 /// An .xlsx file the browser saves as `filename`: a sheet `sheet` with the header row,
 /// then the rows of each batch in order. A batch that fails ends the download early (the
-/// file is then incomplete and cannot be opened, never silently short).
+/// file is then incomplete and cannot be opened, never silently short), and so does the
+/// browser leaving: the rest of the selection is not read.
 pub fn xlsx_download<S>(
+    writer: XlsxWriter,
     filename: &str,
     sheet: &'static str,
     header: Vec<&'static str>,
@@ -48,20 +82,23 @@ where
             }
         }
     });
-    let writer = bytes_out.clone();
+    let out = bytes_out.clone();
     tokio::task::spawn_blocking(move || {
-        if let Err(e) = write(
-            sheet,
-            &header,
-            rows,
-            Chunks {
-                out: writer,
-                buf: Vec::new(),
-            },
-        ) {
-            tracing::warn!(error = %e, "an .xlsx export stopped");
-            let _ = bytes_out.blocking_send(Err(io::Error::other("the export stopped")));
+        let chunks = Chunks {
+            out,
+            buf: Vec::new(),
+        };
+        match write(sheet, &header, rows, chunks, &writer.tempdir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                tracing::debug!("an .xlsx export stopped: the client went away");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "an .xlsx export stopped");
+                let _ = bytes_out.blocking_send(Err(io::Error::other("the export stopped")));
+            }
         }
+        drop(writer);
     });
     let mut bytes = bytes;
     let body = Body::from_stream(futures::stream::poll_fn(move |cx| bytes.poll_recv(cx)));
@@ -73,13 +110,21 @@ fn write(
     header: &[&str],
     mut rows: mpsc::Receiver<Result<Vec<Vec<String>>, AppError>>,
     mut out: Chunks,
+    tempdir: &std::path::Path,
 ) -> Result<(), io::Error> {
     let failed = |e: XlsxError| io::Error::other(e.to_string());
     let mut book = Workbook::new();
+    std::fs::create_dir_all(tempdir)?;
+    book.set_tempdir(tempdir).map_err(failed)?;
     let mut sheets = 1;
     let mut sheet = new_sheet(&mut book, name, sheets, header).map_err(failed)?;
     let mut row = 1u32;
     while let Some(batch) = rows.blocking_recv() {
+        // Nothing is sent before the rows are all written: a browser that left is seen
+        // here, and the rest of the selection is not read for it.
+        if out.out.is_closed() {
+            return Err(Chunks::gone());
+        }
         let batch = batch.map_err(|e| io::Error::other(e.to_string()))?;
         for cells in batch {
             if row == SHEET_ROWS {
@@ -151,6 +196,12 @@ struct Chunks {
     buf: Vec<u8>,
 }
 
+impl Chunks {
+    fn gone() -> io::Error {
+        io::Error::new(io::ErrorKind::BrokenPipe, "the client went away")
+    }
+}
+
 impl io::Write for Chunks {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         self.buf.extend_from_slice(bytes);
@@ -167,6 +218,6 @@ impl io::Write for Chunks {
         let chunk = Bytes::from(std::mem::take(&mut self.buf));
         self.out
             .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+            .map_err(|_| Chunks::gone())
     }
 }
