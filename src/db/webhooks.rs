@@ -455,6 +455,37 @@ pub async fn turn(db: &Db, done: &[Attempt], want: &Want) -> Result<Vec<Due>, Ap
     Ok(due)
 }
 
+/// Gives back messages taken but not sent (the server is draining): due again at `now`,
+/// for any server to take, rather than when their lease ends.
+pub async fn release(db: &Db, taken: &[Due], now: i64) -> Result<(), AppError> {
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<serde_json::Value> = taken
+        .iter()
+        .map(|d| serde_json::json!({"w": d.workspace_id, "i": d.id}))
+        .collect();
+    let keys = serde_json::Value::from(keys).to_string();
+    let release = match db {
+        super::Backend::Sqlite(_) => {
+            "UPDATE webhook_messages SET next_attempt_at = $2
+             FROM json_each($1) AS j
+             WHERE webhook_messages.workspace_id = j.value ->> 'w'
+               AND webhook_messages.id = j.value ->> 'i' AND webhook_messages.status = 'pending'"
+        }
+        super::Backend::Postgres(_) => {
+            "UPDATE webhook_messages AS m SET next_attempt_at = $2
+             FROM jsonb_array_elements($1::jsonb) AS j
+             WHERE m.workspace_id = (j ->> 'w')::BIGINT AND m.id = (j ->> 'i')::BIGINT
+               AND m.status = 'pending'"
+        }
+    };
+    on!(db, pool => {
+        sqlx::query(release).bind(&keys).bind(now).execute(pool).await?;
+    });
+    Ok(())
+}
+
 /// Whether any message of a live endpoint is due: a read, so an idle outbox costs no
 /// write transaction (SQLite has one writer).
 async fn any_due(db: &Db, now: i64) -> Result<bool, AppError> {

@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::model::webhook::{NewWebhook, WebhookEvent, check_new_endpoint};
 use crate::server::state::AppState;
 use base64::Engine;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -21,11 +21,30 @@ const IN_FLIGHT: usize = 64;
 /// Deliveries in flight at once to one endpoint.
 const PER_ENDPOINT: usize = 8;
 
-/// A taken message is due again this long after it was taken if its attempt was never
-/// recorded (the server died): longer than an attempt can take.
-const LEASE: i64 = 2 * send::TIMEOUT.as_secs() as i64;
+/// An endpoint's messages are taken from the outbox up to this many rounds of
+/// [`PER_ENDPOINT`] at once and wait here for their turn: fewer, larger turns of the
+/// worker's transaction, which a burst would otherwise run hundreds of times a second
+/// beside users' saves.
+const ROUNDS: usize = 4;
 
-/// How long the worker waits for more attempts to finish before recording a batch.
+/// Messages waiting here (taken, not yet sent) at most, in all.
+const QUEUED: usize = 2 * IN_FLIGHT;
+
+/// More are taken when fewer than this wait (about one round of an endpoint)...
+const LOW_WATER: usize = PER_ENDPOINT;
+
+/// ... or when the last turn is this old; attempts are recorded then too, or as soon as
+/// [`RECORD_BATCH`] have ended.
+const TURN_EVERY: Duration = Duration::from_millis(100);
+
+/// Attempts recorded in one turn, at most.
+const RECORD_BATCH: usize = 32;
+
+/// A taken message is due again this long after it was taken if its attempt was never
+/// recorded (the server died): longer than it can wait here and then take.
+const LEASE: i64 = (ROUNDS as i64 + 1) * send::TIMEOUT.as_secs() as i64;
+
+/// How long the worker waits for more attempts to finish before looking at its queue.
 const GATHER: Duration = Duration::from_millis(10);
 
 /// How often an idle worker looks for due messages.
@@ -83,44 +102,60 @@ async fn deliver(client: reqwest::Client, allow_private: bool, due: db::webhooks
     }
 }
 
-/// Starts the delivery worker. Once the server drains it takes nothing more, records
-/// the deliveries in flight as they end, and stops.
+/// Starts the delivery worker. Once the server drains it takes nothing more, gives back
+/// what it took but has not started, records the deliveries in flight as they end, and
+/// stops.
 pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let client = send::client(state.config.webhook_allow_private);
+        let allow = state.config.webhook_allow_private;
         let mut in_flight: JoinSet<Attempt> = JoinSet::new();
-        let mut per_endpoint: HashMap<i64, usize> = HashMap::new();
+        let mut queue = Queue::default();
+        // Attempts ended and not yet recorded; those just ended.
         let mut done: Vec<Attempt> = Vec::new();
+        let mut fresh: Vec<Attempt> = Vec::new();
+        let mut last_turn = tokio::time::Instant::now();
         loop {
-            // One transaction records what finished and takes what the free slots allow.
-            let now = db::now();
             let draining = state.drain.is_cancelled();
-            let want = db::webhooks::Want {
-                now,
-                lease_until: now + LEASE,
-                limit: if draining {
-                    0
-                } else {
-                    (IN_FLIGHT - in_flight.len()) as i64
-                },
-                per_endpoint: PER_ENDPOINT as i64,
-                busy: per_endpoint
-                    .iter()
-                    .flat_map(|(id, n)| std::iter::repeat_n(*id, *n))
-                    .collect(),
-            };
-            match db::webhooks::turn(&state.db, &done, &want).await {
-                Ok(due) => {
-                    for due in due {
-                        *per_endpoint.entry(due.endpoint_id).or_default() += 1;
-                        let allow = state.config.webhook_allow_private;
-                        in_flight.spawn(deliver(client.clone(), allow, due));
-                    }
+            if draining && !queue.is_empty() {
+                let back = queue.take_all();
+                // Unreleased, they are due again when their lease ends.
+                if let Err(e) = db::webhooks::release(&state.db, &back, db::now()).await {
+                    tracing::error!(error = %e, "webhook outbox");
                 }
-                // Unrecorded attempts are due again when their lease ends.
-                Err(e) => tracing::error!(error = %e, "webhook outbox"),
             }
-            done.clear();
+            // One transaction records what finished and takes more: when the queue runs
+            // low, when a batch of attempts is done, or every so often.
+            let take = !draining && queue.len() < LOW_WATER;
+            let record = done.len() >= RECORD_BATCH
+                || last_turn.elapsed() >= TURN_EVERY
+                || (in_flight.is_empty() && queue.is_empty());
+            if take || (record && !done.is_empty()) {
+                let now = db::now();
+                let want = db::webhooks::Want {
+                    now,
+                    lease_until: now + LEASE,
+                    limit: if take {
+                        (QUEUED - queue.len()) as i64
+                    } else {
+                        0
+                    },
+                    per_endpoint: (PER_ENDPOINT * ROUNDS) as i64,
+                    busy: queue.held(),
+                };
+                match db::webhooks::turn(&state.db, &done, &want).await {
+                    Ok(due) => queue.extend(due),
+                    // Unrecorded attempts are due again when their lease ends.
+                    Err(e) => tracing::error!(error = %e, "webhook outbox"),
+                }
+                done.clear();
+                last_turn = tokio::time::Instant::now();
+            }
+            while in_flight.len() < IN_FLIGHT
+                && let Some(due) = queue.next_to_send()
+            {
+                in_flight.spawn(deliver(client.clone(), allow, due));
+            }
             if in_flight.is_empty() {
                 if draining {
                     break;
@@ -134,27 +169,173 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             // Wait for what finishes: at least one (or none within the poll, to look for
             // other endpoints' due messages meanwhile), and all others done by then.
             tokio::select! {
-                Some(Ok(attempt)) = in_flight.join_next() => done.push(attempt),
+                Some(Ok(attempt)) = in_flight.join_next() => fresh.push(attempt),
                 () = tokio::time::sleep(POLL) => {}
             }
-            // Then what finishes within a few milliseconds: one transaction records a
-            // batch rather than each attempt its own.
+            // Then what finishes within a few milliseconds.
             let gather = tokio::time::Instant::now() + GATHER;
-            while done.len() < IN_FLIGHT && !in_flight.is_empty() {
+            while !in_flight.is_empty() {
                 match tokio::time::timeout_at(gather, in_flight.join_next()).await {
-                    Ok(Some(Ok(attempt))) => done.push(attempt),
+                    Ok(Some(Ok(attempt))) => fresh.push(attempt),
                     Ok(_) => {}
                     Err(_) => break,
                 }
             }
-            for attempt in &done {
-                if let Some(n) = per_endpoint.get_mut(&attempt.endpoint_id) {
-                    *n -= 1;
-                    if *n == 0 {
-                        per_endpoint.remove(&attempt.endpoint_id);
-                    }
-                }
+            for attempt in fresh.drain(..) {
+                queue.finished(&attempt);
+                done.push(attempt);
             }
         }
     })
+}
+
+/// Messages taken from the outbox, waiting by endpoint to be sent, and the endpoints'
+/// deliveries in flight (at most [`PER_ENDPOINT`] each).
+#[derive(Default)]
+struct Queue {
+    waiting: HashMap<i64, VecDeque<db::webhooks::Due>>,
+    sending: HashMap<i64, usize>,
+    len: usize,
+}
+
+impl Queue {
+    /// Messages waiting, in all.
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn extend(&mut self, due: Vec<db::webhooks::Due>) {
+        self.len += due.len();
+        for due in due {
+            self.waiting
+                .entry(due.endpoint_id)
+                .or_default()
+                .push_back(due);
+        }
+    }
+
+    /// Each endpoint named once for each of its messages held here (waiting or being
+    /// sent): the outbox takes no more for it than [`ROUNDS`] × [`PER_ENDPOINT`] less these.
+    fn held(&self) -> Vec<i64> {
+        let waiting = self.waiting.iter().map(|(id, q)| (*id, q.len()));
+        let sending = self.sending.iter().map(|(id, n)| (*id, *n));
+        waiting
+            .chain(sending)
+            .flat_map(|(id, n)| std::iter::repeat_n(id, n))
+            .collect()
+    }
+
+    /// The next message whose endpoint has a delivery free, if any.
+    fn next_to_send(&mut self) -> Option<db::webhooks::Due> {
+        let sending = &self.sending;
+        let endpoint = *self
+            .waiting
+            .keys()
+            .find(|id| sending.get(id).copied().unwrap_or(0) < PER_ENDPOINT)?;
+        let queue = self.waiting.get_mut(&endpoint)?;
+        let due = queue.pop_front()?;
+        if queue.is_empty() {
+            self.waiting.remove(&endpoint);
+        }
+        self.len -= 1;
+        *self.sending.entry(endpoint).or_default() += 1;
+        Some(due)
+    }
+
+    /// An attempt ended. After a 410 the endpoint's waiting messages are dropped: the
+    /// attempt's record gives them up.
+    fn finished(&mut self, attempt: &Attempt) {
+        let endpoint = attempt.endpoint_id;
+        if let Some(n) = self.sending.get_mut(&endpoint) {
+            *n -= 1;
+            if *n == 0 {
+                self.sending.remove(&endpoint);
+            }
+        }
+        if attempt.outcome == Outcome::Gone
+            && let Some(dropped) = self.waiting.remove(&endpoint)
+        {
+            self.len -= dropped.len();
+        }
+    }
+
+    /// Every waiting message, taken out (to give back when the server drains).
+    fn take_all(&mut self) -> Vec<db::webhooks::Due> {
+        self.len = 0;
+        self.waiting.drain().flat_map(|(_, q)| q).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use db::webhooks::Due;
+
+    fn due(id: i64, endpoint_id: i64) -> Due {
+        Due {
+            id,
+            workspace_id: 1,
+            endpoint_id,
+            event_type: "contact.created".into(),
+            data: "{}".into(),
+            created_at: 0,
+            attempts: 0,
+            url: "https://example.com/hook".into(),
+            secret: "whsec_x".into(),
+        }
+    }
+
+    fn ended(endpoint_id: i64, outcome: Outcome) -> Attempt {
+        Attempt {
+            workspace_id: 1,
+            id: 0,
+            endpoint_id,
+            at: 0,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn an_endpoint_gets_a_round_at_a_time_and_its_queue_counts_against_what_is_taken() {
+        let mut queue = Queue::default();
+        queue.extend((0..20).map(|i| due(i, 7)).chain([due(100, 8)]).collect());
+        assert_eq!(queue.len(), 21);
+        let mut sent = Vec::new();
+        while let Some(due) = queue.next_to_send() {
+            sent.push((due.endpoint_id, due.id));
+        }
+        // Eight to endpoint 7, in order, and endpoint 8's one: the rest wait.
+        assert_eq!(sent.iter().filter(|(e, _)| *e == 7).count(), PER_ENDPOINT);
+        assert!(sent.contains(&(8, 100)));
+        let order: Vec<i64> = sent.iter().filter(|(e, _)| *e == 7).map(|s| s.1).collect();
+        assert_eq!(order, (0..8).collect::<Vec<_>>());
+        assert_eq!(queue.len(), 12);
+        // Held: 12 waiting and 8 sending for 7, 1 sending for 8.
+        let held = queue.held();
+        assert_eq!(held.iter().filter(|e| **e == 7).count(), 20);
+        assert_eq!(held.iter().filter(|e| **e == 8).count(), 1);
+        // One ends: the next of endpoint 7 may go.
+        queue.finished(&ended(7, Outcome::Delivered { status: 200 }));
+        assert_eq!(queue.next_to_send().map(|d| d.id), Some(8));
+        assert!(queue.next_to_send().is_none());
+    }
+
+    #[test]
+    fn a_410_drops_what_waits_for_that_endpoint_and_draining_gives_back_the_rest() {
+        let mut queue = Queue::default();
+        queue.extend((0..12).map(|i| due(i, 7)).chain([due(100, 8)]).collect());
+        while queue.next_to_send().is_some() {}
+        assert_eq!(queue.len(), 4);
+        queue.finished(&ended(7, Outcome::Gone));
+        assert_eq!(queue.len(), 0);
+        queue.extend(vec![due(200, 8), due(201, 9)]);
+        let mut back: Vec<i64> = queue.take_all().into_iter().map(|d| d.id).collect();
+        back.sort_unstable();
+        assert_eq!(back, [200, 201]);
+        assert!(queue.is_empty());
+    }
 }
