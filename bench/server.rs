@@ -417,15 +417,7 @@ fn first_visit(report: &mut Report, data_dir: &Path, cookie: &str) {
         "",
         "all",
     );
-    let raw: u64 = std::fs::read_dir("target/site/pkg")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let raw = bytes_of("target/site/pkg", "wasm");
     report.add(
         "WASM of the whole app (raw)",
         format!("{:.1}", raw as f64 / 1024.0),
@@ -434,15 +426,7 @@ fn first_visit(report: &mut Report, data_dir: &Path, cookie: &str) {
     );
     // The spreadsheet preview's reader (crates/sheet-reader: its worker, JS and WASM),
     // fetched only when a spreadsheet is dropped, as sent (brotli).
-    let reader: u64 = std::fs::read_dir("target/site/sheet-reader")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "br"))
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let reader = bytes_of("target/site/sheet-reader", "br");
     report.add(
         "the spreadsheet preview's reader, fetched when a spreadsheet is dropped (brotli)",
         match reader {
@@ -452,4 +436,17 @@ fn first_visit(report: &mut Report, data_dir: &Path, cookie: &str) {
         "KB",
         "not in the first visit",
     );
+}
+
+/// The bytes of the files in `dir` whose names end in `.{extension}`.
+fn bytes_of(dir: &str, extension: &str) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }
