@@ -455,15 +455,17 @@ pub async fn turn(db: &Db, done: &[Attempt], want: &Want) -> Result<Vec<Due>, Ap
     Ok(due)
 }
 
-/// Gives back messages taken but not sent (the server is draining): due again at `now`,
-/// for any server to take, rather than when their lease ends.
-pub async fn release(db: &Db, taken: &[Due], now: i64) -> Result<(), AppError> {
+/// Gives back messages taken but not sent (the server is draining), each with the end
+/// of the lease it was taken with: due again at `now`, for any server to take, rather
+/// than when their lease ends. One whose lease ended and that another server took since
+/// is left alone.
+pub async fn release(db: &Db, taken: &[(Due, i64)], now: i64) -> Result<(), AppError> {
     if taken.is_empty() {
         return Ok(());
     }
     let keys: Vec<serde_json::Value> = taken
         .iter()
-        .map(|d| serde_json::json!({"w": d.workspace_id, "i": d.id}))
+        .map(|(d, lease)| serde_json::json!({"w": d.workspace_id, "i": d.id, "l": lease}))
         .collect();
     let keys = serde_json::Value::from(keys).to_string();
     let release = match db {
@@ -471,13 +473,14 @@ pub async fn release(db: &Db, taken: &[Due], now: i64) -> Result<(), AppError> {
             "UPDATE webhook_messages SET next_attempt_at = $2
              FROM json_each($1) AS j
              WHERE webhook_messages.workspace_id = j.value ->> 'w'
-               AND webhook_messages.id = j.value ->> 'i' AND webhook_messages.status = 'pending'"
+               AND webhook_messages.id = j.value ->> 'i' AND webhook_messages.status = 'pending'
+               AND webhook_messages.next_attempt_at = j.value ->> 'l'"
         }
         super::Backend::Postgres(_) => {
             "UPDATE webhook_messages AS m SET next_attempt_at = $2
              FROM jsonb_array_elements($1::jsonb) AS j
              WHERE m.workspace_id = (j ->> 'w')::BIGINT AND m.id = (j ->> 'i')::BIGINT
-               AND m.status = 'pending'"
+               AND m.status = 'pending' AND m.next_attempt_at = (j ->> 'l')::BIGINT"
         }
     };
     on!(db, pool => {

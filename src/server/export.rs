@@ -144,8 +144,8 @@ pub async fn export_contacts_xlsx(
     caller: Caller,
     form: Result<Form<ExportForm>, FormRejection>,
 ) -> Result<Response, AppError> {
-    let writer = XlsxWriter::take(state.config.data_dir.clone())?;
     let batches = rows(&state, caller, form)?;
+    let writer = XlsxWriter::take(state.config.data_dir.clone())?;
     let filename = format!("contacts-{}.xlsx", format_date(db::now()));
     Ok(xlsx_download(
         writer,

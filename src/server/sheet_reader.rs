@@ -85,7 +85,7 @@ fn command(sheet: Option<&str>, sample: bool) -> io::Result<Child> {
     let mut command = Command::new(program);
     command.arg("read-sheet");
     if let Some(sheet) = sheet {
-        command.arg("--sheet").arg(sheet);
+        command.arg(format!("--sheet={sheet}"));
     }
     if sample {
         command.arg("--sample");

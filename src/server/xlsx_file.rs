@@ -26,6 +26,9 @@ const SHEET_ROWS: u32 = 1_048_576;
 /// The longest text a cell holds (Excel's most); longer text is cut there.
 const CELL_CHARS: usize = 32_767;
 
+/// A download whose reader takes nothing for this long is ended.
+const STALLED: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Bytes handed to the response at a time.
 const CHUNK: usize = 64 << 10;
 
@@ -216,8 +219,11 @@ impl io::Write for Chunks {
             return Ok(());
         }
         let chunk = Bytes::from(std::mem::take(&mut self.buf));
-        self.out
-            .blocking_send(Ok(chunk))
-            .map_err(|_| Chunks::gone())
+        // A browser that stops reading does not hold a writer (and its files) for good.
+        let send = tokio::time::timeout(STALLED, self.out.send(Ok(chunk)));
+        match tokio::runtime::Handle::current().block_on(send) {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Chunks::gone()),
+        }
     }
 }

@@ -41,8 +41,9 @@ const TURN_EVERY: Duration = Duration::from_millis(100);
 const RECORD_BATCH: usize = 32;
 
 /// A taken message is due again this long after it was taken if its attempt was never
-/// recorded (the server died): longer than it can wait here and then take.
-const LEASE: i64 = (ROUNDS as i64 + 1) * send::TIMEOUT.as_secs() as i64;
+/// recorded (the server died): room for a round's wait here and an attempt. One that has
+/// waited longer is not sent (see [`Queue::next_to_send`]): the outbox gives it out again.
+const LEASE: i64 = 2 * send::TIMEOUT.as_secs() as i64;
 
 /// How long the worker waits for more attempts to finish before looking at its queue.
 const GATHER: Duration = Duration::from_millis(10);
@@ -144,15 +145,19 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
                     busy: queue.held(),
                 };
                 match db::webhooks::turn(&state.db, &done, &want).await {
-                    Ok(due) => queue.extend(due),
-                    // Unrecorded attempts are due again when their lease ends.
+                    Ok(due) => {
+                        queue.extend(due, want.lease_until);
+                        done.clear();
+                    }
+                    // The transaction was rolled back: the attempts are recorded at the
+                    // next turn (or, if the server stops first, due again when their
+                    // lease ends).
                     Err(e) => tracing::error!(error = %e, "webhook outbox"),
                 }
-                done.clear();
                 last_turn = tokio::time::Instant::now();
             }
             while in_flight.len() < IN_FLIGHT
-                && let Some(due) = queue.next_to_send()
+                && let Some(due) = queue.next_to_send(db::now())
             {
                 in_flight.spawn(deliver(client.clone(), allow, due));
             }
@@ -189,13 +194,21 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Messages taken from the outbox, waiting by endpoint to be sent, and the endpoints'
-/// deliveries in flight (at most [`PER_ENDPOINT`] each).
+/// Messages taken from the outbox, waiting by endpoint to be sent (endpoints served in
+/// turn), and the endpoints' deliveries in flight (at most [`PER_ENDPOINT`] each).
 #[derive(Default)]
 struct Queue {
-    waiting: HashMap<i64, VecDeque<db::webhooks::Due>>,
+    waiting: HashMap<i64, VecDeque<Waiting>>,
+    /// Endpoints with messages waiting, in the order they are served.
+    turns: VecDeque<i64>,
     sending: HashMap<i64, usize>,
     len: usize,
+}
+
+/// A message taken, and the end of its lease (when the outbox makes it due again).
+struct Waiting {
+    due: db::webhooks::Due,
+    lease_until: i64,
 }
 
 impl Queue {
@@ -208,13 +221,15 @@ impl Queue {
         self.len == 0
     }
 
-    fn extend(&mut self, due: Vec<db::webhooks::Due>) {
+    fn extend(&mut self, due: Vec<db::webhooks::Due>, lease_until: i64) {
         self.len += due.len();
         for due in due {
-            self.waiting
-                .entry(due.endpoint_id)
-                .or_default()
-                .push_back(due);
+            let endpoint = due.endpoint_id;
+            let waiting = self.waiting.entry(endpoint).or_default();
+            if waiting.is_empty() {
+                self.turns.push_back(endpoint);
+            }
+            waiting.push_back(Waiting { due, lease_until });
         }
     }
 
@@ -229,21 +244,35 @@ impl Queue {
             .collect()
     }
 
-    /// The next message whose endpoint has a delivery free, if any.
-    fn next_to_send(&mut self) -> Option<db::webhooks::Due> {
-        let sending = &self.sending;
-        let endpoint = *self
-            .waiting
-            .keys()
-            .find(|id| sending.get(id).copied().unwrap_or(0) < PER_ENDPOINT)?;
-        let queue = self.waiting.get_mut(&endpoint)?;
-        let due = queue.pop_front()?;
-        if queue.is_empty() {
-            self.waiting.remove(&endpoint);
+    /// The next message to send at `now`: from the next endpoint in turn with a delivery
+    /// free. A message whose lease would end before its attempt could is not sent (the
+    /// outbox makes it due again then, for this server or another), so none goes twice.
+    fn next_to_send(&mut self, now: i64) -> Option<db::webhooks::Due> {
+        for _ in 0..self.turns.len() {
+            let endpoint = self.turns.pop_front()?;
+            let busy = self.sending.get(&endpoint).copied().unwrap_or(0) >= PER_ENDPOINT;
+            let waiting = self.waiting.get_mut(&endpoint)?;
+            let mut next = None;
+            if !busy {
+                while let Some(w) = waiting.pop_front() {
+                    self.len -= 1;
+                    if w.lease_until > now + send::TIMEOUT.as_secs() as i64 {
+                        next = Some(w.due);
+                        break;
+                    }
+                }
+            }
+            if waiting.is_empty() {
+                self.waiting.remove(&endpoint);
+            } else {
+                self.turns.push_back(endpoint);
+            }
+            if let Some(due) = next {
+                *self.sending.entry(endpoint).or_default() += 1;
+                return Some(due);
+            }
         }
-        self.len -= 1;
-        *self.sending.entry(endpoint).or_default() += 1;
-        Some(due)
+        None
     }
 
     /// An attempt ended. After a 410 the endpoint's waiting messages are dropped: the
@@ -260,13 +289,20 @@ impl Queue {
             && let Some(dropped) = self.waiting.remove(&endpoint)
         {
             self.len -= dropped.len();
+            self.turns.retain(|id| *id != endpoint);
         }
     }
 
-    /// Every waiting message, taken out (to give back when the server drains).
-    fn take_all(&mut self) -> Vec<db::webhooks::Due> {
+    /// Every waiting message with its lease's end, taken out (to give back when the
+    /// server drains).
+    fn take_all(&mut self) -> Vec<(db::webhooks::Due, i64)> {
         self.len = 0;
-        self.waiting.drain().flat_map(|(_, q)| q).collect()
+        self.turns.clear();
+        self.waiting
+            .drain()
+            .flat_map(|(_, q)| q)
+            .map(|w| (w.due, w.lease_until))
+            .collect()
     }
 }
 
@@ -302,10 +338,13 @@ mod tests {
     #[test]
     fn an_endpoint_gets_a_round_at_a_time_and_its_queue_counts_against_what_is_taken() {
         let mut queue = Queue::default();
-        queue.extend((0..20).map(|i| due(i, 7)).chain([due(100, 8)]).collect());
+        queue.extend(
+            (0..20).map(|i| due(i, 7)).chain([due(100, 8)]).collect(),
+            LEASE,
+        );
         assert_eq!(queue.len(), 21);
         let mut sent = Vec::new();
-        while let Some(due) = queue.next_to_send() {
+        while let Some(due) = queue.next_to_send(0) {
             sent.push((due.endpoint_id, due.id));
         }
         // Eight to endpoint 7, in order, and endpoint 8's one: the rest wait.
@@ -320,22 +359,40 @@ mod tests {
         assert_eq!(held.iter().filter(|e| **e == 8).count(), 1);
         // One ends: the next of endpoint 7 may go.
         queue.finished(&ended(7, Outcome::Delivered { status: 200 }));
-        assert_eq!(queue.next_to_send().map(|d| d.id), Some(8));
-        assert!(queue.next_to_send().is_none());
+        assert_eq!(queue.next_to_send(0).map(|d| d.id), Some(8));
+        assert!(queue.next_to_send(0).is_none());
     }
 
     #[test]
     fn a_410_drops_what_waits_for_that_endpoint_and_draining_gives_back_the_rest() {
         let mut queue = Queue::default();
-        queue.extend((0..12).map(|i| due(i, 7)).chain([due(100, 8)]).collect());
-        while queue.next_to_send().is_some() {}
+        queue.extend(
+            (0..12).map(|i| due(i, 7)).chain([due(100, 8)]).collect(),
+            LEASE,
+        );
+        while queue.next_to_send(0).is_some() {}
         assert_eq!(queue.len(), 4);
         queue.finished(&ended(7, Outcome::Gone));
         assert_eq!(queue.len(), 0);
-        queue.extend(vec![due(200, 8), due(201, 9)]);
-        let mut back: Vec<i64> = queue.take_all().into_iter().map(|d| d.id).collect();
+        queue.extend(vec![due(200, 8), due(201, 9)], LEASE);
+        let mut back: Vec<i64> = queue.take_all().into_iter().map(|(d, _)| d.id).collect();
         back.sort_unstable();
         assert_eq!(back, [200, 201]);
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn endpoints_are_served_in_turn_and_a_message_near_its_lease_end_is_not_sent() {
+        let mut queue = Queue::default();
+        queue.extend(vec![due(1, 7), due(2, 7), due(3, 8), due(4, 9)], LEASE);
+        let order: Vec<i64> = std::iter::from_fn(|| queue.next_to_send(0))
+            .map(|d| d.endpoint_id)
+            .collect();
+        assert_eq!(order, [7, 8, 9, 7]);
+        // Taken with a lease that ends before an attempt could: left for the outbox.
+        queue.extend(vec![due(5, 10)], 100);
+        let late = 100 - send::TIMEOUT.as_secs() as i64;
+        assert!(queue.next_to_send(late).is_none());
         assert!(queue.is_empty());
     }
 }

@@ -39,6 +39,15 @@ pub fn UploadForm(
     let update_existing = RwSignal::new(false);
     // A spreadsheet's sample: its rows, read in the browser.
     let sheet = RwSignal::new(None::<SheetSample>);
+    // Each read of the chosen file (or of another of its sheets) is numbered: an answer
+    // that comes back after a newer choice (a workbook may take seconds) is dropped.
+    let reads = StoredValue::new(0u64);
+    let next_read = move || {
+        reads.update_value(|n| *n += 1);
+        reads.get_value()
+    };
+    #[cfg(feature = "hydrate")]
+    let is_latest = move |read: u64| reads.get_value() == read;
 
     let table = Memo::new(move |_| {
         if let Some(rows) = sheet.with(|s| s.as_ref().map(|s| s.rows.clone())) {
@@ -67,6 +76,7 @@ pub fn UploadForm(
     let groups = Resource::new(|| (), |_| list_groups(String::new()));
 
     let reset = move || {
+        next_read();
         preview.set(None);
         sheet.set(None);
         columns.set(Columns::default());
@@ -84,16 +94,32 @@ pub fn UploadForm(
     });
     let submit_error = Signal::derive(move || upload.value().get().and_then(Result::err));
 
+    // A sheet's rows shown: its header detected and the columns' tags suggested from it,
+    // as for a CSV file.
+    #[cfg(feature = "hydrate")]
+    let show_sample = move |sample: SheetSample| {
+        use crate::import::columns::suggest;
+        use crate::import::sniff::detect_header;
+        has_header.set(detect_header(&sample.rows));
+        sheet.set(Some(sample));
+        let suggested = table.with_untracked(|t| match t {
+            Some(Ok(t)) if has_header.get_untracked() => suggest(&t.headers),
+            _ => Columns::default(),
+        });
+        columns.set(suggested);
+    };
+
     // Reading the file's first slice and sniffing it happen in the browser.
     #[cfg(feature = "hydrate")]
     let choose = move |chosen: web_sys::File| {
         use crate::import::columns::suggest;
         use crate::import::sheet::MAX_WORKBOOK_BYTES;
-        use crate::import::sniff::{PREVIEW_BYTES, detect_header, sniff};
+        use crate::import::sniff::{PREVIEW_BYTES, sniff};
         use crate::import::{accepted_file_name, is_spreadsheet_name, not_csv_message};
         use std::sync::Arc;
         let name = chosen.name();
         let size = chosen.size() as u64;
+        let read = next_read();
         upload.clear();
         preview.set(None);
         if !accepted_file_name(&name) {
@@ -124,21 +150,19 @@ pub fn UploadForm(
                 return;
             }
             leptos::task::spawn_local(async move {
-                match super::browser::read_sheet_of(&chosen, None).await {
+                let answer = super::browser::read_sheet_of(&chosen, None).await;
+                if !is_latest(read) {
+                    return;
+                }
+                match answer {
                     Ok(sample) => {
-                        has_header.set(detect_header(&sample.rows));
-                        sheet.set(Some(sample));
                         preview.set(Some(Preview {
                             name,
                             size,
                             head: Arc::new(Vec::new()),
                             whole: true,
                         }));
-                        let suggested = table.with_untracked(|t| match t {
-                            Some(Ok(t)) if has_header.get_untracked() => suggest(&t.headers),
-                            _ => Columns::default(),
-                        });
-                        columns.set(suggested);
+                        show_sample(sample);
                     }
                     Err(message) => problem.set(Some(format!("\"{name}\": {message}"))),
                 }
@@ -147,7 +171,11 @@ pub fn UploadForm(
         }
         leptos::task::spawn_local(async move {
             let end = (PREVIEW_BYTES as u64).min(size);
-            let Some(head) = super::browser::read_start(&chosen, end).await else {
+            let head = super::browser::read_start(&chosen, end).await;
+            if !is_latest(read) {
+                return;
+            }
+            let Some(head) = head else {
                 problem.set(Some(format!(
                     "\"{name}\" could not be read. Choose it again."
                 )));
@@ -182,12 +210,18 @@ pub fn UploadForm(
     let choose_sheet = move |name: String| {
         #[cfg(feature = "hydrate")]
         if let Some(chosen) = file.get_value() {
+            let read = next_read();
             leptos::task::spawn_local(async move {
-                match super::browser::read_sheet_of(&chosen, Some(name)).await {
+                let answer = super::browser::read_sheet_of(&chosen, Some(name)).await;
+                if !is_latest(read) {
+                    return;
+                }
+                match answer {
                     Ok(sample) => {
                         problem.set(None);
-                        sheet.set(Some(sample));
+                        show_sample(sample);
                     }
+                    // The sheet read before stays shown (and is what an upload reads).
                     Err(message) => problem.set(Some(message)),
                 }
             });
