@@ -94,25 +94,31 @@ pub fn UploadForm(
     });
     let submit_error = Signal::derive(move || upload.value().get().and_then(Result::err));
 
-    // A sheet's rows shown: its header detected and the columns' tags suggested from it,
-    // as for a CSV file.
+    // Tags suggested from the header row the preview table just read (none without one).
     #[cfg(feature = "hydrate")]
-    let show_sample = move |sample: SheetSample| {
+    let suggest_columns = move |with_header: bool| {
         use crate::import::columns::suggest;
-        use crate::import::sniff::detect_header;
-        has_header.set(detect_header(&sample.rows));
-        sheet.set(Some(sample));
         let suggested = table.with_untracked(|t| match t {
-            Some(Ok(t)) if has_header.get_untracked() => suggest(&t.headers),
+            Some(Ok(t)) if with_header => suggest(&t.headers),
             _ => Columns::default(),
         });
         columns.set(suggested);
     };
 
+    // A sheet's rows shown: its header detected and the columns' tags suggested from it,
+    // as for a CSV file.
+    #[cfg(feature = "hydrate")]
+    let show_sample = move |sample: SheetSample| {
+        use crate::import::sniff::detect_header;
+        let with_header = detect_header(&sample.rows);
+        has_header.set(with_header);
+        sheet.set(Some(sample));
+        suggest_columns(with_header);
+    };
+
     // Reading the file's first slice and sniffing it happen in the browser.
     #[cfg(feature = "hydrate")]
     let choose = move |chosen: web_sys::File| {
-        use crate::import::columns::suggest;
         use crate::import::sheet::MAX_WORKBOOK_BYTES;
         use crate::import::sniff::{PREVIEW_BYTES, sniff};
         use crate::import::{accepted_file_name, is_spreadsheet_name, not_csv_message};
@@ -193,12 +199,7 @@ pub fn UploadForm(
                         head: Arc::new(head),
                         whole,
                     }));
-                    // Tags are suggested from the header row the preview table just read.
-                    let suggested = table.with_untracked(|t| match t {
-                        Some(Ok(t)) if found.has_header => suggest(&t.headers),
-                        _ => Columns::default(),
-                    });
-                    columns.set(suggested);
+                    suggest_columns(found.has_header);
                 }
                 Err(found) => problem.set(Some(format!("\"{name}\": {found}"))),
             }
