@@ -36,6 +36,7 @@ BUILD_INPUTS := $(shell find src style public migrations -type f) \
 # size-optimised build serves the debug and release sites alike.
 SHEET_READER_DIR := public/sheet-reader
 SHEET_READER := $(SHEET_READER_DIR)/sheet_reader_bg.wasm
+SHEET_READER_WASM := target/wasm32-unknown-unknown/wasm-release/sheet_reader.wasm
 SHEET_READER_INPUTS := $(shell find crates -type f) Cargo.toml Cargo.lock
 
 # Where the end-to-end suite's server keeps its (fresh each run) database.
@@ -81,15 +82,22 @@ screenshots: test-tools $(SHEET_READER)
 ## --- steps --------------------------------------------------------------------------
 
 # The mark carries the time the build started: a file changed during it is newer.
+# The front (WASM, JS, CSS, then precompression) and the server build at once, the
+# server at the lowest priority: it compiles on what the front leaves idle (wasm-opt and
+# the end of each compile use one core) without slowing the front. One after the other,
+# as cargo-leptos builds them when it hashes or precompresses, the second core waits.
 $(RELEASE_BUILT): $(BUILD_INPUTS) $(SHEET_READER) | tools
 	mkdir -p target && touch target/.release-build-started
-	cargo leptos build $(RELEASE)
+	nice -n 19 cargo leptos build $(RELEASE) --server-only & server=$$!; \
+		front=0; cargo leptos build $(RELEASE) --frontend-only || front=$$?; \
+		wait $$server; [ $$front = 0 ]
 	mv target/.release-build-started $@
 
-$(SHEET_READER): $(SHEET_READER_INPUTS) | tools
+$(SHEET_READER_WASM): $(SHEET_READER_INPUTS) | wasm-target
 	cargo build -p sheet-reader --target wasm32-unknown-unknown --profile wasm-release
-	wasm-bindgen --target web --no-typescript --out-dir target/sheet-reader \
-		target/wasm32-unknown-unknown/wasm-release/sheet_reader.wasm
+
+$(SHEET_READER): $(SHEET_READER_WASM) | tools
+	wasm-bindgen --target web --no-typescript --out-dir target/sheet-reader $(SHEET_READER_WASM)
 	mkdir -p $(SHEET_READER_DIR)
 	cp target/sheet-reader/sheet_reader.js crates/sheet-reader/worker.js $(SHEET_READER_DIR)/
 	wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
@@ -134,12 +142,21 @@ e2e-release: test-tools $(SHEET_READER)
 
 ## --- installs (idempotent) ------------------------------------------------------------
 
-tools: wasm-target cargo-leptos wasm-bindgen wasm-opt
+# cargo-leptos's install keeps both cores busy but at its start and its end; the
+# wasm-bindgen CLI's install and the spreadsheet reader's compile run beside it at the
+# lowest priority, on what it leaves idle.
+tools: wasm-target wasm-opt
+	@nice -n 19 $(MAKE) --no-print-directory wasm-bindgen $(SHEET_READER_WASM) & others=$$!; \
+		status=0; $(MAKE) --no-print-directory cargo-leptos || status=$$?; \
+		wait $$others; exit $$status
 
 test-tools: tools chromium end2end-deps postgres s3
 
+# Each install step first asks the tool its version; grep reads all of the answer (no
+# -q), so the tool never meets a closed pipe, which pipefail would take for a failure
+# and install again.
 wasm-target:
-	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+	@rustup target list --installed | grep -x wasm32-unknown-unknown >/dev/null \
 		|| rustup target add wasm32-unknown-unknown
 
 # The build tools run for seconds a build, so they are built unoptimised (but for the
@@ -156,13 +173,13 @@ TOOL_OPTIMISED := $(foreach crate,brotli brotli-decompressor flate2 miniz_oxide 
 # which this project never runs): compiling it from C was 3 of the install's 6 minutes of
 # a core, so it is linked against the system's OpenSSL instead.
 cargo-leptos:
-	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" \
+	@cargo leptos --version 2>/dev/null | grep "$(CARGO_LEPTOS_VERSION)" >/dev/null \
 		|| { $(MAKE) --no-print-directory openssl-dev \
 			&& OPENSSL_NO_VENDOR=1 $(TOOL_PROFILE) cargo install $(TOOL_OPTIMISED) cargo-leptos \
 				--version $(CARGO_LEPTOS_VERSION) --locked; }
 
 wasm-bindgen:
-	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" \
+	@wasm-bindgen --version 2>/dev/null | grep "$(WASM_BINDGEN_VERSION)" >/dev/null \
 		|| $(TOOL_PROFILE) cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
 
 wasm-opt: node
