@@ -57,7 +57,7 @@ async fn on_database(report: &mut Report, dir: &Path, url: Option<String>) {
     let received = Arc::new(AtomicU64::new(0));
     let url = receiver(received.clone()).await;
     let events = [contacts::model::webhook::WebhookEvent::ContactCreated];
-    contacts::server::webhooks::create(&state, workspace, &url, &events)
+    let endpoint = contacts::server::webhooks::create(&state, workspace, &url, &events)
         .await
         .expect("endpoint");
 
@@ -124,27 +124,16 @@ async fn on_database(report: &mut Report, dir: &Path, url: Option<String>) {
     // worker sends to one endpoint) and no faster than the worker sent them, to the same
     // receiver, with no database work for them: what sharing this machine's two cores
     // with the sending alone costs a save.
-    let sent = Arc::new(AtomicU64::new(0));
     let client = reqwest::Client::new();
-    let each_sender = took.mul_f64(8.0 / EVENTS as f64);
-    let senders: Vec<_> = (0..8)
-        .map(|_| {
-            let (client, url, sent) = (client.clone(), url.clone(), sent.clone());
-            let body = format!(r#"{{"type":"contact.created","data":{{"id":{id}}}}}"#);
-            tokio::spawn(async move {
-                let mut pace = tokio::time::interval(each_sender);
-                while sent.fetch_add(1, Ordering::Relaxed) < EVENTS {
-                    pace.tick().await;
-                    let _ = client.post(&url).body(body.clone()).send().await;
-                }
-            })
-        })
-        .collect();
-    let already = received.load(Ordering::Relaxed);
-    let mut plain = saves_until(&app, &key, id, &received, already + EVENTS).await;
-    for sender in senders {
-        sender.await.expect("sender");
-    }
+    let body = format!(r#"{{"type":"contact.created","data":{{"id":{id}}}}}"#);
+    let plain_url = url.clone();
+    let plain = move |_| {
+        let request = client.post(&plain_url).body(body.clone());
+        async move {
+            let _ = request.send().await;
+        }
+    };
+    let mut plain = saves_beside(&app, &key, id, &received, || paced(took, plain)).await;
     report.add_ms(
         &format!(
             "webhooks: contact save p95 while a plain client sends the receiver 1,000 requests ({} saves)",
@@ -153,7 +142,83 @@ async fn on_database(report: &mut Report, dir: &Path, url: Option<String>) {
         percentile(&mut plain, 95.0),
         "the floor of the line above",
     );
+    // The worker's own sending (body, signature, its HTTP client) of 1,000 messages at
+    // the same pace, with no database work: what the line above leaves out.
+    let client = contacts::server::webhooks::send::client(true);
+    let secret = endpoint.secret;
+    let signed = move |n: u64| {
+        let due = contacts::db::webhooks::Due {
+            id: n as i64,
+            workspace_id: workspace,
+            endpoint_id: 0,
+            event_type: "contact.created".into(),
+            data: format!(r#"{{"id":{n},"firstName":"Hook {n}"}}"#),
+            created_at: contacts::db::now(),
+            attempts: 0,
+            url: url.clone(),
+            secret: secret.clone(),
+        };
+        let client = client.clone();
+        async move {
+            let now = contacts::db::now();
+            contacts::server::webhooks::send::attempt(&client, true, &due, now).await;
+        }
+    };
+    let mut signed = saves_beside(&app, &key, id, &received, || paced(took, signed)).await;
+    report.add_ms(
+        &format!(
+            "webhooks: contact save p95 while the worker's sending alone sends 1,000, signed ({} saves)",
+            signed.len()
+        ),
+        percentile(&mut signed, 95.0),
+        "the floor with the signing",
+    );
     db.close().await;
+}
+
+/// [`EVENTS`] requests made by `request(n)`, from 8 tasks (as the worker sends to one
+/// endpoint), all of them together no faster than `took`.
+fn paced<F, R>(took: Duration, request: F) -> Vec<tokio::task::JoinHandle<()>>
+where
+    F: Fn(u64) -> R + Clone + Send + 'static,
+    R: Future<Output = ()> + Send,
+{
+    let next = Arc::new(AtomicU64::new(0));
+    let each_sender = took.mul_f64(8.0 / EVENTS as f64);
+    (0..8)
+        .map(|_| {
+            let (request, next) = (request.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut pace = tokio::time::interval(each_sender);
+                loop {
+                    pace.tick().await;
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= EVENTS {
+                        break;
+                    }
+                    request(n).await;
+                }
+            })
+        })
+        .collect()
+}
+
+/// Saves one after another until the receiver has had the [`EVENTS`] requests of the
+/// senders `start` starts.
+async fn saves_beside(
+    app: &Router,
+    key: &str,
+    id: i64,
+    received: &AtomicU64,
+    start: impl FnOnce() -> Vec<tokio::task::JoinHandle<()>>,
+) -> Vec<Duration> {
+    let already = received.load(Ordering::Relaxed);
+    let senders = start();
+    let samples = saves_until(app, key, id, received, already + EVENTS).await;
+    for sender in senders {
+        sender.await.expect("sender");
+    }
+    samples
 }
 
 /// A receiver on loopback that counts what it gets and answers 204.
