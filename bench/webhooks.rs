@@ -106,18 +106,15 @@ async fn on_database(report: &mut Report, dir: &Path, url: Option<String>) {
         ">= 1,000/s",
     );
     let mut quiet = quiet;
-    let mut busy = busy;
     report.add_ms(
         "webhooks: contact save p95, nothing being sent",
         percentile(&mut quiet, 95.0),
         "",
     );
-    report.add_ms(
-        &format!(
-            "webhooks: contact save p95 while they are sent ({} saves)",
-            busy.len()
-        ),
-        percentile(&mut busy, 95.0),
+    add_saves(
+        report,
+        "while they are sent",
+        busy,
         "unchanged within noise",
     );
     // The floor: the same number of requests from a plain client, 8 at a time (as the
@@ -133,13 +130,11 @@ async fn on_database(report: &mut Report, dir: &Path, url: Option<String>) {
             let _ = request.send().await;
         }
     };
-    let mut plain = saves_beside(&app, &key, id, &received, || paced(took, plain)).await;
-    report.add_ms(
-        &format!(
-            "webhooks: contact save p95 while a plain client sends the receiver 1,000 requests ({} saves)",
-            plain.len()
-        ),
-        percentile(&mut plain, 95.0),
+    let plain = saves_beside(&app, &key, id, &received, || paced(took, plain)).await;
+    add_saves(
+        report,
+        "while a plain client sends the receiver 1,000 requests",
+        plain,
         "the floor of the line above",
     );
     // The worker's own sending (body, signature, its HTTP client) of 1,000 messages at
@@ -164,13 +159,11 @@ async fn on_database(report: &mut Report, dir: &Path, url: Option<String>) {
             contacts::server::webhooks::send::attempt(&client, true, &due, now).await;
         }
     };
-    let mut signed = saves_beside(&app, &key, id, &received, || paced(took, signed)).await;
-    report.add_ms(
-        &format!(
-            "webhooks: contact save p95 while the worker's sending alone sends 1,000, signed ({} saves)",
-            signed.len()
-        ),
-        percentile(&mut signed, 95.0),
+    let signed = saves_beside(&app, &key, id, &received, || paced(took, signed)).await;
+    add_saves(
+        report,
+        "while the worker's sending alone sends 1,000, signed",
+        signed,
         "the floor with the signing",
     );
     db.close().await;
@@ -219,6 +212,18 @@ async fn saves_beside(
         sender.await.expect("sender");
     }
     samples
+}
+
+/// The p95 of `saves` made `while`, with how many there were.
+fn add_saves(report: &mut Report, while_: &str, mut saves: Vec<Duration>, target: &str) {
+    report.add_ms(
+        &format!(
+            "webhooks: contact save p95 {while_} ({} saves)",
+            saves.len()
+        ),
+        percentile(&mut saves, 95.0),
+        target,
+    );
 }
 
 /// A receiver on loopback that counts what it gets and answers 204.
