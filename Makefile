@@ -82,10 +82,10 @@ screenshots: test-tools $(SHEET_READER)
 ## --- steps --------------------------------------------------------------------------
 
 # The mark carries the time the build started: a file changed during it is newer.
-# The front (WASM, JS, CSS, then precompression) and the server build at once, the
-# server at the lowest priority: it compiles on what the front leaves idle (wasm-opt and
-# the end of each compile use one core) without slowing the front. One after the other,
-# as cargo-leptos builds them when it hashes or precompresses, the second core waits.
+# cargo-leptos builds the front and then the server when it hashes or precompresses
+# files, so the second core waits while the front ends on one (wasm-bindgen and wasm-opt,
+# 82 s). Here the two build at once, the server at the lowest priority: it compiles on
+# what the front leaves idle without slowing the front.
 $(RELEASE_BUILT): $(BUILD_INPUTS) $(SHEET_READER) | tools
 	mkdir -p target && touch target/.release-build-started
 	nice -n 19 cargo leptos build $(RELEASE) --server-only & server=$$!; \
@@ -93,8 +93,11 @@ $(RELEASE_BUILT): $(BUILD_INPUTS) $(SHEET_READER) | tools
 		wait $$server; [ $$front = 0 ]
 	mv target/.release-build-started $@
 
+# Touched: cargo leaves the file as it was when a changed input does not change the
+# reader, and make would otherwise run cargo again each time.
 $(SHEET_READER_WASM): $(SHEET_READER_INPUTS) | wasm-target
 	cargo build -p sheet-reader --target wasm32-unknown-unknown --profile wasm-release
+	touch $@
 
 $(SHEET_READER): $(SHEET_READER_WASM) | tools
 	wasm-bindgen --target web --no-typescript --out-dir target/sheet-reader $(SHEET_READER_WASM)
@@ -170,8 +173,8 @@ TOOL_OPTIMISED := $(foreach crate,brotli brotli-decompressor flate2 miniz_oxide 
 	--config 'profile.release.package.$(crate).opt-level=3')
 
 # cargo-leptos asks for a vendored OpenSSL (through cargo-generate, for `cargo leptos new`,
-# which this project never runs): compiling it from C was 3 of the install's 6 minutes of
-# a core, so it is linked against the system's OpenSSL instead.
+# which this project never runs): its build script compiling it from C ran for 179 s of a
+# 6 min install (`cargo install --timings`), so the system's OpenSSL is linked instead.
 cargo-leptos:
 	@cargo leptos --version 2>/dev/null | grep "$(CARGO_LEPTOS_VERSION)" >/dev/null \
 		|| { $(MAKE) --no-print-directory openssl-dev \

@@ -77,7 +77,7 @@ async fn on_database(report: &mut Report, dir: &Path, url: Option<String>) {
         .expect("id");
     // Its creation is the first delivery.
     wait_for(&received, 1).await;
-    let quiet = saves(&app, &key, id, 200).await;
+    let mut quiet = saves(&app, &key, id, 200).await;
 
     let contacts: Vec<String> = (0..EVENTS)
         .map(|i| {
@@ -105,7 +105,6 @@ async fn on_database(report: &mut Report, dir: &Path, url: Option<String>) {
         "/s",
         ">= 1,000/s",
     );
-    let mut quiet = quiet;
     report.add_ms(
         "webhooks: contact save p95, nothing being sent",
         percentile(&mut quiet, 95.0),
