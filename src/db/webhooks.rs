@@ -379,14 +379,21 @@ pub async fn deliveries(
 /// A transaction of the delivery worker. On PostgreSQL its commit does not wait for the
 /// disk: a claim or an attempt lost in a crash only makes the message due again (it is
 /// delivered at least once either way), and users' saves do not queue behind the
-/// worker's many small commits for the log's flush.
+/// worker's many small commits for the log's flush. Its statements run on the plan
+/// PostgreSQL keeps for them: by default each connection plans them afresh for their
+/// first five calls, and a burst of 1,000 deliveries (32 turns, spread over the pool's
+/// connections) was planned almost every time (the claim: 0.5 ms planning, 1.4 ms run
+/// with the scan it planned, against 0.9 ms on the kept plan's index scan, in `psql`).
 async fn worker_transaction(db: &Db) -> Result<super::Tx, AppError> {
     Ok(match db {
         super::Backend::Sqlite(_) => db.begin_write().await?,
         // One round trip: the worker's load is many small transactions.
         super::Backend::Postgres(pool) => super::Backend::Postgres(
-            pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off")
-                .await?,
+            pool.begin_with(
+                "BEGIN; SET LOCAL synchronous_commit = off; \
+                 SET LOCAL plan_cache_mode = force_generic_plan",
+            )
+            .await?,
         ),
     })
 }
