@@ -380,10 +380,9 @@ pub async fn deliveries(
 /// disk: a claim or an attempt lost in a crash only makes the message due again (it is
 /// delivered at least once either way), and users' saves do not queue behind the
 /// worker's many small commits for the log's flush. Its statements run on the plan
-/// PostgreSQL keeps for them: by default each connection plans them afresh for their
-/// first five calls, and a burst of 1,000 deliveries (32 turns, spread over the pool's
-/// connections) was planned almost every time (the claim: 0.5 ms planning, 1.4 ms run
-/// with the scan it planned, against 0.9 ms on the kept plan's index scan, in `psql`).
+/// PostgreSQL keeps for them: by default each connection plans a statement afresh for
+/// its first five calls, and the worker's turns, spread over the pool's connections,
+/// were planned nearly every time, beside users' saves (docs/performance.md).
 async fn worker_transaction(db: &Db) -> Result<super::Tx, AppError> {
     Ok(match db {
         super::Backend::Sqlite(_) => db.begin_write().await?,
