@@ -18,6 +18,18 @@ mod webhooks;
 use report::Report;
 
 fn main() {
+    // `BENCH_TRACE=file` logs every statement with its time, as the app's client saw
+    // it, and the webhook figures' saves: where a slow save's time went.
+    if let Ok(path) = std::env::var("BENCH_TRACE") {
+        let file = std::fs::File::create(path).expect("trace file");
+        tracing_subscriber::fmt()
+            .with_env_filter("sqlx::query=debug,bench=info")
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .with_thread_names(true)
+            .with_timer(tracing_subscriber::fmt::time::uptime())
+            .init();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -291,7 +291,11 @@ async fn save(app: &Router, key: &str, id: i64, n: usize) -> Duration {
         &json,
         "application/merge-patch+json",
     );
-    crate::api::timed(app, patch).await
+    // Each save's statements lie between these two lines of `BENCH_TRACE`.
+    tracing::info!(target: "bench", n, "save start");
+    let took = crate::api::timed(app, patch).await;
+    tracing::info!(target: "bench", n, took_us = took.as_micros() as u64, "save end");
+    took
 }
 
 async fn saves(app: &Router, key: &str, id: i64, n: usize) -> Vec<Duration> {

@@ -1,7 +1,8 @@
 //! Webhooks through the real router and the real delivery worker, on both databases: a
 //! receiver on loopback verifies every delivery with the Standard Webhooks reference
 //! library, sees each event, and sees a retried delivery keep its `webhook-id`;
-//! endpoints inside the network are refused unless the setting allows them.
+//! endpoints inside the network are refused unless the setting allows them; a change
+//! that writes messages wakes the delivery workers.
 
 use crate::common::{api, api_key, body, create_group, set_up};
 use axum::Router;
@@ -19,7 +20,8 @@ contacts::db_tests!(
     endpoints_inside_the_network_or_malformed_are_refused,
     every_event_is_delivered_signed_and_a_retry_keeps_its_id,
     an_endpoint_that_answers_410_is_stopped,
-    a_claim_takes_no_more_than_an_endpoint_can_take
+    a_claim_takes_no_more_than_an_endpoint_can_take,
+    a_change_that_writes_messages_wakes_the_workers
 );
 
 /// The app, with webhooks to private addresses allowed or not.
@@ -399,6 +401,7 @@ async fn a_claim_takes_no_more_than_an_endpoint_can_take(db: Db) {
                 limit,
                 per_endpoint: 8,
                 busy,
+                woken: false,
             };
             let due = contacts::db::webhooks::turn(&db, &[], &want)
                 .await
@@ -417,4 +420,52 @@ async fn a_claim_takes_no_more_than_an_endpoint_can_take(db: Db) {
     // The rest, none taken twice.
     assert_eq!(claim(64, Vec::new()).await, (7, 2));
     assert_eq!(claim(64, Vec::new()).await, (0, 0));
+}
+
+/// The workers are woken when a change's messages can be read, not at their next look:
+/// on PostgreSQL by a notification on `webhook_outbox` to every app server (sent at
+/// commit), on SQLite in the process.
+async fn a_change_that_writes_messages_wakes_the_workers(db: Db) {
+    let (app, state) = app(db, true);
+    let admin = set_up(&app, "boss@acme.test").await;
+    let key = api_key(&app, &admin, "editor").await;
+    let k = Some(key.as_str());
+    let (url, _received) = receiver().await;
+    let made = api(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": url, "events": ["contact.created"]})),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let mut listener = match &state.db {
+        contacts::db::Backend::Postgres(pool) => {
+            let mut listener = sqlx::postgres::PgListener::connect_with(pool)
+                .await
+                .unwrap();
+            listener.listen("webhook_outbox").await.unwrap();
+            Some(listener)
+        }
+        contacts::db::Backend::Sqlite(_) => None,
+    };
+    let mut written = contacts::db::webhooks::written();
+    written.borrow_and_update();
+    let created = api(
+        &app,
+        k,
+        Method::POST,
+        "/api/v1/contacts",
+        Some(json!({"addresses": {"msisdn": "+6581234567"}})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    match &mut listener {
+        Some(listener) => {
+            let woken = tokio::time::timeout(Duration::from_secs(10), listener.recv()).await;
+            assert!(matches!(woken, Ok(Ok(_))), "no notification: {woken:?}");
+        }
+        None => assert!(written.has_changed().unwrap(), "the worker was not woken"),
+    }
 }

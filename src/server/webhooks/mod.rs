@@ -37,6 +37,13 @@ const LOW_WATER: usize = PER_ENDPOINT;
 /// [`RECORD_BATCH`] have ended.
 const TURN_EVERY: Duration = Duration::from_millis(100);
 
+/// The least time from the end of one turn to the start of the next: the worker leaves
+/// the database to users' requests in between. At full speed a burst's turns ran back
+/// to back and users' saves took two to three times as long while it lasted; with this
+/// pause one endpoint still gets over a thousand deliveries a second
+/// (docs/performance.md).
+const TURN_GAP: Duration = Duration::from_millis(20);
+
 /// Attempts recorded in one turn, at most.
 const RECORD_BATCH: usize = 32;
 
@@ -48,7 +55,8 @@ const LEASE: i64 = 2 * send::TIMEOUT.as_secs() as i64;
 /// How long the worker waits for more attempts to finish before looking at its queue.
 const GATHER: Duration = Duration::from_millis(10);
 
-/// How often an idle worker looks for due messages.
+/// How often an idle worker looks for due messages (retries come due, another server
+/// stopped): messages just written wake it at once.
 const POLL: Duration = Duration::from_millis(500);
 
 /// Adds an endpoint to the workspace: its URL checked (form, length, not inside the
@@ -108,6 +116,10 @@ async fn deliver(client: reqwest::Client, allow_private: bool, due: db::webhooks
 /// stops.
 pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let listener = tokio::spawn({
+            let db = state.db.clone();
+            async move { db::webhooks::listen_for_written(&db).await }
+        });
         let client = send::client(state.config.webhook_allow_private);
         let allow = state.config.webhook_allow_private;
         let mut in_flight: JoinSet<Attempt> = JoinSet::new();
@@ -116,6 +128,8 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut done: Vec<Attempt> = Vec::new();
         let mut fresh: Vec<Attempt> = Vec::new();
         let mut last_turn = tokio::time::Instant::now();
+        let mut written = db::webhooks::written();
+        let mut woken = false;
         loop {
             let draining = state.drain.is_cancelled();
             if draining && !queue.is_empty() {
@@ -131,7 +145,10 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             let record = done.len() >= RECORD_BATCH
                 || last_turn.elapsed() >= TURN_EVERY
                 || (in_flight.is_empty() && queue.is_empty());
-            if take || (record && !done.is_empty()) {
+            let wanted = take || (record && !done.is_empty());
+            let paced_until = last_turn + TURN_GAP;
+            let ready = draining || tokio::time::Instant::now() >= paced_until;
+            if wanted && ready {
                 let now = db::now();
                 let want = db::webhooks::Want {
                     now,
@@ -143,6 +160,7 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
                     },
                     per_endpoint: (PER_ENDPOINT * ROUNDS) as i64,
                     busy: queue.held(),
+                    woken: std::mem::take(&mut woken),
                 };
                 match db::webhooks::turn(&state.db, &done, &want).await {
                     Ok(due) => {
@@ -163,10 +181,16 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             if in_flight.is_empty() {
                 if draining {
+                    listener.abort();
                     break;
+                }
+                if wanted && !ready {
+                    tokio::time::sleep_until(paced_until).await;
+                    continue;
                 }
                 tokio::select! {
                     () = tokio::time::sleep(POLL) => {}
+                    Ok(()) = written.changed() => woken = true,
                     () = state.drain.cancelled() => {}
                 }
                 continue;
@@ -175,6 +199,7 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             // other endpoints' due messages meanwhile), and all others done by then.
             tokio::select! {
                 Some(Ok(attempt)) = in_flight.join_next() => fresh.push(attempt),
+                () = tokio::time::sleep_until(paced_until), if wanted && !ready => {}
                 () = tokio::time::sleep(POLL) => {}
             }
             // Then what finishes within a few milliseconds.
