@@ -540,10 +540,10 @@ pub async fn turn(db: &Db, done: &[Attempt], want: &Want) -> Result<Vec<Due>, Ap
 }
 
 /// Gives back messages taken but not sent (the server is draining), each with the end
-/// of the lease it was taken with: due again at `now`, for any server to take, rather
+/// of the lease it was taken with: due again at once, for any server to take, rather
 /// than when their lease ends. One whose lease ended and that another server took since
 /// is left alone.
-pub async fn release(db: &Db, taken: &[(Due, i64)], now: i64) -> Result<(), AppError> {
+pub async fn release(db: &Db, taken: &[(Due, i64)]) -> Result<(), AppError> {
     if taken.is_empty() {
         return Ok(());
     }
@@ -554,21 +554,21 @@ pub async fn release(db: &Db, taken: &[(Due, i64)], now: i64) -> Result<(), AppE
     let keys = serde_json::Value::from(keys).to_string();
     let release = match db {
         super::Backend::Sqlite(_) => {
-            "UPDATE webhook_messages SET next_attempt_at = $2
+            "UPDATE webhook_messages SET leased_until = NULL
              FROM json_each($1) AS j
              WHERE webhook_messages.workspace_id = j.value ->> 'w'
                AND webhook_messages.id = j.value ->> 'i' AND webhook_messages.status = 'pending'
-               AND webhook_messages.next_attempt_at = j.value ->> 'l'"
+               AND webhook_messages.leased_until = j.value ->> 'l'"
         }
         super::Backend::Postgres(_) => {
-            "UPDATE webhook_messages AS m SET next_attempt_at = $2
+            "UPDATE webhook_messages AS m SET leased_until = NULL
              FROM jsonb_array_elements($1::jsonb) AS j
              WHERE m.workspace_id = (j ->> 'w')::BIGINT AND m.id = (j ->> 'i')::BIGINT
-               AND m.status = 'pending' AND m.next_attempt_at = (j ->> 'l')::BIGINT"
+               AND m.status = 'pending' AND m.leased_until = (j ->> 'l')::BIGINT"
         }
     };
     on!(db, pool => {
-        sqlx::query(release).bind(&keys).bind(now).execute(pool).await?;
+        sqlx::query(release).bind(&keys).execute(pool).await?;
     });
     Ok(())
 }
@@ -578,6 +578,7 @@ pub async fn release(db: &Db, taken: &[(Due, i64)], now: i64) -> Result<(), AppE
 async fn any_due(db: &Db, now: i64) -> Result<bool, AppError> {
     let any =
         "SELECT 1 FROM webhook_messages m WHERE m.status = 'pending' AND m.next_attempt_at <= $1
+                 AND (m.leased_until IS NULL OR m.leased_until <= $1)
                  AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
                              AND e.id = m.endpoint_id AND e.disabled_at IS NULL)
                LIMIT 1";
@@ -614,6 +615,7 @@ async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
         "WITH picked AS (
              SELECT m.workspace_id, m.id, m.endpoint_id, m.next_attempt_at FROM webhook_messages m
              WHERE m.status = 'pending' AND m.next_attempt_at <= $2
+               AND (m.leased_until IS NULL OR m.leased_until <= $2)
                AND m.endpoint_id NOT IN (SELECT b.value FROM ({busy_ids}) b
                                          GROUP BY b.value HAVING COUNT(*) >= $5)
                AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
@@ -623,7 +625,7 @@ async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
              SELECT p.workspace_id, p.id, p.endpoint_id,
                     ROW_NUMBER() OVER (PARTITION BY p.endpoint_id ORDER BY p.next_attempt_at, p.id) AS n
              FROM picked p)
-         UPDATE webhook_messages SET next_attempt_at = $1
+         UPDATE webhook_messages SET leased_until = $1
          WHERE (workspace_id, id) IN (
              SELECT r.workspace_id, r.id FROM ranked r
              WHERE r.n + (SELECT COUNT(*) FROM ({busy_ids}) b WHERE b.value = r.endpoint_id) <= $5)
@@ -718,7 +720,8 @@ async fn record(mut conn: Conn<'_>, attempts: &[Attempt]) -> Result<(), AppError
     let update = match conn {
         super::Backend::Sqlite(_) => {
             "UPDATE webhook_messages SET status = j.value ->> 's', attempts = attempts + 1,
-                 next_attempt_at = j.value ->> 'n', last_attempt_at = j.value ->> 'a',
+                 next_attempt_at = j.value ->> 'n', leased_until = NULL,
+                 last_attempt_at = j.value ->> 'a',
                  last_status = j.value ->> 'c', last_error = j.value ->> 'e'
              FROM json_each($1) AS j
              WHERE webhook_messages.workspace_id = j.value ->> 'w'
@@ -726,7 +729,8 @@ async fn record(mut conn: Conn<'_>, attempts: &[Attempt]) -> Result<(), AppError
         }
         super::Backend::Postgres(_) => {
             "UPDATE webhook_messages AS m SET status = j ->> 's', attempts = m.attempts + 1,
-                 next_attempt_at = (j ->> 'n')::BIGINT, last_attempt_at = (j ->> 'a')::BIGINT,
+                 next_attempt_at = (j ->> 'n')::BIGINT, leased_until = NULL,
+                 last_attempt_at = (j ->> 'a')::BIGINT,
                  last_status = (j ->> 'c')::BIGINT, last_error = j ->> 'e'
              FROM jsonb_array_elements($1::jsonb) AS j
              WHERE m.workspace_id = (j ->> 'w')::BIGINT AND m.id = (j ->> 'i')::BIGINT"
@@ -737,7 +741,8 @@ async fn record(mut conn: Conn<'_>, attempts: &[Attempt]) -> Result<(), AppError
                    WHERE workspace_id = $2 AND id = $3 AND disabled_at IS NULL";
     // Pending messages of an endpoint stopped by a 410 (in this batch or an earlier
     // one whose attempts were still out) are given up.
-    let give_up = "UPDATE webhook_messages SET status = 'failed', next_attempt_at = NULL
+    let give_up = "UPDATE webhook_messages SET status = 'failed', next_attempt_at = NULL,
+                       leased_until = NULL
                    WHERE workspace_id = $1 AND endpoint_id = $2 AND status = 'pending'
                      AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = $1
                                  AND e.id = $2 AND e.disabled_at IS NOT NULL)";

@@ -35,6 +35,20 @@ fn app(db: Db, allow_private: bool) -> (Router, AppState) {
     (router(state.clone()), state)
 }
 
+/// Adds an endpoint at `url` for `contact.created`; its id.
+async fn add_endpoint(app: &Router, key: Option<&str>, url: &str) -> i64 {
+    let made = api(
+        app,
+        key,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({"url": url, "events": ["contact.created"]})),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    body(&made)["id"].as_i64().unwrap()
+}
+
 async fn endpoints_inside_the_network_or_malformed_are_refused(db: Db) {
     let (app, state) = app(db, false);
     let admin = set_up(&app, "boss@acme.test").await;
@@ -309,15 +323,7 @@ async fn an_endpoint_that_answers_410_is_stopped(db: Db) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, gone).await });
-    let made = api(
-        &app,
-        k,
-        Method::POST,
-        "/api/v1/webhooks",
-        Some(json!({"url": url, "events": ["contact.created"]})),
-    )
-    .await;
-    let id = body(&made)["id"].as_i64().unwrap();
+    let id = add_endpoint(&app, k, &url).await;
     for n in 0..3 {
         let contact =
             json!({"firstName": "Ann", "addresses": {"msisdn": format!("+658123456{n}")}});
@@ -368,16 +374,7 @@ async fn a_claim_takes_no_more_than_an_endpoint_can_take(db: Db) {
     let k = Some(key.as_str());
     let mut endpoints = Vec::new();
     for n in 0..2 {
-        let made = api(
-            &app,
-            k,
-            Method::POST,
-            "/api/v1/webhooks",
-            Some(json!({"url": format!("http://127.0.0.1:9/{n}"), "events": ["contact.created"]})),
-        )
-        .await;
-        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
-        endpoints.push(body(&made)["id"].as_i64().unwrap());
+        endpoints.push(add_endpoint(&app, k, &format!("http://127.0.0.1:9/{n}")).await);
     }
     let (one, two) = (endpoints[0], endpoints[1]);
     for n in 0..12 {
@@ -431,15 +428,7 @@ async fn a_change_that_writes_messages_wakes_the_workers(db: Db) {
     let key = api_key(&app, &admin, "editor").await;
     let k = Some(key.as_str());
     let (url, _received) = receiver().await;
-    let made = api(
-        &app,
-        k,
-        Method::POST,
-        "/api/v1/webhooks",
-        Some(json!({"url": url, "events": ["contact.created"]})),
-    )
-    .await;
-    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    add_endpoint(&app, k, &url).await;
     let mut listener = match &state.db {
         contacts::db::Backend::Postgres(pool) => {
             let mut listener = sqlx::postgres::PgListener::connect_with(pool)

@@ -135,7 +135,7 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             if draining && !queue.is_empty() {
                 let back = queue.take_all();
                 // Unreleased, they are due again when their lease ends.
-                if let Err(e) = db::webhooks::release(&state.db, &back, db::now()).await {
+                if let Err(e) = db::webhooks::release(&state.db, &back).await {
                     tracing::error!(error = %e, "webhook outbox");
                 }
             }
