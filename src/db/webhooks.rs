@@ -69,7 +69,7 @@ async fn subscribed(
 /// The endpoints a set of contacts' change of `kind` by `author` goes to (none for an
 /// upload's).
 pub async fn endpoints_for(
-    mut conn: Conn<'_>,
+    conn: Conn<'_>,
     workspace_id: i64,
     author: &Author,
     kind: HistoryKind,
@@ -77,76 +77,32 @@ pub async fn endpoints_for(
     if !sends_contact_events(author) {
         return Ok(Vec::new());
     }
-    let endpoints = subscribed(conn.reborrow(), workspace_id, event_of(kind)).await?;
+    let endpoints = subscribed(conn, workspace_id, event_of(kind)).await?;
     if !endpoints.is_empty() {
         // The caller writes their messages in this transaction.
-        wake_workers(conn).await?;
+        wake_worker();
     }
     Ok(endpoints)
 }
 
-/// Wakes the delivery workers as soon as the messages a change writes can be read, so
-/// they go out at once rather than at a worker's next look for due messages. One for
-/// the process: with several databases open, as in tests, each worker is woken by the
-/// others' writes too, which costs it one look.
+/// Wakes this process's delivery worker when a change writes messages, so they go out
+/// at once rather than at the worker's next look for due messages. One for the process:
+/// with several databases open, as in tests, a worker is woken by the others' writes
+/// too, which costs it one look.
 static WRITTEN: std::sync::LazyLock<tokio::sync::watch::Sender<()>> =
     std::sync::LazyLock::new(|| tokio::sync::watch::channel(()).0);
 
-/// The channel PostgreSQL wakes every app server's worker on.
-const WRITTEN_CHANNEL: &str = "webhook_outbox";
-
-/// Wakes the delivery workers, from the transaction that writes messages. On PostgreSQL
-/// every app server's, when the transaction commits (a `NOTIFY`; none if it rolls
-/// back). On SQLite, whose file one server serves, this process's at once: its turn
-/// is a write transaction, so it starts when this one has ended.
-async fn wake_workers(conn: Conn<'_>) -> Result<(), AppError> {
-    match conn {
-        super::Backend::Sqlite(_) => wake_here(),
-        super::Backend::Postgres(conn) => {
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(WRITTEN_CHANNEL)
-                .execute(conn)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
-fn wake_here() {
+/// Wakes the worker, from the transaction that writes messages (before it commits: see
+/// [`Want::woken`]). Only this server's: a `NOTIFY` to the others would make the
+/// commits of every transaction that sends one wait for each other, across the
+/// database server; they find the messages at their next look.
+fn wake_worker() {
     WRITTEN.send_replace(());
 }
 
 /// Changes whenever messages may have been written (`changed().await` returns).
 pub fn written() -> tokio::sync::watch::Receiver<()> {
     WRITTEN.subscribe()
-}
-
-/// On PostgreSQL, passes the notifications of written messages (by this server or
-/// another) on to [`written`], on a connection of its own, until the pool closes; a lost
-/// connection is made again. Returns at once on SQLite.
-pub async fn listen_for_written(db: &Db) {
-    let super::Backend::Postgres(pool) = db else {
-        return;
-    };
-    while !pool.is_closed() {
-        let Err(error) = pass_on_written(pool).await;
-        if !pool.is_closed() {
-            tracing::warn!(error = %error, "webhook outbox: listening for written messages");
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        }
-    }
-}
-
-/// [`listen_for_written`] on one connection, until it fails.
-async fn pass_on_written(pool: &sqlx::PgPool) -> Result<std::convert::Infallible, sqlx::Error> {
-    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-    listener.listen(WRITTEN_CHANNEL).await?;
-    // What was written while no one listened is found by the worker's next look.
-    wake_here();
-    loop {
-        listener.recv().await?;
-        wake_here();
-    }
 }
 
 /// One message to write.
@@ -187,9 +143,8 @@ async fn insert(
             q.build().execute(&mut *conn).await?;
         });
     }
-    // After the writes: SQLite's write lock is surely held, so a woken worker's turn
-    // waits for this transaction's end.
-    wake_workers(conn).await
+    wake_worker();
+    Ok(())
 }
 
 /// Writes, in the caller's transaction, the messages of these history entries.
@@ -515,8 +470,10 @@ pub struct Want {
     /// ... where an endpoint is named once for each.
     pub busy: Vec<i64>,
     /// Woken by [`written`]: messages were written, so the turn takes them without
-    /// first looking whether any is due (on SQLite the look would not see them before
-    /// their transaction ends).
+    /// first looking whether any is due. On SQLite the look would not see them before
+    /// their transaction ends, and the turn, a write transaction, waits for that end; on
+    /// PostgreSQL a turn that comes before the commit finds nothing, and the worker
+    /// looks again shortly.
     pub woken: bool,
 }
 

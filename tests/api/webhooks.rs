@@ -2,7 +2,7 @@
 //! receiver on loopback verifies every delivery with the Standard Webhooks reference
 //! library, sees each event, and sees a retried delivery keep its `webhook-id`;
 //! endpoints inside the network are refused unless the setting allows them; a change
-//! that writes messages wakes the delivery workers.
+//! that writes messages wakes the delivery worker.
 
 use crate::common::{api, api_key, body, create_group, set_up};
 use axum::Router;
@@ -288,17 +288,24 @@ async fn every_event_is_delivered_signed_and_a_retry_keeps_its_id(db: Db) {
     assert_eq!(first["data"]["changes"][0]["after"], "Ann");
     assert_eq!(first["data"]["source"], "api");
 
-    // The delivery log says what happened, the retried one with two attempts.
-    let log = api(
-        &app,
-        k,
-        Method::GET,
-        &format!("/api/v1/webhooks/{}/deliveries", made["id"]),
-        None,
-    )
-    .await;
-    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
-    let items = body(&log)["items"].as_array().unwrap().clone();
+    // The delivery log says what happened, the retried one with two attempts (once the
+    // worker has recorded the last attempts, a moment after the receiver got them).
+    let items = loop {
+        let log = api(
+            &app,
+            k,
+            Method::GET,
+            &format!("/api/v1/webhooks/{}/deliveries", made["id"]),
+            None,
+        )
+        .await;
+        assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+        let items = body(&log)["items"].as_array().unwrap().clone();
+        if items.iter().all(|d| d["status"] == "delivered") || Instant::now() > deadline {
+            break items;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(items.len(), expected.len());
     assert!(
         items.iter().all(|d| d["status"] == "delivered"),
@@ -419,26 +426,15 @@ async fn a_claim_takes_no_more_than_an_endpoint_can_take(db: Db) {
     assert_eq!(claim(64, Vec::new()).await, (0, 0));
 }
 
-/// The workers are woken when a change's messages can be read, not at their next look:
-/// on PostgreSQL by a notification on `webhook_outbox` to every app server (sent at
-/// commit), on SQLite in the process.
+/// A change that writes messages wakes the server's delivery worker, rather than
+/// leaving them for its next look.
 async fn a_change_that_writes_messages_wakes_the_workers(db: Db) {
-    let (app, state) = app(db, true);
+    let (app, _state) = app(db, true);
     let admin = set_up(&app, "boss@acme.test").await;
     let key = api_key(&app, &admin, "editor").await;
     let k = Some(key.as_str());
     let (url, _received) = receiver().await;
     add_endpoint(&app, k, &url).await;
-    let mut listener = match &state.db {
-        contacts::db::Backend::Postgres(pool) => {
-            let mut listener = sqlx::postgres::PgListener::connect_with(pool)
-                .await
-                .unwrap();
-            listener.listen("webhook_outbox").await.unwrap();
-            Some(listener)
-        }
-        contacts::db::Backend::Sqlite(_) => None,
-    };
     let mut written = contacts::db::webhooks::written();
     written.borrow_and_update();
     let created = api(
@@ -450,11 +446,5 @@ async fn a_change_that_writes_messages_wakes_the_workers(db: Db) {
     )
     .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    match &mut listener {
-        Some(listener) => {
-            let woken = tokio::time::timeout(Duration::from_secs(10), listener.recv()).await;
-            assert!(matches!(woken, Ok(Ok(_))), "no notification: {woken:?}");
-        }
-        None => assert!(written.has_changed().unwrap(), "the worker was not woken"),
-    }
+    assert!(written.has_changed().unwrap(), "the worker was not woken");
 }

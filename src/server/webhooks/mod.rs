@@ -55,9 +55,14 @@ const LEASE: i64 = 2 * send::TIMEOUT.as_secs() as i64;
 /// How long the worker waits for more attempts to finish before looking at its queue.
 const GATHER: Duration = Duration::from_millis(10);
 
-/// How often an idle worker looks for due messages (retries come due, another server
-/// stopped): messages just written wake it at once.
+/// How often an idle worker looks for due messages (retries come due, other servers'
+/// messages): this server's writes wake it at once.
 const POLL: Duration = Duration::from_millis(500);
+
+/// After a wake, an idle worker looks every [`TURN_GAP`] for this long before going back
+/// to [`POLL`]: it is woken from the writing transaction, which may commit a little
+/// later.
+const LOOK_AGAIN_FOR: Duration = Duration::from_millis(200);
 
 /// Adds an endpoint to the workspace: its URL checked (form, length, not inside the
 /// network unless `CONTACTS_WEBHOOK_ALLOW_PRIVATE`), its events, and a new secret.
@@ -116,10 +121,6 @@ async fn deliver(client: reqwest::Client, allow_private: bool, due: db::webhooks
 /// stops.
 pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let listener = tokio::spawn({
-            let db = state.db.clone();
-            async move { db::webhooks::listen_for_written(&db).await }
-        });
         let client = send::client(state.config.webhook_allow_private);
         let allow = state.config.webhook_allow_private;
         let mut in_flight: JoinSet<Attempt> = JoinSet::new();
@@ -130,6 +131,7 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut last_turn = tokio::time::Instant::now();
         let mut written = db::webhooks::written();
         let mut woken = false;
+        let mut last_woken: Option<tokio::time::Instant> = None;
         loop {
             let draining = state.drain.is_cancelled();
             if draining && !queue.is_empty() {
@@ -181,16 +183,23 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             if in_flight.is_empty() {
                 if draining {
-                    listener.abort();
                     break;
                 }
                 if wanted && !ready {
                     tokio::time::sleep_until(paced_until).await;
                     continue;
                 }
+                // Just woken, the messages' transaction may not have committed yet.
+                let look = match last_woken {
+                    Some(at) if at.elapsed() < LOOK_AGAIN_FOR => TURN_GAP,
+                    _ => POLL,
+                };
                 tokio::select! {
-                    () = tokio::time::sleep(POLL) => {}
-                    Ok(()) = written.changed() => woken = true,
+                    () = tokio::time::sleep(look) => {}
+                    Ok(()) = written.changed() => {
+                        woken = true;
+                        last_woken = Some(tokio::time::Instant::now());
+                    }
                     () = state.drain.cancelled() => {}
                 }
                 continue;
@@ -200,6 +209,10 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             tokio::select! {
                 Some(Ok(attempt)) = in_flight.join_next() => fresh.push(attempt),
                 () = tokio::time::sleep_until(paced_until), if wanted && !ready => {}
+                Ok(()) = written.changed() => {
+                    woken = true;
+                    last_woken = Some(tokio::time::Instant::now());
+                }
                 () = tokio::time::sleep(POLL) => {}
             }
             // Then what finishes within a few milliseconds.
