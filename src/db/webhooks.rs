@@ -465,10 +465,11 @@ pub struct Want {
     pub lease_until: i64,
     /// At most this many in all ...
     pub limit: i64,
-    /// ... and no more to an endpoint than this less its deliveries in flight ...
+    /// ... and no more to an endpoint than this less what it holds:
     pub per_endpoint: i64,
-    /// ... where an endpoint is named once for each.
-    pub busy: Vec<i64>,
+    /// endpoints with the messages each holds (taken and not yet recorded, or a share
+    /// kept from one that is slow).
+    pub held: Vec<(i64, i64)>,
     /// Woken by [`written`]: messages were written, so the turn takes them without
     /// first looking whether any is due. On SQLite the look would not see them before
     /// their transaction ends, and the turn, a write transaction, waits for that end; on
@@ -548,16 +549,18 @@ async fn any_due(db: &Db, now: i64) -> Result<bool, AppError> {
 /// Takes what `want` allows. No more to an endpoint than it can take: taking more and
 /// giving the rest back would cost two more writes each.
 async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
-    let busy = serde_json::to_string(&want.busy).map_err(|e| AppError::internal("busy", e))?;
-    let lock = match conn {
-        super::Backend::Postgres(_) => "FOR UPDATE OF m SKIP LOCKED",
-        super::Backend::Sqlite(_) => "",
+    let held = serde_json::to_string(&want.held).map_err(|e| AppError::internal("held", e))?;
+    let (lock, held_by) = match conn {
+        super::Backend::Postgres(_) => (
+            "FOR UPDATE OF m SKIP LOCKED",
+            "SELECT (h ->> 0)::BIGINT AS endpoint_id, (h ->> 1)::BIGINT AS n
+             FROM jsonb_array_elements($4::jsonb) AS h",
+        ),
+        super::Backend::Sqlite(_) => (
+            "",
+            "SELECT value ->> 0 AS endpoint_id, value ->> 1 AS n FROM json_each($4)",
+        ),
     };
-    let dialect = conn.dialect();
-    // Full endpoints are left out before the limit (so they do not fill it); the
-    // window then keeps each endpoint's oldest up to what it can take. (PostgreSQL
-    // locks no rows under a window function, so it ranks the locked rows outside.)
-    let busy_ids = dialect.json_ids(4);
     // The endpoint's URL and secret come back with each message (keyed by workspace
     // too: a message goes only to its own workspace's endpoint).
     let endpoint = |column: &str| {
@@ -568,13 +571,15 @@ async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
         )
     };
     let (endpoint_url, endpoint_secret) = (endpoint("url"), endpoint("secret"));
+    // Full endpoints are left out before the limit (so they do not fill it); the
+    // window then keeps each endpoint's oldest up to what it can take. (PostgreSQL
+    // locks no rows under a window function, so it ranks the locked rows outside.)
     let take = format!(
         "WITH picked AS (
              SELECT m.workspace_id, m.id, m.endpoint_id, m.next_attempt_at FROM webhook_messages m
              WHERE m.status = 'pending' AND m.next_attempt_at <= $2
                AND (m.leased_until IS NULL OR m.leased_until <= $2)
-               AND m.endpoint_id NOT IN (SELECT b.value FROM ({busy_ids}) b
-                                         GROUP BY b.value HAVING COUNT(*) >= $5)
+               AND m.endpoint_id NOT IN (SELECT h.endpoint_id FROM ({held_by}) h WHERE h.n >= $5)
                AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
                            AND e.id = m.endpoint_id AND e.disabled_at IS NULL)
              ORDER BY m.next_attempt_at LIMIT $3 {lock}),
@@ -585,7 +590,8 @@ async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
          UPDATE webhook_messages SET leased_until = $1
          WHERE (workspace_id, id) IN (
              SELECT r.workspace_id, r.id FROM ranked r
-             WHERE r.n + (SELECT COUNT(*) FROM ({busy_ids}) b WHERE b.value = r.endpoint_id) <= $5)
+             WHERE r.n + COALESCE((SELECT h.n FROM ({held_by}) h
+                                   WHERE h.endpoint_id = r.endpoint_id), 0) <= $5)
          RETURNING id, workspace_id, endpoint_id, event_type, data, created_at, attempts,
                    {endpoint_url}, {endpoint_secret}"
     );
@@ -594,7 +600,7 @@ async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
             .bind(want.lease_until)
             .bind(want.now)
             .bind(want.limit)
-            .bind(&busy)
+            .bind(&held)
             .bind(want.per_endpoint)
             .fetch_all(conn)
             .await?

@@ -21,7 +21,8 @@ contacts::db_tests!(
     every_event_is_delivered_signed_and_a_retry_keeps_its_id,
     an_endpoint_that_answers_410_is_stopped,
     a_claim_takes_no_more_than_an_endpoint_can_take,
-    a_change_that_writes_messages_wakes_the_workers
+    a_change_that_writes_messages_wakes_the_workers,
+    an_endpoint_that_hangs_does_not_hold_up_the_others
 );
 
 /// The app, with webhooks to private addresses allowed or not.
@@ -371,6 +372,74 @@ async fn an_endpoint_that_answers_410_is_stopped(db: Db) {
     );
 }
 
+/// An endpoint whose deliveries hang (until the 15 s timeout) keeps its rounds waiting
+/// behind them; another endpoint's messages, written meanwhile, go out at once.
+async fn an_endpoint_that_hangs_does_not_hold_up_the_others(db: Db) {
+    let (app, state) = app(db, true);
+    contacts::server::webhooks::spawn_worker(state.clone());
+    let admin = set_up(&app, "boss@acme.test").await;
+    let key = api_key(&app, &admin, "editor").await;
+    let k = Some(key.as_str());
+    let hung = Received::default();
+    let hangs = Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(|State(got): State<Received>, body: String| async move {
+                got.0.lock().unwrap().push((HeaderMap::new(), body));
+                std::future::pending::<StatusCode>().await
+            }),
+        )
+        .with_state(hung.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hanging_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hangs).await });
+    add_endpoint(&app, k, &hanging_url).await;
+    let create = |n: usize| {
+        let app = app.clone();
+        let contact = json!({"addresses": {"msisdn": format!("+65812345{n:02}")}});
+        async move {
+            let made = api(&app, k, Method::POST, "/api/v1/contacts", Some(contact)).await;
+            assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        }
+    };
+    // More than the hanging endpoint can have in flight: the rest wait behind them.
+    for n in 0..20 {
+        create(n).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hung.0.lock().unwrap().len() < 8 {
+        assert!(
+            Instant::now() < deadline,
+            "the hanging endpoint got too few"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A second endpoint, and a change for both: it gets its message well before the
+    // first endpoint's deliveries time out.
+    let (url, received) = receiver().await;
+    add_endpoint(&app, k, &url).await;
+    create(20).await;
+    create(21).await;
+    // (The receiver answers its first request 500; the other is delivered beside it.)
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let got = received.0.lock().unwrap().len();
+        if got >= 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "held up behind the hanging endpoint: {got}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        hung.0.lock().unwrap().len(),
+        8,
+        "more than a round in flight"
+    );
+}
+
 /// The worker's turn: each endpoint gets no more than it can take beside its
 /// deliveries in flight, a full endpoint does not use up the limit, and what one claim
 /// leaves the next one takes.
@@ -395,7 +464,7 @@ async fn a_claim_takes_no_more_than_an_endpoint_can_take(db: Db) {
         .await;
         assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
     }
-    let claim = |limit: i64, busy: Vec<i64>| {
+    let claim = |limit: i64, held: Vec<(i64, i64)>| {
         let db = state.db.clone();
         async move {
             let now = contacts::db::now();
@@ -404,7 +473,7 @@ async fn a_claim_takes_no_more_than_an_endpoint_can_take(db: Db) {
                 lease_until: now + 60,
                 limit,
                 per_endpoint: 8,
-                busy,
+                held,
                 woken: false,
             };
             let due = contacts::db::webhooks::turn(&db, &[], &want)
@@ -415,12 +484,11 @@ async fn a_claim_takes_no_more_than_an_endpoint_can_take(db: Db) {
         }
     };
     // The first endpoint has three in flight, so five more; the second its eight.
-    assert_eq!(claim(64, vec![one; 3]).await, (5, 8));
+    assert_eq!(claim(64, vec![(one, 3)]).await, (5, 8));
     // Both full: nothing, though four and seven are due.
-    let full = [vec![one; 8], vec![two; 8]].concat();
-    assert_eq!(claim(64, full).await, (0, 0));
+    assert_eq!(claim(64, vec![(one, 8), (two, 9)]).await, (0, 0));
     // The first full, a limit of two: both go to the second.
-    assert_eq!(claim(2, vec![one; 8]).await, (0, 2));
+    assert_eq!(claim(2, vec![(one, 8)]).await, (0, 2));
     // The rest, none taken twice.
     assert_eq!(claim(64, Vec::new()).await, (7, 2));
     assert_eq!(claim(64, Vec::new()).await, (0, 0));

@@ -3,6 +3,7 @@
 //! endpoint, so one slow endpoint does not hold the others' — and records each attempt.
 
 pub mod guard;
+mod queue;
 pub mod send;
 
 use crate::db;
@@ -11,26 +12,19 @@ use crate::error::AppError;
 use crate::model::webhook::{NewWebhook, WebhookEvent, check_new_endpoint};
 use crate::server::state::AppState;
 use base64::Engine;
-use std::collections::{HashMap, VecDeque};
+use queue::{Ended, PER_ENDPOINT, Queue, ROUNDS};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
 /// Deliveries in flight at once, in all.
 const IN_FLIGHT: usize = 64;
 
-/// Deliveries in flight at once to one endpoint.
-const PER_ENDPOINT: usize = 8;
+/// Messages waiting in the [`Queue`] (taken, not yet sent) at most, in all: room for an
+/// endpoint's rounds stalled behind a delivery that hangs, beside the others' rounds.
+const QUEUED: usize = 4 * IN_FLIGHT;
 
-/// An endpoint's messages are taken from the outbox up to this many rounds of
-/// [`PER_ENDPOINT`] at once and wait here for their turn: fewer, larger turns of the
-/// worker's transaction, which a burst would otherwise run hundreds of times a second
-/// beside users' saves.
-const ROUNDS: usize = 8;
-
-/// Messages waiting here (taken, not yet sent) at most, in all.
-const QUEUED: usize = 2 * IN_FLIGHT;
-
-/// More are taken when fewer than this wait (about one round of an endpoint)...
+/// More are taken when fewer than this could be sent now (about one round of an
+/// endpoint): those of an endpoint with all its deliveries in flight do not count...
 const LOW_WATER: usize = PER_ENDPOINT;
 
 /// ... or when the last turn is this old; attempts are recorded then too, or as soon as
@@ -48,8 +42,8 @@ const TURN_GAP: Duration = Duration::from_millis(40);
 const RECORD_BATCH: usize = PER_ENDPOINT * ROUNDS;
 
 /// A taken message is due again this long after it was taken if its attempt was never
-/// recorded (the server died): room for a round's wait here and an attempt. One that has
-/// waited longer is not sent (see [`Queue::next_to_send`]): the outbox gives it out again.
+/// recorded (the server died): room for a wait here and an attempt. One that has waited
+/// longer is not sent but given back (see [`Queue::next_to_send`]).
 const LEASE: i64 = 2 * send::TIMEOUT.as_secs() as i64;
 
 /// How long the worker waits for more attempts to finish before looking at its queue.
@@ -88,8 +82,9 @@ pub async fn create(
 }
 
 /// One attempt, as a task; a panic in it is a failed attempt (retried), not a lost one.
-async fn deliver(client: reqwest::Client, allow_private: bool, due: db::webhooks::Due) -> Attempt {
+async fn deliver(client: reqwest::Client, allow_private: bool, due: db::webhooks::Due) -> Ended {
     use futures::FutureExt;
+    let started = tokio::time::Instant::now();
     let now = db::now();
     let attempt = std::panic::AssertUnwindSafe(send::attempt(&client, allow_private, &due, now));
     let outcome = attempt.catch_unwind().await.unwrap_or_else(|_| {
@@ -107,12 +102,40 @@ async fn deliver(client: reqwest::Client, allow_private: bool, due: db::webhooks
             },
         }
     });
-    Attempt {
+    let attempt = Attempt {
         workspace_id: due.workspace_id,
         id: due.id,
         endpoint_id: due.endpoint_id,
         at: now,
         outcome,
+    };
+    Ended {
+        attempt,
+        took: started.elapsed(),
+    }
+}
+
+/// When this server's writes last woke the worker.
+#[derive(Default)]
+struct Wake {
+    /// Not yet answered by a turn.
+    pending: bool,
+    at: Option<tokio::time::Instant>,
+}
+
+impl Wake {
+    fn woken(&mut self) {
+        self.pending = true;
+        self.at = Some(tokio::time::Instant::now());
+    }
+
+    /// How long an idle worker waits to look for due messages: shortly after a wake,
+    /// as the messages' transaction may not have committed yet.
+    fn look_in(&self) -> Duration {
+        match self.at {
+            Some(at) if at.elapsed() < LOOK_AGAIN_FOR => TURN_GAP,
+            _ => POLL,
+        }
     }
 }
 
@@ -123,27 +146,29 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let client = send::client(state.config.webhook_allow_private);
         let allow = state.config.webhook_allow_private;
-        let mut in_flight: JoinSet<Attempt> = JoinSet::new();
+        let mut in_flight: JoinSet<Ended> = JoinSet::new();
         let mut queue = Queue::default();
         // Attempts ended and not yet recorded; those just ended.
         let mut done: Vec<Attempt> = Vec::new();
-        let mut fresh: Vec<Attempt> = Vec::new();
+        let mut fresh: Vec<Ended> = Vec::new();
         let mut last_turn = tokio::time::Instant::now();
         let mut written = db::webhooks::written();
-        let mut woken = false;
-        let mut last_woken: Option<tokio::time::Instant> = None;
+        let mut wake = Wake::default();
         loop {
             let draining = state.drain.is_cancelled();
-            if draining && !queue.is_empty() {
-                let back = queue.take_all();
-                // Unreleased, they are due again when their lease ends.
-                if let Err(e) = db::webhooks::release(&state.db, &back).await {
-                    tracing::error!(error = %e, "webhook outbox");
-                }
+            // Messages that will not be sent here are given back, due again at once for
+            // any server rather than when their lease ends.
+            let back = if draining {
+                queue.take_all()
+            } else {
+                queue.take_expired()
+            };
+            if let Err(e) = db::webhooks::release(&state.db, &back).await {
+                tracing::error!(error = %e, "webhook outbox");
             }
-            // One transaction records what finished and takes more: when the queue runs
-            // low, when a batch of attempts is done, or every so often.
-            let take = !draining && queue.len() < LOW_WATER;
+            // One transaction records what finished and takes more: when few could be
+            // sent now, when a batch of attempts is done, or every so often.
+            let take = !draining && queue.sendable() < LOW_WATER && queue.len() < QUEUED;
             let record = done.len() >= RECORD_BATCH
                 || last_turn.elapsed() >= TURN_EVERY
                 || (in_flight.is_empty() && queue.is_empty());
@@ -161,8 +186,8 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
                         0
                     },
                     per_endpoint: (PER_ENDPOINT * ROUNDS) as i64,
-                    busy: queue.held(),
-                    woken: std::mem::take(&mut woken),
+                    held: queue.held(),
+                    woken: std::mem::take(&mut wake.pending),
                 };
                 match db::webhooks::turn(&state.db, &done, &want).await {
                     Ok(due) => {
@@ -189,17 +214,9 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
                     tokio::time::sleep_until(paced_until).await;
                     continue;
                 }
-                // Just woken, the messages' transaction may not have committed yet.
-                let look = match last_woken {
-                    Some(at) if at.elapsed() < LOOK_AGAIN_FOR => TURN_GAP,
-                    _ => POLL,
-                };
                 tokio::select! {
-                    () = tokio::time::sleep(look) => {}
-                    Ok(()) = written.changed() => {
-                        woken = true;
-                        last_woken = Some(tokio::time::Instant::now());
-                    }
+                    () = tokio::time::sleep(wake.look_in()) => {}
+                    Ok(()) = written.changed() => wake.woken(),
                     () = state.drain.cancelled() => {}
                 }
                 continue;
@@ -207,230 +224,25 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             // Wait for what finishes: at least one (or none within the poll, to look for
             // other endpoints' due messages meanwhile), and all others done by then.
             tokio::select! {
-                Some(Ok(attempt)) = in_flight.join_next() => fresh.push(attempt),
+                Some(Ok(ended)) = in_flight.join_next() => fresh.push(ended),
                 () = tokio::time::sleep_until(paced_until), if wanted && !ready => {}
-                Ok(()) = written.changed() => {
-                    woken = true;
-                    last_woken = Some(tokio::time::Instant::now());
-                }
+                Ok(()) = written.changed() => wake.woken(),
+                () = state.drain.cancelled(), if !draining => {}
                 () = tokio::time::sleep(POLL) => {}
             }
             // Then what finishes within a few milliseconds.
             let gather = tokio::time::Instant::now() + GATHER;
             while !in_flight.is_empty() {
                 match tokio::time::timeout_at(gather, in_flight.join_next()).await {
-                    Ok(Some(Ok(attempt))) => fresh.push(attempt),
+                    Ok(Some(Ok(ended))) => fresh.push(ended),
                     Ok(_) => {}
                     Err(_) => break,
                 }
             }
-            for attempt in fresh.drain(..) {
-                queue.finished(&attempt);
-                done.push(attempt);
+            for ended in fresh.drain(..) {
+                queue.finished(&ended);
+                done.push(ended.attempt);
             }
         }
     })
-}
-
-/// Messages taken from the outbox, waiting by endpoint to be sent (endpoints served in
-/// turn), and the endpoints' deliveries in flight (at most [`PER_ENDPOINT`] each).
-#[derive(Default)]
-struct Queue {
-    waiting: HashMap<i64, VecDeque<Waiting>>,
-    /// Endpoints with messages waiting, in the order they are served.
-    turns: VecDeque<i64>,
-    sending: HashMap<i64, usize>,
-    len: usize,
-}
-
-/// A message taken, and the end of its lease (when the outbox makes it due again).
-struct Waiting {
-    due: db::webhooks::Due,
-    lease_until: i64,
-}
-
-impl Queue {
-    /// Messages waiting, in all.
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn extend(&mut self, due: Vec<db::webhooks::Due>, lease_until: i64) {
-        self.len += due.len();
-        for due in due {
-            let endpoint = due.endpoint_id;
-            let waiting = self.waiting.entry(endpoint).or_default();
-            if waiting.is_empty() {
-                self.turns.push_back(endpoint);
-            }
-            waiting.push_back(Waiting { due, lease_until });
-        }
-    }
-
-    /// Each endpoint named once for each of its messages held here (waiting or being
-    /// sent): the outbox takes no more for it than [`ROUNDS`] × [`PER_ENDPOINT`] less these.
-    fn held(&self) -> Vec<i64> {
-        let waiting = self.waiting.iter().map(|(id, q)| (*id, q.len()));
-        let sending = self.sending.iter().map(|(id, n)| (*id, *n));
-        waiting
-            .chain(sending)
-            .flat_map(|(id, n)| std::iter::repeat_n(id, n))
-            .collect()
-    }
-
-    /// The next message to send at `now`: from the next endpoint in turn with a delivery
-    /// free. A message whose lease would end before its attempt could is not sent (the
-    /// outbox makes it due again then, for this server or another), so none goes twice.
-    fn next_to_send(&mut self, now: i64) -> Option<db::webhooks::Due> {
-        for _ in 0..self.turns.len() {
-            let endpoint = self.turns.pop_front()?;
-            let busy = self.sending.get(&endpoint).copied().unwrap_or(0) >= PER_ENDPOINT;
-            let waiting = self.waiting.get_mut(&endpoint)?;
-            let mut next = None;
-            if !busy {
-                while let Some(w) = waiting.pop_front() {
-                    self.len -= 1;
-                    if w.lease_until > now + send::TIMEOUT.as_secs() as i64 {
-                        next = Some(w.due);
-                        break;
-                    }
-                }
-            }
-            if waiting.is_empty() {
-                self.waiting.remove(&endpoint);
-            } else {
-                self.turns.push_back(endpoint);
-            }
-            if let Some(due) = next {
-                *self.sending.entry(endpoint).or_default() += 1;
-                return Some(due);
-            }
-        }
-        None
-    }
-
-    /// An attempt ended. After a 410 the endpoint's waiting messages are dropped: the
-    /// attempt's record gives them up.
-    fn finished(&mut self, attempt: &Attempt) {
-        let endpoint = attempt.endpoint_id;
-        if let Some(n) = self.sending.get_mut(&endpoint) {
-            *n -= 1;
-            if *n == 0 {
-                self.sending.remove(&endpoint);
-            }
-        }
-        if attempt.outcome == Outcome::Gone
-            && let Some(dropped) = self.waiting.remove(&endpoint)
-        {
-            self.len -= dropped.len();
-            self.turns.retain(|id| *id != endpoint);
-        }
-    }
-
-    /// Every waiting message with its lease's end, taken out (to give back when the
-    /// server drains).
-    fn take_all(&mut self) -> Vec<(db::webhooks::Due, i64)> {
-        self.len = 0;
-        self.turns.clear();
-        self.waiting
-            .drain()
-            .flat_map(|(_, q)| q)
-            .map(|w| (w.due, w.lease_until))
-            .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use db::webhooks::Due;
-
-    fn due(id: i64, endpoint_id: i64) -> Due {
-        Due {
-            id,
-            workspace_id: 1,
-            endpoint_id,
-            event_type: "contact.created".into(),
-            data: "{}".into(),
-            created_at: 0,
-            attempts: 0,
-            url: "https://example.com/hook".into(),
-            secret: "whsec_x".into(),
-        }
-    }
-
-    fn ended(endpoint_id: i64, outcome: Outcome) -> Attempt {
-        Attempt {
-            workspace_id: 1,
-            id: 0,
-            endpoint_id,
-            at: 0,
-            outcome,
-        }
-    }
-
-    #[test]
-    fn an_endpoint_gets_a_round_at_a_time_and_its_queue_counts_against_what_is_taken() {
-        let mut queue = Queue::default();
-        queue.extend(
-            (0..20).map(|i| due(i, 7)).chain([due(100, 8)]).collect(),
-            LEASE,
-        );
-        assert_eq!(queue.len(), 21);
-        let mut sent = Vec::new();
-        while let Some(due) = queue.next_to_send(0) {
-            sent.push((due.endpoint_id, due.id));
-        }
-        // Eight to endpoint 7, in order, and endpoint 8's one: the rest wait.
-        assert_eq!(sent.iter().filter(|(e, _)| *e == 7).count(), PER_ENDPOINT);
-        assert!(sent.contains(&(8, 100)));
-        let order: Vec<i64> = sent.iter().filter(|(e, _)| *e == 7).map(|s| s.1).collect();
-        assert_eq!(order, (0..8).collect::<Vec<_>>());
-        assert_eq!(queue.len(), 12);
-        // Held: 12 waiting and 8 sending for 7, 1 sending for 8.
-        let held = queue.held();
-        assert_eq!(held.iter().filter(|e| **e == 7).count(), 20);
-        assert_eq!(held.iter().filter(|e| **e == 8).count(), 1);
-        // One ends: the next of endpoint 7 may go.
-        queue.finished(&ended(7, Outcome::Delivered { status: 200 }));
-        assert_eq!(queue.next_to_send(0).map(|d| d.id), Some(8));
-        assert!(queue.next_to_send(0).is_none());
-    }
-
-    #[test]
-    fn a_410_drops_what_waits_for_that_endpoint_and_draining_gives_back_the_rest() {
-        let mut queue = Queue::default();
-        queue.extend(
-            (0..12).map(|i| due(i, 7)).chain([due(100, 8)]).collect(),
-            LEASE,
-        );
-        while queue.next_to_send(0).is_some() {}
-        assert_eq!(queue.len(), 4);
-        queue.finished(&ended(7, Outcome::Gone));
-        assert_eq!(queue.len(), 0);
-        queue.extend(vec![due(200, 8), due(201, 9)], LEASE);
-        let mut back: Vec<i64> = queue.take_all().into_iter().map(|(d, _)| d.id).collect();
-        back.sort_unstable();
-        assert_eq!(back, [200, 201]);
-        assert!(queue.is_empty());
-    }
-
-    #[test]
-    fn endpoints_are_served_in_turn_and_a_message_near_its_lease_end_is_not_sent() {
-        let mut queue = Queue::default();
-        queue.extend(vec![due(1, 7), due(2, 7), due(3, 8), due(4, 9)], LEASE);
-        let order: Vec<i64> = std::iter::from_fn(|| queue.next_to_send(0))
-            .map(|d| d.endpoint_id)
-            .collect();
-        assert_eq!(order, [7, 8, 9, 7]);
-        // Taken with a lease that ends before an attempt could: left for the outbox.
-        queue.extend(vec![due(5, 10)], 100);
-        let late = 100 - send::TIMEOUT.as_secs() as i64;
-        assert!(queue.next_to_send(late).is_none());
-        assert!(queue.is_empty());
-    }
 }

@@ -1,0 +1,317 @@
+//! The worker's queue: messages taken from the outbox, waiting by endpoint to be sent,
+//! and each endpoint's deliveries in flight, so one slow endpoint does not hold up the
+//! others'.
+
+use super::send;
+use crate::db::webhooks::{Attempt, Due, Outcome};
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+/// Deliveries in flight at once to one endpoint.
+pub const PER_ENDPOINT: usize = 8;
+
+/// An endpoint's messages are taken from the outbox up to this many rounds of
+/// [`PER_ENDPOINT`] at once and wait in the [`Queue`] for their turn: fewer, larger
+/// turns of the worker's transaction, which a burst would otherwise run hundreds of
+/// times a second beside users' saves.
+pub const ROUNDS: usize = 8;
+
+/// An endpoint whose last attempt failed or took longer than this is slow: it gets one
+/// round taken at a time, not [`ROUNDS`], so none of its messages waits long in the
+/// [`Queue`] (and past its lease).
+const SLOW: Duration = Duration::from_secs(1);
+
+/// An endpoint is no longer held slow after this long without an attempt ending.
+const SLOW_FOR: Duration = Duration::from_secs(15 * 60);
+
+/// An attempt that ended, and how long it took.
+pub struct Ended {
+    pub attempt: Attempt,
+    pub took: Duration,
+}
+
+/// Messages taken from the outbox, waiting by endpoint to be sent (endpoints served in
+/// turn), and the endpoints' deliveries in flight (at most [`PER_ENDPOINT`] each).
+#[derive(Default)]
+pub struct Queue {
+    waiting: HashMap<i64, VecDeque<Waiting>>,
+    /// Endpoints with messages waiting, in the order they are served.
+    turns: VecDeque<i64>,
+    sending: HashMap<i64, usize>,
+    len: usize,
+    /// Slow endpoints (see [`SLOW`]), with when an attempt of theirs last ended.
+    slow: HashMap<i64, tokio::time::Instant>,
+    /// Taken but not to be sent: their lease would end before an attempt could.
+    expired: Vec<(Due, i64)>,
+}
+
+/// A message taken, and the end of its lease (when the outbox makes it due again).
+struct Waiting {
+    due: Due,
+    lease_until: i64,
+}
+
+impl Queue {
+    /// Messages waiting, in all.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn sending(&self, endpoint: i64) -> usize {
+        self.sending.get(&endpoint).copied().unwrap_or(0)
+    }
+
+    /// Messages waiting whose endpoint has a delivery free: those that could go now.
+    pub fn sendable(&self) -> usize {
+        self.waiting
+            .iter()
+            .filter(|(endpoint, _)| self.sending(**endpoint) < PER_ENDPOINT)
+            .map(|(_, waiting)| waiting.len())
+            .sum()
+    }
+
+    pub fn extend(&mut self, due: Vec<Due>, lease_until: i64) {
+        self.len += due.len();
+        for due in due {
+            let endpoint = due.endpoint_id;
+            let waiting = self.waiting.entry(endpoint).or_default();
+            if waiting.is_empty() {
+                self.turns.push_back(endpoint);
+            }
+            waiting.push_back(Waiting { due, lease_until });
+        }
+    }
+
+    /// What each endpoint holds here, waiting or being sent, and all rounds but one for
+    /// a slow endpoint: the outbox takes no more for it than [`ROUNDS`] × [`PER_ENDPOINT`]
+    /// less this.
+    pub fn held(&self) -> Vec<(i64, i64)> {
+        let mut held: HashMap<i64, usize> = HashMap::new();
+        let waiting = self.waiting.iter().map(|(id, q)| (*id, q.len()));
+        let sending = self.sending.iter().map(|(id, n)| (*id, *n));
+        let slow = self
+            .slow
+            .keys()
+            .map(|id| (*id, (ROUNDS - 1) * PER_ENDPOINT));
+        for (id, n) in waiting.chain(sending).chain(slow) {
+            *held.entry(id).or_default() += n;
+        }
+        held.into_iter().map(|(id, n)| (id, n as i64)).collect()
+    }
+
+    /// The next message to send at `now`: from the next endpoint in turn with a delivery
+    /// free. A message whose lease would end before its attempt could is not sent but
+    /// set aside to give back (see [`Queue::take_expired`]), so none goes twice.
+    pub fn next_to_send(&mut self, now: i64) -> Option<Due> {
+        for _ in 0..self.turns.len() {
+            let endpoint = self.turns.pop_front()?;
+            let busy = self.sending(endpoint) >= PER_ENDPOINT;
+            let waiting = self.waiting.get_mut(&endpoint)?;
+            let mut next = None;
+            if !busy {
+                while let Some(w) = waiting.pop_front() {
+                    self.len -= 1;
+                    if w.lease_until > now + send::TIMEOUT.as_secs() as i64 {
+                        next = Some(w.due);
+                        break;
+                    }
+                    self.expired.push((w.due, w.lease_until));
+                }
+            }
+            if waiting.is_empty() {
+                self.waiting.remove(&endpoint);
+            } else {
+                self.turns.push_back(endpoint);
+            }
+            if let Some(due) = next {
+                *self.sending.entry(endpoint).or_default() += 1;
+                return Some(due);
+            }
+        }
+        None
+    }
+
+    /// An attempt ended: a failed or slow one makes its endpoint slow, a quick delivery
+    /// makes it fast again. After a 410 the endpoint's waiting messages are dropped: the
+    /// attempt's record gives them up.
+    pub fn finished(&mut self, ended: &Ended) {
+        let endpoint = ended.attempt.endpoint_id;
+        if let Some(n) = self.sending.get_mut(&endpoint) {
+            *n -= 1;
+            if *n == 0 {
+                self.sending.remove(&endpoint);
+            }
+        }
+        let now = tokio::time::Instant::now();
+        self.slow.retain(|_, at| now.duration_since(*at) < SLOW_FOR);
+        match ended.attempt.outcome {
+            Outcome::Delivered { .. } if ended.took < SLOW => {
+                self.slow.remove(&endpoint);
+            }
+            Outcome::Gone => {
+                self.slow.remove(&endpoint);
+                if let Some(dropped) = self.waiting.remove(&endpoint) {
+                    self.len -= dropped.len();
+                    self.turns.retain(|id| *id != endpoint);
+                }
+            }
+            _ => {
+                self.slow.insert(endpoint, now);
+            }
+        }
+    }
+
+    /// The messages set aside by [`Queue::next_to_send`], with their leases' ends.
+    pub fn take_expired(&mut self) -> Vec<(Due, i64)> {
+        std::mem::take(&mut self.expired)
+    }
+
+    /// Every message waiting or set aside, with its lease's end, taken out (to give back
+    /// when the server drains).
+    pub fn take_all(&mut self) -> Vec<(Due, i64)> {
+        self.len = 0;
+        self.turns.clear();
+        let waiting = self.waiting.drain().flat_map(|(_, q)| q);
+        let mut all: Vec<_> = waiting.map(|w| (w.due, w.lease_until)).collect();
+        all.append(&mut self.expired);
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lease that ends 30 s after the time 0 the tests send at.
+    const LEASE: i64 = 30;
+
+    fn due(id: i64, endpoint_id: i64) -> Due {
+        Due {
+            id,
+            workspace_id: 1,
+            endpoint_id,
+            event_type: "contact.created".into(),
+            data: "{}".into(),
+            created_at: 0,
+            attempts: 0,
+            url: "https://example.com/hook".into(),
+            secret: "whsec_x".into(),
+        }
+    }
+
+    fn ended(endpoint_id: i64, outcome: Outcome, took: Duration) -> Ended {
+        let attempt = Attempt {
+            workspace_id: 1,
+            id: 0,
+            endpoint_id,
+            at: 0,
+            outcome,
+        };
+        Ended { attempt, took }
+    }
+
+    const QUICK: Duration = Duration::from_millis(5);
+
+    fn held_by(queue: &Queue, endpoint: i64) -> i64 {
+        let held = queue.held().into_iter().find(|(id, _)| *id == endpoint);
+        held.map_or(0, |(_, n)| n)
+    }
+
+    #[test]
+    fn an_endpoint_gets_a_round_at_a_time_and_its_queue_counts_against_what_is_taken() {
+        let mut queue = Queue::default();
+        queue.extend(
+            (0..20).map(|i| due(i, 7)).chain([due(100, 8)]).collect(),
+            LEASE,
+        );
+        assert_eq!(queue.len(), 21);
+        let mut sent = Vec::new();
+        while let Some(due) = queue.next_to_send(0) {
+            sent.push((due.endpoint_id, due.id));
+        }
+        // Eight to endpoint 7, in order, and endpoint 8's one: the rest wait.
+        assert_eq!(sent.iter().filter(|(e, _)| *e == 7).count(), PER_ENDPOINT);
+        assert!(sent.contains(&(8, 100)));
+        let order: Vec<i64> = sent.iter().filter(|(e, _)| *e == 7).map(|s| s.1).collect();
+        assert_eq!(order, (0..8).collect::<Vec<_>>());
+        assert_eq!(queue.len(), 12);
+        // Held: 12 waiting and 8 sending for 7, 1 sending for 8.
+        assert_eq!(held_by(&queue, 7), 20);
+        assert_eq!(held_by(&queue, 8), 1);
+        // Endpoint 7's twelve cannot go now: more may be taken for others.
+        assert_eq!(queue.sendable(), 0);
+        // One ends: the next of endpoint 7 may go.
+        queue.finished(&ended(7, Outcome::Delivered { status: 200 }, QUICK));
+        assert_eq!(queue.sendable(), 12);
+        assert_eq!(queue.next_to_send(0).map(|d| d.id), Some(8));
+        assert!(queue.next_to_send(0).is_none());
+    }
+
+    #[test]
+    fn a_410_drops_what_waits_for_that_endpoint_and_draining_gives_back_the_rest() {
+        let mut queue = Queue::default();
+        queue.extend(
+            (0..12).map(|i| due(i, 7)).chain([due(100, 8)]).collect(),
+            LEASE,
+        );
+        while queue.next_to_send(0).is_some() {}
+        assert_eq!(queue.len(), 4);
+        queue.finished(&ended(7, Outcome::Gone, QUICK));
+        assert_eq!(queue.len(), 0);
+        queue.extend(vec![due(200, 8), due(201, 9)], LEASE);
+        let mut back: Vec<i64> = queue.take_all().into_iter().map(|(d, _)| d.id).collect();
+        back.sort_unstable();
+        assert_eq!(back, [200, 201]);
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn endpoints_are_served_in_turn_and_a_message_near_its_lease_end_is_not_sent() {
+        let mut queue = Queue::default();
+        queue.extend(vec![due(1, 7), due(2, 7), due(3, 8), due(4, 9)], LEASE);
+        let order: Vec<i64> = std::iter::from_fn(|| queue.next_to_send(0))
+            .map(|d| d.endpoint_id)
+            .collect();
+        assert_eq!(order, [7, 8, 9, 7]);
+        // Taken with a lease that ends before an attempt could: set aside, given back.
+        queue.extend(vec![due(5, 10), due(6, 10)], 100);
+        let late = 100 - send::TIMEOUT.as_secs() as i64;
+        assert!(queue.next_to_send(late).is_none());
+        assert!(queue.is_empty());
+        let back: Vec<(i64, i64)> = queue
+            .take_expired()
+            .into_iter()
+            .map(|(d, lease)| (d.id, lease))
+            .collect();
+        assert_eq!(back, [(5, 100), (6, 100)]);
+        assert!(queue.take_expired().is_empty());
+    }
+
+    #[test]
+    fn a_failed_or_slow_attempt_leaves_its_endpoint_one_round_until_a_quick_delivery() {
+        let mut queue = Queue::default();
+        let others = (ROUNDS - 1) * PER_ENDPOINT;
+        queue.extend(vec![due(1, 7), due(2, 7), due(3, 7)], LEASE);
+        for _ in 0..3 {
+            queue.next_to_send(0).unwrap();
+        }
+        let timed_out = Outcome::Retry {
+            at: 5,
+            status: None,
+            error: Some("timed out".into()),
+        };
+        queue.finished(&ended(7, timed_out, send::TIMEOUT));
+        assert_eq!(held_by(&queue, 7), (2 + others) as i64);
+        // Delivered, but slowly: still slow.
+        let delivered = Outcome::Delivered { status: 200 };
+        queue.finished(&ended(7, delivered.clone(), SLOW));
+        assert_eq!(held_by(&queue, 7), (1 + others) as i64);
+        // Quickly: all its rounds again.
+        queue.finished(&ended(7, delivered, QUICK));
+        assert_eq!(held_by(&queue, 7), 0);
+    }
+}
