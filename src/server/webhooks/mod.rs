@@ -12,23 +12,22 @@ use crate::error::AppError;
 use crate::model::webhook::{NewWebhook, WebhookEvent, check_new_endpoint};
 use crate::server::state::AppState;
 use base64::Engine;
-use queue::{Ended, PER_ENDPOINT, Queue, ROUNDS};
+use queue::{Ended, IN_FLIGHT, PER_ENDPOINT, Queue, ROUNDS};
 use std::time::Duration;
 use tokio::task::JoinSet;
-
-/// Deliveries in flight at once, in all.
-const IN_FLIGHT: usize = 64;
 
 /// Messages waiting in the [`Queue`] (taken, not yet sent) at most, in all: room for an
 /// endpoint's rounds stalled behind a delivery that hangs, beside the others' rounds.
 const QUEUED: usize = 4 * IN_FLIGHT;
 
-/// More are taken when fewer than this could be sent now (about one round of an
-/// endpoint): those of an endpoint with all its deliveries in flight do not count...
+/// More are taken when fewer than this wait (about one round of an endpoint); or, when
+/// more wait but fewer could be sent now (the rest are an endpoint's with all its
+/// deliveries in flight, perhaps hanging), on a wake or every [`POLL`], as when idle:
+/// one endpoint does not hold up the others'.
 const LOW_WATER: usize = PER_ENDPOINT;
 
-/// ... or when the last turn is this old; attempts are recorded then too, or as soon as
-/// [`RECORD_BATCH`] have ended.
+/// Attempts are recorded when the last turn is this old, or as soon as [`RECORD_BATCH`]
+/// have ended.
 const TURN_EVERY: Duration = Duration::from_millis(100);
 
 /// The least time from the end of one turn to the start of the next: the worker leaves
@@ -152,6 +151,7 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut done: Vec<Attempt> = Vec::new();
         let mut fresh: Vec<Ended> = Vec::new();
         let mut last_turn = tokio::time::Instant::now();
+        let mut last_take = last_turn;
         let mut written = db::webhooks::written();
         let mut wake = Wake::default();
         loop {
@@ -166,9 +166,11 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             if let Err(e) = db::webhooks::release(&state.db, &back).await {
                 tracing::error!(error = %e, "webhook outbox");
             }
-            // One transaction records what finished and takes more: when few could be
-            // sent now, when a batch of attempts is done, or every so often.
-            let take = !draining && queue.sendable() < LOW_WATER && queue.len() < QUEUED;
+            // One transaction records what finished and takes more: when few wait (or few
+            // could be sent now), when a batch of attempts is done, or every so often.
+            let stalled =
+                queue.sendable() < LOW_WATER && (wake.pending || last_take.elapsed() >= POLL);
+            let take = !draining && queue.len() < QUEUED && (queue.len() < LOW_WATER || stalled);
             let record = done.len() >= RECORD_BATCH
                 || last_turn.elapsed() >= TURN_EVERY
                 || (in_flight.is_empty() && queue.is_empty());
@@ -200,10 +202,11 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
                     Err(e) => tracing::error!(error = %e, "webhook outbox"),
                 }
                 last_turn = tokio::time::Instant::now();
+                if take {
+                    last_take = last_turn;
+                }
             }
-            while in_flight.len() < IN_FLIGHT
-                && let Some(due) = queue.next_to_send(db::now())
-            {
+            while let Some(due) = queue.next_to_send(db::now()) {
                 in_flight.spawn(deliver(client.clone(), allow, due));
             }
             if in_flight.is_empty() {

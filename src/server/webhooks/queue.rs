@@ -7,6 +7,13 @@ use crate::db::webhooks::{Attempt, Due, Outcome};
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+/// Deliveries in flight at once, in all ...
+pub const IN_FLIGHT: usize = 64;
+
+/// ... of which slow endpoints (see [`SLOW`]) have at most this many together: endpoints
+/// that hang cannot take every delivery slot from those that answer.
+const SLOW_IN_FLIGHT: usize = IN_FLIGHT / 2;
+
 /// Deliveries in flight at once to one endpoint.
 pub const PER_ENDPOINT: usize = 8;
 
@@ -65,6 +72,16 @@ impl Queue {
         self.sending.get(&endpoint).copied().unwrap_or(0)
     }
 
+    /// Deliveries in flight, of every endpoint or of the slow ones.
+    fn in_flight(&self, slow_only: bool) -> usize {
+        let counted = |id: &i64| !slow_only || self.slow.contains_key(id);
+        self.sending
+            .iter()
+            .filter(|(id, _)| counted(id))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// Messages waiting whose endpoint has a delivery free: those that could go now.
     pub fn sendable(&self) -> usize {
         self.waiting
@@ -103,13 +120,19 @@ impl Queue {
         held.into_iter().map(|(id, n)| (id, n as i64)).collect()
     }
 
-    /// The next message to send at `now`: from the next endpoint in turn with a delivery
-    /// free. A message whose lease would end before its attempt could is not sent but
-    /// set aside to give back (see [`Queue::take_expired`]), so none goes twice.
+    /// The next message to send at `now`, while fewer than [`IN_FLIGHT`] are: from the
+    /// next endpoint in turn with a delivery free. A message whose lease would end before
+    /// its attempt could is not sent but set aside to give back (see
+    /// [`Queue::take_expired`]), so none goes twice.
     pub fn next_to_send(&mut self, now: i64) -> Option<Due> {
+        if self.in_flight(false) >= IN_FLIGHT {
+            return None;
+        }
+        let slow_full = self.in_flight(true) >= SLOW_IN_FLIGHT;
         for _ in 0..self.turns.len() {
             let endpoint = self.turns.pop_front()?;
-            let busy = self.sending(endpoint) >= PER_ENDPOINT;
+            let busy = self.sending(endpoint) >= PER_ENDPOINT
+                || (slow_full && self.slow.contains_key(&endpoint));
             let waiting = self.waiting.get_mut(&endpoint)?;
             let mut next = None;
             if !busy {
@@ -289,6 +312,33 @@ mod tests {
             .collect();
         assert_eq!(back, [(5, 100), (6, 100)]);
         assert!(queue.take_expired().is_empty());
+    }
+
+    #[test]
+    fn no_more_than_in_flight_in_all_and_slow_endpoints_have_half() {
+        let mut queue = Queue::default();
+        let timed_out = Outcome::Retry {
+            at: 5,
+            status: None,
+            error: Some("timed out".into()),
+        };
+        // Six endpoints, each slow after one attempt timed out, with a round waiting.
+        for endpoint in 1..=6 {
+            queue.extend(vec![due(0, endpoint)], LEASE);
+            queue.next_to_send(0).unwrap();
+            queue.finished(&ended(endpoint, timed_out.clone(), send::TIMEOUT));
+        }
+        let rounds = (1..=6).flat_map(|e| (1..=PER_ENDPOINT as i64).map(move |i| due(i, e)));
+        queue.extend(rounds.collect(), LEASE);
+        let sent = std::iter::from_fn(|| queue.next_to_send(0)).count();
+        assert_eq!(sent, SLOW_IN_FLIGHT);
+        // Endpoints that answer have the rest, up to the limit in all.
+        let fast = (0..IN_FLIGHT as i64).map(|i| due(i, 100 + i % 8)).collect();
+        queue.extend(fast, LEASE);
+        let sent = std::iter::from_fn(|| queue.next_to_send(0)).count();
+        assert_eq!(sent, IN_FLIGHT - SLOW_IN_FLIGHT);
+        assert_eq!(queue.in_flight(false), IN_FLIGHT);
+        assert!(queue.next_to_send(0).is_none());
     }
 
     #[test]
