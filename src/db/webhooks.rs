@@ -6,7 +6,7 @@
 //! (`server::webhooks`) takes due messages, sends them and records each attempt here.
 
 use super::history::Author;
-use super::{Builder, Conn, Db, on};
+use super::{Builder, Conn, Db, Dialect, on};
 use crate::error::AppError;
 use crate::model::history::{Detail, HistoryKind};
 use crate::model::opt_out::Source;
@@ -483,7 +483,7 @@ pub struct Want {
 /// the due messages of live endpoints, oldest due first, as `want` allows. Several
 /// servers taking at once get different messages.
 pub async fn turn(db: &Db, done: &[Attempt], want: &Want) -> Result<Vec<Due>, AppError> {
-    if done.is_empty() && (want.limit == 0 || !(want.woken || any_due(db, want.now).await?)) {
+    if done.is_empty() && (want.limit == 0 || !(want.woken || any_due(db, want).await?)) {
         return Ok(Vec::new());
     }
     let mut tx = worker_transaction(db).await?;
@@ -531,17 +531,41 @@ pub async fn release(db: &Db, taken: &[(Due, i64)]) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Whether any message of a live endpoint is due: a read, so an idle outbox costs no
-/// write transaction (SQLite has one writer).
-async fn any_due(db: &Db, now: i64) -> Result<bool, AppError> {
-    let any =
+/// What each endpoint holds (`Want::held`, the JSON array `$n` of pairs) as rows
+/// `(endpoint_id, n)`.
+fn held_by(dialect: Dialect, n: u8) -> String {
+    match dialect {
+        Dialect::Postgres => format!(
+            "SELECT (h ->> 0)::BIGINT AS endpoint_id, (h ->> 1)::BIGINT AS n
+             FROM jsonb_array_elements(${n}::jsonb) AS h"
+        ),
+        Dialect::Sqlite => {
+            format!("SELECT value ->> 0 AS endpoint_id, value ->> 1 AS n FROM json_each(${n})")
+        }
+    }
+}
+
+/// Whether any message of a live endpoint that can take more is due: a read, so an
+/// idle outbox, or one whose due messages are all a full endpoint's (one that hangs
+/// with a backlog), costs no write transaction (SQLite has one writer).
+async fn any_due(db: &Db, want: &Want) -> Result<bool, AppError> {
+    let held = serde_json::to_string(&want.held).map_err(|e| AppError::internal("held", e))?;
+    let held_by = held_by(db.dialect(), 2);
+    let any = format!(
         "SELECT 1 FROM webhook_messages m WHERE m.status = 'pending' AND m.next_attempt_at <= $1
                  AND (m.leased_until IS NULL OR m.leased_until <= $1)
+                 AND m.endpoint_id NOT IN (SELECT h.endpoint_id FROM ({held_by}) h WHERE h.n >= $3)
                  AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
                              AND e.id = m.endpoint_id AND e.disabled_at IS NULL)
-               LIMIT 1";
+               LIMIT 1"
+    );
     let found: Option<i32> = on!(db, pool => {
-        sqlx::query_scalar(any).bind(now).fetch_optional(pool).await?
+        sqlx::query_scalar(&any)
+            .bind(want.now)
+            .bind(&held)
+            .bind(want.per_endpoint)
+            .fetch_optional(pool)
+            .await?
     });
     Ok(found.is_some())
 }
@@ -550,17 +574,11 @@ async fn any_due(db: &Db, now: i64) -> Result<bool, AppError> {
 /// giving the rest back would cost two more writes each.
 async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
     let held = serde_json::to_string(&want.held).map_err(|e| AppError::internal("held", e))?;
-    let (lock, held_by) = match conn {
-        super::Backend::Postgres(_) => (
-            "FOR UPDATE OF m SKIP LOCKED",
-            "SELECT (h ->> 0)::BIGINT AS endpoint_id, (h ->> 1)::BIGINT AS n
-             FROM jsonb_array_elements($4::jsonb) AS h",
-        ),
-        super::Backend::Sqlite(_) => (
-            "",
-            "SELECT value ->> 0 AS endpoint_id, value ->> 1 AS n FROM json_each($4)",
-        ),
+    let lock = match conn {
+        super::Backend::Postgres(_) => "FOR UPDATE OF m SKIP LOCKED",
+        super::Backend::Sqlite(_) => "",
     };
+    let held_by = held_by(conn.dialect(), 4);
     // The endpoint's URL and secret come back with each message (keyed by workspace
     // too: a message goes only to its own workspace's endpoint).
     let endpoint = |column: &str| {
