@@ -169,10 +169,15 @@ async fn receiver() -> (String, Received) {
             ),
         )
         .with_state(received.clone());
+    (serve(app).await, received)
+}
+
+/// Serves `receiver` on loopback; the URL of its `/hook`.
+async fn serve(receiver: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, received)
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    url
 }
 
 async fn every_event_is_delivered_signed_and_a_retry_keeps_its_id(db: Db) {
@@ -328,9 +333,7 @@ async fn an_endpoint_that_answers_410_is_stopped(db: Db) {
     let key = api_key(&app, &admin, "editor").await;
     let k = Some(key.as_str());
     let gone = Router::new().route("/hook", axum::routing::post(|| async { StatusCode::GONE }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, gone).await });
+    let url = serve(gone).await;
     let id = add_endpoint(&app, k, &url).await;
     for n in 0..3 {
         let contact =
@@ -390,10 +393,7 @@ async fn an_endpoint_that_hangs_does_not_hold_up_the_others(db: Db) {
             }),
         )
         .with_state(hung.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hanging_url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, hangs).await });
-    add_endpoint(&app, k, &hanging_url).await;
+    add_endpoint(&app, k, &serve(hangs).await).await;
     let create = |n: usize| {
         let app = app.clone();
         let contact = json!({"addresses": {"msisdn": format!("+65812345{n:02}")}});
