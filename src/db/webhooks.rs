@@ -467,8 +467,8 @@ pub struct Want {
     pub limit: i64,
     /// ... and no more to an endpoint than this less what it holds:
     pub per_endpoint: i64,
-    /// endpoints with the messages each holds (taken and not yet recorded, or a share
-    /// kept from one that is slow).
+    /// endpoints with the messages each counts as holding (taken and not yet sent or
+    /// ended, or all but a share for one that is slow).
     pub held: Vec<(i64, i64)>,
     /// Woken by [`written`]: messages were written, so the turn takes them without
     /// first looking whether any is due. On SQLite the look would not see them before
@@ -483,13 +483,14 @@ pub struct Want {
 /// the due messages of live endpoints, oldest due first, as `want` allows. Several
 /// servers taking at once get different messages.
 pub async fn turn(db: &Db, done: &[Attempt], want: &Want) -> Result<Vec<Due>, AppError> {
-    if done.is_empty() && (want.limit == 0 || !(want.woken || any_due(db, want).await?)) {
+    let held = serde_json::to_string(&want.held).map_err(|e| AppError::internal("held", e))?;
+    if done.is_empty() && (want.limit == 0 || !(want.woken || any_due(db, want, &held).await?)) {
         return Ok(Vec::new());
     }
     let mut tx = worker_transaction(db).await?;
     record(tx.conn(), done).await?;
     let due = if want.limit > 0 {
-        claim(tx.conn(), want).await?
+        claim(tx.conn(), want, &held).await?
     } else {
         Vec::new()
     };
@@ -497,8 +498,8 @@ pub async fn turn(db: &Db, done: &[Attempt], want: &Want) -> Result<Vec<Due>, Ap
     Ok(due)
 }
 
-/// Gives back messages taken but not sent (the server is draining), each with the end
-/// of the lease it was taken with: due again at once, for any server to take, rather
+/// Gives back messages taken but not sent (the server is draining, or they waited too
+/// long to be sent within their lease), each with the end of the lease it was taken with: due again at once, for any server to take, rather
 /// than when their lease ends. One whose lease ended and that another server took since
 /// is left alone.
 pub async fn release(db: &Db, taken: &[(Due, i64)]) -> Result<(), AppError> {
@@ -531,6 +532,20 @@ pub async fn release(db: &Db, taken: &[(Due, i64)]) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The messages (aliased `m`) due at `$now` of live endpoints that can take more
+/// (`Want::held`, the JSON array `$held` of pairs, against `Want::per_endpoint` in `$per`),
+/// as a WHERE clause.
+fn due_where(dialect: Dialect, now: u8, held: u8, per: u8) -> String {
+    format!(
+        "m.status = 'pending' AND m.next_attempt_at <= ${now}
+         AND (m.leased_until IS NULL OR m.leased_until <= ${now})
+         AND m.endpoint_id NOT IN (SELECT h.endpoint_id FROM ({}) h WHERE h.n >= ${per})
+         AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
+                     AND e.id = m.endpoint_id AND e.disabled_at IS NULL)",
+        held_by(dialect, held)
+    )
+}
+
 /// What each endpoint holds (`Want::held`, the JSON array `$n` of pairs) as rows
 /// `(endpoint_id, n)`.
 fn held_by(dialect: Dialect, n: u8) -> String {
@@ -548,21 +563,15 @@ fn held_by(dialect: Dialect, n: u8) -> String {
 /// Whether any message of a live endpoint that can take more is due: a read, so an
 /// idle outbox, or one whose due messages are all a full endpoint's (one that hangs
 /// with a backlog), costs no write transaction (SQLite has one writer).
-async fn any_due(db: &Db, want: &Want) -> Result<bool, AppError> {
-    let held = serde_json::to_string(&want.held).map_err(|e| AppError::internal("held", e))?;
-    let held_by = held_by(db.dialect(), 2);
+async fn any_due(db: &Db, want: &Want, held: &str) -> Result<bool, AppError> {
     let any = format!(
-        "SELECT 1 FROM webhook_messages m WHERE m.status = 'pending' AND m.next_attempt_at <= $1
-                 AND (m.leased_until IS NULL OR m.leased_until <= $1)
-                 AND m.endpoint_id NOT IN (SELECT h.endpoint_id FROM ({held_by}) h WHERE h.n >= $3)
-                 AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
-                             AND e.id = m.endpoint_id AND e.disabled_at IS NULL)
-               LIMIT 1"
+        "SELECT 1 FROM webhook_messages m WHERE {} LIMIT 1",
+        due_where(db.dialect(), 1, 2, 3)
     );
     let found: Option<i32> = on!(db, pool => {
         sqlx::query_scalar(&any)
             .bind(want.now)
-            .bind(&held)
+            .bind(held)
             .bind(want.per_endpoint)
             .fetch_optional(pool)
             .await?
@@ -572,13 +581,13 @@ async fn any_due(db: &Db, want: &Want) -> Result<bool, AppError> {
 
 /// Takes what `want` allows. No more to an endpoint than it can take: taking more and
 /// giving the rest back would cost two more writes each.
-async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
-    let held = serde_json::to_string(&want.held).map_err(|e| AppError::internal("held", e))?;
+async fn claim(conn: Conn<'_>, want: &Want, held: &str) -> Result<Vec<Due>, AppError> {
     let lock = match conn {
         super::Backend::Postgres(_) => "FOR UPDATE OF m SKIP LOCKED",
         super::Backend::Sqlite(_) => "",
     };
-    let held_by = held_by(conn.dialect(), 4);
+    let dialect = conn.dialect();
+    let (due, held_by) = (due_where(dialect, 2, 4, 5), held_by(dialect, 4));
     // The endpoint's URL and secret come back with each message (keyed by workspace
     // too: a message goes only to its own workspace's endpoint).
     let endpoint = |column: &str| {
@@ -595,11 +604,7 @@ async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
     let take = format!(
         "WITH picked AS (
              SELECT m.workspace_id, m.id, m.endpoint_id, m.next_attempt_at FROM webhook_messages m
-             WHERE m.status = 'pending' AND m.next_attempt_at <= $2
-               AND (m.leased_until IS NULL OR m.leased_until <= $2)
-               AND m.endpoint_id NOT IN (SELECT h.endpoint_id FROM ({held_by}) h WHERE h.n >= $5)
-               AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.workspace_id = m.workspace_id
-                           AND e.id = m.endpoint_id AND e.disabled_at IS NULL)
+             WHERE {due}
              ORDER BY m.next_attempt_at LIMIT $3 {lock}),
          ranked AS (
              SELECT p.workspace_id, p.id, p.endpoint_id,
@@ -608,7 +613,7 @@ async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
          UPDATE webhook_messages SET leased_until = $1
          WHERE (workspace_id, id) IN (
              SELECT r.workspace_id, r.id FROM ranked r
-             WHERE r.n + COALESCE((SELECT h.n FROM ({held_by}) h
+             WHERE r.n + COALESCE((SELECT SUM(h.n) FROM ({held_by}) h
                                    WHERE h.endpoint_id = r.endpoint_id), 0) <= $5)
          RETURNING id, workspace_id, endpoint_id, event_type, data, created_at, attempts,
                    {endpoint_url}, {endpoint_secret}"
@@ -618,7 +623,7 @@ async fn claim(conn: Conn<'_>, want: &Want) -> Result<Vec<Due>, AppError> {
             .bind(want.lease_until)
             .bind(want.now)
             .bind(want.limit)
-            .bind(&held)
+            .bind(held)
             .bind(want.per_endpoint)
             .fetch_all(conn)
             .await?

@@ -161,7 +161,7 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
             let back = if draining {
                 queue.take_all()
             } else {
-                queue.take_expired()
+                queue.take_expired(db::now())
             };
             if let Err(e) = db::webhooks::release(&state.db, &back).await {
                 tracing::error!(error = %e, "webhook outbox");
@@ -189,7 +189,8 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
                     },
                     per_endpoint: (PER_ENDPOINT * ROUNDS) as i64,
                     held: queue.held(),
-                    woken: std::mem::take(&mut wake.pending),
+                    // A wake is answered only by a turn that takes.
+                    woken: take && std::mem::take(&mut wake.pending),
                 };
                 match db::webhooks::turn(&state.db, &done, &want).await {
                     Ok(due) => {

@@ -6,6 +6,7 @@ use super::send;
 use crate::db::webhooks::{Attempt, Due, Outcome};
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Deliveries in flight at once, in all ...
 pub const IN_FLIGHT: usize = 64;
@@ -23,13 +24,18 @@ pub const PER_ENDPOINT: usize = 8;
 /// times a second beside users' saves.
 pub const ROUNDS: usize = 8;
 
-/// An endpoint whose last attempt failed or took longer than this is slow: it gets one
-/// round taken at a time, not [`ROUNDS`], so none of its messages waits long in the
-/// [`Queue`] (and past its lease).
+/// An endpoint is slow when its last attempt failed or took longer than this, or one of
+/// its deliveries has been in flight this long: it gets one round taken at a time, not
+/// [`ROUNDS`], and only while the slow endpoints' share of deliveries has room, so none
+/// of its messages waits long in the [`Queue`] (and past its lease).
 const SLOW: Duration = Duration::from_secs(1);
 
 /// An endpoint is no longer held slow after this long without an attempt ending.
 const SLOW_FOR: Duration = Duration::from_secs(15 * 60);
+
+/// A message is sent only if its lease ends at least this long after the attempt could
+/// (seconds): room to record the attempt before another server may take it again.
+const LEASE_MARGIN: i64 = 2;
 
 /// An attempt that ended, and how long it took.
 pub struct Ended {
@@ -44,10 +50,13 @@ pub struct Queue {
     waiting: HashMap<i64, VecDeque<Waiting>>,
     /// Endpoints with messages waiting, in the order they are served.
     turns: VecDeque<i64>,
-    sending: HashMap<i64, usize>,
+    /// Each endpoint's deliveries in flight, by when they started (oldest first).
+    sending: HashMap<i64, VecDeque<Instant>>,
     len: usize,
-    /// Slow endpoints (see [`SLOW`]), with when an attempt of theirs last ended.
-    slow: HashMap<i64, tokio::time::Instant>,
+    /// Endpoints whose last attempt failed or was slow, with when it ended.
+    slow: HashMap<i64, Instant>,
+    /// Where the next offer of rounds to slow endpoints starts (they take turns).
+    slow_offset: usize,
     /// Taken but not to be sent: their lease would end before an attempt could.
     expired: Vec<(Due, i64)>,
 }
@@ -56,6 +65,13 @@ pub struct Queue {
 struct Waiting {
     due: Due,
     lease_until: i64,
+}
+
+impl Waiting {
+    /// Whether an attempt started at `now` (seconds) would end well inside the lease.
+    fn in_time(&self, now: i64) -> bool {
+        self.lease_until > now + send::TIMEOUT.as_secs() as i64 + LEASE_MARGIN
+    }
 }
 
 impl Queue {
@@ -69,24 +85,42 @@ impl Queue {
     }
 
     fn sending(&self, endpoint: i64) -> usize {
-        self.sending.get(&endpoint).copied().unwrap_or(0)
+        self.sending.get(&endpoint).map_or(0, VecDeque::len)
+    }
+
+    fn waiting(&self, endpoint: i64) -> usize {
+        self.waiting.get(&endpoint).map_or(0, VecDeque::len)
+    }
+
+    /// See [`SLOW`].
+    fn is_slow(&self, endpoint: i64, now: Instant) -> bool {
+        let oldest = self.sending.get(&endpoint).and_then(VecDeque::front);
+        self.slow.contains_key(&endpoint) || oldest.is_some_and(|t| now.duration_since(*t) >= SLOW)
     }
 
     /// Deliveries in flight, of every endpoint or of the slow ones.
-    fn in_flight(&self, slow_only: bool) -> usize {
-        let counted = |id: &i64| !slow_only || self.slow.contains_key(id);
+    fn in_flight(&self, slow_only: bool, now: Instant) -> usize {
+        let counted = |id: i64| !slow_only || self.is_slow(id, now);
         self.sending
             .iter()
-            .filter(|(id, _)| counted(id))
-            .map(|(_, n)| n)
+            .filter(|(id, _)| counted(**id))
+            .map(|(_, started)| started.len())
             .sum()
     }
 
-    /// Messages waiting whose endpoint has a delivery free: those that could go now.
+    /// Whether a message of `endpoint` could be sent now: it has a delivery free, and
+    /// if it is slow, so has the slow endpoints' share.
+    fn can_send(&self, endpoint: i64, slow_full: bool, now: Instant) -> bool {
+        self.sending(endpoint) < PER_ENDPOINT && !(slow_full && self.is_slow(endpoint, now))
+    }
+
+    /// Messages waiting that could be sent now.
     pub fn sendable(&self) -> usize {
+        let now = Instant::now();
+        let slow_full = self.in_flight(true, now) >= SLOW_IN_FLIGHT;
         self.waiting
             .iter()
-            .filter(|(endpoint, _)| self.sending(**endpoint) < PER_ENDPOINT)
+            .filter(|(endpoint, _)| self.can_send(**endpoint, slow_full, now))
             .map(|(_, waiting)| waiting.len())
             .sum()
     }
@@ -103,42 +137,65 @@ impl Queue {
         }
     }
 
-    /// What each endpoint holds here, waiting or being sent, and all rounds but one for
-    /// a slow endpoint: the outbox takes no more for it than [`ROUNDS`] × [`PER_ENDPOINT`]
-    /// less this.
-    pub fn held(&self) -> Vec<(i64, i64)> {
-        let mut held: HashMap<i64, usize> = HashMap::new();
-        let waiting = self.waiting.iter().map(|(id, q)| (*id, q.len()));
-        let sending = self.sending.iter().map(|(id, n)| (*id, *n));
-        let slow = self
-            .slow
+    /// What each endpoint counts as holding: the outbox takes no more for it than
+    /// [`ROUNDS`] × [`PER_ENDPOINT`] less this. A fast endpoint holds its messages here,
+    /// waiting or being sent. A slow one is offered at most a round, and only while the
+    /// slow endpoints' share of deliveries has room (slow endpoints take turns at it);
+    /// otherwise it counts as full.
+    pub fn held(&mut self) -> Vec<(i64, i64)> {
+        let now = Instant::now();
+        let full = ROUNDS * PER_ENDPOINT;
+        let mut endpoints: Vec<i64> = self
+            .waiting
             .keys()
-            .map(|id| (*id, (ROUNDS - 1) * PER_ENDPOINT));
-        for (id, n) in waiting.chain(sending).chain(slow) {
-            *held.entry(id).or_default() += n;
+            .chain(self.sending.keys())
+            .copied()
+            .collect();
+        endpoints.extend(self.slow.keys().copied());
+        endpoints.sort_unstable();
+        endpoints.dedup();
+        let (mut slow, fast): (Vec<i64>, Vec<i64>) =
+            endpoints.into_iter().partition(|id| self.is_slow(*id, now));
+        let own = |id: i64| self.waiting(id) + self.sending(id);
+        let mut held: Vec<(i64, i64)> = fast.iter().map(|id| (*id, own(*id) as i64)).collect();
+        let slow_held: usize = slow.iter().map(|id| own(*id)).sum();
+        let mut room = SLOW_IN_FLIGHT.saturating_sub(slow_held);
+        if !slow.is_empty() {
+            let start = self.slow_offset % slow.len();
+            slow.rotate_left(start);
         }
-        held.into_iter().map(|(id, n)| (id, n as i64)).collect()
+        let mut offered = 0;
+        for id in slow {
+            let offer = PER_ENDPOINT.saturating_sub(own(id)).min(room);
+            room -= offer;
+            if offer > 0 {
+                offered += 1;
+            }
+            held.push((id, (full - offer) as i64));
+        }
+        self.slow_offset = self.slow_offset.wrapping_add(offered);
+        held
     }
 
-    /// The next message to send at `now`, while fewer than [`IN_FLIGHT`] are: from the
-    /// next endpoint in turn with a delivery free. A message whose lease would end before
-    /// its attempt could is not sent but set aside to give back (see
+    /// The next message to send at `now` (seconds), while fewer than [`IN_FLIGHT`] are:
+    /// from the next endpoint in turn that can send. A message whose lease would end
+    /// before its attempt could is not sent but set aside to give back (see
     /// [`Queue::take_expired`]), so none goes twice.
     pub fn next_to_send(&mut self, now: i64) -> Option<Due> {
-        if self.in_flight(false) >= IN_FLIGHT {
+        let clock = Instant::now();
+        if self.in_flight(false, clock) >= IN_FLIGHT {
             return None;
         }
-        let slow_full = self.in_flight(true) >= SLOW_IN_FLIGHT;
+        let slow_full = self.in_flight(true, clock) >= SLOW_IN_FLIGHT;
         for _ in 0..self.turns.len() {
             let endpoint = self.turns.pop_front()?;
-            let busy = self.sending(endpoint) >= PER_ENDPOINT
-                || (slow_full && self.slow.contains_key(&endpoint));
+            let free = self.can_send(endpoint, slow_full, clock);
             let waiting = self.waiting.get_mut(&endpoint)?;
             let mut next = None;
-            if !busy {
+            if free {
                 while let Some(w) = waiting.pop_front() {
                     self.len -= 1;
-                    if w.lease_until > now + send::TIMEOUT.as_secs() as i64 {
+                    if w.in_time(now) {
                         next = Some(w.due);
                         break;
                     }
@@ -151,7 +208,7 @@ impl Queue {
                 self.turns.push_back(endpoint);
             }
             if let Some(due) = next {
-                *self.sending.entry(endpoint).or_default() += 1;
+                self.sending.entry(endpoint).or_default().push_back(clock);
                 return Some(due);
             }
         }
@@ -163,13 +220,15 @@ impl Queue {
     /// attempt's record gives them up.
     pub fn finished(&mut self, ended: &Ended) {
         let endpoint = ended.attempt.endpoint_id;
-        if let Some(n) = self.sending.get_mut(&endpoint) {
-            *n -= 1;
-            if *n == 0 {
+        if let Some(started) = self.sending.get_mut(&endpoint) {
+            // Which one ended is not told: the oldest goes, so an endpoint whose
+            // deliveries hang is seen as slow no later than it should be.
+            started.pop_front();
+            if started.is_empty() {
                 self.sending.remove(&endpoint);
             }
         }
-        let now = tokio::time::Instant::now();
+        let now = Instant::now();
         self.slow.retain(|_, at| now.duration_since(*at) < SLOW_FOR);
         match ended.attempt.outcome {
             Outcome::Delivered { .. } if ended.took < SLOW => {
@@ -188,8 +247,21 @@ impl Queue {
         }
     }
 
-    /// The messages set aside by [`Queue::next_to_send`], with their leases' ends.
-    pub fn take_expired(&mut self) -> Vec<(Due, i64)> {
+    /// The messages whose lease would end before an attempt at `now` (seconds) could,
+    /// with their leases' ends: those [`Queue::next_to_send`] set aside, and those
+    /// waiting behind an endpoint that cannot send.
+    pub fn take_expired(&mut self, now: i64) -> Vec<(Due, i64)> {
+        for waiting in self.waiting.values_mut() {
+            // An endpoint's messages wait in the order they were taken, so by lease.
+            while waiting.front().is_some_and(|w| !w.in_time(now)) {
+                let w = waiting.pop_front().expect("a front");
+                self.len -= 1;
+                self.expired.push((w.due, w.lease_until));
+            }
+        }
+        self.waiting.retain(|_, waiting| !waiting.is_empty());
+        let waiting = &self.waiting;
+        self.turns.retain(|id| waiting.contains_key(id));
         std::mem::take(&mut self.expired)
     }
 
@@ -239,7 +311,24 @@ mod tests {
 
     const QUICK: Duration = Duration::from_millis(5);
 
-    fn held_by(queue: &Queue, endpoint: i64) -> i64 {
+    fn timed_out() -> Outcome {
+        Outcome::Retry {
+            at: 5,
+            status: None,
+            error: Some("timed out".into()),
+        }
+    }
+
+    /// Endpoints each made slow by an attempt that timed out.
+    fn slow_endpoints(queue: &mut Queue, endpoints: std::ops::RangeInclusive<i64>) {
+        for endpoint in endpoints {
+            queue.extend(vec![due(0, endpoint)], LEASE);
+            queue.next_to_send(0).unwrap();
+            queue.finished(&ended(endpoint, timed_out(), send::TIMEOUT));
+        }
+    }
+
+    fn held_by(queue: &mut Queue, endpoint: i64) -> i64 {
         let held = queue.held().into_iter().find(|(id, _)| *id == endpoint);
         held.map_or(0, |(_, n)| n)
     }
@@ -263,8 +352,8 @@ mod tests {
         assert_eq!(order, (0..8).collect::<Vec<_>>());
         assert_eq!(queue.len(), 12);
         // Held: 12 waiting and 8 sending for 7, 1 sending for 8.
-        assert_eq!(held_by(&queue, 7), 20);
-        assert_eq!(held_by(&queue, 8), 1);
+        assert_eq!(held_by(&mut queue, 7), 20);
+        assert_eq!(held_by(&mut queue, 8), 1);
         // Endpoint 7's twelve cannot go now: more may be taken for others.
         assert_eq!(queue.sendable(), 0);
         // One ends: the next of endpoint 7 may go.
@@ -306,39 +395,94 @@ mod tests {
         assert!(queue.next_to_send(late).is_none());
         assert!(queue.is_empty());
         let back: Vec<(i64, i64)> = queue
-            .take_expired()
+            .take_expired(late)
             .into_iter()
             .map(|(d, lease)| (d.id, lease))
             .collect();
         assert_eq!(back, [(5, 100), (6, 100)]);
-        assert!(queue.take_expired().is_empty());
+        assert!(queue.take_expired(late).is_empty());
+    }
+
+    #[test]
+    fn messages_behind_an_endpoint_that_cannot_send_are_given_back_when_their_lease_runs_short() {
+        let mut queue = Queue::default();
+        let round = (0..PER_ENDPOINT as i64 + 2).map(|i| due(i, 7)).collect();
+        queue.extend(round, 100);
+        while queue.next_to_send(0).is_some() {}
+        assert_eq!(queue.len(), 2);
+        assert!(queue.take_expired(0).is_empty());
+        let back: Vec<i64> = queue
+            .take_expired(90)
+            .into_iter()
+            .map(|(d, _)| d.id)
+            .collect();
+        assert_eq!(back, [8, 9]);
+        assert!(queue.is_empty());
+        assert!(queue.next_to_send(90).is_none());
     }
 
     #[test]
     fn no_more_than_in_flight_in_all_and_slow_endpoints_have_half() {
         let mut queue = Queue::default();
-        let timed_out = Outcome::Retry {
-            at: 5,
-            status: None,
-            error: Some("timed out".into()),
-        };
-        // Six endpoints, each slow after one attempt timed out, with a round waiting.
-        for endpoint in 1..=6 {
-            queue.extend(vec![due(0, endpoint)], LEASE);
-            queue.next_to_send(0).unwrap();
-            queue.finished(&ended(endpoint, timed_out.clone(), send::TIMEOUT));
-        }
+        // Six slow endpoints, each with a round waiting.
+        slow_endpoints(&mut queue, 1..=6);
         let rounds = (1..=6).flat_map(|e| (1..=PER_ENDPOINT as i64).map(move |i| due(i, e)));
         queue.extend(rounds.collect(), LEASE);
         let sent = std::iter::from_fn(|| queue.next_to_send(0)).count();
         assert_eq!(sent, SLOW_IN_FLIGHT);
+        // The sixteen left cannot go now, and the slow endpoints are offered no more.
+        assert_eq!(queue.len(), 16);
+        assert_eq!(queue.sendable(), 0);
+        let full = (ROUNDS * PER_ENDPOINT) as i64;
+        assert!(queue.held().iter().all(|(_, n)| *n == full));
         // Endpoints that answer have the rest, up to the limit in all.
         let fast = (0..IN_FLIGHT as i64).map(|i| due(i, 100 + i % 8)).collect();
         queue.extend(fast, LEASE);
+        assert_eq!(queue.sendable(), IN_FLIGHT);
         let sent = std::iter::from_fn(|| queue.next_to_send(0)).count();
         assert_eq!(sent, IN_FLIGHT - SLOW_IN_FLIGHT);
-        assert_eq!(queue.in_flight(false), IN_FLIGHT);
+        assert_eq!(queue.in_flight(false, Instant::now()), IN_FLIGHT);
         assert!(queue.next_to_send(0).is_none());
+    }
+
+    #[test]
+    fn slow_endpoints_take_turns_at_their_share() {
+        let mut queue = Queue::default();
+        slow_endpoints(&mut queue, 1..=10);
+        let offered = |queue: &mut Queue| -> Vec<i64> {
+            let round = ((ROUNDS - 1) * PER_ENDPOINT) as i64;
+            let held = queue.held();
+            let mut ids: Vec<i64> = held
+                .iter()
+                .filter(|(_, n)| *n == round)
+                .map(|h| h.0)
+                .collect();
+            ids.sort_unstable();
+            ids
+        };
+        // A round each for four of them (32), then the next four.
+        let first = offered(&mut queue);
+        let second = offered(&mut queue);
+        assert_eq!((first.len(), second.len()), (4, 4));
+        assert!(
+            first.iter().all(|id| !second.contains(id)),
+            "{first:?} {second:?}"
+        );
+    }
+
+    #[test]
+    fn an_endpoint_whose_deliveries_hang_is_slow_before_any_ends() {
+        let mut queue = Queue::default();
+        let round = (0..PER_ENDPOINT as i64).map(|i| due(i, 7)).collect();
+        queue.extend(round, LEASE);
+        while queue.next_to_send(0).is_some() {}
+        assert_eq!(held_by(&mut queue, 7), PER_ENDPOINT as i64);
+        for started in queue.sending.get_mut(&7).unwrap() {
+            *started -= SLOW;
+        }
+        // Full: eight in flight, and only a round for a slow endpoint.
+        assert_eq!(held_by(&mut queue, 7), (ROUNDS * PER_ENDPOINT) as i64);
+        assert_eq!(queue.in_flight(true, Instant::now()), PER_ENDPOINT);
     }
 
     #[test]
@@ -349,19 +493,14 @@ mod tests {
         for _ in 0..3 {
             queue.next_to_send(0).unwrap();
         }
-        let timed_out = Outcome::Retry {
-            at: 5,
-            status: None,
-            error: Some("timed out".into()),
-        };
-        queue.finished(&ended(7, timed_out, send::TIMEOUT));
-        assert_eq!(held_by(&queue, 7), (2 + others) as i64);
+        queue.finished(&ended(7, timed_out(), send::TIMEOUT));
+        assert_eq!(held_by(&mut queue, 7), (2 + others) as i64);
         // Delivered, but slowly: still slow.
         let delivered = Outcome::Delivered { status: 200 };
         queue.finished(&ended(7, delivered.clone(), SLOW));
-        assert_eq!(held_by(&queue, 7), (1 + others) as i64);
+        assert_eq!(held_by(&mut queue, 7), (1 + others) as i64);
         // Quickly: all its rounds again.
         queue.finished(&ended(7, delivered, QUICK));
-        assert_eq!(held_by(&queue, 7), 0);
+        assert_eq!(held_by(&mut queue, 7), 0);
     }
 }
