@@ -188,7 +188,8 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
                         0
                     },
                     per_endpoint: (PER_ENDPOINT * ROUNDS) as i64,
-                    held: queue.held(),
+                    // (Asked only when taking: the slow endpoints' turns move on.)
+                    held: if take { queue.held() } else { Vec::new() },
                     // A wake is answered only by a turn that takes.
                     woken: take && std::mem::take(&mut wake.pending),
                 };
@@ -200,7 +201,10 @@ pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
                     // The transaction was rolled back: the attempts are recorded at the
                     // next turn (or, if the server stops first, due again when their
                     // lease ends).
-                    Err(e) => tracing::error!(error = %e, "webhook outbox"),
+                    Err(e) => {
+                        wake.pending |= want.woken;
+                        tracing::error!(error = %e, "webhook outbox");
+                    }
                 }
                 last_turn = tokio::time::Instant::now();
                 if take {

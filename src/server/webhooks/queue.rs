@@ -50,13 +50,15 @@ pub struct Queue {
     waiting: HashMap<i64, VecDeque<Waiting>>,
     /// Endpoints with messages waiting, in the order they are served.
     turns: VecDeque<i64>,
-    /// Each endpoint's deliveries in flight, by when they started (oldest first).
-    sending: HashMap<i64, VecDeque<Instant>>,
+    /// Each endpoint's deliveries in flight (by workspace and message) with when they
+    /// started.
+    sending: HashMap<i64, HashMap<(i64, i64), Instant>>,
     len: usize,
     /// Endpoints whose last attempt failed or was slow, with when it ended.
     slow: HashMap<i64, Instant>,
-    /// Where the next offer of rounds to slow endpoints starts (they take turns).
-    slow_offset: usize,
+    /// The slow endpoint offered a round last: the next offer starts after it (slow
+    /// endpoints take turns).
+    slow_offered: i64,
     /// Taken but not to be sent: their lease would end before an attempt could.
     expired: Vec<(Due, i64)>,
 }
@@ -85,7 +87,7 @@ impl Queue {
     }
 
     fn sending(&self, endpoint: i64) -> usize {
-        self.sending.get(&endpoint).map_or(0, VecDeque::len)
+        self.sending.get(&endpoint).map_or(0, HashMap::len)
     }
 
     fn waiting(&self, endpoint: i64) -> usize {
@@ -94,8 +96,13 @@ impl Queue {
 
     /// See [`SLOW`].
     fn is_slow(&self, endpoint: i64, now: Instant) -> bool {
-        let oldest = self.sending.get(&endpoint).and_then(VecDeque::front);
-        self.slow.contains_key(&endpoint) || oldest.is_some_and(|t| now.duration_since(*t) >= SLOW)
+        let started = self
+            .sending
+            .get(&endpoint)
+            .into_iter()
+            .flat_map(HashMap::values);
+        self.slow.contains_key(&endpoint)
+            || started.into_iter().any(|t| now.duration_since(*t) >= SLOW)
     }
 
     /// Deliveries in flight, of every endpoint or of the slow ones.
@@ -160,20 +167,19 @@ impl Queue {
         let mut held: Vec<(i64, i64)> = fast.iter().map(|id| (*id, own(*id) as i64)).collect();
         let slow_held: usize = slow.iter().map(|id| own(*id)).sum();
         let mut room = SLOW_IN_FLIGHT.saturating_sub(slow_held);
-        if !slow.is_empty() {
-            let start = self.slow_offset % slow.len();
-            slow.rotate_left(start);
-        }
-        let mut offered = 0;
+        // In id order (as sorted above), from the one after the last offered a round.
+        let mut last = self.slow_offered;
+        let after = slow.partition_point(|id| *id <= last);
+        slow.rotate_left(after);
         for id in slow {
             let offer = PER_ENDPOINT.saturating_sub(own(id)).min(room);
             room -= offer;
             if offer > 0 {
-                offered += 1;
+                last = id;
             }
             held.push((id, (full - offer) as i64));
         }
-        self.slow_offset = self.slow_offset.wrapping_add(offered);
+        self.slow_offered = last;
         held
     }
 
@@ -190,7 +196,9 @@ impl Queue {
         for _ in 0..self.turns.len() {
             let endpoint = self.turns.pop_front()?;
             let free = self.can_send(endpoint, slow_full, clock);
-            let waiting = self.waiting.get_mut(&endpoint)?;
+            let Some(waiting) = self.waiting.get_mut(&endpoint) else {
+                continue;
+            };
             let mut next = None;
             if free {
                 while let Some(w) = waiting.pop_front() {
@@ -208,7 +216,8 @@ impl Queue {
                 self.turns.push_back(endpoint);
             }
             if let Some(due) = next {
-                self.sending.entry(endpoint).or_default().push_back(clock);
+                let key = (due.workspace_id, due.id);
+                self.sending.entry(endpoint).or_default().insert(key, clock);
                 return Some(due);
             }
         }
@@ -221,9 +230,7 @@ impl Queue {
     pub fn finished(&mut self, ended: &Ended) {
         let endpoint = ended.attempt.endpoint_id;
         if let Some(started) = self.sending.get_mut(&endpoint) {
-            // Which one ended is not told: the oldest goes, so an endpoint whose
-            // deliveries hang is seen as slow no later than it should be.
-            started.pop_front();
+            started.remove(&(ended.attempt.workspace_id, ended.attempt.id));
             if started.is_empty() {
                 self.sending.remove(&endpoint);
             }
@@ -298,10 +305,10 @@ mod tests {
         }
     }
 
-    fn ended(endpoint_id: i64, outcome: Outcome, took: Duration) -> Ended {
+    fn ended(endpoint_id: i64, id: i64, outcome: Outcome, took: Duration) -> Ended {
         let attempt = Attempt {
             workspace_id: 1,
-            id: 0,
+            id,
             endpoint_id,
             at: 0,
             outcome,
@@ -324,7 +331,7 @@ mod tests {
         for endpoint in endpoints {
             queue.extend(vec![due(0, endpoint)], LEASE);
             queue.next_to_send(0).unwrap();
-            queue.finished(&ended(endpoint, timed_out(), send::TIMEOUT));
+            queue.finished(&ended(endpoint, 0, timed_out(), send::TIMEOUT));
         }
     }
 
@@ -357,7 +364,7 @@ mod tests {
         // Endpoint 7's twelve cannot go now: more may be taken for others.
         assert_eq!(queue.sendable(), 0);
         // One ends: the next of endpoint 7 may go.
-        queue.finished(&ended(7, Outcome::Delivered { status: 200 }, QUICK));
+        queue.finished(&ended(7, 0, Outcome::Delivered { status: 200 }, QUICK));
         assert_eq!(queue.sendable(), 12);
         assert_eq!(queue.next_to_send(0).map(|d| d.id), Some(8));
         assert!(queue.next_to_send(0).is_none());
@@ -372,7 +379,7 @@ mod tests {
         );
         while queue.next_to_send(0).is_some() {}
         assert_eq!(queue.len(), 4);
-        queue.finished(&ended(7, Outcome::Gone, QUICK));
+        queue.finished(&ended(7, 0, Outcome::Gone, QUICK));
         assert_eq!(queue.len(), 0);
         queue.extend(vec![due(200, 8), due(201, 9)], LEASE);
         let mut back: Vec<i64> = queue.take_all().into_iter().map(|(d, _)| d.id).collect();
@@ -460,14 +467,10 @@ mod tests {
             ids.sort_unstable();
             ids
         };
-        // A round each for four of them (32), then the next four.
-        let first = offered(&mut queue);
-        let second = offered(&mut queue);
-        assert_eq!((first.len(), second.len()), (4, 4));
-        assert!(
-            first.iter().all(|id| !second.contains(id)),
-            "{first:?} {second:?}"
-        );
+        // A round each for four of them (32), then the next four, and so on round.
+        assert_eq!(offered(&mut queue), [1, 2, 3, 4]);
+        assert_eq!(offered(&mut queue), [5, 6, 7, 8]);
+        assert_eq!(offered(&mut queue), [1, 2, 9, 10]);
     }
 
     #[test]
@@ -477,12 +480,16 @@ mod tests {
         queue.extend(round, LEASE);
         while queue.next_to_send(0).is_some() {}
         assert_eq!(held_by(&mut queue, 7), PER_ENDPOINT as i64);
-        for started in queue.sending.get_mut(&7).unwrap() {
+        for started in queue.sending.get_mut(&7).unwrap().values_mut() {
             *started -= SLOW;
         }
         // Full: eight in flight, and only a round for a slow endpoint.
         assert_eq!(held_by(&mut queue, 7), (ROUNDS * PER_ENDPOINT) as i64);
         assert_eq!(queue.in_flight(true, Instant::now()), PER_ENDPOINT);
+        // One ends quickly: the seven still hanging keep it slow.
+        let delivered = Outcome::Delivered { status: 200 };
+        queue.finished(&ended(7, 7, delivered, QUICK));
+        assert_eq!(queue.in_flight(true, Instant::now()), PER_ENDPOINT - 1);
     }
 
     #[test]
@@ -493,14 +500,14 @@ mod tests {
         for _ in 0..3 {
             queue.next_to_send(0).unwrap();
         }
-        queue.finished(&ended(7, timed_out(), send::TIMEOUT));
+        queue.finished(&ended(7, 1, timed_out(), send::TIMEOUT));
         assert_eq!(held_by(&mut queue, 7), (2 + others) as i64);
         // Delivered, but slowly: still slow.
         let delivered = Outcome::Delivered { status: 200 };
-        queue.finished(&ended(7, delivered.clone(), SLOW));
+        queue.finished(&ended(7, 2, delivered.clone(), SLOW));
         assert_eq!(held_by(&mut queue, 7), (1 + others) as i64);
         // Quickly: all its rounds again.
-        queue.finished(&ended(7, delivered, QUICK));
+        queue.finished(&ended(7, 3, delivered, QUICK));
         assert_eq!(held_by(&mut queue, 7), 0);
     }
 }
