@@ -499,9 +499,9 @@ pub async fn turn(db: &Db, done: &[Attempt], want: &Want) -> Result<Vec<Due>, Ap
 }
 
 /// Gives back messages taken but not sent (the server is draining, or they waited too
-/// long to be sent within their lease), each with the end of the lease it was taken with: due again at once, for any server to take, rather
-/// than when their lease ends. One whose lease ended and that another server took since
-/// is left alone.
+/// long to be sent within their lease), each with the end of the lease it was taken
+/// with: due again at once, for any server to take, rather than when their lease ends.
+/// One whose lease ended and that another server took since is left alone.
 pub async fn release(db: &Db, taken: &[(Due, i64)]) -> Result<(), AppError> {
     if taken.is_empty() {
         return Ok(());
